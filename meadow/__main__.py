@@ -1,0 +1,3 @@
+from meadow.manage import main
+
+main()

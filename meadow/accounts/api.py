@@ -1,0 +1,330 @@
+"""Accounts endpoints: sign-up, codes, tokens, the signed-in profile, other people's profiles, follow, block."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import File, Router, Schema, UploadedFile
+from pydantic import Field
+
+from meadow.accounts import selectors, services
+from meadow.accounts.models import User
+from meadow.api import optional_auth, responses, token_or_session
+from meadow.core.errors import NotFound, PermissionDenied, ValidationFailed
+from meadow.core.pagination import paginate_desc
+from meadow.core.ratelimit import client_ip
+
+auth_router = Router(tags=["auth"])
+me_router = Router(tags=["me"], auth=token_or_session)
+users_router = Router(tags=["users"])
+
+
+# --- shapes -----------------------------------------------------------------------------------------------------
+class Counts(Schema):
+    following: int
+    followers: int
+    likes_and_saves: int
+
+
+class UserOut(Schema):
+    handle: str
+    display_name: str
+    avatar: str | None
+    background: str | None
+    bio: str
+    location: str
+    verified: bool
+    is_private: bool
+    counts: Counts
+    viewer: dict[str, str] | None = None  # {"follow": "none"|"following"|"requested"|"self"}
+
+
+class MeOut(UserOut):
+    email: str | None
+    phone: str | None
+    gender: str
+    birthday: date | None
+    message_policy: str
+    language: str
+    date_joined: datetime
+
+
+def _url(request: HttpRequest, field) -> str | None:
+    return request.build_absolute_uri(field.url) if field else None
+
+
+def user_out(request: HttpRequest, user: User, *, viewer: User | None = None) -> dict:
+    data = {
+        "handle": user.handle,
+        "display_name": user.display_name,
+        "avatar": _url(request, user.avatar),
+        "background": _url(request, user.background),
+        "bio": user.bio,
+        "location": user.location,
+        "verified": False,
+        "is_private": user.is_private,
+        "counts": {
+            "following": user.following_count,
+            "followers": user.followers_count,
+            "likes_and_saves": user.likes_saves_received_count,
+        },
+    }
+    if viewer is not None and viewer.is_authenticated:
+        data["viewer"] = {"follow": selectors.follow_status(follower=viewer, followee=user)}
+    return data
+
+
+def me_out(request: HttpRequest, user: User) -> dict:
+    return {
+        **user_out(request, user),
+        "email": user.email,
+        "phone": user.phone,
+        "gender": user.gender,
+        "birthday": user.birthday,
+        "message_policy": user.message_policy,
+        "language": user.language,
+        "date_joined": user.date_joined,
+    }
+
+
+def _viewer(request: HttpRequest) -> User | None:
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None
+
+
+# --- auth -------------------------------------------------------------------------------------------------------
+class SignupIn(Schema):
+    handle: str = Field(max_length=64)
+    agree_terms: bool
+    password: str | None = Field(default=None, max_length=256)
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=32)
+    code: str | None = Field(default=None, max_length=16)
+    display_name: str | None = Field(default=None, max_length=100)
+    language: str | None = Field(default=None, max_length=8)
+
+
+@auth_router.post("/signup", response=responses({201: MeOut}), auth=None)
+def signup(request: HttpRequest, payload: SignupIn):
+    """Create an account by e-mail + password, or by phone + one-time code (request it with /auth/phone/code).
+    ``agree_terms`` must be true: the agreement's version and time are recorded."""
+    ip = client_ip(request)
+    common = {
+        "handle": payload.handle,
+        "agree_terms": payload.agree_terms,
+        "display_name": payload.display_name,
+        "language": payload.language or "",
+        "ip": ip,
+    }
+    if payload.phone:
+        user = services.user_signup_phone(
+            phone=payload.phone, code=payload.code or "", password=payload.password, **common
+        )
+    else:
+        if not payload.email:
+            raise ValidationFailed(_("Give an e-mail address or a phone number."), field="email", code="required")
+        user = services.user_signup_email(email=payload.email, password=payload.password or "", **common)
+        _send_email_verification(request, user)
+    return 201, me_out(request, user)
+
+
+def _send_email_verification(request: HttpRequest, user: User) -> None:
+    from allauth.account.models import EmailAddress
+
+    address = EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=False)
+    address.send_confirmation(request, signup=True)
+
+
+class PhoneCodeIn(Schema):
+    phone: str = Field(max_length=32)
+
+
+class PhoneCodeOut(Schema):
+    sent: bool
+    expires_in: int
+
+
+@auth_router.post("/phone/code", response=responses({202: PhoneCodeOut}), auth=None)
+def phone_code(request: HttpRequest, payload: PhoneCodeIn):
+    """Send a one-time code by SMS (expires, single-use, rate-limited per number and per IP)."""
+    ttl = services.phone_code_request(phone=payload.phone, ip=client_ip(request))
+    return 202, {"sent": True, "expires_in": ttl}
+
+
+class TokenIn(Schema):
+    login: str | None = Field(default=None, max_length=254, description="A handle, an e-mail address or a phone")
+    password: str | None = Field(default=None, max_length=256)
+    phone: str | None = Field(default=None, max_length=32, description="Or: a phone number and its one-time code")
+    code: str | None = Field(default=None, max_length=16)
+    name: str = Field(default="", max_length=60, description="A label for the token, e.g. the device")
+
+
+class TokenOut(Schema):
+    token: str
+    handle: str
+
+
+@auth_router.post("/token", response=responses({200: TokenOut}), auth=None)
+def token(request: HttpRequest, payload: TokenIn):
+    """A bearer token: ``{"login", "password"}`` or ``{"phone", "code"}``."""
+    ip = client_ip(request)
+    if payload.phone and payload.code:
+        user, raw = services.token_issue_by_phone(phone=payload.phone, code=payload.code, ip=ip, name=payload.name)
+    else:
+        user, raw = services.token_issue(login=payload.login or "", password=payload.password or "", ip=ip, name=payload.name)
+    return {"token": raw, "handle": user.handle}
+
+
+@auth_router.delete("/token", response=responses({204: None}), auth=token_or_session)
+def token_delete(request: HttpRequest):
+    """Revoke the bearer token this request carries."""
+    token = getattr(request, "auth_token", None)
+    if token is not None:
+        services.token_revoke(token=token)
+    return 204, None
+
+
+# --- me ---------------------------------------------------------------------------------------------------------
+class MePatch(Schema):
+    display_name: str | None = Field(default=None, max_length=200)
+    handle: str | None = Field(default=None, max_length=64)
+    bio: str | None = Field(default=None, max_length=2000)
+    location: str | None = Field(default=None, max_length=200)
+    gender: Literal["", "female", "male", "other"] | None = None
+    birthday: date | None = None
+    is_private: bool | None = None
+    message_policy: Literal["everyone", "following", "nobody"] | None = None
+    language: Literal["", "zh-hans", "en", "ms"] | None = None
+
+
+@me_router.get("", response=responses({200: MeOut}))
+def me_get(request: HttpRequest):
+    return me_out(request, request.user)
+
+
+@me_router.patch("", response=responses({200: MeOut}))
+def me_patch(request: HttpRequest, payload: MePatch):
+    changes = payload.dict(exclude_unset=True)
+    changes = {k: v for k, v in changes.items() if v is not None or k == "birthday"}
+    user = services.profile_update(user=request.user, **changes)
+    return me_out(request, user)
+
+
+@me_router.post("/avatar", response=responses({200: MeOut}))
+def me_avatar(request: HttpRequest, file: UploadedFile = File(...)):
+    """Upload a profile picture (JPEG, PNG, WebP or HEIC; cropped square, EXIF removed)."""
+    services.profile_set_image(user=request.user, kind="avatar", upload=file)
+    request.user.refresh_from_db()
+    return me_out(request, request.user)
+
+
+@me_router.post("/background", response=responses({200: MeOut}))
+def me_background(request: HttpRequest, file: UploadedFile = File(...)):
+    """Upload a background image (cropped 3:1, EXIF removed)."""
+    services.profile_set_image(user=request.user, kind="background", upload=file)
+    request.user.refresh_from_db()
+    return me_out(request, request.user)
+
+
+class UserPage(Schema):
+    items: list[UserOut]
+    next_cursor: str | None
+
+
+@me_router.get("/follow-requests", response=responses({200: UserPage}))
+def me_follow_requests(request: HttpRequest, cursor: str | None = None, limit: int | None = None):
+    """People asking to follow this private account."""
+    return paginate_desc(
+        selectors.follow_requests_for(user=request.user),
+        cursor=cursor,
+        limit=limit,
+        shape=lambda link: user_out(request, link.follower),
+    )
+
+
+class Decision(Schema):
+    status: str
+
+
+@me_router.post("/follow-requests/{handle}/{decision}", response=responses({200: Decision}))
+def me_follow_request_decide(request: HttpRequest, handle: str, decision: Literal["accept", "decline"]):
+    requester = selectors.user_get_for_viewer(viewer=request.user, handle=handle)
+    services.follow_request_decide(user=request.user, requester=requester, accept=decision == "accept")
+    return {"status": "accepted" if decision == "accept" else "declined"}
+
+
+# --- users ------------------------------------------------------------------------------------------------------
+@users_router.get("/{handle}", response=responses({200: UserOut}), auth=optional_auth)
+def user_get(request: HttpRequest, handle: str):
+    viewer = _viewer(request)
+    return user_out(request, selectors.user_get_for_viewer(viewer=viewer, handle=handle), viewer=viewer)
+
+
+class FollowOut(Schema):
+    follow: Literal["none", "following", "requested"]
+    followers: int
+
+
+@users_router.post("/{handle}/follow", response=responses({200: FollowOut}), auth=token_or_session)
+def follow(request: HttpRequest, handle: str):
+    """Follow (idempotent). On a private account this sends a follow request."""
+    target = selectors.user_get_for_viewer(viewer=request.user, handle=handle)
+    status = services.follow_create(follower=request.user, followee=target)
+    target.refresh_from_db(fields=["followers_count"])
+    return {"follow": status, "followers": target.followers_count}
+
+
+@users_router.delete("/{handle}/follow", response=responses({200: FollowOut}), auth=token_or_session)
+def unfollow(request: HttpRequest, handle: str):
+    """Unfollow or withdraw a request (idempotent)."""
+    target = selectors.user_get_for_viewer(viewer=request.user, handle=handle)
+    services.follow_delete(follower=request.user, followee=target)
+    target.refresh_from_db(fields=["followers_count"])
+    return {"follow": "none", "followers": target.followers_count}
+
+
+class BlockOut(Schema):
+    blocked: bool
+
+
+@users_router.post("/{handle}/block", response=responses({200: BlockOut}), auth=token_or_session)
+def block(request: HttpRequest, handle: str):
+    target = selectors.user_get_for_viewer(viewer=request.user, handle=handle)
+    services.block_create(blocker=request.user, blocked=target)
+    return {"blocked": True}
+
+
+@users_router.delete("/{handle}/block", response=responses({200: BlockOut}), auth=token_or_session)
+def unblock(request: HttpRequest, handle: str):
+    target = selectors.user_get_for_viewer(viewer=request.user, handle=handle)
+    services.block_delete(blocker=request.user, blocked=target)
+    return {"blocked": False}
+
+
+def _connections(request: HttpRequest, handle: str, which: str, cursor: str | None, limit: int | None) -> dict:
+    viewer = _viewer(request)
+    user = selectors.user_get_for_viewer(viewer=viewer, handle=handle)
+    if not selectors.can_see_connections(viewer=viewer, user=user):
+        if viewer is None:
+            raise NotFound(_("Not found."))
+        raise PermissionDenied(_("This account is private."), code="private_account")
+    if which == "followers":
+        return paginate_desc(
+            selectors.followers_of(user=user), cursor=cursor, limit=limit, shape=lambda l: user_out(request, l.follower)
+        )
+    return paginate_desc(
+        selectors.following_of(user=user), cursor=cursor, limit=limit, shape=lambda l: user_out(request, l.followee)
+    )
+
+
+@users_router.get("/{handle}/followers", response=responses({200: UserPage}), auth=optional_auth)
+def followers(request: HttpRequest, handle: str, cursor: str | None = None, limit: int | None = None):
+    return _connections(request, handle, "followers", cursor, limit)
+
+
+@users_router.get("/{handle}/following", response=responses({200: UserPage}), auth=optional_auth)
+def following(request: HttpRequest, handle: str, cursor: str | None = None, limit: int | None = None):
+    return _connections(request, handle, "following", cursor, limit)

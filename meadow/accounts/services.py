@@ -1,0 +1,436 @@
+"""Every write about accounts: sign-up, one-time codes, tokens, profile edits, follows and blocks.
+
+Typed, keyword-only functions named ``<entity>_<action>``. Each validates fully before writing and writes in
+one transaction, so bad input never leaves anything half-written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import date, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from meadow.accounts.models import Agreement, ApiToken, Block, Follow, PhoneCode, User
+from meadow.accounts.selectors import has_blocked, user_find_by_login
+from meadow.accounts.sms import get_backend
+from meadow.accounts.validation import clean_bio, clean_display_name, clean_handle, clean_phone
+from meadow.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from meadow.core.images import process_image_upload
+from meadow.core.ratelimit import rate_limit_hit
+
+LANGUAGE_CODES = {"zh-hans", "en", "ms"}
+ACCENT_COLORS = ["#e8a87c", "#85c1a9", "#f3c969", "#9fb4e6", "#e49ab0", "#b7a6e0", "#7fc8d6", "#f0a46b"]
+
+
+# --- sign-up --------------------------------------------------------------------------------------------------
+def _check_agreement(agree_terms: bool) -> None:
+    if agree_terms is not True:
+        raise ValidationFailed(
+            _("Please read and agree to the user agreement and the privacy policy."),
+            field="agree_terms",
+            code="terms_required",
+        )
+
+
+def _check_handle_free(handle: str) -> None:
+    if User.objects.filter(handle=handle).exists():
+        raise Conflict(_("The handle @%(handle)s is taken.") % {"handle": handle}, field="handle", code="handle_taken")
+
+
+def _check_password(password: str, *, handle: str, email: str | None = None) -> None:
+    try:
+        password_validation.validate_password(password, user=User(handle=handle, email=email))
+    except DjangoValidationError as exc:
+        raise ValidationFailed(" ".join(exc.messages), field="password", code="weak_password") from exc
+
+
+def _record_agreements(user: User, *, ip: str | None) -> None:
+    now = timezone.now()
+    Agreement.objects.bulk_create(
+        [
+            Agreement(user=user, document=doc, version=settings.MEADOW_TERMS_VERSION, agreed_at=now, ip=ip or None)
+            for doc in (Agreement.Document.TERMS, Agreement.Document.PRIVACY)
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _create_user(**fields: Any) -> User:
+    try:
+        with transaction.atomic():
+            password = fields.pop("password", None)
+            user = User(**fields)
+            user.accent_color = ACCENT_COLORS[secrets.randbelow(len(ACCENT_COLORS))]
+            if password:
+                user.set_password(password)
+            else:
+                user.set_unusable_password()
+            user.save()
+            return user
+    except IntegrityError as exc:  # a concurrent sign-up won the race for the handle, e-mail or phone
+        raise Conflict(_("This account already exists."), field="handle", code="handle_taken") from exc
+
+
+def user_signup_email(
+    *,
+    handle: str,
+    email: str,
+    password: str,
+    agree_terms: bool,
+    display_name: str | None = None,
+    language: str = "",
+    ip: str | None = None,
+) -> User:
+    """Sign up with an e-mail address and a password. The e-mail is verified afterwards (not required to post)."""
+    if ip:
+        rate_limit_hit(scope="signup:ip", key=ip)
+    _check_agreement(agree_terms)
+    handle = clean_handle(handle)
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(_("Enter a valid e-mail address."), field="email", code="bad_email") from exc
+    _check_handle_free(handle)
+    if User.objects.filter(email__iexact=email).exists():
+        raise Conflict(_("This e-mail address is already registered."), field="email", code="email_taken")
+    _check_password(password, handle=handle, email=email)
+    name = clean_display_name(display_name or handle)
+    with transaction.atomic():
+        user = _create_user(
+            handle=handle, email=email, password=password, display_name=name, language=_language(language)
+        )
+        _record_agreements(user, ip=ip)
+    return user
+
+
+def user_signup_phone(
+    *,
+    handle: str,
+    phone: str,
+    code: str,
+    agree_terms: bool,
+    password: str | None = None,
+    display_name: str | None = None,
+    language: str = "",
+    ip: str | None = None,
+) -> User:
+    """Sign up with a phone number proven by a one-time code. A password is optional (log in by code)."""
+    if ip:
+        rate_limit_hit(scope="signup:ip", key=ip)
+    _check_agreement(agree_terms)
+    handle = clean_handle(handle)
+    phone = clean_phone(phone)
+    _check_handle_free(handle)
+    if User.objects.filter(phone=phone).exists():
+        raise Conflict(_("This phone number is already registered. Log in instead."), field="phone", code="phone_taken")
+    if password:
+        _check_password(password, handle=handle)
+    name = clean_display_name(display_name or handle)
+    phone_code_consume(phone=phone, code=code)
+    with transaction.atomic():
+        user = _create_user(
+            handle=handle, phone=phone, password=password, display_name=name, language=_language(language)
+        )
+        _record_agreements(user, ip=ip)
+    return user
+
+
+def _language(value: str) -> str:
+    value = (value or "").lower()
+    return value if value in LANGUAGE_CODES else ""
+
+
+# --- one-time phone codes -----------------------------------------------------------------------------------
+def _hash_code(phone: str, code: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def phone_code_request(*, phone: str, ip: str | None = None) -> int:
+    """Send a 6-digit one-time code by SMS. Returns its lifetime in seconds. Older codes stop working."""
+    phone = clean_phone(phone)
+    rate_limit_hit(scope="code:phone:burst", key=phone)
+    rate_limit_hit(scope="code:phone", key=phone)
+    if ip:
+        rate_limit_hit(scope="code:ip", key=ip)
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    ttl = settings.MEADOW_PHONE_CODE_TTL
+    now = timezone.now()
+    with transaction.atomic():
+        PhoneCode.objects.filter(phone=phone, used_at__isnull=True).update(used_at=now)
+        PhoneCode.objects.create(phone=phone, code_hash=_hash_code(phone, code), expires_at=now + timedelta(seconds=ttl))
+    get_backend().send(
+        phone=phone,
+        message=_("Your Meadow code is %(code)s. It expires in %(minutes)d minutes. Never share it.")
+        % {"code": code, "minutes": ttl // 60},
+    )
+    return ttl
+
+
+def phone_code_consume(*, phone: str, code: str) -> None:
+    """Check and use up the code for ``phone``: single-use, expiring, with a limited number of attempts."""
+    phone = clean_phone(phone)
+    code = "".join((code or "").split())
+    rate_limit_hit(scope="code_verify:phone", key=phone)
+    now = timezone.now()
+    # Runs in its own transaction (callers must not wrap it in theirs): a wrong attempt is counted and
+    # committed before the error is raised, so retries cannot roll the counter back.
+    with transaction.atomic():
+        current = (
+            PhoneCode.objects.select_for_update().filter(phone=phone, used_at__isnull=True).order_by("-id").first()
+        )
+        if current is None:
+            raise ValidationFailed(_("Request a code first."), field="code", code="code_missing")
+        if current.expires_at <= now:
+            raise ValidationFailed(
+                _("This code has expired. Request a new one."), field="code", code="code_expired"
+            )
+        if current.attempts >= settings.MEADOW_PHONE_CODE_MAX_ATTEMPTS:
+            raise ValidationFailed(
+                _("Too many wrong codes. Request a new one."), field="code", code="code_locked"
+            )
+        right = code.isdigit() and hmac.compare_digest(current.code_hash, _hash_code(phone, code))
+        if right:
+            PhoneCode.objects.filter(pk=current.pk).update(used_at=now)
+        else:
+            PhoneCode.objects.filter(pk=current.pk).update(attempts=F("attempts") + 1)
+    if not right:
+        raise _WrongCode()
+
+
+class _WrongCode(DomainError):
+    code = "code_wrong"
+
+    def __init__(self) -> None:
+        super().__init__(_("That code is not right. Check the SMS and try again."), field="code")
+
+
+def phone_codes_purge(*, older_than: timedelta = timedelta(days=1)) -> int:
+    deleted, _n = PhoneCode.objects.filter(expires_at__lt=timezone.now() - older_than).delete()
+    return deleted
+
+
+# --- tokens and login ------------------------------------------------------------------------------------------
+def _token_create(*, user: User, name: str = "") -> str:
+    raw = "mdw_" + secrets.token_urlsafe(32)
+    ApiToken.objects.create(
+        user=user, key_hash=hashlib.sha256(raw.encode()).hexdigest(), prefix=raw[:10], name=name[:60]
+    )
+    return raw
+
+
+def token_issue(*, login: str, password: str, ip: str | None = None, name: str = "") -> tuple[User, str]:
+    """A bearer token for ``login`` (handle, e-mail or phone) and ``password``."""
+    if ip:
+        rate_limit_hit(scope="login:ip", key=ip)
+    rate_limit_hit(scope="login:account", key=(login or "").strip().lower())
+    user = user_find_by_login(login=login)
+    if user is None or not user.check_password(password or "") or not user.is_active:
+        raise DomainError(_("The login or the password is not right."), code="bad_credentials")
+    return user, _token_create(user=user, name=name)
+
+
+def token_issue_by_phone(*, phone: str, code: str, ip: str | None = None, name: str = "") -> tuple[User, str]:
+    """A bearer token for a phone account proven by a one-time code."""
+    if ip:
+        rate_limit_hit(scope="login:ip", key=ip)
+    phone = clean_phone(phone)
+    user = User.objects.filter(phone=phone, is_active=True).first()
+    if user is None:
+        raise DomainError(_("No account uses this phone number. Sign up first."), field="phone", code="no_account")
+    phone_code_consume(phone=phone, code=code)
+    return user, _token_create(user=user, name=name)
+
+
+def user_login_by_phone(*, phone: str, code: str, ip: str | None = None) -> User:
+    """The account a phone number and its one-time code prove (for the web login by code)."""
+    if ip:
+        rate_limit_hit(scope="login:ip", key=ip)
+    phone = clean_phone(phone)
+    user = User.objects.filter(phone=phone, is_active=True).first()
+    if user is None:
+        raise DomainError(_("No account uses this phone number. Sign up first."), field="phone", code="no_account")
+    phone_code_consume(phone=phone, code=code)
+    return user
+
+
+def token_revoke(*, token: ApiToken) -> None:
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def token_authenticate(*, raw: str) -> tuple[User, ApiToken] | None:
+    if not raw or not raw.startswith("mdw_") or len(raw) > 100:
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(key_hash=hashlib.sha256(raw.encode()).hexdigest(), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user, token
+
+
+# --- profile --------------------------------------------------------------------------------------------------
+PROFILE_FIELDS = {
+    "display_name", "handle", "bio", "location", "gender", "birthday", "is_private", "message_policy", "language"
+}
+
+
+def profile_update(*, user: User, **changes: Any) -> User:
+    """Change profile fields. Everything is validated first; nothing is written if any field is wrong."""
+    unknown = set(changes) - PROFILE_FIELDS
+    if unknown:
+        raise ValidationFailed(_("Unknown field."), field=sorted(unknown)[0], code="unknown_field")
+    clean: dict[str, Any] = {}
+    if "display_name" in changes:
+        clean["display_name"] = clean_display_name(changes["display_name"])
+    if "handle" in changes:
+        handle = clean_handle(changes["handle"])
+        if handle != user.handle:
+            _check_handle_free(handle)
+        clean["handle"] = handle
+    if "bio" in changes:
+        clean["bio"] = clean_bio(changes["bio"] or "")
+    if "location" in changes:
+        location = " ".join((changes["location"] or "").split())
+        if len(location) > 60:
+            raise ValidationFailed(_("The location is too long."), field="location", code="too_long")
+        clean["location"] = location
+    if "gender" in changes:
+        gender = changes["gender"] or ""
+        if gender not in User.Gender.values:
+            raise ValidationFailed(_("Choose one of the options."), field="gender", code="invalid_choice")
+        clean["gender"] = gender
+    if "birthday" in changes:
+        birthday = changes["birthday"]
+        if isinstance(birthday, str):
+            try:
+                birthday = date.fromisoformat(birthday) if birthday else None
+            except ValueError as exc:
+                raise ValidationFailed(_("Enter a valid date."), field="birthday", code="bad_date") from exc
+        if birthday is not None and not (date(1900, 1, 1) <= birthday <= timezone.now().date()):
+            raise ValidationFailed(_("Enter a valid date."), field="birthday", code="bad_date")
+        clean["birthday"] = birthday
+    if "is_private" in changes:
+        clean["is_private"] = bool(changes["is_private"])
+    if "message_policy" in changes:
+        if changes["message_policy"] not in User.MessagePolicy.values:
+            raise ValidationFailed(_("Choose one of the options."), field="message_policy", code="invalid_choice")
+        clean["message_policy"] = changes["message_policy"]
+    if "language" in changes:
+        if (changes["language"] or "") not in LANGUAGE_CODES | {""}:
+            raise ValidationFailed(_("Choose one of the options."), field="language", code="invalid_choice")
+        clean["language"] = changes["language"] or ""
+    if not clean:
+        return user
+    try:
+        with transaction.atomic():
+            User.objects.filter(pk=user.pk).update(**clean)
+            if clean.get("is_private") is False:
+                _follow_requests_approve_all(user=user)
+    except IntegrityError as exc:
+        raise Conflict(_("The handle is taken."), field="handle", code="handle_taken") from exc
+    user.refresh_from_db()
+    return user
+
+
+def profile_set_image(*, user: User, kind: str, upload) -> User:
+    """Replace the avatar (``kind="avatar"``, square 400 px) or the background (``"background"``, 1500×500)."""
+    if kind not in {"avatar", "background"}:
+        raise ValidationFailed(_("Unknown field."), field=kind, code="unknown_field")
+    fit, crop = ((400, 400), True) if kind == "avatar" else ((1500, 500), True)
+    image = process_image_upload(
+        upload, field=kind, max_bytes=settings.MEADOW_AVATAR_MAX_BYTES, fit=fit, crop=crop, name=kind
+    )
+    old = getattr(user, kind)
+    old_name = old.name if old else ""
+    getattr(user, kind).save(image.content.name, image.content, save=False)
+    User.objects.filter(pk=user.pk).update(**{kind: getattr(user, kind).name})
+    if old_name:
+        transaction.on_commit(lambda: old.storage.delete(old_name))
+    return user
+
+
+# --- follow and block ------------------------------------------------------------------------------------------
+def follow_create(*, follower: User, followee: User) -> str:
+    """Follow ``followee``. Idempotent. Returns ``following`` or, for a private account, ``requested``."""
+    if follower.pk == followee.pk:
+        raise ValidationFailed(_("You cannot follow yourself."), code="follow_self")
+    if has_blocked(blocker=followee, blocked=follower):
+        raise NotFound(_("This account is not available."))
+    if has_blocked(blocker=follower, blocked=followee):
+        raise PermissionDenied(_("Unblock this account to follow it."), code="blocked")
+    status = Follow.Status.PENDING if followee.is_private else Follow.Status.ACTIVE
+    with transaction.atomic():
+        link, created = Follow.objects.get_or_create(follower=follower, followee=followee, defaults={"status": status})
+        if created and link.status == Follow.Status.ACTIVE:
+            _count_follow(follower_id=follower.pk, followee_id=followee.pk, delta=1)
+    return "following" if link.status == Follow.Status.ACTIVE else "requested"
+
+
+def follow_delete(*, follower: User, followee: User) -> None:
+    """Unfollow, or withdraw a follow request. Idempotent."""
+    with transaction.atomic():
+        link = Follow.objects.select_for_update().filter(follower=follower, followee=followee).first()
+        if link is None:
+            return
+        link.delete()
+        if link.status == Follow.Status.ACTIVE:
+            _count_follow(follower_id=follower.pk, followee_id=followee.pk, delta=-1)
+
+
+def follow_request_decide(*, user: User, requester: User, accept: bool) -> None:
+    """The private account ``user`` accepts or declines ``requester``'s follow request."""
+    with transaction.atomic():
+        link = (
+            Follow.objects.select_for_update()
+            .filter(follower=requester, followee=user, status=Follow.Status.PENDING)
+            .first()
+        )
+        if link is None:
+            raise NotFound(_("There is no such follow request."))
+        if accept:
+            Follow.objects.filter(pk=link.pk).update(status=Follow.Status.ACTIVE)
+            _count_follow(follower_id=requester.pk, followee_id=user.pk, delta=1)
+        else:
+            link.delete()
+
+
+def _follow_requests_approve_all(*, user: User) -> None:
+    for link in Follow.objects.select_for_update().filter(followee=user, status=Follow.Status.PENDING):
+        Follow.objects.filter(pk=link.pk).update(status=Follow.Status.ACTIVE)
+        _count_follow(follower_id=link.follower_id, followee_id=user.pk, delta=1)
+
+
+def _count_follow(*, follower_id: int, followee_id: int, delta: int) -> None:
+    User.objects.filter(pk=followee_id).update(followers_count=F("followers_count") + delta)
+    User.objects.filter(pk=follower_id).update(following_count=F("following_count") + delta)
+
+
+def block_create(*, blocker: User, blocked: User) -> None:
+    """Block an account: follows both ways end, and it can no longer follow, message or comment. Idempotent."""
+    if blocker.pk == blocked.pk:
+        raise ValidationFailed(_("You cannot block yourself."), code="block_self")
+    with transaction.atomic():
+        Block.objects.get_or_create(blocker=blocker, blocked=blocked)
+        follow_delete(follower=blocker, followee=blocked)
+        follow_delete(follower=blocked, followee=blocker)
+
+
+def block_delete(*, blocker: User, blocked: User) -> None:
+    Block.objects.filter(blocker=blocker, blocked=blocked).delete()

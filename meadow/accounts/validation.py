@@ -1,0 +1,85 @@
+"""Field rules for accounts, each with a clear, translated error."""
+
+from __future__ import annotations
+
+import phonenumbers
+import regex
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from meadow.accounts.models import BIO_MAX, DISPLAY_NAME_MAX, HANDLE_MAX
+from meadow.core.errors import ValidationFailed
+from meadow.core.text import visible_length
+
+HANDLE_MIN = 3
+_HANDLE = regex.compile(r"^[a-z0-9](?:[a-z0-9_.]*[a-z0-9_])?$")
+RESERVED_HANDLES = frozenset(
+    """admin administrator api static media accounts account me settings search store shop messages message
+    notifications discover following nearby explore login logout signup register meadow support help staff
+    moderator moderation root system official null undefined www about terms privacy i18n""".split()
+)
+
+
+def clean_handle(value: str) -> str:
+    handle = (value or "").strip().lstrip("@").lower()
+    if not handle:
+        raise ValidationFailed(_("Choose a handle."), field="handle", code="required")
+    if not HANDLE_MIN <= len(handle) <= HANDLE_MAX:
+        raise ValidationFailed(
+            _("A handle has %(min)d to %(max)d characters.") % {"min": HANDLE_MIN, "max": HANDLE_MAX},
+            field="handle",
+            code="bad_handle",
+        )
+    if not _HANDLE.match(handle):
+        raise ValidationFailed(
+            _("A handle may use letters a–z, digits, dots and underscores, and starts with a letter or digit."),
+            field="handle",
+            code="bad_handle",
+        )
+    if handle in RESERVED_HANDLES:
+        raise ValidationFailed(_("This handle is reserved."), field="handle", code="handle_taken")
+    return handle
+
+
+def normalize_phone_or_none(value: str) -> str | None:
+    try:
+        number = phonenumbers.parse((value or "").strip(), settings.MEADOW_PHONE_DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def clean_phone(value: str) -> str:
+    phone = normalize_phone_or_none(value)
+    if phone is None:
+        raise ValidationFailed(
+            _("Enter a valid mobile number, e.g. +60 12-345 6789."), field="phone", code="bad_phone"
+        )
+    return phone
+
+
+def clean_display_name(value: str) -> str:
+    name = " ".join((value or "").split())
+    if not name:
+        raise ValidationFailed(_("Your name cannot be empty."), field="display_name", code="required")
+    if visible_length(name) > DISPLAY_NAME_MAX:
+        raise ValidationFailed(
+            _("Your name can have at most %(max)d characters.") % {"max": DISPLAY_NAME_MAX},
+            field="display_name",
+            code="too_long",
+        )
+    return name
+
+
+def clean_bio(value: str) -> str:
+    bio = (value or "").strip()
+    length = visible_length(bio)
+    if length > BIO_MAX:
+        raise ValidationFailed(
+            _("Your bio can have at most %(max)d characters (it has %(count)d).") % {"max": BIO_MAX, "count": length},
+            field="bio",
+            code="too_long",
+        )
+    return bio

@@ -1,0 +1,86 @@
+"""Rate limits on sign-up, login and code requests, per account and per IP, in every profile.
+
+A fixed window counter in the cache (local memory on the embedded default, Redis at scale, so limits hold
+across processes). ``MEADOW_RATE_LIMITS`` is ``on`` (default), ``off``, or a multiplier such as ``10`` that
+raises every limit for load tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils.translation import gettext_lazy as _
+
+from meadow.core.errors import DomainError
+
+
+@dataclass(frozen=True)
+class Rate:
+    limit: int
+    period: int  # seconds
+
+
+# The limits, by scope. Each scope is counted per key (an IP address, a phone number, a login…).
+RATES: dict[str, Rate] = {
+    "signup:ip": Rate(20, 3600),
+    "login:ip": Rate(30, 300),
+    "login:account": Rate(10, 300),
+    "code:ip": Rate(20, 3600),
+    "code:phone": Rate(5, 3600),
+    "code:phone:burst": Rate(1, 60),
+    "code_verify:phone": Rate(10, 600),
+}
+
+
+class RateLimited(DomainError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(_("Too many attempts. Please wait a little and try again."))
+        self.retry_after = retry_after
+
+
+def _multiplier() -> float | None:
+    value = settings.MEADOW_RATE_LIMITS
+    if value in {"off", "0", "false", "no"}:
+        return None
+    if value in {"on", "1", "true", "yes", ""}:
+        return 1.0
+    try:
+        factor = float(value)
+    except ValueError as exc:
+        raise ValueError("MEADOW_RATE_LIMITS must be on, off or a number") from exc
+    return factor if factor > 0 else None
+
+
+def rate_limit_hit(*, scope: str, key: str) -> None:
+    """Count one attempt for ``key`` in ``scope``; raise ``RateLimited`` once the window's limit is passed."""
+    factor = _multiplier()
+    if factor is None or not key:
+        return
+    rate = RATES[scope]
+    limit = max(1, int(rate.limit * factor))
+    window = int(time.time() // rate.period)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    cache_key = f"rl:{scope}:{digest}:{window}"
+    cache.add(cache_key, 0, timeout=rate.period + 5)
+    try:
+        count = cache.incr(cache_key)
+    except ValueError:  # expired between add and incr
+        cache.set(cache_key, 1, timeout=rate.period + 5)
+        count = 1
+    if count > limit:
+        raise RateLimited(retry_after=rate.period - int(time.time()) % rate.period)
+
+
+def client_ip(request) -> str:
+    """The client's address. Behind a proxy, set MEADOW_TRUSTED_PROXY_HEADER (e.g. HTTP_X_FORWARDED_FOR)."""
+    header = getattr(settings, "MEADOW_TRUSTED_PROXY_HEADER", "")
+    if header and request.META.get(header):
+        return request.META[header].split(",")[0].strip()
+    return request.META.get("REMOTE_ADDR", "")

@@ -1,0 +1,296 @@
+"""Meadow's one settings module, configured by environment variables only (12-factor).
+
+Two profiles share this file:
+
+* **embedded default** (no variables set): SQLite in WAL mode under ``MEADOW_DATA_DIR``, local-memory cache,
+  Celery tasks run inline, Channels' in-memory layer, media in a local folder;
+* **scale**: ``DATABASE_URL=postgresql://…`` switches to PostgreSQL (psycopg 3) and ``REDIS_URL=redis://…``
+  switches the cache, Celery broker/result backend and the Channels layer to Redis.
+
+Every variable is documented in ``docs/operations.md``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = env(name)
+    if not value:
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
+
+
+BASE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = BASE_DIR.parent
+
+MEADOW_ENV = env("MEADOW_ENV", "development").lower()
+if MEADOW_ENV not in {"development", "production", "test"}:
+    raise ImproperlyConfigured(f"MEADOW_ENV must be development or production, not {MEADOW_ENV!r}.")
+PRODUCTION = MEADOW_ENV == "production"
+
+DATA_DIR = Path(env("MEADOW_DATA_DIR") or (PROJECT_DIR / "var")).resolve()
+
+# --- secrets -------------------------------------------------------------------------------------------------
+SECRET_KEY = env("SECRET_KEY")
+if PRODUCTION:
+    _missing = [name for name in ("SECRET_KEY", "ALLOWED_HOSTS") if not env(name)]
+    if _missing:
+        raise ImproperlyConfigured(
+            "MEADOW_ENV=production needs these environment variables: "
+            + ", ".join(_missing)
+            + ". See docs/operations.md."
+        )
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be at least 50 random characters in production "
+            '(python -c "import secrets; print(secrets.token_urlsafe(64))").'
+        )
+elif not SECRET_KEY:
+    # Development only: a fixed, clearly-marked key so sessions survive restarts.
+    SECRET_KEY = "django-insecure-meadow-development-key-never-use-in-production"
+
+DEBUG = env_bool("MEADOW_DEBUG", default=not PRODUCTION and MEADOW_ENV != "test")
+ALLOWED_HOSTS = [h.strip() for h in env("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h.strip()]
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in env("CSRF_TRUSTED_ORIGINS").split(",") if o.strip()]
+
+# --- apps ----------------------------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "meadow.core",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "channels",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.weixin",
+    "allauth.socialaccount.providers.facebook",
+    "allauth.socialaccount.providers.google",
+    "meadow.accounts",
+    "meadow.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+ROOT_URLCONF = "meadow.urls"
+ASGI_APPLICATION = "meadow.asgi.application"
+WSGI_APPLICATION = "meadow.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "meadow.web.context_processors.shell",
+            ],
+        },
+    },
+]
+
+# --- database ------------------------------------------------------------------------------------------------
+DATABASE_URL = env("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'meadow.sqlite3'}"
+_db = dj_database_url.parse(DATABASE_URL, conn_max_age=0 if DATABASE_URL.startswith("sqlite") else 60)
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    if _db["NAME"] not in ("", ":memory:"):
+        Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    _db["OPTIONS"] = {
+        # WAL lets readers proceed while one writer writes; IMMEDIATE avoids "database is locked" upgrades.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
+        "transaction_mode": "IMMEDIATE",
+    }
+elif _db["ENGINE"] == "django.db.backends.postgresql":
+    _db["CONN_HEALTH_CHECKS"] = True
+else:
+    raise ImproperlyConfigured("DATABASE_URL must be a sqlite:/// or postgresql:// URL.")
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- cache, tasks, real-time ----------------------------------------------------------------------------------
+REDIS_URL = env("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env("MEADOW_CACHE_PREFIX", "meadow"),
+        }
+    }
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": env("MEADOW_CACHE_PREFIX", "meadow") + ":asgi"},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "meadow"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+CELERY_BROKER_URL = env("CELERY_BROKER_URL") or REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND") or REDIS_URL or "cache+memory://"
+# Embedded default: no broker, tasks run inline (still after the transaction commits, see meadow.core.tasks).
+CELERY_TASK_ALWAYS_EAGER = env_bool("MEADOW_TASKS_EAGER", default=not REDIS_URL)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_EXPIRES = 3600
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "accounts-purge-expired-codes": {"task": "meadow.accounts.tasks.purge_expired_codes", "schedule": 3600.0},
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- auth ----------------------------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "meadow.accounts.backends.LoginBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:home"
+
+# django-allauth: e-mail accounts (verification sent, optional by default) and OAuth providers.
+ACCOUNT_ADAPTER = "meadow.accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "meadow.accounts.adapters.SocialAccountAdapter"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = "handle"
+ACCOUNT_LOGIN_METHODS = {"email", "username"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*"]
+ACCOUNT_EMAIL_VERIFICATION = env("MEADOW_EMAIL_VERIFICATION", "optional")
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_SIGNUP_FORM_CLASS = "meadow.accounts.signup_forms.AgreementSignupForm"
+SOCIALACCOUNT_AUTO_SIGNUP = False  # everyone sees the agreement before an account exists
+SOCIALACCOUNT_FORMS = {"signup": "meadow.accounts.social_forms.SocialAgreementSignupForm"}
+SOCIALACCOUNT_PROVIDERS: dict[str, dict] = {}
+for _provider, _prefix in (("weixin", "WECHAT"), ("facebook", "FACEBOOK"), ("google", "GOOGLE")):
+    _client_id, _secret = env(f"{_prefix}_CLIENT_ID"), env(f"{_prefix}_SECRET")
+    if _client_id and _secret:
+        SOCIALACCOUNT_PROVIDERS[_provider] = {"APPS": [{"client_id": _client_id, "secret": _secret}]}
+    elif _client_id or _secret:
+        raise ImproperlyConfigured(f"Set both {_prefix}_CLIENT_ID and {_prefix}_SECRET, or neither.")
+
+# --- Meadow's own knobs -------------------------------------------------------------------------------------
+MEADOW_TERMS_VERSION = env("MEADOW_TERMS_VERSION", "2026-11-01")
+MEADOW_SMS_BACKEND = env(
+    "MEADOW_SMS_BACKEND",
+    "meadow.accounts.sms.ConsoleBackend" if not PRODUCTION else "meadow.accounts.sms.MissingBackend",
+)
+MEADOW_PHONE_DEFAULT_REGION = env("MEADOW_PHONE_DEFAULT_REGION", "MY")
+MEADOW_PHONE_CODE_TTL = int(env("MEADOW_PHONE_CODE_TTL", "600"))  # seconds a one-time code lives
+MEADOW_PHONE_CODE_MAX_ATTEMPTS = 5
+MEADOW_AVATAR_MAX_BYTES = int(env("MEADOW_AVATAR_MAX_BYTES", str(5 * 1024 * 1024)))
+MEADOW_IMAGE_MAX_PIXELS = int(env("MEADOW_IMAGE_MAX_PIXELS", str(40_000_000)))
+# "on" (default, every profile), "off", or a multiplier such as "10" for load tests.
+MEADOW_RATE_LIMITS = env("MEADOW_RATE_LIMITS", "on").lower()
+MEADOW_SERVE_MEDIA = env_bool("MEADOW_SERVE_MEDIA", default=not PRODUCTION)
+
+# --- i18n ----------------------------------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English")), ("ms", _("Malay"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_COOKIE_NAME = "meadow_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+
+# --- files ---------------------------------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env("MEADOW_MEDIA_ROOT") or (DATA_DIR / "media"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# --- mail ----------------------------------------------------------------------------------------------------
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(env("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Meadow <no-reply@meadow.local>")
+
+# --- security ------------------------------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # htmx reads it for the X-CSRFToken header
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("MEADOW_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "celery": {"level": "WARNING"}},
+}

@@ -1,0 +1,44 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+
+from meadow.accounts import views as accounts
+from meadow.api import api
+from meadow.web import views as web
+
+HANDLE = "<str:handle>"
+
+web_patterns = [
+    path("", web.home, name="home"),
+    path("search/", web.search, name="search"),
+    path("store/", web.store, name="store"),
+    path("messages/", web.messages_inbox, name="messages"),
+    path("terms/", web.legal, {"document": "terms"}, name="terms"),
+    path("privacy/", web.legal, {"document": "privacy"}, name="privacy"),
+    path("signup/", accounts.signup, name="signup"),
+    path("login/", accounts.login_view, name="login"),
+    path("login/code/", accounts.login_code, name="login_code"),
+    path("logout/", accounts.logout_view, name="logout"),
+    path("me/", accounts.me, name="me"),
+    path("me/edit/", accounts.profile_edit, name="profile_edit"),
+    path("me/requests/", accounts.follow_requests, name="follow_requests"),
+    path("settings/", accounts.privacy, name="settings"),
+    path(f"@{HANDLE}/", accounts.profile, name="profile"),
+    path(f"@{HANDLE}/followers/", accounts.connections, {"which": "followers"}, name="followers"),
+    path(f"@{HANDLE}/following/", accounts.connections, {"which": "following"}, name="following"),
+    path(f"@{HANDLE}/follow/", accounts.follow_toggle, name="follow"),
+    path(f"@{HANDLE}/block/", accounts.block_toggle, name="block"),
+]
+
+urlpatterns = [
+    path("", include((web_patterns, "web"))),
+    path("api/v1/", api.urls),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]
+
+if settings.MEADOW_SERVE_MEDIA:
+    # The embedded default serves uploads itself; at scale a CDN or object store serves MEDIA_URL.
+    urlpatterns += [re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})]
