@@ -7,7 +7,7 @@ from typing import Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import File, Router, Schema, UploadedFile
+from ninja import File, Router, Schema, Status, UploadedFile
 from pydantic import Field
 
 from meadow.accounts import selectors, services
@@ -128,7 +128,7 @@ def signup(request: HttpRequest, payload: SignupIn):
             raise ValidationFailed(_("Give an e-mail address or a phone number."), field="email", code="required")
         user = services.user_signup_email(email=payload.email, password=payload.password or "", **common)
         _send_email_verification(request, user)
-    return 201, me_out(request, user)
+    return Status(201, me_out(request, user))
 
 
 def _send_email_verification(request: HttpRequest, user: User) -> None:
@@ -151,7 +151,7 @@ class PhoneCodeOut(Schema):
 def phone_code(request: HttpRequest, payload: PhoneCodeIn):
     """Send a one-time code by SMS (expires, single-use, rate-limited per number and per IP)."""
     ttl = services.phone_code_request(phone=payload.phone, ip=client_ip(request))
-    return 202, {"sent": True, "expires_in": ttl}
+    return Status(202, {"sent": True, "expires_in": ttl})
 
 
 class TokenIn(Schema):
@@ -184,7 +184,7 @@ def token_delete(request: HttpRequest):
     token = getattr(request, "auth_token", None)
     if token is not None:
         services.token_revoke(token=token)
-    return 204, None
+    return Status(204, None)
 
 
 # --- me ---------------------------------------------------------------------------------------------------------

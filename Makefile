@@ -1,0 +1,58 @@
+# Meadow. `make run` and `make test` are the two commands a newcomer needs (see README.md).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install run test test-fast test-e2e test-profiles lint format demo openapi messages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# The step both commands share: a virtualenv with the package and its dev tools, compiled translations.
+install: $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pybabel -q compile -d meadow/locale -D django
+
+# Embedded default: SQLite (WAL) under ./var, inline tasks, in-memory channel layer. Nothing else to start.
+run: install
+	$(BIN)/meadow migrate --no-input -v0
+	$(BIN)/meadow demo --if-empty
+	$(BIN)/uvicorn meadow.asgi:application --host $(HOST) --port $(PORT)
+
+# The whole suite: unit, API, pages, contract and browser tests, in parallel.
+test: install
+	$(BIN)/pytest -n auto
+
+test-fast: install
+	$(BIN)/pytest -n auto -m "not e2e"
+
+# The same suite on the scale profile (PostgreSQL + Redis on localhost); .ci/run does this too.
+test-profiles: install
+	MEADOW_TEST_POSTGRES=1 MEADOW_TEST_REDIS=1 $(BIN)/pytest -n auto
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+demo: install
+	$(BIN)/meadow migrate --no-input -v0
+	$(BIN)/meadow demo
+
+openapi: install
+	$(BIN)/meadow openapi --write
+
+# Re-extract translatable strings (needs GNU gettext's xgettext), then translate the new entries.
+messages: install
+	$(BIN)/meadow makemessages -l zh_Hans -l ms -l en --ignore='.venv/*' --ignore='var/*' --ignore='tests/*' --ignore='bench/*' --no-obsolete
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

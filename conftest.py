@@ -1,0 +1,66 @@
+"""Shared fixtures: clients for each kind of caller, factories, and a clean cache and SMS outbox per test."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from meadow.accounts.sms import LocmemBackend
+from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _clean_state():
+    cache.clear()
+    LocmemBackend.outbox.clear()
+    yield
+    LocmemBackend.outbox.clear()
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def staff_user(db):
+    return UserFactory(is_staff=True)
+
+
+def bearer_client(user) -> Client:
+    """A client that carries a real bearer token for ``user``, as a mobile app would."""
+    from meadow.accounts.services import _token_create
+
+    return Client(HTTP_AUTHORIZATION=f"Bearer {_token_create(user=user)}")
+
+
+@pytest.fixture
+def api_for():
+    return bearer_client
+
+
+@pytest.fixture
+def anon():
+    return Client()
+
+
+def last_sms_code(phone: str) -> str:
+    for message in reversed(LocmemBackend.outbox):
+        if message["phone"] == phone:
+            found = re.search(r"(?<!\d)(\d{6})(?!\d)", message["message"])
+            if found:
+                return found.group(1)
+    raise AssertionError(f"no SMS was sent to {phone}")
+
+
+@pytest.fixture
+def sms_code():
+    return last_sms_code

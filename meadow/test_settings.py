@@ -1,0 +1,30 @@
+"""Settings for the test suite: the embedded default, or PostgreSQL and Redis when MEADOW_TEST_POSTGRES /
+MEADOW_TEST_REDIS are set (.ci/run sets both and runs the suite on each profile)."""
+
+import os
+import tempfile
+
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+os.environ["MEADOW_ENV"] = "test"
+os.environ["MEADOW_DATA_DIR"] = tempfile.mkdtemp(prefix=f"meadow-test-{_worker}-")
+if os.environ.get("MEADOW_TEST_POSTGRES"):
+    os.environ["DATABASE_URL"] = os.environ.get(
+        "MEADOW_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/meadow"
+    )
+else:
+    os.environ.pop("DATABASE_URL", None)
+if os.environ.get("MEADOW_TEST_REDIS"):
+    os.environ["REDIS_URL"] = os.environ.get("MEADOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    os.environ["MEADOW_CACHE_PREFIX"] = f"meadow-test-{_worker}"
+else:
+    os.environ.pop("REDIS_URL", None)
+
+from meadow.settings import *  # noqa: E402,F403
+
+# Fast hashing for the many accounts tests create; test_passwords checks that Argon2 is the real default.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]  # noqa: F405
+MEADOW_SMS_BACKEND = "meadow.accounts.sms.LocmemBackend"
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CELERY_TASK_ALWAYS_EAGER = True  # the worker test drives a real worker through Redis explicitly
+DEBUG = False
+LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}

@@ -1,0 +1,64 @@
+"""Browser tests: the playwright package drives Debian's chromium (never a downloaded browser).
+
+A missing browser fails these tests — it never skips them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("MEADOW_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]
+SHOTS = Path(os.environ.get("MEADOW_SCREENSHOTS", Path(__file__).resolve().parents[2] / "test-results" / "screens"))
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1440, "height": 900}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        pytest.fail(f"chromium not found at {CHROMIUM}: install Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(params=["phone", "desktop"])
+def page(request, browser):
+    viewport = PHONE if request.param == "phone" else DESKTOP
+    context = browser.new_context(viewport=viewport, locale="en-US", device_scale_factor=1)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.viewport_name = request.param
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def shot(page):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(name: str) -> None:
+        page.screenshot(path=str(SHOTS / f"{name}-{page.viewport_name}.png"), full_page=True)
+
+    return take

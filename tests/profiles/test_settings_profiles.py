@@ -1,0 +1,100 @@
+"""The two profiles and the production check, exercised the way an operator would: through the `meadow`
+command in a fresh process with only environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+
+def _meadow(*args: str, env: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MEADOW_", "DATABASE_URL", "REDIS_URL"))}
+    clean.pop("DJANGO_SETTINGS_MODULE", None)
+    clean["MEADOW_DATA_DIR"] = str(tmp_path)
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "meadow", *args], env=clean, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_production_check_deploy_is_clean_with_secrets(tmp_path):
+    result = _meadow(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env={"MEADOW_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(64), "ALLOWED_HOSTS": "meadow.example"},
+        tmp_path=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "env, missing",
+    [
+        ({"MEADOW_ENV": "production", "ALLOWED_HOSTS": "meadow.example"}, "SECRET_KEY"),
+        ({"MEADOW_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(64)}, "ALLOWED_HOSTS"),
+        ({"MEADOW_ENV": "production", "SECRET_KEY": "short", "ALLOWED_HOSTS": "x"}, "at least 50"),
+        ({"DATABASE_URL": "mysql://nope"}, "DATABASE_URL"),
+    ],
+)
+def test_missing_or_bad_configuration_fails_fast_with_a_clear_message(tmp_path, env, missing):
+    result = _meadow("check", env=env, tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert "configuration error" in result.stderr and missing in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_development_check_uses_the_embedded_default(tmp_path):
+    result = _meadow("diffsettings", "--all", env={}, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "django.db.backends.sqlite3" in result.stdout
+    assert "LocMemCache" in result.stdout and "InMemoryChannelLayer" in result.stdout
+    assert "CELERY_TASK_ALWAYS_EAGER = True" in result.stdout
+    assert (tmp_path / "meadow.sqlite3").parent.exists()
+
+
+def test_scale_profile_is_switched_on_by_environment_variables_only(tmp_path):
+    result = _meadow(
+        "diffsettings",
+        "--all",
+        env={"DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/meadow", "REDIS_URL": "redis://127.0.0.1:6379/3"},
+        tmp_path=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "django.db.backends.postgresql" in result.stdout
+    assert "RedisCache" in result.stdout and "RedisChannelLayer" in result.stdout
+    assert "CELERY_TASK_ALWAYS_EAGER = False" in result.stdout
+    assert "CELERY_BROKER_URL = 'redis://127.0.0.1:6379/3'" in result.stdout
+
+
+@pytest.mark.django_db
+def test_the_suite_runs_on_the_selected_profile():
+    """Guards .ci/run: MEADOW_TEST_POSTGRES/REDIS really switch the database and cache under test."""
+    if os.environ.get("MEADOW_TEST_POSTGRES"):
+        assert connection.vendor == "postgresql"
+    else:
+        assert connection.vendor == "sqlite"
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode")
+            mode = cursor.fetchone()[0]
+        # the test database is in memory (journal "memory"); the on-disk default uses WAL (checked below)
+        assert mode in {"memory", "wal"}
+    backend = settings.CACHES["default"]["BACKEND"]
+    assert ("Redis" in backend) == bool(os.environ.get("MEADOW_TEST_REDIS"))
+
+
+def test_embedded_database_is_in_wal_mode(tmp_path):
+    result = _meadow(
+        "shell", "-c", "from django.db import connection; c = connection.cursor(); c.execute('PRAGMA journal_mode'); "
+        "print(c.fetchone()[0])", env={}, tmp_path=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "wal"
