@@ -11,6 +11,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -94,13 +95,13 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "handle"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS = []
 
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
         constraints = [
-            models.CheckConstraint(condition=Q(handle=models.functions.Lower("handle")), name="handle_lowercase"),
+            models.CheckConstraint(condition=Q(handle=Lower("handle")), name="handle_lowercase"),
         ]
 
     def __str__(self) -> str:
@@ -132,7 +133,13 @@ class Follow(models.Model):
             models.UniqueConstraint(fields=["follower", "followee"], name="follow_once"),
             models.CheckConstraint(condition=~Q(follower=F("followee")), name="follow_not_self"),
         ]
-        indexes = [models.Index(fields=["followee", "status", "-id"]), models.Index(fields=["follower", "status", "-id"])]
+        indexes = [
+            models.Index(fields=["followee", "status", "-id"]),
+            models.Index(fields=["follower", "status", "-id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.follower} → {self.followee} ({self.status})"
 
 
 class Block(models.Model):
@@ -148,6 +155,9 @@ class Block(models.Model):
             models.CheckConstraint(condition=~Q(blocker=F("blocked")), name="block_not_self"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.blocker} blocked {self.blocked}"
+
 
 class PhoneCode(models.Model):
     """A one-time code sent by SMS: stored hashed, expires, single-use, limited attempts."""
@@ -158,6 +168,9 @@ class PhoneCode(models.Model):
     expires_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)
     used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"code for {self.phone[:-4]}····"
 
 
 class ApiToken(models.Model):
@@ -170,6 +183,9 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
 
 
 class Agreement(models.Model):
@@ -187,3 +203,6 @@ class Agreement(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "document", "version"], name="agree_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} agreed to {self.document} {self.version}"

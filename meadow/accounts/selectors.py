@@ -51,8 +51,12 @@ def follow_status(*, follower: User | None, followee: User) -> str:
         return "none"
     if follower.pk == followee.pk:
         return "self"
-    status = Follow.objects.filter(follower=follower, followee=followee).values_list("status", flat=True).first()
-    return {Follow.Status.ACTIVE: "following", Follow.Status.PENDING: "requested"}.get(status, "none")
+    status = (
+        Follow.objects.filter(follower=follower, followee=followee).values_list("status", flat=True).first()
+    )
+    if status == Follow.Status.ACTIVE:
+        return "following"
+    return "requested" if status == Follow.Status.PENDING else "none"
 
 
 def can_see_connections(*, viewer: User | None, user: User) -> bool:
@@ -65,15 +69,27 @@ def can_see_connections(*, viewer: User | None, user: User) -> bool:
 
 
 def followers_of(*, user: User) -> QuerySet[Follow]:
-    return Follow.objects.filter(followee=user, status=Follow.Status.ACTIVE).select_related("follower").order_by("-id")
+    return (
+        Follow.objects.filter(followee=user, status=Follow.Status.ACTIVE)
+        .select_related("follower")
+        .order_by("-id")
+    )
 
 
 def following_of(*, user: User) -> QuerySet[Follow]:
-    return Follow.objects.filter(follower=user, status=Follow.Status.ACTIVE).select_related("followee").order_by("-id")
+    return (
+        Follow.objects.filter(follower=user, status=Follow.Status.ACTIVE)
+        .select_related("followee")
+        .order_by("-id")
+    )
 
 
 def follow_requests_for(*, user: User) -> QuerySet[Follow]:
-    return Follow.objects.filter(followee=user, status=Follow.Status.PENDING).select_related("follower").order_by("-id")
+    return (
+        Follow.objects.filter(followee=user, status=Follow.Status.PENDING)
+        .select_related("follower")
+        .order_by("-id")
+    )
 
 
 def users_search(*, query: str, viewer: User | None = None) -> QuerySet[User]:
@@ -91,5 +107,9 @@ def users_suggested(*, viewer: User | None, limit: int = 8) -> list[User]:
     """Creators to follow: the most followed active accounts the viewer does not follow yet."""
     qs = User.objects.filter(is_active=True, is_staff=False)
     if viewer is not None and viewer.is_authenticated:
-        qs = qs.exclude(pk=viewer.pk).exclude(follower_links__follower=viewer).exclude(blocks_made__blocked=viewer)
+        qs = (
+            qs.exclude(pk=viewer.pk)
+            .exclude(follower_links__follower=viewer)
+            .exclude(blocks_made__blocked=viewer)
+        )
     return list(qs.order_by("-followers_count", "-id")[:limit])

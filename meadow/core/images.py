@@ -58,20 +58,23 @@ def process_image_upload(
             if probe.width * probe.height > settings.MEADOW_IMAGE_MAX_PIXELS:
                 raise ValidationFailed(_("The image has too many pixels."), field=field, code="image_too_big")
             probe.verify()
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()
-            img = ImageOps.exif_transpose(img)
-            img = img.convert("RGBA" if img.mode in ("RGBA", "LA", "P") else "RGB")
-            img = ImageOps.fit(img, fit, method=Image.Resampling.LANCZOS) if crop else _shrink(img, fit)
+        with Image.open(io.BytesIO(data)) as source:
+            source.load()
+            upright = ImageOps.exif_transpose(source)
+            rgb = upright.convert("RGBA" if upright.mode in ("RGBA", "LA", "P") else "RGB")
+            final = ImageOps.fit(rgb, fit, method=Image.Resampling.LANCZOS) if crop else _shrink(rgb, fit)
             out = io.BytesIO()
-            img.save(out, "WEBP", quality=85, method=4)  # a fresh encode carries no EXIF
-            r, g, b = img.convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
-            width, height = img.size
+            final.save(out, "WEBP", quality=85, method=4)  # a fresh encode carries no EXIF
+            pixel = final.convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
+            r, g, b = pixel if isinstance(pixel, tuple) else (0, 0, 0)
+            width, height = final.size
     except ValidationFailed:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
         if isinstance(exc, Image.DecompressionBombError):
-            raise ValidationFailed(_("The image has too many pixels."), field=field, code="image_too_big") from exc
+            raise ValidationFailed(
+                _("The image has too many pixels."), field=field, code="image_too_big"
+            ) from exc
         raise ValidationFailed(
             _("This file is not an image we can read. Please upload a JPEG, PNG, WebP or HEIC image."),
             field=field,

@@ -5,7 +5,12 @@ def shell(request):
     """What every page's shell needs: the navigation's current section and the languages."""
     path = request.path
     section = "home"
-    for name, prefix in (("search", "/search"), ("store", "/store"), ("messages", "/messages"), ("me", "/me")):
+    for name, prefix in (
+        ("search", "/search"),
+        ("store", "/store"),
+        ("messages", "/messages"),
+        ("me", "/me"),
+    ):
         if path.startswith(prefix):
             section = name
     user = getattr(request, "user", None)

@@ -26,7 +26,9 @@ def search(request: HttpRequest) -> HttpResponse:
     viewer = request.user if request.user.is_authenticated else None
     page = None
     if query:
-        page = Paginator(account_selectors.users_search(query=query, viewer=viewer), 24).get_page(request.GET.get("page"))
+        page = Paginator(account_selectors.users_search(query=query, viewer=viewer), 24).get_page(
+            request.GET.get("page")
+        )
     return render(request, "web/search.html", {"q": query, "page": page})
 
 

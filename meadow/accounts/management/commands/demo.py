@@ -8,6 +8,7 @@ by all demo accounts, a small pool of generated avatar images reused across peop
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import random
 from contextlib import nullcontext
@@ -20,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from PIL import Image, ImageDraw
 from pypinyin import lazy_pinyin
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -32,33 +34,85 @@ BATCH = 2000
 
 ZH_SURNAMES = "陈 林 黄 张 李 王 吴 刘 蔡 杨 郑 许 何 谢 罗 周 梁 叶 苏 曾".split()
 ZH_GIVEN = "小美 晓雯 嘉欣 子涵 思琪 雨桐 俊杰 家豪 志明 伟强 慧敏 佳怡 欣怡 文杰 诗涵 可馨 浩然 一诺".split()
-ZH_ROLES = ["吉隆坡探店", "护肤分享", "健身教练", "旅行博主", "宝妈日常", "数码控", "家居改造", "咖啡爱好者", "穿搭笔记", "烘焙日记"]
-EN_FIRST = "Mike Lily Sarah Daniel Chloe Ethan Grace Ryan Olivia Jason Emma Kevin Sophie Marcus Hannah Aaron".split()
+ZH_ROLES = [
+    "吉隆坡探店",
+    "护肤分享",
+    "健身教练",
+    "旅行博主",
+    "宝妈日常",
+    "数码控",
+    "家居改造",
+    "咖啡爱好者",
+    "穿搭笔记",
+    "烘焙日记",
+]
+EN_FIRST = (
+    "Mike Lily Sarah Daniel Chloe Ethan Grace Ryan Olivia Jason Emma Kevin Sophie Marcus Hannah Aaron".split()
+)
 EN_LAST = "Chen Tan Lim Wong Lee Ng Goh Teo Ong Low Yap Koh".split()
-EN_ROLES = ["Fitness Coach", "Food Hunter", "Skincare Nerd", "Travel Diaries", "Home Barista", "Tech Reviews",
-            "Plant Mum", "Weekend Baker", "Outfit Notes", "Budget Traveller"]
+EN_ROLES = [
+    "Fitness Coach",
+    "Food Hunter",
+    "Skincare Nerd",
+    "Travel Diaries",
+    "Home Barista",
+    "Tech Reviews",
+    "Plant Mum",
+    "Weekend Baker",
+    "Outfit Notes",
+    "Budget Traveller",
+]
 MS_FIRST = "Aisyah Nurul Siti Farah Amirah Hafiz Aiman Danial Irfan Syafiq Nabila Zara Iman Haziq".split()
 MS_LAST = "Rahman Ismail Hassan Abdullah Yusof Ahmad Osman Karim Salleh Hamid".split()
-MS_ROLES = ["Resepi Mudah", "Jalan-jalan Cari Makan", "Kecantikan", "Fesyen Muslimah", "Hidup Sihat", "Ibu Muda",
-            "Kopi & Buku", "Rumah Minimalis", "Pengembara", "Gajet Terkini"]
-LOCATIONS = ["Kuala Lumpur", "Petaling Jaya", "Penang", "Johor Bahru", "Ipoh", "Melaka", "Kota Kinabalu", "Kuching",
-             "Shah Alam", "Singapore", "上海", "深圳", "台北"]
+MS_ROLES = [
+    "Resepi Mudah",
+    "Jalan-jalan Cari Makan",
+    "Kecantikan",
+    "Fesyen Muslimah",
+    "Hidup Sihat",
+    "Ibu Muda",
+    "Kopi & Buku",
+    "Rumah Minimalis",
+    "Pengembara",
+    "Gajet Terkini",
+]
+LOCATIONS = [
+    "Kuala Lumpur",
+    "Petaling Jaya",
+    "Penang",
+    "Johor Bahru",
+    "Ipoh",
+    "Melaka",
+    "Kota Kinabalu",
+    "Kuching",
+    "Shah Alam",
+    "Singapore",
+    "上海",
+    "深圳",
+    "台北",
+]
 BIOS = {
-    "zh": ["在吉隆坡吃吃喝喝的上班族｜每周更新探店笔记｜有问题评论区见",
-           "敏感肌护肤五年｜只分享自己用过的｜欢迎在 Meadow 私信交流",
-           "健身三年减脂 15kg｜分享简单好坚持的训练｜一起变更好",
-           "带着娃到处走的宝妈｜亲子游和育儿好物｜Meadow 里聊",
-           "咖啡和甜点是我的快乐源泉｜记录生活里的小确幸"],
-    "en": ["KL food hunter · honest reviews of hawker stalls and cafés · ask me in the comments",
-           "Certified coach · 20-minute home workouts · progress over perfection",
-           "Skincare for humid weather · only what I've tried myself",
-           "Weekend traveller · budget itineraries across Southeast Asia",
-           "Home barista and plant parent · slow mornings, good coffee"],
-    "ms": ["Pencinta makanan di Lembah Klang · ulasan jujur kedai makan · jom borak di ruangan komen",
-           "Resepi mudah untuk keluarga · masak sedap tanpa pening kepala",
-           "Fesyen sopan dan selesa · inspirasi gaya harian",
-           "Ibu kepada dua cahaya mata · tips keibubapaan dan barang bayi",
-           "Suka mengembara · catatan perjalanan bajet ke seluruh Malaysia"],
+    "zh": [
+        "在吉隆坡吃吃喝喝的上班族｜每周更新探店笔记｜有问题评论区见",
+        "敏感肌护肤五年｜只分享自己用过的｜欢迎在 Meadow 私信交流",
+        "健身三年减脂 15kg｜分享简单好坚持的训练｜一起变更好",
+        "带着娃到处走的宝妈｜亲子游和育儿好物｜Meadow 里聊",
+        "咖啡和甜点是我的快乐源泉｜记录生活里的小确幸",
+    ],
+    "en": [
+        "KL food hunter · honest reviews of hawker stalls and cafés · ask me in the comments",
+        "Certified coach · 20-minute home workouts · progress over perfection",
+        "Skincare for humid weather · only what I've tried myself",
+        "Weekend traveller · budget itineraries across Southeast Asia",
+        "Home barista and plant parent · slow mornings, good coffee",
+    ],
+    "ms": [
+        "Pencinta makanan di Lembah Klang · ulasan jujur kedai makan · jom borak di ruangan komen",
+        "Resepi mudah untuk keluarga · masak sedap tanpa pening kepala",
+        "Fesyen sopan dan selesa · inspirasi gaya harian",
+        "Ibu kepada dua cahaya mata · tips keibubapaan dan barang bayi",
+        "Suka mengembara · catatan perjalanan bajet ke seluruh Malaysia",
+    ],
 }
 
 
@@ -98,14 +152,20 @@ def _avatar_pool(rng: random.Random, size: int) -> list[str]:
 
 
 class Command(BaseCommand):
-    help = "Seed a believable demo: users with avatars and bios (zh/en/ms), follows, and notes when available."
+    help = (
+        "Seed a believable demo: users with avatars and bios (zh/en/ms), follows, and notes when available."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--users", type=int, default=120, help="how many people (default 120)")
-        parser.add_argument("--notes", type=int, default=400, help="how many notes, once notes exist (default 400)")
+        parser.add_argument(
+            "--notes", type=int, default=400, help="how many notes, once notes exist (default 400)"
+        )
         parser.add_argument("--follows", type=int, default=12, help="average follows per person (default 12)")
         parser.add_argument("--seed", type=int, default=2026, help="random seed, for a reproducible demo")
-        parser.add_argument("--if-empty", action="store_true", help="do nothing if the database has users already")
+        parser.add_argument(
+            "--if-empty", action="store_true", help="do nothing if the database has users already"
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
 
     def handle(self, *args, **opts):
@@ -152,18 +212,35 @@ class Command(BaseCommand):
         taken = set(User.objects.values_list("handle", flat=True)) if start > 1 else set()
         batch: list[User] = []
         if "demo" not in taken:
-            batch.append(User(handle="demo", display_name="Meadow Demo", password=password, bio=BIOS["en"][0],
-                              location="Kuala Lumpur", language="en", avatar=avatars[0]))
+            batch.append(
+                User(
+                    handle="demo",
+                    display_name="Meadow Demo",
+                    password=password,
+                    bio=BIOS["en"][0],
+                    location="Kuala Lumpur",
+                    language="en",
+                    avatar=avatars[0],
+                )
+            )
         for i in range(start, start + count - len(batch)):
             handle, display, language = _person(rng, i)
             if handle in taken:
                 handle = f"u{i}"[:24]
             taken.add(handle)
-            batch.append(User(
-                handle=handle, display_name=display, password=password, language="zh-hans" if language == "zh" else language,
-                bio=rng.choice(BIOS[language]), location=rng.choice(LOCATIONS), avatar=rng.choice(avatars),
-                accent_color=rng.choice(ACCENT_COLORS), is_private=rng.random() < 0.03,
-            ))
+            batch.append(
+                User(
+                    handle=handle,
+                    display_name=display,
+                    password=password,
+                    language="zh-hans" if language == "zh" else language,
+                    bio=rng.choice(BIOS[language]),
+                    location=rng.choice(LOCATIONS),
+                    avatar=rng.choice(avatars),
+                    accent_color=rng.choice(ACCENT_COLORS),
+                    is_private=rng.random() < 0.03,
+                )
+            )
             if len(batch) >= BATCH:
                 User.objects.bulk_create(batch, batch_size=BATCH)
                 advance(len(batch))
@@ -178,15 +255,16 @@ class Command(BaseCommand):
             return
         advance = self._track(bar, "follows", len(ids))
         # popularity follows a power law: a few creators are followed by many
-        weights = [1.0 / math.pow(rank + 1, 0.9) for rank in range(len(ids))]
+        cumulative = list(itertools.accumulate(1.0 / math.pow(rank + 1, 0.9) for rank in range(len(ids))))
+        now = timezone.now()
         popular = ids[:]
         rng.shuffle(popular)
         batch: list[Follow] = []
         for follower in ids:
             k = min(len(ids) - 1, max(1, int(rng.expovariate(1 / average))))
-            for followee in set(rng.choices(popular, weights=weights, k=k)):
+            for followee in set(rng.choices(popular, cum_weights=cumulative, k=k)):
                 if followee != follower:
-                    batch.append(Follow(follower_id=follower, followee_id=followee))
+                    batch.append(Follow(follower_id=follower, followee_id=followee, created_at=now))
             if len(batch) >= BATCH:
                 Follow.objects.bulk_create(batch, ignore_conflicts=True, batch_size=BATCH)
                 batch = []
@@ -198,11 +276,16 @@ class Command(BaseCommand):
     def _recount_follows(ids: list[int]) -> None:
         """Counters are derived once from the rows (one UPDATE), never incremented blindly in bulk."""
         active = Follow.objects.filter(status=Follow.Status.ACTIVE)
-        followers = active.filter(followee=OuterRef("pk")).values("followee").annotate(n=Count("id")).values("n")
-        following = active.filter(follower=OuterRef("pk")).values("follower").annotate(n=Count("id")).values("n")
+        followers = (
+            active.filter(followee=OuterRef("pk")).values("followee").annotate(n=Count("id")).values("n")
+        )
+        following = (
+            active.filter(follower=OuterRef("pk")).values("follower").annotate(n=Count("id")).values("n")
+        )
         with transaction.atomic():
             User.objects.filter(pk__in=ids).update(
-                followers_count=Coalesce(Subquery(followers), 0), following_count=Coalesce(Subquery(following), 0)
+                followers_count=Coalesce(Subquery(followers), 0),
+                following_count=Coalesce(Subquery(following), 0),
             )
 
     def _seed_notes(self, rng: random.Random, ids: list[int], count: int, bar) -> int:
