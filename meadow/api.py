@@ -7,14 +7,17 @@ not visible, 409 conflict, 429 rate limited.
 
 from __future__ import annotations
 
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer, SessionAuth
 
-from meadow.core.errors import DomainError
+from meadow.core.errors import DomainError, ValidationFailed
 from meadow.core.ratelimit import RateLimited
 
 
@@ -75,17 +78,78 @@ class OptionalAuth(BearerAuth):
 
 optional_auth = [OptionalAuth()]
 
-api = NinjaAPI(
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class JSONObjectParser(Parser):
+    """JSON request bodies must be objects. Ninja's default parser let a body such as ``[]``, ``5`` or ``null``
+    through as an empty payload, so ``PATCH /me`` with garbage answered 200 instead of 400.
+
+    Text must not contain NUL characters: PostgreSQL refuses them, so a ``"\u0000"`` in a JSON string or a
+    ``%00`` in a query string reached the database and answered 500 on the scale profile."""
+
+    def parse_body(self, request: HttpRequest):
+        data = super().parse_body(request)
+        if not isinstance(data, dict):
+            raise ValueError("The request body must be a JSON object.")
+        if _has_nul(data):
+            raise ValueError("Text must not contain NUL characters.")
+        return data
+
+    def parse_querydict(self, data, list_fields, request: HttpRequest):
+        result = super().parse_querydict(data, list_fields, request)
+        for key, value in result.items():
+            if _has_nul(key) or _has_nul(value):
+                raise ValidationFailed(
+                    _("Text cannot contain NUL characters."), field=str(key), code="invalid"
+                )
+        return result
+
+
+class MeadowAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        """Ninja documents every auth callback as a requirement, so endpoints open to anonymous readers
+        (``optional_auth``) appeared to *require* a bearer token. Document them as OpenAPI does optional auth:
+        no credentials (``{}``), or a bearer token, or a session."""
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        optional = OptionalAuth.__name__
+        used = False
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                security = operation.get("security") if isinstance(operation, dict) else None
+                if security and any(optional in requirement for requirement in security):
+                    operation["security"] = [{}, {BearerAuth.__name__: []}, {SessionAuthActive.__name__: []}]
+                    used = True
+        schemes = schema.get("components", {}).get("securitySchemes")
+        if used and schemes is not None:
+            schemes.pop(optional, None)
+            schemes.setdefault(BearerAuth.__name__, BearerAuth().openapi_security_schema)
+            schemes.setdefault(SessionAuthActive.__name__, SessionAuthActive().openapi_security_schema)
+        return schema
+
+
+api = MeadowAPI(
     title="Meadow API",
     version="1",
     description="Notes, discovery, engagement, moderation and commerce. Errors: {error: {code, message, field}}.",
     urls_namespace="api",
     docs_url="/docs",
+    parser=JSONObjectParser(),
 )
 
 
 def _error(request: HttpRequest, status: int, code: str, message: str, field: str | None = None):
-    return api.create_response(request, {"error": {"code": code, "message": message, "field": field}}, status=status)
+    return api.create_response(
+        request, {"error": {"code": code, "message": message, "field": field}}, status=status
+    )
 
 
 @api.exception_handler(DomainError)
@@ -99,10 +163,18 @@ def on_domain_error(request, exc: DomainError):
 @api.exception_handler(NinjaValidationError)
 def on_validation_error(request, exc: NinjaValidationError):
     first = exc.errors[0] if exc.errors else {}
-    loc = [str(part) for part in first.get("loc", []) if part not in ("body", "query", "path", "form", "file")]
-    field = ".".join(loc[-1:]) or None
+    loc = [str(part) for part in first.get("loc", [])]
+    if loc and loc[0] in ("body", "query", "path", "form", "file", "header", "cookie"):
+        loc = loc[1:]  # drop the source but keep the name: a field may itself be called "file"
+    field = loc[-1] if loc else None
     message = first.get("msg") or _("This input is not valid.")
-    return _error(request, 400, "invalid", _("%(field)s: %(message)s") % {"field": field or "input", "message": message}, field)
+    return _error(
+        request,
+        400,
+        "invalid",
+        _("%(field)s: %(message)s") % {"field": field or "input", "message": message},
+        field,
+    )
 
 
 @api.exception_handler(AuthenticationError)
@@ -115,13 +187,34 @@ def on_404(request, exc):
     return _error(request, 404, "not_found", _("Not found."))
 
 
+@api.exception_handler(SuspiciousOperation)
+@api.exception_handler(BadRequest)
+@api.exception_handler(MultiPartParserError)
+def on_bad_request(request, exc: Exception):
+    """A request Django cannot read (broken multipart, too many files or fields, a body over the limit) is a 400
+    in the shared JSON shape, not Django's HTML error page."""
+    if isinstance(exc, RequestDataTooBig):
+        return _error(request, 400, "too_large", _("The request is too large."))
+    return _error(request, 400, "bad_request", _("The request could not be read."))
+
+
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
+    if exc.status_code == 400:  # Ninja raises it for a body it cannot parse (not JSON, or not an object)
+        return _error(request, 400, "bad_json", _("The request body must be a JSON object of valid text."))
+    if exc.status_code == 403 and "csrf" in str(exc).lower():  # a session caller without the CSRF token
+        return _error(request, 403, "csrf_failed", _("The CSRF check failed. Reload the page and try again."))
     return _error(request, exc.status_code, "error", str(exc))
 
 
 from meadow.accounts.api import auth_router, me_router, users_router  # noqa: E402
+from meadow.moderation.api import router as moderation_router  # noqa: E402
 
 api.add_router("/auth", auth_router)
 api.add_router("/me", me_router)
 api.add_router("/users", users_router)
+api.add_router("/moderation", moderation_router)
+
+from meadow.notes.api import router as notes_router  # noqa: E402
+
+api.add_router("", notes_router)

@@ -88,6 +88,8 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.facebook",
     "allauth.socialaccount.providers.google",
     "meadow.accounts",
+    "meadow.moderation",
+    "meadow.notes",
     "meadow.web",
 ]
 
@@ -229,6 +231,9 @@ MEADOW_PHONE_CODE_TTL = int(env("MEADOW_PHONE_CODE_TTL", "600"))  # seconds a on
 MEADOW_PHONE_CODE_MAX_ATTEMPTS = 5
 MEADOW_AVATAR_MAX_BYTES = int(env("MEADOW_AVATAR_MAX_BYTES", str(5 * 1024 * 1024)))
 MEADOW_IMAGE_MAX_PIXELS = int(env("MEADOW_IMAGE_MAX_PIXELS", str(40_000_000)))
+MEADOW_IMAGE_MAX_BYTES = int(env("MEADOW_IMAGE_MAX_BYTES", str(20 * 1024 * 1024)))  # one note image
+MEADOW_VIDEO_MAX_BYTES = int(env("MEADOW_VIDEO_MAX_BYTES", str(500 * 1024 * 1024)))
+MEADOW_VIDEO_MAX_SECONDS = int(env("MEADOW_VIDEO_MAX_SECONDS", str(15 * 60)))
 # "on" (default, every profile), "off", or a multiplier such as "10" for load tests.
 MEADOW_RATE_LIMITS = env("MEADOW_RATE_LIMITS", "on").lower()
 MEADOW_SERVE_MEDIA = env_bool("MEADOW_SERVE_MEDIA", default=not PRODUCTION)
@@ -263,7 +268,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # --- mail ----------------------------------------------------------------------------------------------------
 EMAIL_BACKEND = env(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
 )
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(env("EMAIL_PORT", "25"))

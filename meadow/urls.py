@@ -5,6 +5,7 @@ from django.views.static import serve
 
 from meadow.accounts import views as accounts
 from meadow.api import api
+from meadow.notes import views as notes
 from meadow.web import views as web
 
 HANDLE = "<str:handle>"
@@ -29,6 +30,11 @@ web_patterns = [
     path(f"@{HANDLE}/following/", accounts.connections, {"which": "following"}, name="following"),
     path(f"@{HANDLE}/follow/", accounts.follow_toggle, name="follow"),
     path(f"@{HANDLE}/block/", accounts.block_toggle, name="block"),
+    path("publish/", notes.compose, name="compose"),
+    path("notes/<int:note_id>/", notes.note_detail, name="note"),
+    path("notes/<int:note_id>/delete/", notes.note_delete, name="note_delete"),
+    path("notes/<int:note_id>/publish/", notes.note_publish_draft, name="note_publish"),
+    path("topics/<str:name>/", notes.hashtag_page, name="hashtag"),
 ]
 
 urlpatterns = [

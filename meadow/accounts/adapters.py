@@ -31,6 +31,8 @@ class AccountAdapter(DefaultAccountAdapter):
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def populate_user(self, request, sociallogin, data):
         user = super().populate_user(request, sociallogin, data)
-        name = " ".join(filter(None, [data.get("first_name"), data.get("last_name")])) or data.get("name") or ""
+        name = (
+            " ".join(filter(None, [data.get("first_name"), data.get("last_name")])) or data.get("name") or ""
+        )
         user.display_name = name[:40]
         return user

@@ -8,17 +8,38 @@ from meadow.accounts.models import Agreement, ApiToken, Block, Follow, User
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     ordering = ("-id",)
-    list_display = ("handle", "display_name", "email", "phone", "followers_count", "is_private", "is_active", "date_joined")
+    list_display = (
+        "handle",
+        "display_name",
+        "email",
+        "phone",
+        "followers_count",
+        "is_private",
+        "is_active",
+        "date_joined",
+    )
     list_filter = ("is_active", "is_staff", "is_private")
     search_fields = ("handle", "display_name", "email", "phone")
-    readonly_fields = ("followers_count", "following_count", "likes_saves_received_count", "date_joined", "last_login")
+    readonly_fields = (
+        "followers_count",
+        "following_count",
+        "likes_saves_received_count",
+        "date_joined",
+        "last_login",
+    )
     fieldsets = (
         (None, {"fields": ("handle", "password")}),
-        (_("Profile"), {"fields": ("display_name", "bio", "avatar", "background", "location", "gender", "birthday")}),
+        (
+            _("Profile"),
+            {"fields": ("display_name", "bio", "avatar", "background", "location", "gender", "birthday")},
+        ),
         (_("Contact"), {"fields": ("email", "phone")}),
         (_("Privacy"), {"fields": ("is_private", "message_policy", "language")}),
         (_("Counts"), {"fields": ("followers_count", "following_count", "likes_saves_received_count")}),
-        (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        (
+            _("Permissions"),
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("handle", "password1", "password2")}),)

@@ -8,7 +8,7 @@ from typing import Literal
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import File, Router, Schema, Status, UploadedFile
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from meadow.accounts import selectors, services
 from meadow.accounts.models import User
@@ -98,7 +98,9 @@ def _viewer(request: HttpRequest) -> User | None:
 # --- auth -------------------------------------------------------------------------------------------------------
 class SignupIn(Schema):
     handle: str = Field(max_length=64)
-    agree_terms: bool
+    agree_terms: StrictBool = Field(
+        description="JSON true: the user read and agreed to the terms and privacy policy"
+    )
     password: str | None = Field(default=None, max_length=256)
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=32)
@@ -125,7 +127,9 @@ def signup(request: HttpRequest, payload: SignupIn):
         )
     else:
         if not payload.email:
-            raise ValidationFailed(_("Give an e-mail address or a phone number."), field="email", code="required")
+            raise ValidationFailed(
+                _("Give an e-mail address or a phone number."), field="email", code="required"
+            )
         user = services.user_signup_email(email=payload.email, password=payload.password or "", **common)
         _send_email_verification(request, user)
     return Status(201, me_out(request, user))
@@ -155,9 +159,13 @@ def phone_code(request: HttpRequest, payload: PhoneCodeIn):
 
 
 class TokenIn(Schema):
-    login: str | None = Field(default=None, max_length=254, description="A handle, an e-mail address or a phone")
+    login: str | None = Field(
+        default=None, max_length=254, description="A handle, an e-mail address or a phone"
+    )
     password: str | None = Field(default=None, max_length=256)
-    phone: str | None = Field(default=None, max_length=32, description="Or: a phone number and its one-time code")
+    phone: str | None = Field(
+        default=None, max_length=32, description="Or: a phone number and its one-time code"
+    )
     code: str | None = Field(default=None, max_length=16)
     name: str = Field(default="", max_length=60, description="A label for the token, e.g. the device")
 
@@ -172,9 +180,13 @@ def token(request: HttpRequest, payload: TokenIn):
     """A bearer token: ``{"login", "password"}`` or ``{"phone", "code"}``."""
     ip = client_ip(request)
     if payload.phone and payload.code:
-        user, raw = services.token_issue_by_phone(phone=payload.phone, code=payload.code, ip=ip, name=payload.name)
+        user, raw = services.token_issue_by_phone(
+            phone=payload.phone, code=payload.code, ip=ip, name=payload.name
+        )
     else:
-        user, raw = services.token_issue(login=payload.login or "", password=payload.password or "", ip=ip, name=payload.name)
+        user, raw = services.token_issue(
+            login=payload.login or "", password=payload.password or "", ip=ip, name=payload.name
+        )
     return {"token": raw, "handle": user.handle}
 
 
@@ -304,7 +316,9 @@ def unblock(request: HttpRequest, handle: str):
     return {"blocked": False}
 
 
-def _connections(request: HttpRequest, handle: str, which: str, cursor: str | None, limit: int | None) -> dict:
+def _connections(
+    request: HttpRequest, handle: str, which: str, cursor: str | None, limit: int | None
+) -> dict:
     viewer = _viewer(request)
     user = selectors.user_get_for_viewer(viewer=viewer, handle=handle)
     if not selectors.can_see_connections(viewer=viewer, user=user):
@@ -313,10 +327,16 @@ def _connections(request: HttpRequest, handle: str, which: str, cursor: str | No
         raise PermissionDenied(_("This account is private."), code="private_account")
     if which == "followers":
         return paginate_desc(
-            selectors.followers_of(user=user), cursor=cursor, limit=limit, shape=lambda l: user_out(request, l.follower)
+            selectors.followers_of(user=user),
+            cursor=cursor,
+            limit=limit,
+            shape=lambda link: user_out(request, link.follower),
         )
     return paginate_desc(
-        selectors.following_of(user=user), cursor=cursor, limit=limit, shape=lambda l: user_out(request, l.followee)
+        selectors.following_of(user=user),
+        cursor=cursor,
+        limit=limit,
+        shape=lambda link: user_out(request, link.followee),
     )
 
 

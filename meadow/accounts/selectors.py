@@ -37,6 +37,10 @@ def has_blocked(*, blocker: User, blocked: User) -> bool:
 
 def user_get_for_viewer(*, viewer: User | None, handle: str) -> User:
     """The profile ``handle`` as ``viewer`` may see it; 404 if missing, inactive, or if it blocked the viewer."""
+    if "\x00" in (
+        handle or ""
+    ):  # no handle has one, and PostgreSQL refuses NUL in a query (a 500, not a 404)
+        raise Http404
     user = User.objects.filter(handle=(handle or "").lstrip("@").lower(), is_active=True).first()
     if user is None:
         raise Http404

@@ -45,7 +45,9 @@ def _check_agreement(agree_terms: bool) -> None:
 
 def _check_handle_free(handle: str) -> None:
     if User.objects.filter(handle=handle).exists():
-        raise Conflict(_("The handle @%(handle)s is taken.") % {"handle": handle}, field="handle", code="handle_taken")
+        raise Conflict(
+            _("The handle @%(handle)s is taken.") % {"handle": handle}, field="handle", code="handle_taken"
+        )
 
 
 def _check_password(password: str, *, handle: str, email: str | None = None) -> None:
@@ -59,7 +61,9 @@ def _record_agreements(user: User, *, ip: str | None) -> None:
     now = timezone.now()
     Agreement.objects.bulk_create(
         [
-            Agreement(user=user, document=doc, version=settings.MEADOW_TERMS_VERSION, agreed_at=now, ip=ip or None)
+            Agreement(
+                user=user, document=doc, version=settings.MEADOW_TERMS_VERSION, agreed_at=now, ip=ip or None
+            )
             for doc in (Agreement.Document.TERMS, Agreement.Document.PRIVACY)
         ],
         ignore_conflicts=True,
@@ -134,7 +138,9 @@ def user_signup_phone(
     phone = clean_phone(phone)
     _check_handle_free(handle)
     if User.objects.filter(phone=phone).exists():
-        raise Conflict(_("This phone number is already registered. Log in instead."), field="phone", code="phone_taken")
+        raise Conflict(
+            _("This phone number is already registered. Log in instead."), field="phone", code="phone_taken"
+        )
     if password:
         _check_password(password, handle=handle)
     name = clean_display_name(display_name or handle)
@@ -169,7 +175,9 @@ def phone_code_request(*, phone: str, ip: str | None = None) -> int:
     now = timezone.now()
     with transaction.atomic():
         PhoneCode.objects.filter(phone=phone, used_at__isnull=True).update(used_at=now)
-        PhoneCode.objects.create(phone=phone, code_hash=_hash_code(phone, code), expires_at=now + timedelta(seconds=ttl))
+        PhoneCode.objects.create(
+            phone=phone, code_hash=_hash_code(phone, code), expires_at=now + timedelta(seconds=ttl)
+        )
     get_backend().send(
         phone=phone,
         message=_("Your Meadow code is %(code)s. It expires in %(minutes)d minutes. Never share it.")
@@ -188,7 +196,10 @@ def phone_code_consume(*, phone: str, code: str) -> None:
     # committed before the error is raised, so retries cannot roll the counter back.
     with transaction.atomic():
         current = (
-            PhoneCode.objects.select_for_update().filter(phone=phone, used_at__isnull=True).order_by("-id").first()
+            PhoneCode.objects.select_for_update()
+            .filter(phone=phone, used_at__isnull=True)
+            .order_by("-id")
+            .first()
         )
         if current is None:
             raise ValidationFailed(_("Request a code first."), field="code", code="code_missing")
@@ -248,7 +259,9 @@ def token_issue_by_phone(*, phone: str, code: str, ip: str | None = None, name: 
     phone = clean_phone(phone)
     user = User.objects.filter(phone=phone, is_active=True).first()
     if user is None:
-        raise DomainError(_("No account uses this phone number. Sign up first."), field="phone", code="no_account")
+        raise DomainError(
+            _("No account uses this phone number. Sign up first."), field="phone", code="no_account"
+        )
     phone_code_consume(phone=phone, code=code)
     return user, _token_create(user=user, name=name)
 
@@ -260,7 +273,9 @@ def user_login_by_phone(*, phone: str, code: str, ip: str | None = None) -> User
     phone = clean_phone(phone)
     user = User.objects.filter(phone=phone, is_active=True).first()
     if user is None:
-        raise DomainError(_("No account uses this phone number. Sign up first."), field="phone", code="no_account")
+        raise DomainError(
+            _("No account uses this phone number. Sign up first."), field="phone", code="no_account"
+        )
     phone_code_consume(phone=phone, code=code)
     return user
 
@@ -287,7 +302,15 @@ def token_authenticate(*, raw: str) -> tuple[User, ApiToken] | None:
 
 # --- profile --------------------------------------------------------------------------------------------------
 PROFILE_FIELDS = {
-    "display_name", "handle", "bio", "location", "gender", "birthday", "is_private", "message_policy", "language"
+    "display_name",
+    "handle",
+    "bio",
+    "location",
+    "gender",
+    "birthday",
+    "is_private",
+    "message_policy",
+    "language",
 }
 
 
@@ -330,7 +353,9 @@ def profile_update(*, user: User, **changes: Any) -> User:
         clean["is_private"] = bool(changes["is_private"])
     if "message_policy" in changes:
         if changes["message_policy"] not in User.MessagePolicy.values:
-            raise ValidationFailed(_("Choose one of the options."), field="message_policy", code="invalid_choice")
+            raise ValidationFailed(
+                _("Choose one of the options."), field="message_policy", code="invalid_choice"
+            )
         clean["message_policy"] = changes["message_policy"]
     if "language" in changes:
         if (changes["language"] or "") not in LANGUAGE_CODES | {""}:
@@ -377,7 +402,9 @@ def follow_create(*, follower: User, followee: User) -> str:
         raise PermissionDenied(_("Unblock this account to follow it."), code="blocked")
     status = Follow.Status.PENDING if followee.is_private else Follow.Status.ACTIVE
     with transaction.atomic():
-        link, created = Follow.objects.get_or_create(follower=follower, followee=followee, defaults={"status": status})
+        link, created = Follow.objects.get_or_create(
+            follower=follower, followee=followee, defaults={"status": status}
+        )
         if created and link.status == Follow.Status.ACTIVE:
             _count_follow(follower_id=follower.pk, followee_id=followee.pk, delta=1)
     return "following" if link.status == Follow.Status.ACTIVE else "requested"

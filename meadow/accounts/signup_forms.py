@@ -12,7 +12,9 @@ class AgreementField(forms.BooleanField):
         super().__init__(
             required=True,
             label=_("I have read and agree to the user agreement and the privacy policy"),
-            error_messages={"required": _("Please read and agree to the user agreement and the privacy policy.")},
+            error_messages={
+                "required": _("Please read and agree to the user agreement and the privacy policy.")
+            },
             **kwargs,
         )
 

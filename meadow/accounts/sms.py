@@ -38,7 +38,9 @@ class LocmemBackend(BaseBackend):
 
 class MissingBackend(BaseBackend):
     def send(self, *, phone: str, message: str) -> None:
-        raise ImproperlyConfigured("No SMS provider is configured: set MEADOW_SMS_BACKEND (docs/operations.md).")
+        raise ImproperlyConfigured(
+            "No SMS provider is configured: set MEADOW_SMS_BACKEND (docs/operations.md)."
+        )
 
 
 def get_backend() -> BaseBackend:

@@ -32,7 +32,9 @@ def clean_handle(value: str) -> str:
         )
     if not _HANDLE.match(handle):
         raise ValidationFailed(
-            _("A handle may use letters a–z, digits, dots and underscores, and starts with a letter or digit."),
+            _(
+                "A handle may use letters a–z, digits, dots and underscores, and starts with a letter or digit."
+            ),
             field="handle",
             code="bad_handle",
         )
@@ -78,7 +80,8 @@ def clean_bio(value: str) -> str:
     length = visible_length(bio)
     if length > BIO_MAX:
         raise ValidationFailed(
-            _("Your bio can have at most %(max)d characters (it has %(count)d).") % {"max": BIO_MAX, "count": length},
+            _("Your bio can have at most %(max)d characters (it has %(count)d).")
+            % {"max": BIO_MAX, "count": length},
             field="bio",
             code="too_long",
         )

@@ -19,9 +19,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from meadow.accounts import selectors, services
-from meadow.accounts.forms import LoginForm, PhoneForm, PhoneLoginForm, PhoneSignupForm, PrivacyForm, ProfileForm
-from meadow.core.errors import DomainError
+from meadow.accounts.forms import (
+    LoginForm,
+    PhoneForm,
+    PhoneLoginForm,
+    PhoneSignupForm,
+    PrivacyForm,
+    ProfileForm,
+)
 from meadow.accounts.validation import clean_phone
+from meadow.core.errors import DomainError
 from meadow.core.ratelimit import client_ip, rate_limit_hit
 
 BACKEND = "meadow.accounts.backends.LoginBackend"
@@ -34,14 +41,18 @@ def _form_error(form, exc: DomainError) -> None:
 
 def _next_url(request: HttpRequest, default: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return default
 
 
 def _activate_language(response: HttpResponse, language: str) -> HttpResponse:
     if language:
-        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=settings.LANGUAGE_COOKIE_AGE, samesite="Lax")
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME, language, max_age=settings.LANGUAGE_COOKIE_AGE, samesite="Lax"
+        )
     return response
 
 
@@ -60,7 +71,9 @@ def signup(request: HttpRequest) -> HttpResponse:
                 _form_error(phone_form, exc)
             else:
                 step = "code"
-                signup_form = PhoneSignupForm(initial={"phone": clean_phone(phone_form.cleaned_data["phone"])})
+                signup_form = PhoneSignupForm(
+                    initial={"phone": clean_phone(phone_form.cleaned_data["phone"])}
+                )
                 messages.info(request, _("We sent a 6-digit code by SMS."))
     elif request.method == "POST" and request.POST.get("step") == "code":
         step = "code"
@@ -83,7 +96,9 @@ def signup(request: HttpRequest) -> HttpResponse:
                 auth_login(request, user, backend=BACKEND)
                 messages.success(request, _("Welcome to Meadow! Tell people who you are."))
                 return redirect("web:profile_edit")
-    return render(request, "accounts/signup.html", {"phone_form": phone_form, "signup_form": signup_form, "step": step})
+    return render(
+        request, "accounts/signup.html", {"phone_form": phone_form, "signup_form": signup_form, "step": step}
+    )
 
 
 def login_view(request: HttpRequest) -> HttpResponse:
@@ -94,7 +109,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
         try:
             rate_limit_hit(scope="login:ip", key=client_ip(request))
             rate_limit_hit(scope="login:account", key=form.cleaned_data["login"].strip().lower())
-            user = authenticate(request, username=form.cleaned_data["login"], password=form.cleaned_data["password"])
+            user = authenticate(
+                request, username=form.cleaned_data["login"], password=form.cleaned_data["password"]
+            )
         except DomainError as exc:
             _form_error(form, exc)
         else:
@@ -128,7 +145,9 @@ def login_code(request: HttpRequest) -> HttpResponse:
         if code_form.is_valid():
             try:
                 user = services.user_login_by_phone(
-                    phone=code_form.cleaned_data["phone"], code=code_form.cleaned_data["code"], ip=client_ip(request)
+                    phone=code_form.cleaned_data["phone"],
+                    code=code_form.cleaned_data["code"],
+                    ip=client_ip(request),
                 )
             except DomainError as exc:
                 _form_error(code_form, exc)
@@ -146,16 +165,28 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 # --- profile ---------------------------------------------------------------------------------------------------------
 def profile(request: HttpRequest, handle: str) -> HttpResponse:
+    from meadow.notes import selectors as note_selectors
+    from meadow.notes.views import render_grid
+
     viewer = request.user if request.user.is_authenticated else None
     user = selectors.user_get_for_viewer(viewer=viewer, handle=handle)
+    drafts = bool(request.GET.get("drafts")) and viewer is not None and viewer.pk == user.pk
+    cursor = request.GET.get("cursor")
+    if drafts:
+        page = note_selectors.notes_drafts(author=user, cursor=cursor)
+    else:
+        page = note_selectors.notes_for_profile(viewer=viewer, author=user, cursor=cursor)
     context = {
+        "drafts": drafts,
         "profile": user,
         "follow": selectors.follow_status(follower=viewer, followee=user),
         "blocked": bool(viewer and selectors.has_blocked(blocker=viewer, blocked=user)),
         "can_see": selectors.can_see_connections(viewer=viewer, user=user),
-        "requests": selectors.follow_requests_for(user=user).count() if viewer and viewer.pk == user.pk else 0,
+        "requests": selectors.follow_requests_for(user=user).count()
+        if viewer and viewer.pk == user.pk
+        else 0,
     }
-    return render(request, "accounts/profile.html", context)
+    return render_grid(request, page, template="accounts/profile.html", context=context)
 
 
 def connections(request: HttpRequest, handle: str, which: str) -> HttpResponse:
@@ -166,7 +197,11 @@ def connections(request: HttpRequest, handle: str, which: str) -> HttpResponse:
     qs = selectors.followers_of(user=user) if which == "followers" else selectors.following_of(user=user)
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
     people = [link.follower if which == "followers" else link.followee for link in page]
-    return render(request, "accounts/connections.html", {"profile": user, "which": which, "page": page, "people": people})
+    return render(
+        request,
+        "accounts/connections.html",
+        {"profile": user, "which": which, "page": page, "people": people},
+    )
 
 
 @login_required
@@ -177,7 +212,9 @@ def me(request: HttpRequest) -> HttpResponse:
 @login_required
 def profile_edit(request: HttpRequest) -> HttpResponse:
     user = request.user
-    initial = {f: getattr(user, f) for f in ("display_name", "handle", "bio", "location", "gender", "birthday")}
+    initial = {
+        f: getattr(user, f) for f in ("display_name", "handle", "bio", "location", "gender", "birthday")
+    }
     form = ProfileForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -186,7 +223,10 @@ def profile_edit(request: HttpRequest) -> HttpResponse:
             with transaction.atomic():
                 services.profile_update(
                     user=user,
-                    **{k: data[k] for k in ("display_name", "handle", "bio", "location", "gender", "birthday")},
+                    **{
+                        k: data[k]
+                        for k in ("display_name", "handle", "bio", "location", "gender", "birthday")
+                    },
                 )
                 for kind in ("avatar", "background"):
                     if data.get(kind):
@@ -205,7 +245,11 @@ def privacy(request: HttpRequest) -> HttpResponse:
     user = request.user
     form = PrivacyForm(
         request.POST or None,
-        initial={"is_private": user.is_private, "message_policy": user.message_policy, "language": user.language},
+        initial={
+            "is_private": user.is_private,
+            "message_policy": user.message_policy,
+            "language": user.language,
+        },
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -224,7 +268,9 @@ def follow_requests(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         requester = selectors.user_get_for_viewer(viewer=request.user, handle=request.POST.get("handle", ""))
         try:
-            services.follow_request_decide(user=request.user, requester=requester, accept=request.POST.get("decision") == "accept")
+            services.follow_request_decide(
+                user=request.user, requester=requester, accept=request.POST.get("decision") == "accept"
+            )
         except DomainError as exc:
             messages.error(request, str(exc.message))
         return redirect("web:follow_requests")
@@ -248,7 +294,11 @@ def follow_toggle(request: HttpRequest, handle: str) -> HttpResponse:
         return render(
             request,
             "accounts/_follow_button.html",
-            {"profile": target, "follow": selectors.follow_status(follower=request.user, followee=target), "oob_count": True},
+            {
+                "profile": target,
+                "follow": selectors.follow_status(follower=request.user, followee=target),
+                "oob_count": True,
+            },
         )
     return redirect(_next_url(request, reverse("web:profile", kwargs={"handle": target.handle})))
 

@@ -58,4 +58,7 @@ def paginate_desc(
     more = len(rows) > size
     rows = rows[:size]
     items: Iterable[T] = [shape(row) for row in rows]
-    return {"items": list(items), "next_cursor": encode_cursor(getattr(rows[-1], key)) if more and rows else None}
+    return {
+        "items": list(items),
+        "next_cursor": encode_cursor(getattr(rows[-1], key)) if more and rows else None,
+    }

@@ -33,6 +33,8 @@ RATES: dict[str, Rate] = {
     "code:phone": Rate(5, 3600),
     "code:phone:burst": Rate(1, 60),
     "code_verify:phone": Rate(10, 600),
+    "moderation:account": Rate(120, 60),  # the composer checks as the creator types (debounced)
+    "moderation:ip": Rate(300, 60),
 }
 
 

@@ -8,17 +8,34 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from meadow.accounts import selectors as account_selectors
+from meadow.notes import selectors as note_selectors
+from meadow.notes.views import render_grid
 
 TABS = ("following", "discover", "nearby")
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    """Following · Discover · Nearby over one waterfall grid. Discover shows the newest public notes until the
+    distribution engine ranks it; Following, the newest from people I follow; Nearby, notes tagged near the
+    place on my profile."""
     tab = request.GET.get("tab", "discover")
     if tab not in TABS:
         tab = "discover"
     viewer = request.user if request.user.is_authenticated else None
-    context = {"tab": tab, "suggested": account_selectors.users_suggested(viewer=viewer, limit=8)}
-    return render(request, "web/home.html", context)
+    cursor = request.GET.get("cursor")
+    if tab == "following":
+        page = note_selectors.notes_following(viewer=viewer, cursor=cursor)
+    elif tab == "nearby":
+        page = note_selectors.notes_nearby(
+            viewer=viewer, place=viewer.location if viewer else "", cursor=cursor
+        )
+    else:
+        page = note_selectors.notes_latest_public(viewer=viewer, cursor=cursor)
+    context = {
+        "tab": tab,
+        "suggested": [] if cursor else account_selectors.users_suggested(viewer=viewer, limit=8),
+    }
+    return render_grid(request, page, template="web/home.html", context=context)
 
 
 def search(request: HttpRequest) -> HttpResponse:

@@ -3,7 +3,6 @@ someone — in a real browser, at phone and desktop widths."""
 
 from __future__ import annotations
 
-import io
 import re
 
 import pytest
@@ -93,7 +92,9 @@ def test_bad_input_shows_clear_errors_and_keeps_nothing(page, live_server):
     page.get_by_label("Mobile number").fill("+60 11-2345 6789")
     page.get_by_test_id("send-code").click()
     expect(page.get_by_label("Code from the SMS")).to_be_visible()
-    page.get_by_label("Code from the SMS").fill("000000" if last_sms_code("+601123456789") != "000000" else "111111")
+    page.get_by_label("Code from the SMS").fill(
+        "000000" if last_sms_code("+601123456789") != "000000" else "111111"
+    )
     page.get_by_label("Handle").fill("taken")
     page.get_by_label(re.compile("I have read and agree")).check()
     page.get_by_test_id("create-account").click()

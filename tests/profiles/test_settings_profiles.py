@@ -14,8 +14,11 @@ from django.db import connection
 
 
 def _meadow(*args: str, env: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MEADOW_", "DATABASE_URL", "REDIS_URL"))}
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("MEADOW_", "DATABASE_URL", "REDIS_URL"))
+    }
     clean.pop("DJANGO_SETTINGS_MODULE", None)
+    clean.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # the browser tests set it for their own process only
     clean["MEADOW_DATA_DIR"] = str(tmp_path)
     clean.update(env)
     return subprocess.run(
@@ -29,7 +32,11 @@ def test_production_check_deploy_is_clean_with_secrets(tmp_path):
         "--deploy",
         "--fail-level",
         "WARNING",
-        env={"MEADOW_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(64), "ALLOWED_HOSTS": "meadow.example"},
+        env={
+            "MEADOW_ENV": "production",
+            "SECRET_KEY": secrets.token_urlsafe(64),
+            "ALLOWED_HOSTS": "meadow.example",
+        },
         tmp_path=tmp_path,
     )
     assert result.returncode == 0, result.stderr
@@ -65,7 +72,10 @@ def test_scale_profile_is_switched_on_by_environment_variables_only(tmp_path):
     result = _meadow(
         "diffsettings",
         "--all",
-        env={"DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/meadow", "REDIS_URL": "redis://127.0.0.1:6379/3"},
+        env={
+            "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/meadow",
+            "REDIS_URL": "redis://127.0.0.1:6379/3",
+        },
         tmp_path=tmp_path,
     )
     assert result.returncode == 0, result.stderr
@@ -93,8 +103,12 @@ def test_the_suite_runs_on_the_selected_profile():
 
 def test_embedded_database_is_in_wal_mode(tmp_path):
     result = _meadow(
-        "shell", "-c", "from django.db import connection; c = connection.cursor(); c.execute('PRAGMA journal_mode'); "
-        "print(c.fetchone()[0])", env={}, tmp_path=tmp_path,
+        "shell",
+        "-c",
+        "from django.db import connection; c = connection.cursor(); c.execute('PRAGMA journal_mode'); "
+        "print(c.fetchone()[0])",
+        env={},
+        tmp_path=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "wal"

@@ -1,0 +1,49 @@
+"""``POST /api/v1/moderation/check``: the composer asks, live, what a text trips and how to rewrite it."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+from pydantic import Field
+
+from meadow.api import responses, token_or_session
+from meadow.core.ratelimit import client_ip, rate_limit_hit
+from meadow.moderation.engine import MAX_TEXT_LENGTH
+from meadow.moderation.services import moderation_check
+
+router = Router(tags=["moderation"])
+
+
+class CheckIn(Schema):
+    text: str = Field(max_length=MAX_TEXT_LENGTH)
+    field: Literal["note", "comment", "bio", "username", "dm"] = "note"
+    account: Literal["personal", "enterprise"] | None = None
+
+
+class HitOut(Schema):
+    category: str
+    start: int
+    end: int
+    match: str
+    rule: str
+    severity: str
+    suggestion: str | None
+
+
+class CheckOut(Schema):
+    verdict: Literal["pass", "review", "block"]
+    hits: list[HitOut]
+
+
+@router.post(
+    "/check", response=responses({200: CheckOut}), auth=token_or_session, url_name="moderation_check"
+)
+def check(request: HttpRequest, payload: CheckIn):
+    """Check a text as it would be checked at publishing. Spans index the original text (``text[start:end]``).
+    ``account`` defaults to the caller's kind (personal until the caller is a verified enterprise)."""
+    rate_limit_hit(scope="moderation:account", key=str(request.user.pk))
+    rate_limit_hit(scope="moderation:ip", key=client_ip(request))
+    account = payload.account or "personal"
+    return moderation_check(text=payload.text, field=payload.field, account=account).to_dict()

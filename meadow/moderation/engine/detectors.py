@@ -1,0 +1,220 @@
+"""Regex detectors for contact details: phone numbers, e-mail addresses and URLs.
+
+They run on the *folded* text (1:1 with the original, so their spans need no mapping), and only when the
+automaton saw a trigger (three numerals in a row, ``@``, ``www``, ``.com``…), so clean text never pays for them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Numerals people use in phone numbers: ASCII (after folding full-width and circled digits), Chinese lower
+# and upper case, 幺 (yāo, "one" when reading digits aloud).
+CN_DIGITS = {
+    "零": "0",
+    "〇": "0",
+    "洞": "0",
+    "一": "1",
+    "幺": "1",
+    "壹": "1",
+    "二": "2",
+    "贰": "2",
+    "两": "2",
+    "三": "3",
+    "叁": "3",
+    "四": "4",
+    "肆": "4",
+    "五": "5",
+    "伍": "5",
+    "六": "6",
+    "陆": "6",
+    "七": "7",
+    "柒": "7",
+    "八": "8",
+    "捌": "8",
+    "九": "9",
+    "玖": "9",
+}
+_DIGIT_CLASS = "0-9" + "".join(k for k in CN_DIGITS if k not in "洞两")
+_D = f"[{_DIGIT_CLASS}]"
+_DO = f"[{_DIGIT_CLASS}o]"  # the letter o standing in for zero inside a number
+_SEP = r"[\s\-.·•_/|*~()（）\[\]\x00]"
+# Digit-first (with the "no numeral before" check after consuming it) so the regex engine scans quickly.
+PHONE_RE = re.compile(
+    rf"(?P<num>(?:{_D}(?<!{_D}{_D})|o(?<![a-z0-9]o)(?=[0-9]))(?:{_SEP}{{0,2}}{_DO}){{7,15}})"
+    rf"(?!{_SEP}?[{_DIGIT_CLASS}])"
+)
+# Words just before a number that say it is not a phone number.
+NOT_PHONE_BEFORE = re.compile(
+    r"(订单|单号|运单|快递|物流|编号|序号|型号|房号|房间|工号|学号|身份证|发票|流水|验证码|邮编|价格|"
+    r"order|tracking|invoice|ref|no\.|#|isbn|serial|ic|nric|postcode|poskod|rm|usd|myr|rmb|\$|¥|￥|"
+    r"pesanan|resit)\s*[:：#]?\s*$"
+)
+
+_TLD = (
+    "com|net|org|my|cn|io|co|me|ly|gl|ee|app|shop|store|link|xyz|info|biz|tv|cc|sg|to|asia|online|site|club|"
+    "top|vip|page|bio|id|hk|tw"
+)
+# Anchors: a scheme, www, or a dot + top-level domain; the host and any e-mail local part are found by
+# walking back from the anchor (so the regex never tries every letter of the text).
+_ANCHOR_RES = [
+    ("scheme", re.compile(r"https?\s?[:：]\s?/\s?/")),
+    ("www", re.compile(r"www\s?\.")),
+    ("tld", re.compile(rf"\.(?:{_TLD})(?![a-z0-9])")),
+    ("tld", re.compile(rf"点\s?(?:{_TLD})(?![a-z0-9])")),
+    ("tld", re.compile(rf"\s?\(dot\)\s?(?:{_TLD})(?![a-z0-9])|\s?\[dot\]\s?(?:{_TLD})(?![a-z0-9])")),
+    ("tld", re.compile(rf"dot(?<=\sdot)\s(?:{_TLD})(?![a-z0-9])")),
+]
+
+
+def _anchors(view: str) -> list[tuple[int, int, str]]:
+    found = [(m.start(), m.end(), kind) for kind, rx in _ANCHOR_RES for m in rx.finditer(view)]
+    found.sort()
+    return found
+
+
+_URL_TAIL = re.compile(r"[^\s，。！？、<>\"'）)]*")
+_PATH_TAIL = re.compile(r"/[^\s，。！？、<>\"'）)]*")
+_AT_BEFORE = re.compile(r"\s?(?:@|＠|艾特|圈a|\(at\)|\[at\]|\sat)\s?$")
+_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
+_LOCAL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._%+-")
+SHORTENERS = (
+    "bit.ly",
+    "tinyurl",
+    "t.co",
+    "wa.me",
+    "t.me",
+    "s.id",
+    "linktr.ee",
+    "shp.ee",
+    "shope.ee",
+    "lzd.co",
+    "tb.cn",
+    "goo.gl",
+    "cutt.ly",
+    "rb.gy",
+    "is.gd",
+    "ow.ly",
+    "bio.link",
+    "beacons.ai",
+    "lnk.bio",
+)
+
+
+@dataclass(frozen=True)
+class Detection:
+    kind: str  # "phone" | "email" | "url"
+    start: int
+    end: int
+    value: str
+
+
+def _digits(s: str) -> str:
+    return "".join(
+        CN_DIGITS.get(c, "0" if c == "o" else c) for c in s if c.isdigit() or c in CN_DIGITS or c == "o"
+    )
+
+
+def valid_phone(digits: str, plus: bool) -> bool:
+    """Malaysian, Chinese or international phone number shapes."""
+    n = len(digits)
+    if plus:
+        return 8 <= n <= 15
+    if digits.startswith("60"):
+        return 10 <= n <= 12 and digits[2] in "13456789"
+    if digits.startswith("0"):
+        if digits[1:2] == "1":  # MY mobile 01x-xxx xxxx(x)
+            return n in (10, 11)
+        return digits[1:2] in "3456789" and n in (9, 10)  # MY landline
+    if digits.startswith("86"):
+        return n == 13 and digits[2] == "1" and digits[3] in "3456789"
+    if digits.startswith("1"):
+        return n == 11 and digits[1] in "3456789"  # CN mobile
+    return bool(digits.startswith("65") and n == 10)
+
+
+def find_phones(view: str) -> list[Detection]:
+    out = []
+    for m in PHONE_RE.finditer(view):
+        raw = m.group("num")
+        if raw.count("o") > 2:
+            continue
+        digits = _digits(raw)
+        s = m.start()
+        plus = view[s - 1 : s] == "+" or view[s - 2 : s] == "+ "
+        if not valid_phone(digits, plus):
+            continue
+        # strip trailing separators from the span; include a leading +
+        e = m.end()
+        if plus:
+            s = view.rindex("+", 0, s)
+        while e > s and not (view[e - 1].isdigit() or view[e - 1] in CN_DIGITS):
+            e -= 1
+        if NOT_PHONE_BEFORE.search(view, max(0, s - 14), s) or _looks_like_date(raw):
+            continue
+        out.append(Detection("phone", s, e, digits))
+    return out
+
+
+def _looks_like_date(raw: str) -> bool:
+    return bool(re.fullmatch(r"(19|20)\d\d[-./](0?[1-9]|1[0-2])[-./]\d{1,2}.*", raw.strip()))
+
+
+def _walk_back(view: str, i: int, chars: frozenset[str], limit: int = 64) -> int:
+    j = i
+    while j > 0 and i - j < limit and view[j - 1] in chars:
+        j -= 1
+    return j
+
+
+def find_web(view: str, allowed_domains: frozenset[str] = frozenset()) -> list[Detection]:
+    out: list[Detection] = []
+    covered_to = -1
+    for a, anchor_end, kind in _anchors(view):
+        if a < covered_to:
+            continue
+        if kind in ("scheme", "www"):
+            e = _URL_TAIL.match(view, anchor_end).end()  # type: ignore[union-attr]
+            s = a
+            value = view[s:e].rstrip(".")
+            e = s + len(value)
+            host = re.sub(r"^(https?\s?[:：]\s?/\s?/)?(www\s?\.)?", "", value).split("/")[0]
+            det = "url"
+        else:
+            tld_text = view[a:anchor_end]
+            if not tld_text.startswith("."):
+                while a > 0 and view[a - 1] == " ":
+                    a -= 1
+            hs = _walk_back(view, a, _HOST_CHARS)
+            while hs < a and view[hs] in ".-":
+                hs += 1
+            if hs == a:
+                continue  # ".com" with nothing before it
+            host = view[hs:anchor_end].replace("点", ".").replace(" dot ", ".")
+            e = anchor_end
+            pm = _PATH_TAIL.match(view, e)
+            at = _AT_BEFORE.search(view, max(0, hs - 7), hs)
+            if at:
+                ls = _walk_back(view, at.start(), _LOCAL_CHARS)
+                if ls < at.start():
+                    s, det = ls, "email"
+                else:
+                    s, det = hs, "url"
+            else:
+                s, det = hs, "url"
+                # a spelled-out dot needs a plausible host, not a sentence ("see you dot com")
+                if not tld_text.startswith(".") and len(view[hs:a].strip()) < 2:
+                    continue
+            if det == "url" and pm:
+                e = pm.end()
+            value = view[s:e]
+        if det == "url":
+            h = host.strip().lower()
+            if h in allowed_domains or any(h.endswith("." + d) for d in allowed_domains):
+                continue
+            if re.fullmatch(r"[\d.]+", h):
+                continue
+        out.append(Detection(det, s, e, value))
+        covered_to = e
+    return out

@@ -1,0 +1,654 @@
+"""The matching engine: one automaton pass, context rules, spans in the original text.
+
+How a text is checked (:meth:`Engine.check`):
+
+1. **Fast path.** The text is encoded to UTF-8 and ASCII-lowercased (``bytes.lower``, C speed) and scanned
+   once by a byte-level Aho-Corasick automaton (ahocorasick-rs) that holds every expanded term pattern plus
+   *trigger* patterns: every character the fold table would change (full-width, traditional, homoglyph,
+   circled, invisible…), every "term-prefix character + noise character" pair (``微 ``, ``v.x``, ``e-c``),
+   and the cheap cues for the contact detectors (three numerals in a row, ``@``, ``www``, ``.com``…).
+2. If a *normalisation* trigger fired, the **full path** runs instead: :func:`~.normalize.fold` (1:1
+   ``str.translate``) and :func:`~.normalize.strip_noise` (one regex pass, sparse offset map), then the same
+   automaton over the cleaned text. Texts without evasion never pay for it; both paths give the same hits.
+3. **Context rules** per match: Latin word boundaries, allow-phrases (any overlap cancels a term), same-category
+   containment (the longest match wins), and for platform names (flag ``ctx``) the contact requirement —
+   contact intent nearby, a handle after the name, or a phone number / e-mail / URL nearby.
+4. **Detectors** (phone, e-mail, URL; :mod:`.detectors`) run on the folded text only when a cue fired.
+5. Spans are mapped back to the original string; the :class:`~.policy.Policy` turns hits into a verdict.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import ahocorasick_rs
+
+from .detectors import CN_DIGITS, SHORTENERS, Detection, find_phones, find_web
+from .lexicon import Lexicon, Pattern, Term, expand
+from .normalize import (
+    CHAIN_SEPS,
+    IDENTITY,
+    INTRA_SEPS,
+    NOISE_CHARS,
+    PAIR_NOISE,
+    RUN_SEPS,
+    SENTINEL,
+    WORD_EMOJI,
+    OffsetMap,
+    fold,
+    fold_table,
+    special_chars,
+    strip_noise,
+)
+from .policy import DEFAULT_POLICY, Policy
+
+MAX_TEXT_LENGTH = 1_000_000
+FIELDS = ("note", "comment", "bio", "username", "dm")
+ACCOUNTS = ("personal", "enterprise")
+
+# pattern roles
+_TERM, _ALLOW, _INTENT, _SLOW, _WEB, _PHONE, _SPECIAL = range(7)
+_WORDLIKE = (1 << _TERM) | (1 << _ALLOW) | (1 << _INTENT)
+_B_SLOW, _B_WEB, _B_PHONE, _B_SPECIAL = 1 << _SLOW, 1 << _WEB, 1 << _PHONE, 1 << _SPECIAL
+_START_LETTER, _START_DIGIT, _END_LETTER, _END_DIGIT = 1, 2, 4, 8
+
+
+def _boundary_mask(p: str) -> int:
+    m = 0
+    if "a" <= p[0] <= "z":
+        m |= _START_LETTER
+    elif p[0].isascii() and p[0].isdigit():
+        m |= _START_DIGIT
+    if "a" <= p[-1] <= "z":
+        m |= _END_LETTER
+    elif p[-1].isascii() and p[-1].isdigit():
+        m |= _END_DIGIT
+    return m
+
+
+def _word_matches(
+    matches: list[tuple[int, int, int]], kinds: bytearray, bounds: bytearray, hay: bytes
+) -> tuple[list[tuple[int, int, int]], int]:
+    """Keep term/allow/intent matches that respect Latin/digit boundaries (checked on the bytes); also
+    return the OR of all role bits seen."""
+    seen = 0
+    kept = []
+    n = len(hay)
+    for m in matches:
+        pid, bs, be = m
+        k = kinds[pid]
+        seen |= k
+        if k & _WORDLIKE:
+            b = bounds[pid]
+            if b:
+                c = hay[bs - 1]
+                if (b & _START_LETTER and 97 <= c <= 122) or (b & _START_DIGIT and 48 <= c <= 57):
+                    continue
+                if be < n:
+                    c = hay[be]
+                    if (b & _END_LETTER and 97 <= c <= 122) or (b & _END_DIGIT and 48 <= c <= 57):
+                        continue
+            kept.append(m)
+    return kept, seen
+
+
+_WEB_CUES = ["http", "www", "@", "艾特", "[at]", "(at)", " dot ", "点com", "点net", "点my", "点cn"] + [
+    "." + t
+    for t in (
+        "com",
+        "my",
+        "net",
+        "org",
+        "cn",
+        "io",
+        "co",
+        "me",
+        "ly",
+        "gl",
+        "ee",
+        "app",
+        "shop",
+        "store",
+        "link",
+        "xyz",
+        "info",
+        "biz",
+        "cc",
+        "tv",
+        "sg",
+        "to",
+        "asia",
+        "online",
+        "site",
+        "club",
+        "top",
+        "vip",
+        "page",
+        "bio",
+        "id",
+        "hk",
+        "tw",
+    )
+]
+_PHONE_SEPS = " -_/·*|~"
+
+
+@cache
+def _phone_cues() -> tuple[str, ...]:
+    """Cheap cues that a phone number may be present: three numerals of one script in a row, two numerals
+    split by one separator, or an ASCII digit next to a Chinese numeral."""
+    scripts = ["0123456789", "零〇一二三四五六七八九幺", "壹贰叁肆伍陆柒捌玖"]
+    cues: set[str] = set()
+    for sc in scripts:
+        cues.update(a + b + c for a in sc for b in sc for c in sc)
+        cues.update(a + s + b for a in sc for b in sc for s in _PHONE_SEPS)
+    cn = "".join(k for k in CN_DIGITS if k not in "洞两")
+    cues.update(a + b for a in "0123456789" for b in cn)
+    cues.update(b + a for a in "0123456789" for b in cn)
+    return tuple(sorted(cues))
+
+
+_HANDLE_RE = re.compile(
+    r"\s{0,2}(?P<idw>(?:id|号码|账号|帐号|号|acc|account|username|handle|user|name|nama)\s{0,2})?"
+    r"(?P<sep>[:：=]|是|@)?\s{0,2}"
+    r"(?P<h>@?[a-z0-9][a-z0-9._\-]{2,29}|[\u4e00-\u9fff\w]{2,20})"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One rule that fired, with its span in the original text (``text[start:end] == match``)."""
+
+    category: str
+    start: int
+    end: int
+    match: str
+    rule: str
+    severity: str
+    suggestion: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "category": self.category,
+            "start": self.start,
+            "end": self.end,
+            "match": self.match,
+            "rule": self.rule,
+            "severity": self.severity,
+            "suggestion": self.suggestion,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    verdict: str  # "pass" | "review" | "block"
+    hits: tuple[Hit, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"verdict": self.verdict, "hits": [h.to_dict() for h in self.hits]}
+
+    @property
+    def categories(self) -> set[str]:
+        return {h.category for h in self.hits}
+
+
+_PASS = Result("pass", ())
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    category: str
+    severity: str
+    suggestion: str
+    rule: str
+    ctx: bool
+
+
+def _is_latin(c: str) -> bool:
+    return "a" <= c <= "z"
+
+
+def _is_wordish(c: str) -> bool:
+    return ("\u3400" <= c <= "\u9fff") or ("\uf900" <= c <= "\ufaff") or c in WORD_EMOJI
+
+
+@dataclass(frozen=True)
+class EngineStats:
+    terms: int
+    patterns: int
+    term_patterns: int
+    trigger_patterns: int
+    build_seconds: float
+
+
+class Engine:
+    """Compiled lexicon + policy. Build once (tens of milliseconds), then call :meth:`check` many times.
+
+    Thread-safe: all state is read-only after construction.
+    """
+
+    def __init__(
+        self,
+        lexicon: Lexicon | None = None,
+        policy: Policy | None = None,
+        *,
+        allowed_domains: Iterable[str] = ("meadow.my", "meadow.app"),
+    ) -> None:
+        time.perf_counter()
+        self.lexicon = lexicon if lexicon is not None else Lexicon.default()
+        self.policy = policy or DEFAULT_POLICY
+        self.allowed_domains = frozenset(d.lower() for d in allowed_domains)
+        fold_table()  # warm the process-wide fold table (not counted per lexicon)
+        self._tables = {(f, a): self.policy.table(f, a) for f in FIELDS for a in ACCOUNTS}
+        t1 = time.perf_counter()
+        self._compile(self.lexicon.enabled_terms)
+        t2 = time.perf_counter()
+        self.stats = EngineStats(
+            terms=len(self.lexicon.enabled_terms),
+            patterns=self._n_patterns,
+            term_patterns=len(self.term_patterns),
+            trigger_patterns=self._n_patterns - len(self.word_patterns),
+            build_seconds=t2 - t1,
+        )
+
+    @property
+    def version(self) -> str:
+        return self.lexicon.version
+
+    # ---------------------------------------------------------------------------------------------------
+    def _compile(self, terms: Iterable[Term]) -> None:
+        roles: dict[str, list[tuple[int, ...]]] = {}
+        rules: list[_Rule] = []
+        rule_ids: dict[tuple[str, str, str, str, bool], int] = {}
+
+        for term in terms:
+            for pat in _expand_cached(term):
+                text = _norm_pattern(pat.text)
+                if not text:
+                    continue
+                if term.category == "allow":
+                    roles.setdefault(text, []).append((_ALLOW,))
+                    continue
+                if term.category == "intent":
+                    roles.setdefault(text, []).append((_INTENT, term.flag_value("near", 10)))
+                    continue
+                key = (term.category, term.severity, pat.suggestion, pat.rule, "ctx" in term.flags)
+                idx = rule_ids.get(key)
+                if idx is None:
+                    idx = rule_ids[key] = len(rules)
+                    rules.append(_Rule(*key))
+                roles.setdefault(text, []).append((_TERM, idx))
+        word = list(roles)
+        word_set = set(word)
+
+        # Normalisation triggers (see the module docstring), built from per-character / per-pair pieces that
+        # are cached process-wide, so rebuilding after a moderator edits one term is cheap.
+        pieces: list[frozenset[str]] = []
+        seen_a: set[str] = set()
+        seen_pairs: set[str] = set()
+        for p in word:
+            for i in range(1, len(p)):
+                a, b = p[i - 1], p[i]
+                if _is_wordish(a):
+                    if a not in seen_a:
+                        seen_a.add(a)
+                        pieces.append(_solo_triggers(a))
+                    kind = 0
+                elif _is_wordish(b) and a.isascii() and a.isalnum():
+                    kind = 1
+                elif _is_latin(a) and _is_latin(b):
+                    kind = 2 if (i > 1 and _is_latin(p[i - 2])) else 3
+                else:
+                    continue
+                pair_key = f"{kind}{a}{b}"
+                if pair_key not in seen_pairs:
+                    seen_pairs.add(pair_key)
+                    pieces.append(_pair_triggers(kind, a, b))
+        slow = frozenset().union(*pieces) | {SENTINEL}
+        special = special_chars()
+        web = frozenset(_WEB_CUES)
+        phone = frozenset(_phone_cues())
+        extra = [t for t in (slow | special | web | phone) if t not in word_set]
+        order = word + extra
+        self._roles = [tuple(roles[p]) for p in word]
+        kinds = bytearray(len(order))
+        for i, p in enumerate(word):
+            k = 0
+            for r in roles[p]:
+                k |= 1 << r[0]
+            kinds[i] = k
+        n_word = len(word)
+        for i, t in enumerate(extra, n_word):
+            kinds[i] = (
+                (_B_SLOW if t in slow else 0)
+                | (_B_SPECIAL if t in special else 0)
+                | (_B_WEB if t in web else 0)
+                | (_B_PHONE if t in phone else 0)
+            )
+        for i, p in enumerate(word):  # a word-like pattern can also be a cue ("id", ".com"…)
+            if p in slow:
+                kinds[i] |= _B_SLOW
+            if p in special:
+                kinds[i] |= _B_SPECIAL
+            if p in web:
+                kinds[i] |= _B_WEB
+            if p in phone:
+                kinds[i] |= _B_PHONE
+        self._kinds = kinds
+        self._bounds = bytearray(_boundary_mask(p) for p in word) + bytearray(len(extra))
+        self._rules = rules
+        self._n_patterns = len(order)
+        self._ac = ahocorasick_rs.BytesAhoCorasick(
+            [p.encode("utf-8") for p in order],
+            matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
+            implementation=ahocorasick_rs.Implementation.ContiguousNFA,
+        )
+        self.word_patterns = word
+        self.term_patterns = [p for p in word if any(r[0] == _TERM for r in roles[p])]
+
+    # ---------------------------------------------------------------------------------------------------
+    def check(self, text: str, *, field: str = "note", account: str = "personal") -> Result:
+        """Check one text. Raises ``TypeError`` for a non-string and ``ValueError`` for bad arguments."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be str, not {type(text).__name__}")
+        table = self._tables.get((field, account))
+        if table is None:
+            if field not in FIELDS:
+                raise ValueError(f"field must be one of {', '.join(FIELDS)}")
+            raise ValueError(f"account must be one of {', '.join(ACCOUNTS)}")
+        if len(text) > MAX_TEXT_LENGTH:
+            raise ValueError(f"text is longer than {MAX_TEXT_LENGTH} characters")
+        hits = self.find(text, account=account)
+        if not hits:
+            return _PASS
+        action = self.policy.action
+        verdict = Policy.worst([action(table, h.category, h.severity) for h in hits])
+        return Result(verdict, hits)
+
+    def find(self, text: str, *, account: str = "personal", force_full: bool = False) -> tuple[Hit, ...]:
+        """All hits in ``text`` (no verdict). ``force_full`` skips the fast path (for tests)."""
+        raw = text.encode("utf-8", "surrogatepass")
+        hay = b" " + raw.lower() + b" "
+        matches = self._ac.find_matches_as_indexes(hay, overlapping=True)
+        if not matches:
+            return ()
+        kinds = self._kinds
+        kept, seen = _word_matches(matches, kinds, self._bounds, hay)
+        specials = seen & _B_SPECIAL
+        if force_full or specials or seen & _B_SLOW:
+            if specials or force_full:
+                positions = [m[1] for m in matches if kinds[m[0]] & _B_SPECIAL]
+                folded = self._fold(text, raw, positions)
+                if len(folded) != len(text):  # pragma: no cover - defensive
+                    folded = fold(text)
+                # look for noise triggers again in the folded text (Ｗ－Ｅ only shows as w-e after folding)
+                fhay = b" " + folded.encode("utf-8", "surrogatepass") + b" "
+                fmatches = self._ac.find_matches_as_indexes(fhay, overlapping=True)
+                near = (
+                    None
+                    if force_full
+                    else _char_positions(fhay, [m[1] for m in fmatches if kinds[m[0]] & _B_SLOW])
+                )
+            else:
+                folded = text.lower()
+                near = _char_positions(hay, [m[1] for m in matches if kinds[m[0]] & _B_SLOW])
+            view, omap = strip_noise(folded, near)
+            hay = b" " + view.encode("utf-8", "surrogatepass") + b" "
+            matches = self._ac.find_matches_as_indexes(hay, overlapping=True)
+            kept, seen2 = _word_matches(matches, kinds, self._bounds, hay)
+            web = bool(specials or force_full or (seen | seen2) & _B_WEB)
+            phone = bool(specials or force_full or (seen | seen2) & _B_PHONE)
+            if not kept and not web and not phone:
+                return ()
+            ascii_view = len(hay) == len(view) + 2
+        else:
+            web, phone = bool(seen & _B_WEB), bool(seen & _B_PHONE)
+            if not kept and not web and not phone:
+                return ()
+            folded = view = raw.lower().decode("ascii") if raw.isascii() else text.lower()
+            omap = IDENTITY
+            ascii_view = len(raw) == len(text)
+        return self._resolve(text, folded, view, omap, hay, kept, ascii_view, web, phone, account)
+
+    @staticmethod
+    def _fold(text: str, raw: bytes, specials: list[int]) -> str:
+        """Fold ``text``; when only a few characters need it, replace just those (``str.lower`` elsewhere)."""
+        if not specials or len(specials) * 16 > len(text):
+            return fold(text)
+        table = fold_table()
+        positions: list[int] = []
+        pb, pc = 0, 0  # byte / char cursor in raw / text
+        for bo in sorted(set(specials)):
+            b = bo - 1  # hay has one leading space
+            pc += len(raw[pb:b].decode("utf-8", "surrogatepass"))
+            pb = b
+            positions.append(pc)
+        out: list[str] = []
+        prev = 0
+        for ci in positions:
+            out.append(text[prev:ci].lower())
+            ch = text[ci]
+            out.append(table.get(ord(ch), ch))
+            prev = ci + 1
+        out.append(text[prev:].lower())
+        return "".join(out)
+
+    # ---------------------------------------------------------------------------------------------------
+    def _resolve(
+        self,
+        text: str,
+        folded: str,
+        view: str,
+        omap: OffsetMap,
+        hay: bytes,
+        matches: list[tuple[int, int, int]],
+        ascii_view: bool,
+        web: bool,
+        phone: bool,
+        account: str,
+    ) -> tuple[Hit, ...]:
+        roles = self._roles
+        term_m: list[tuple[int, int, tuple[int, ...]]] = []
+        allow_m: list[tuple[int, int]] = []
+        intent_m: list[tuple[int, int, int]] = []
+        for pid, bs, be in matches:
+            for r in roles[pid]:
+                k = r[0]
+                if k == _TERM:
+                    term_m.append((bs, be, r))
+                elif k == _ALLOW:
+                    allow_m.append((bs, be))
+                elif k == _INTENT:
+                    intent_m.append((bs, be, r[1]))
+        detections: list[Detection] = []
+        if phone:
+            detections += find_phones(folded)
+        if web:
+            detections += find_web(folded, self.allowed_domains)
+        if not term_m and not detections:
+            return ()
+
+        # byte offsets (in hay, which starts with one space) → char offsets in view
+        conv: Callable[[int], int]
+        if ascii_view:
+            conv = _minus_one
+        else:
+            offs = sorted(
+                {o for s, e, _ in term_m for o in (s, e)}
+                | {o for s, e in allow_m for o in (s, e)}
+                | {o for s, e, _ in intent_m for o in (s, e)}
+            )
+            table: dict[int, int] = {}
+            pb, pc = 1, 0
+            for o in offs:
+                pc += len(hay[pb:o].decode("utf-8", "surrogatepass"))
+                pb = o
+                table[o] = pc
+            conv = table.__getitem__
+
+        allows = [(conv(s), conv(e)) for s, e in allow_m]
+        intents = [(conv(s), conv(e), n) for s, e, n in intent_m]
+        redirect_sugg = self.policy.redirect_suggestion.get(account, "Remove it")
+        det_spans = [(d.start, d.end) for d in detections]
+        cands: list[tuple[int, int, _Rule]] = []
+        rules = self._rules
+        for bs, be, r in term_m:
+            s, e = conv(bs), conv(be)
+            # an allow-phrase cancels a term it overlaps, unless it lies inside a longer term
+            # (最好还是 cancels 最好; "online" does not cancel "online course")
+            if allows and any(
+                a < e and s < b and not (s <= a and b <= e and e - s > b - a) for a, b in allows
+            ):
+                continue
+            rule = rules[r[1]]
+            if rule.ctx:
+                os_, oe = omap.start(s), omap.end(e)
+                if not self._contact_context(view, s, e, intents, det_spans, os_, oe):
+                    continue
+            cands.append((s, e, rule))
+
+        # the longest match wins inside one category
+        cands.sort(key=lambda x: (x[0], -(x[1] - x[0]), x[2].ctx))
+        kept: list[tuple[int, int, _Rule]] = []
+        for s, e, rule in cands:
+            if any(ks <= s and e <= ke and kr.category == rule.category for ks, ke, kr in kept):
+                continue
+            kept.append((s, e, rule))
+
+        hits: list[Hit] = []
+        for s, e, rule in kept:
+            os_, oe = omap.start(s), omap.end(e)
+            if rule.category == "redirect":
+                if any(a <= os_ and oe <= b for a, b in det_spans):
+                    continue  # facebook inside facebook.com/… is reported as the URL
+                sugg = redirect_sugg
+            else:
+                sugg = rule.suggestion
+            hits.append(Hit(rule.category, os_, oe, text[os_:oe], rule.rule, rule.severity, sugg))
+        for d in detections:
+            rule_id = "redirect:" + d.kind
+            if d.kind == "url" and any(sh in d.value for sh in SHORTENERS):
+                rule_id = "redirect:shortener"
+            hits.append(
+                Hit("redirect", d.start, d.end, text[d.start : d.end], rule_id, "high", redirect_sugg)
+            )
+        hits.sort(key=lambda h: (h.start, -h.end, h.category))
+        return tuple(_merge_overlaps(hits))
+
+    @staticmethod
+    def _contact_context(
+        view: str,
+        s: int,
+        e: int,
+        intents: list[tuple[int, int, int]],
+        det_spans: list[tuple[int, int]],
+        os_: int,
+        oe: int,
+    ) -> bool:
+        for a, b, near in intents:
+            if b <= s and s - b <= near and "\n" not in view[b:s]:
+                return True
+            if a >= e and a - e <= near and "\n" not in view[e:a]:
+                return True
+        m = _HANDLE_RE.match(view, e)
+        if m:
+            h = m.group("h")
+            if m.group("sep") or m.group("idw"):
+                return True
+            if h.startswith("@") or (
+                h.isascii() and len(h) >= 4 and any(c.isdigit() or c in "._" for c in h)
+            ):
+                return True
+        return any(a - oe <= 40 and os_ - b <= 40 for a, b in det_spans)
+
+
+_SEV_RANK = {"low": 0, "medium": 1, "high": 2}
+
+
+@functools.lru_cache(maxsize=65536)
+def _norm_pattern(p: str) -> str:
+    return strip_noise(fold(p))[0].replace(SENTINEL, "").strip()
+
+
+@functools.lru_cache(maxsize=16384)
+def _expand_cached(term: Term) -> tuple[Pattern, ...]:
+    return tuple(expand(term))
+
+
+@functools.lru_cache(maxsize=8192)
+def _solo_triggers(a: str) -> frozenset[str]:
+    """After a CJK pattern character: any uncommon noise character, or a space followed by a separator."""
+    out = {a + n for n in NOISE_CHARS if n not in PAIR_NOISE}
+    out.update(a + " " + s2 for s2 in RUN_SEPS)
+    return frozenset(out)
+
+
+@functools.lru_cache(maxsize=65536)
+def _pair_triggers(kind: int, a: str, b: str) -> frozenset[str]:
+    if kind == 0:  # CJK then the pattern's next character: common noise in between
+        return frozenset(a + n + b for n in PAIR_NOISE)
+    if kind == 1:  # a Latin letter or digit then a CJK character
+        return frozenset(a + n + b for n in NOISE_CHARS)
+    out = {a + s + b for s in INTRA_SEPS}
+    out.update(a + s + s2 + b for s in INTRA_SEPS for s2 in INTRA_SEPS)
+    if kind == 3:  # the first two letters of a Latin run: spelled-out chains "v x ", " w.h."
+        for s1 in CHAIN_SEPS:
+            for s0 in {" ", s1}:
+                out.update(s0 + a + s1 + b + e for e in {s1, " ", ":", "：", ",", "，", ".", "。"})
+    return frozenset(out)
+
+
+def _minus_one(o: int) -> int:
+    return o - 1
+
+
+def _char_positions(hay: bytes, byte_offsets: list[int]) -> list[int]:
+    """Character positions (in the string ``hay[1:-1]`` decodes to) of byte offsets into ``hay``."""
+    out = []
+    pb, pc = 1, 0
+    for o in sorted(set(byte_offsets)):
+        if o < 1:
+            o = 1
+        pc += len(hay[pb:o].decode("utf-8", "surrogatepass"))
+        pb = o
+        out.append(pc)
+    return out
+
+
+def _merge_overlaps(hits: list[Hit]) -> list[Hit]:
+    """Overlapping hits of one category become one hit (the union span, the most severe rule)."""
+    out: list[Hit] = []
+    last: dict[str, int] = {}
+    for h in hits:
+        i = last.get(h.category)
+        if i is not None and h.start < out[i].end:
+            prev = out[i]
+            if h.end > prev.end or _SEV_RANK[h.severity] > _SEV_RANK[prev.severity]:
+                best = h if _SEV_RANK[h.severity] > _SEV_RANK[prev.severity] else prev
+                end = max(prev.end, h.end)
+                text_match = prev.match + h.match[prev.end - h.start :] if h.end > prev.end else prev.match
+                out[i] = Hit(
+                    prev.category, prev.start, end, text_match, best.rule, best.severity, best.suggestion
+                )
+            continue
+        last[h.category] = len(out)
+        out.append(h)
+    out.sort(key=lambda h: (h.start, h.end, h.category))
+    return out
+
+
+@cache
+def default_engine() -> Engine:
+    """The engine built from the shipped data files (built lazily, once per process)."""
+    return Engine()
+
+
+def check(text: str, field: str = "note", account: str = "personal") -> Result:
+    """Check ``text`` with the default engine."""
+    return default_engine().check(text, field=field, account=account)

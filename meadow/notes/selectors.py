@@ -1,0 +1,266 @@
+"""Reads about notes: the one access function, the grids (profile, hashtag, latest), hashtags, trending topics
+and the 5-3-2 hashtag help."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from typing import Any, TypeGuard
+
+from django.core.cache import cache
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from meadow.accounts.models import Block, Follow, User
+from meadow.accounts.selectors import is_blocked_between
+from meadow.core.pagination import paginate_desc
+from meadow.notes.models import Hashtag, InterestCategory, Note, NoteHashtag, NoteImage
+from meadow.notes.text import extract_keywords, normalize_hashtag
+
+TRENDING_DAYS = 7
+TRENDING_HALF_LIFE_HOURS = 24.0
+TRENDING_CACHE_SECONDS = 300
+
+
+def _signed_in(viewer: User | None) -> TypeGuard[User]:
+    return viewer is not None and getattr(viewer, "is_authenticated", False)
+
+
+def notes_with_relations(qs: QuerySet[Note]) -> QuerySet[Note]:
+    """Everything the note shape needs, in a fixed number of queries whatever the page size."""
+    return qs.select_related("author", "video").prefetch_related(
+        Prefetch("images", queryset=NoteImage.objects.order_by("position", "id")),
+        Prefetch(
+            "hashtag_links", queryset=NoteHashtag.objects.select_related("hashtag").order_by("position")
+        ),
+        "categories",
+        "mention_links__user",
+    )
+
+
+def is_active_follower(*, viewer: User | None, author: User) -> bool:
+    if not _signed_in(viewer):
+        return False
+    return Follow.objects.filter(follower=viewer, followee=author, status=Follow.Status.ACTIVE).exists()
+
+
+def note_visible_to(*, note: Note, viewer: User | None) -> bool:
+    """Who sees a note: the author sees their own drafts and notes still processing; others see published,
+    ready notes — public ones unless a block stands between them, followers-only ones (and every note of a
+    private account) only as approved followers, private ones never. A removed note is seen by nobody."""
+    if note.status == Note.Status.REMOVED or not note.author.is_active:
+        return False
+    if _signed_in(viewer) and viewer.pk == note.author_id:
+        return True
+    if note.status != Note.Status.PUBLISHED or note.media_state != Note.MediaState.READY:
+        return False
+    if note.visibility == Note.Visibility.PRIVATE:
+        return False
+    if _signed_in(viewer) and is_blocked_between(a=viewer, b=note.author):
+        return False
+    if note.visibility == Note.Visibility.FOLLOWERS or note.author.is_private:
+        return is_active_follower(viewer=viewer, author=note.author)
+    return True
+
+
+def note_get_for_viewer(*, viewer: User | None, note_id: int) -> Note:
+    """The note as ``viewer`` may see it, with everything the note shape needs; 404 if missing or hidden."""
+    note = notes_with_relations(Note.objects.filter(pk=note_id)).first()
+    if note is None or not note_visible_to(note=note, viewer=viewer):
+        raise Http404
+    return note
+
+
+def _visible_q(viewer: User | None) -> Q:
+    """The list form of ``note_visible_to`` for published notes of others, plus the viewer's own."""
+    public = Q(visibility=Note.Visibility.PUBLIC, author__is_private=False)
+    others = Q(status=Note.Status.PUBLISHED, media_state=Note.MediaState.READY, author__is_active=True)
+    if not _signed_in(viewer):
+        return others & public
+    followed = Follow.objects.filter(follower=viewer, status=Follow.Status.ACTIVE).values("followee")
+    as_follower = Q(author__in=followed, visibility__in=[Note.Visibility.PUBLIC, Note.Visibility.FOLLOWERS])
+    own = Q(author=viewer, status=Note.Status.PUBLISHED)
+    return (others & (public | as_follower)) | own
+
+
+def _exclude_blocked(qs: QuerySet[Note], viewer: User | None) -> QuerySet[Note]:
+    if not _signed_in(viewer):
+        return qs
+    return qs.exclude(author__in=Block.objects.filter(blocker=viewer).values("blocked")).exclude(
+        author__in=Block.objects.filter(blocked=viewer).values("blocker")
+    )
+
+
+def _page(qs: QuerySet[Note], *, cursor: str | None, limit: int | None) -> dict[str, Any]:
+    return paginate_desc(notes_with_relations(qs), cursor=cursor, limit=limit, shape=lambda n: n)
+
+
+def can_see_profile_notes(*, viewer: User | None, author: User) -> bool:
+    """A private account's notes are for itself and its approved followers."""
+    if _signed_in(viewer) and viewer.pk == author.pk:
+        return True
+    return not author.is_private or is_active_follower(viewer=viewer, author=author)
+
+
+def notes_for_profile(
+    *, viewer: User | None, author: User, cursor: str | None = None, limit: int | None = None
+) -> dict[str, Any]:
+    """A profile's grid, newest first: ``{"items": [Note], "next_cursor"}`` (published notes only; drafts
+    are in ``notes_drafts``)."""
+    if not can_see_profile_notes(viewer=viewer, author=author) or (
+        _signed_in(viewer) and viewer.pk != author.pk and is_blocked_between(a=viewer, b=author)
+    ):
+        return {"items": [], "next_cursor": None}
+    qs = Note.objects.filter(author=author).filter(_visible_q(viewer))
+    return _page(qs, cursor=cursor, limit=limit)
+
+
+def notes_drafts(*, author: User, cursor: str | None = None, limit: int | None = None) -> dict[str, Any]:
+    """The author's drafts, newest first."""
+    return _page(Note.objects.filter(author=author, status=Note.Status.DRAFT), cursor=cursor, limit=limit)
+
+
+def notes_for_hashtag(
+    *, viewer: User | None, hashtag: Hashtag, cursor: str | None = None, limit: int | None = None
+) -> dict[str, Any]:
+    """A topic page's grid, newest first."""
+    qs = _exclude_blocked(
+        Note.objects.filter(hashtag_links__hashtag=hashtag).filter(_visible_q(viewer)), viewer
+    )
+    return _page(qs, cursor=cursor, limit=limit)
+
+
+def notes_latest_public(
+    *, viewer: User | None, cursor: str | None = None, limit: int | None = None
+) -> dict[str, Any]:
+    """The placeholder Discover feed until distribution lands: the newest public notes of public accounts,
+    without blocked authors."""
+    qs = Note.objects.filter(
+        status=Note.Status.PUBLISHED,
+        media_state=Note.MediaState.READY,
+        visibility=Note.Visibility.PUBLIC,
+        author__is_private=False,
+        author__is_active=True,
+    )
+    return _page(_exclude_blocked(qs, viewer), cursor=cursor, limit=limit)
+
+
+def hashtag_get(*, name: str) -> Hashtag:
+    """A topic by any spelling (#KL美食, kl美食, ＫＬ美食 …); 404 if nobody used it."""
+    hashtag = (
+        Hashtag.objects.prefetch_related("categories")
+        .filter(name=normalize_hashtag(name or "")[:200])
+        .first()
+    )
+    if hashtag is None:
+        raise Http404
+    return hashtag
+
+
+def categories_all() -> list[InterestCategory]:
+    return list(InterestCategory.objects.filter(is_active=True))
+
+
+# --- trending and the 5-3-2 help ------------------------------------------------------------------------------------
+def hashtags_trending(*, days: int = TRENDING_DAYS, limit: int = 10) -> list[Hashtag]:
+    """The most used hashtags on public notes published in the last ``days``, each use weighted by recency
+    (exponential decay, half-life one day). Cached for five minutes."""
+    key = f"notes:trending:{days}:{limit}"
+    ids = cache.get(key)
+    if ids is None:
+        now = timezone.now()
+        rows = (
+            NoteHashtag.objects.filter(
+                note__status=Note.Status.PUBLISHED,
+                note__visibility=Note.Visibility.PUBLIC,
+                note__published_at__gte=now - timedelta(days=days),
+            )
+            .order_by("-note__published_at")
+            .values_list("hashtag_id", "note__published_at")[:5000]
+        )
+        scores: dict[int, float] = {}
+        decay = math.log(2) / TRENDING_HALF_LIFE_HOURS
+        for hashtag_id, published in rows:
+            if published is None:
+                continue
+            age_hours = max(0.0, (now - published).total_seconds() / 3600)
+            scores[hashtag_id] = scores.get(hashtag_id, 0.0) + math.exp(-decay * age_hours)
+        ids = [hid for hid, _s in sorted(scores.items(), key=lambda kv: (-kv[1], -kv[0]))[:limit]]
+        cache.set(key, ids, TRENDING_CACHE_SECONDS)
+    found = Hashtag.objects.in_bulk(ids)
+    return [found[i] for i in ids if i in found]
+
+
+def hashtags_cooccurring(*, names: list[str], exclude: set[str], limit: int = 3) -> list[Hashtag]:
+    """Hashtags that appear together with ``names`` on recent published notes, most frequent first."""
+    if not names:
+        return []
+    base_ids = list(Hashtag.objects.filter(name__in=names).values_list("id", flat=True))
+    if not base_ids:
+        return []
+    note_ids = list(
+        NoteHashtag.objects.filter(hashtag_id__in=base_ids, note__status=Note.Status.PUBLISHED)
+        .order_by("-note_id")
+        .values_list("note_id", flat=True)[:500]
+    )
+    rows = (
+        NoteHashtag.objects.filter(note_id__in=note_ids)
+        .exclude(hashtag_id__in=base_ids)
+        .values("hashtag_id")
+        .annotate(n=Count("id"))
+        .order_by("-n", "-hashtag_id")[: limit + len(exclude) + 5]
+    )
+    ids = [row["hashtag_id"] for row in rows]
+    found = Hashtag.objects.in_bulk(ids)
+    result = [found[i] for i in ids if i in found and found[i].name not in exclude]
+    return result[:limit]
+
+
+def hashtags_suggest(*, title: str, body: str, viewer: User | None = None) -> dict[str, list[str]]:
+    """The 5-3-2 hashtag help: 5 core keywords (核心关键词) from the note's own title and body, 3 derived ones
+    (衍生词) that co-occur with them on other notes, 2 trending topics (推荐话题) weighted by recency. Never more
+    than 10, no duplicates after normalisation."""
+    text = f"{title or ''}\n{title or ''}\n{body or ''}"  # the title weighs double
+    candidates = extract_keywords(text, top=12)
+    known = set(Hashtag.objects.filter(name__in=candidates, use_count__gt=0).values_list("name", flat=True))
+    core = extract_keywords(text, top=5, known=known) if known else candidates[:5]
+    seen = set(core)
+    derived = [h.display_name for h in hashtags_cooccurring(names=core, exclude=seen, limit=3)]
+    seen.update(normalize_hashtag(d) for d in derived)
+    trending: list[str] = []
+    for h in hashtags_trending(limit=10 + len(seen)):
+        if h.name not in seen and len(trending) < 2:
+            trending.append(h.display_name)
+            seen.add(h.name)
+    return {"core": core, "derived": derived, "trending": trending}
+
+
+def notes_following(
+    *, viewer: User | None, cursor: str | None = None, limit: int | None = None
+) -> dict[str, Any]:
+    """The Following feed: the newest notes of the accounts the viewer follows (followers-only ones too)."""
+    if not _signed_in(viewer):
+        return {"items": [], "next_cursor": None}
+    followed = Follow.objects.filter(follower=viewer, status=Follow.Status.ACTIVE).values("followee_id")
+    qs = Note.objects.filter(author_id__in=followed).filter(_visible_q(viewer))
+    return _page(_exclude_blocked(qs, viewer), cursor=cursor, limit=limit)
+
+
+def notes_nearby(
+    *, viewer: User | None, place: str, cursor: str | None = None, limit: int | None = None
+) -> dict[str, Any]:
+    """Nearby: public notes whose location tag names the viewer's place (the coarse location on the profile).
+    The distribution issue replaces this with distance from coordinates."""
+    place = " ".join((place or "").split())
+    if not place:
+        return {"items": [], "next_cursor": None}
+    qs = Note.objects.filter(
+        status=Note.Status.PUBLISHED,
+        media_state=Note.MediaState.READY,
+        visibility=Note.Visibility.PUBLIC,
+        author__is_private=False,
+        author__is_active=True,
+        location_name__icontains=place,
+    )
+    return _page(_exclude_blocked(qs, viewer), cursor=cursor, limit=limit)

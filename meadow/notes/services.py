@@ -1,0 +1,525 @@
+"""Every write about notes: publish (with its media, hashtags, mentions and categories), edit, delete, and the
+taxonomy of interest categories.
+
+Publishing validates everything first (text limits, hashtags, every image decoded, the video probed) and only
+then writes: files through the storage API, rows in one transaction. Any failure removes the files already
+saved, so a refused note leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from django.db import models, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from meadow.accounts.models import User
+from meadow.core.errors import NotFound, PermissionDenied, ValidationFailed
+from meadow.core.tasks import enqueue
+from meadow.core.text import visible_length
+from meadow.notes import media
+from meadow.notes.models import (
+    BODY_MAX,
+    HASHTAG_NAME_MAX,
+    HASHTAGS_MAX,
+    IMAGES_MAX,
+    LOCATION_NAME_MAX,
+    TITLE_MAX,
+    Hashtag,
+    HashtagCategory,
+    InterestCategory,
+    Note,
+    NoteCategory,
+    NoteHashtag,
+    NoteImage,
+    NoteMention,
+    NoteVideo,
+)
+from meadow.notes.text import (
+    CategoryMatcher,
+    display_hashtag,
+    is_valid_hashtag,
+    normalize_hashtag,
+    parse_hashtags,
+    parse_mentions,
+)
+
+TAXONOMY_PATH = Path(__file__).resolve().parent / "data" / "taxonomy.json"
+NOTE_CATEGORIES_MAX = 3
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+
+# --- validation -------------------------------------------------------------------------------------------------
+def note_validate_text(*, title: str, body: str) -> tuple[str, str]:
+    title = (title or "").strip()
+    body = (body or "").strip()
+    if visible_length(title) > TITLE_MAX:
+        raise ValidationFailed(
+            _("The title can have at most %(max)d characters.") % {"max": TITLE_MAX},
+            field="title",
+            code="title_too_long",
+        )
+    if visible_length(body) > BODY_MAX:
+        raise ValidationFailed(
+            _("The text can have at most %(max)d characters.") % {"max": BODY_MAX},
+            field="body",
+            code="body_too_long",
+        )
+    if "\x00" in title or "\x00" in body:
+        raise ValidationFailed(_("The text contains invalid characters."), field="body", code="invalid")
+    return title, body
+
+
+def hashtags_collect(*, body: str, given: Iterable[str] = ()) -> list[tuple[str, str]]:
+    """The note's topics as ``(normalised name, display name)``: the union of the body's ``#tags`` and the
+    list given, deduplicated after normalisation, in order. At most 10 (the union counts)."""
+    found: dict[str, str] = {}
+    for raw in [*parse_hashtags(body), *given]:
+        if raw is None or not str(raw).strip():
+            continue
+        name = normalize_hashtag(str(raw))
+        if not is_valid_hashtag(name) or visible_length(name) > HASHTAG_NAME_MAX:
+            raise ValidationFailed(
+                _("“%(tag)s” is not a valid hashtag (letters and digits, at most %(max)d characters).")
+                % {"tag": str(raw)[:40], "max": HASHTAG_NAME_MAX},
+                field="hashtags",
+                code="bad_hashtag",
+            )
+        found.setdefault(name, display_hashtag(str(raw)))
+    if len(found) > HASHTAGS_MAX:
+        raise ValidationFailed(
+            _(
+                "A note can have at most %(max)d hashtags (you have %(count)d, counting the #tags in the text)."
+            )
+            % {"max": HASHTAGS_MAX, "count": len(found)},
+            field="hashtags",
+            code="too_many_hashtags",
+        )
+    return list(found.items())
+
+
+def _coarse(value: float | Decimal | str | None, *, field: str, limit: int) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed(_("This is not a number."), field=field, code="invalid") from exc
+    if not math.isfinite(number) or not -limit <= number <= limit:
+        raise ValidationFailed(
+            _("%(field)s must be between -%(limit)d and %(limit)d.") % {"field": field, "limit": limit},
+            field=field,
+            code="invalid",
+        )
+    # Two decimals ≈ 1 km: enough for "Nearby", never the exact spot where the phone was.
+    return Decimal(str(number)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def note_validate_location(
+    *, name: str, latitude: float | Decimal | None, longitude: float | Decimal | None
+) -> tuple[str, Decimal | None, Decimal | None]:
+    name = (name or "").strip()
+    if visible_length(name) > LOCATION_NAME_MAX:
+        raise ValidationFailed(
+            _("The location name can have at most %(max)d characters.") % {"max": LOCATION_NAME_MAX},
+            field="location_name",
+            code="location_too_long",
+        )
+    lat = _coarse(latitude, field="latitude", limit=90)
+    lon = _coarse(longitude, field="longitude", limit=180)
+    if (lat is None) != (lon is None):
+        raise ValidationFailed(
+            _("Give both latitude and longitude, or neither."), field="latitude", code="invalid"
+        )
+    return name, lat, lon
+
+
+def _choice(value: str | None, choices: type[models.TextChoices], *, field: str, default: str) -> str:
+    value = value or default
+    if value not in choices.values:
+        raise ValidationFailed(
+            _("“%(value)s” is not one of: %(choices)s.")
+            % {"value": str(value)[:40], "choices": ", ".join(choices.values)},
+            field=field,
+            code="invalid_choice",
+        )
+    return value
+
+
+# --- hashtags and categories ---------------------------------------------------------------------------------------
+@lru_cache(maxsize=4)
+def _matcher_for(signature: tuple[tuple[int, tuple[str, ...]], ...]) -> CategoryMatcher:
+    return CategoryMatcher(signature)
+
+
+def category_matcher() -> CategoryMatcher:
+    """The matcher over the active categories' keywords (one small query; the matcher is rebuilt only when an
+    operator changes the taxonomy)."""
+    rows = InterestCategory.objects.filter(is_active=True).order_by("id").values_list("id", "keywords")
+    signature = tuple((cid, tuple(str(k) for k in (keywords or []))) for cid, keywords in rows)
+    return _matcher_for(signature)
+
+
+def hashtags_resolve(
+    *, tags: Sequence[tuple[str, str]], matcher: CategoryMatcher | None = None
+) -> list[Hashtag]:
+    """The ``Hashtag`` rows for ``(name, display)`` pairs, created when new (race-safe) and categorised by the
+    taxonomy's keywords at creation. Returned in the order given."""
+    if not tags:
+        return []
+    names = [name for name, _display in tags]
+    existing = {h.name: h for h in Hashtag.objects.filter(name__in=names)}
+    missing = [(name, display) for name, display in tags if name not in existing]
+    if missing:
+        Hashtag.objects.bulk_create(
+            [Hashtag(name=name, display_name=display) for name, display in missing], ignore_conflicts=True
+        )
+        created = {h.name: h for h in Hashtag.objects.filter(name__in=[n for n, _d in missing])}
+        existing.update(created)
+        hashtags_categorize(hashtags=list(created.values()), matcher=matcher)
+    return [existing[name] for name in names]
+
+
+def hashtags_categorize(*, hashtags: Sequence[Hashtag], matcher: CategoryMatcher | None = None) -> int:
+    """Link hashtags to the categories whose keywords they match (idempotent). Returns links made."""
+    matcher = matcher or category_matcher()
+    links = [
+        HashtagCategory(hashtag=h, category_id=cid, source=HashtagCategory.Source.KEYWORD)
+        for h in hashtags
+        for cid in sorted(matcher.for_hashtag(h.name))
+    ]
+    HashtagCategory.objects.bulk_create(links, ignore_conflicts=True)
+    return len(links)
+
+
+def note_category_scores(
+    *, hashtag_categories: Iterable[int], text: str, matcher: CategoryMatcher
+) -> list[tuple[int, float]]:
+    """The best categories as ``(id, score)``: 1 point per hashtag in the category, ½ per keyword in the text."""
+    scores: dict[int, float] = {}
+    for cid in hashtag_categories:
+        scores[cid] = scores.get(cid, 0.0) + 1.0
+    for cid, hits in matcher.for_text(text).items():
+        scores[cid] = scores.get(cid, 0.0) + 0.5 * hits
+    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [(cid, score) for cid, score in ranked if score >= 0.5][:NOTE_CATEGORIES_MAX]
+
+
+def note_categorize(*, note: Note, matcher: CategoryMatcher | None = None) -> list[int]:
+    """Compute and store the note's interest categories (标签分类) from its hashtags' categories (1 point a
+    hashtag) and keywords in its title and body (½ point a hit); keeps the best three."""
+    matcher = matcher or category_matcher()
+    from_hashtags = HashtagCategory.objects.filter(
+        hashtag__note_links__note=note, category__is_active=True
+    ).values_list("category_id", flat=True)
+    best = note_category_scores(
+        hashtag_categories=list(from_hashtags), text=f"{note.title}\n{note.body}", matcher=matcher
+    )
+    NoteCategory.objects.filter(note=note).delete()
+    NoteCategory.objects.bulk_create([NoteCategory(note=note, category_id=cid, score=s) for cid, s in best])
+    return [cid for cid, _s in best]
+
+
+def _adjust_use_counts(*, added: Iterable[int], removed: Iterable[int]) -> None:
+    added, removed = sorted(set(added)), sorted(set(removed))
+    if added:
+        Hashtag.objects.filter(pk__in=added).update(use_count=F("use_count") + 1)
+    if removed:
+        Hashtag.objects.filter(pk__in=removed, use_count__gt=0).update(use_count=F("use_count") - 1)
+
+
+def _mentions_resolve(*, body: str, author: User) -> list[User]:
+    handles = parse_mentions(body)[: HASHTAGS_MAX * 2]
+    if not handles:
+        return []
+    return list(User.objects.filter(handle__in=handles, is_active=True).exclude(pk=author.pk))
+
+
+def taxonomy_load(*, path: Path | str | None = None) -> int:
+    """Create or update the shipped interest categories from the taxonomy file (names and keywords; operators'
+    own categories and links are kept) and categorise hashtags that have none yet. Returns categories loaded."""
+    data = json.loads(Path(path or TAXONOMY_PATH).read_text(encoding="utf-8"))
+    with transaction.atomic():
+        for position, entry in enumerate(data["categories"]):
+            keywords: list[str] = []
+            for words in entry["keywords"].values():
+                keywords.extend(w for w in words if w not in keywords)
+            InterestCategory.objects.update_or_create(
+                slug=entry["slug"],
+                defaults={
+                    "name_en": entry["names"]["en"],
+                    "name_zh": entry["names"]["zh"],
+                    "name_ms": entry["names"]["ms"],
+                    "keywords": keywords,
+                    "position": position,
+                },
+            )
+        uncategorised = list(Hashtag.objects.filter(category_links__isnull=True))
+        if uncategorised:
+            hashtags_categorize(hashtags=uncategorised)
+    return len(data["categories"])
+
+
+# --- publish ----------------------------------------------------------------------------------------------------
+def note_publish(
+    *,
+    author: User,
+    title: str = "",
+    body: str = "",
+    hashtags: Iterable[str] = (),
+    images: Sequence[Any] = (),
+    video: Any = None,
+    cover: Any = None,
+    visibility: str = Note.Visibility.PUBLIC,
+    content_type: str = Note.ContentType.DAILY_LIFE,
+    location_name: str = "",
+    latitude: float | Decimal | None = None,
+    longitude: float | Decimal | None = None,
+    draft: bool = False,
+) -> Note:
+    """Publish a note (or save it as a draft): 1–18 images (the first is the cover), or one video with an
+    optional cover (else the poster frame). Raises ``ValidationFailed`` before anything is written."""
+    if not author.is_active:
+        raise PermissionDenied(_("This account cannot publish."), code="inactive")
+    title, body = note_validate_text(title=title, body=body)
+    tags = hashtags_collect(body=body, given=hashtags)
+    location = note_validate_location(name=location_name, latitude=latitude, longitude=longitude)
+    visibility = _choice(visibility, Note.Visibility, field="visibility", default=Note.Visibility.PUBLIC)
+    content_type = _choice(
+        content_type, Note.ContentType, field="content_type", default=Note.ContentType.DAILY_LIFE
+    )
+    images = [f for f in images if f is not None]
+    if video is not None and images:
+        raise ValidationFailed(
+            _("A note has images or one video, not both."), field="video", code="media_conflict"
+        )
+    if video is None and cover is not None:
+        raise ValidationFailed(_("Only a video note has a separate cover."), field="cover", code="invalid")
+    if video is None and not images:
+        raise ValidationFailed(_("Add at least one image or a video."), field="images", code="media_required")
+    if len(images) > IMAGES_MAX:
+        raise ValidationFailed(
+            _("A note can have at most %(max)d images.") % {"max": IMAGES_MAX},
+            field="images",
+            code="too_many_images",
+        )
+
+    # 1. Check every file before storing any.
+    probe = media.video_validate(video) if video is not None else None
+    renditions = [media.image_process(f, field="images") for f in images]
+    if cover is not None:
+        renditions = [media.image_process(cover, field="cover")]
+
+    saved: list[str] = []
+    try:
+        # 2. Store files, then 3. rows in one transaction.
+        stored = [media.store_renditions(r, saved=saved) for r in renditions]
+        source = media.store_video_source(video, container=probe.container, saved=saved) if probe else ""
+        with transaction.atomic():
+            note = _note_create(
+                author=author,
+                title=title,
+                body=body,
+                tags=tags,
+                renditions=list(zip(renditions, stored, strict=True)),
+                probe=probe,
+                source=source,
+                visibility=visibility,
+                content_type=content_type,
+                location=location,
+                draft=draft,
+            )
+            if probe is not None:
+                from meadow.notes.tasks import note_video_process
+
+                enqueue(note_video_process, note_id=note.pk)
+    except BaseException:
+        media.delete_files(saved)
+        raise
+    return note
+
+
+def _note_create(
+    *,
+    author: User,
+    title: str,
+    body: str,
+    tags: list[tuple[str, str]],
+    renditions: list[tuple[media.ImageRenditions, tuple[str, str]]],
+    probe: media.VideoProbe | None,
+    source: str,
+    visibility: str,
+    content_type: str,
+    location: tuple[str, Decimal | None, Decimal | None],
+    draft: bool,
+) -> Note:
+    now = timezone.now()
+    note = Note.objects.create(
+        author=author,
+        kind=Note.Kind.VIDEO if probe else Note.Kind.IMAGE,
+        title=title,
+        body=body,
+        content_type=content_type,
+        visibility=visibility,
+        status=Note.Status.DRAFT if draft else Note.Status.PUBLISHED,
+        media_state=Note.MediaState.PROCESSING if probe else Note.MediaState.READY,
+        location_name=location[0],
+        latitude=location[1],
+        longitude=location[2],
+        created_at=now,
+        updated_at=now,
+        published_at=None if draft else now,
+    )
+    NoteImage.objects.bulk_create(
+        [
+            NoteImage(
+                note=note,
+                position=position,
+                thumb=thumb,
+                detail=detail,
+                width=r.width,
+                height=r.height,
+                thumb_width=r.thumb_width,
+                thumb_height=r.thumb_height,
+                color=r.color,
+                blurhash=r.blurhash,
+            )
+            for position, (r, (thumb, detail)) in enumerate(renditions)
+        ]
+    )
+    if probe is not None:
+        NoteVideo.objects.create(
+            note=note,
+            source=source,
+            duration=round(probe.duration, 3),
+            width=probe.width,
+            height=probe.height,
+            has_uploaded_cover=bool(renditions),
+        )
+    _set_hashtags(note=note, tags=tags, counted_before=[])
+    NoteMention.objects.bulk_create(
+        [NoteMention(note=note, user=u) for u in _mentions_resolve(body=body, author=author)],
+        ignore_conflicts=True,
+    )
+    if note.status == Note.Status.PUBLISHED:
+        note_categorize(note=note)
+    return note
+
+
+def _set_hashtags(*, note: Note, tags: list[tuple[str, str]], counted_before: list[int]) -> list[int]:
+    """Replace the note's hashtags; keep use counts right (only published notes count)."""
+    rows = hashtags_resolve(tags=tags)
+    NoteHashtag.objects.filter(note=note).delete()
+    NoteHashtag.objects.bulk_create(
+        [NoteHashtag(note=note, hashtag=h, position=i) for i, h in enumerate(rows)]
+    )
+    ids = [h.pk for h in rows]
+    counted_now = ids if note.status == Note.Status.PUBLISHED else []
+    _adjust_use_counts(
+        added=set(counted_now) - set(counted_before), removed=set(counted_before) - set(counted_now)
+    )
+    return ids
+
+
+# --- edit and delete ------------------------------------------------------------------------------------------------
+def _lock_own(*, note: Note, user: User) -> Note:
+    locked = Note.objects.select_for_update().filter(pk=note.pk).first()
+    if locked is None or locked.status == Note.Status.REMOVED:
+        raise NotFound(_("Not found."))
+    if locked.author_id != user.pk:
+        raise PermissionDenied(_("Only the author can change this note."), code="not_author")
+    return locked
+
+
+def note_update(
+    *,
+    note: Note,
+    editor: User,
+    title: str = UNSET,
+    body: str = UNSET,
+    hashtags: Iterable[str] = UNSET,
+    visibility: str = UNSET,
+    content_type: str = UNSET,
+    location_name: str = UNSET,
+    latitude: float | Decimal | None = UNSET,
+    longitude: float | Decimal | None = UNSET,
+    publish: bool = False,
+) -> Note:
+    """Edit a note's text, hashtags, visibility, content type or location, and optionally publish a draft.
+    Only the author may; a removed note is gone (404). Media are not edited here (publish a new note)."""
+    with transaction.atomic():
+        locked = _lock_own(note=note, user=editor)
+        was_published = locked.status == Note.Status.PUBLISHED
+        old_body = locked.body
+        new_title, new_body = note_validate_text(
+            title=locked.title if title is UNSET else title, body=old_body if body is UNSET else body
+        )
+        current = list(
+            NoteHashtag.objects.filter(note=locked)
+            .order_by("position")
+            .values_list("hashtag_id", "hashtag__name")
+        )
+        if hashtags is UNSET:
+            in_old_body = {normalize_hashtag(t) for t in parse_hashtags(old_body)}
+            given: list[str] = [name for _id, name in current if name not in in_old_body]
+        else:
+            given = list(hashtags or [])
+        tags = hashtags_collect(body=new_body, given=given)
+        name, lat, lon = note_validate_location(
+            name=locked.location_name if location_name is UNSET else location_name,
+            latitude=locked.latitude if latitude is UNSET else latitude,
+            longitude=locked.longitude if longitude is UNSET else longitude,
+        )
+        if visibility is not UNSET:
+            locked.visibility = _choice(visibility, Note.Visibility, field="visibility", default="")
+        if content_type is not UNSET:
+            locked.content_type = _choice(content_type, Note.ContentType, field="content_type", default="")
+        locked.title, locked.body = new_title, new_body
+        locked.location_name, locked.latitude, locked.longitude = name, lat, lon
+        now = timezone.now()
+        locked.updated_at = now
+        if publish and locked.status == Note.Status.DRAFT:
+            locked.status = Note.Status.PUBLISHED
+            locked.published_at = now
+        locked.save()
+        _set_hashtags(
+            note=locked, tags=tags, counted_before=[hid for hid, _n in current] if was_published else []
+        )
+        if new_body != old_body:
+            NoteMention.objects.filter(note=locked).delete()
+            NoteMention.objects.bulk_create(
+                [NoteMention(note=locked, user=u) for u in _mentions_resolve(body=new_body, author=editor)]
+            )
+        if locked.status == Note.Status.PUBLISHED:
+            note_categorize(note=locked)
+    return locked
+
+
+def note_delete(*, note: Note, user: User) -> None:
+    """Delete a note (soft: status removed, deleted_at set); its files are removed by a background task."""
+    from meadow.notes.tasks import note_media_purge
+
+    with transaction.atomic():
+        locked = _lock_own(note=note, user=user)
+        if locked.status == Note.Status.PUBLISHED:
+            ids = list(NoteHashtag.objects.filter(note=locked).values_list("hashtag_id", flat=True))
+            _adjust_use_counts(added=[], removed=ids)
+        Note.objects.filter(pk=locked.pk).update(
+            status=Note.Status.REMOVED, deleted_at=timezone.now(), updated_at=timezone.now()
+        )
+        enqueue(note_media_purge, note_id=locked.pk)

@@ -1,0 +1,159 @@
+// The composer: image picking (drop, reorder, remove), live counters, topics with the 5-3-2 helper and live
+// moderation findings. The form posts as a normal multipart form; this script only keeps it in sync.
+(() => {
+  const form = document.querySelector("[data-composer]");
+  if (!form) return;
+  const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
+  const seg = window.Intl && Intl.Segmenter ? new Intl.Segmenter() : null;
+  const length = (s) => (seg ? [...seg.segment(s)].length : [...s].length);
+  const maxImages = Number(form.dataset.maxImages);
+  const maxTags = Number(form.dataset.maxTags);
+
+  // --- media -------------------------------------------------------------------------------------------------
+  const input = form.querySelector("[data-images]");
+  const thumbs = form.querySelector("[data-thumbs]");
+  const previewCover = form.querySelector("[data-preview-cover]");
+  let files = [];
+  const sync = () => {
+    const dt = new DataTransfer();
+    files.forEach((f) => dt.items.add(f));
+    input.files = dt.files;
+    thumbs.innerHTML = "";
+    files.forEach((file, i) => {
+      const li = document.createElement("li");
+      li.draggable = true;
+      li.dataset.index = i;
+      const url = URL.createObjectURL(file);
+      li.innerHTML = `<img src="${url}" alt=""><span class="pos">${i === 0 ? "★" : i + 1}</span>
+        <button type="button" class="rm" aria-label="remove">×</button>`;
+      li.querySelector(".rm").addEventListener("click", () => { files.splice(i, 1); sync(); });
+      li.addEventListener("dragstart", (e) => e.dataTransfer.setData("text/x-index", String(i)));
+      li.addEventListener("dragover", (e) => e.preventDefault());
+      li.addEventListener("drop", (e) => {
+        e.preventDefault(); e.stopPropagation();
+        const from = Number(e.dataTransfer.getData("text/x-index"));
+        if (Number.isNaN(from)) return;
+        const [moved] = files.splice(from, 1);
+        files.splice(i, 0, moved);
+        sync();
+      });
+      thumbs.appendChild(li);
+    });
+    previewCover.style.backgroundImage = files[0] ? `url(${URL.createObjectURL(files[0])})` : "";
+  };
+  const add = (list) => {
+    for (const f of list) if (files.length < maxImages) files.push(f);
+    sync();
+  };
+  input.addEventListener("change", () => { const picked = [...input.files]; files = []; add(picked); });
+  const zone = form.querySelector("[data-dropzone]");
+  zone.addEventListener("dragover", (e) => { if (e.dataTransfer.types.includes("Files")) { e.preventDefault(); zone.classList.add("over"); } });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (e) => {
+    if (!e.dataTransfer.files.length) return;
+    e.preventDefault(); zone.classList.remove("over");
+    add([...e.dataTransfer.files].filter((f) => f.type.startsWith("image/") || /\.hei[cf]$/i.test(f.name)));
+  });
+  form.querySelectorAll("input[name=media_kind]").forEach((radio) => radio.addEventListener("change", () => {
+    const video = form.querySelector("input[name=media_kind]:checked").value === "video";
+    form.querySelector(".media-images").hidden = video;
+    form.querySelector(".media-video").hidden = !video;
+    if (video) { files = []; sync(); } else { form.querySelector("#id_video").value = ""; }
+  }));
+
+  // --- counters ----------------------------------------------------------------------------------------------
+  const counters = () => form.querySelectorAll("[data-count]").forEach((el) => {
+    const out = form.querySelector(`output[data-for="${el.id}"]`);
+    const n = length(el.value), max = Number(el.dataset.count);
+    out.textContent = `${n}/${max}`;
+    out.classList.toggle("over", n > max);
+  });
+  const title = form.querySelector("#id_title"), body = form.querySelector("#id_body");
+  title.addEventListener("input", () => {
+    form.querySelector("[data-preview-title]").textContent = title.value || body.value.slice(0, 40) || "…";
+  });
+
+  // --- topics ------------------------------------------------------------------------------------------------
+  const chips = form.querySelector("[data-chips]");
+  const tagInput = form.querySelector("[data-tag-input]");
+  const norm = (t) => t.normalize("NFKC").toLowerCase().replace(/^#/, "").trim();
+  const bodyTags = () => [...body.value.matchAll(/#([\p{L}\p{N}\p{M}_][\p{L}\p{N}\p{M}_·\-]*)/gu)].map((m) => norm(m[1]));
+  const chipTags = () => [...chips.querySelectorAll("input[name=hashtags]")].map((i) => norm(i.value));
+  const tagCount = () => {
+    const n = new Set([...bodyTags(), ...chipTags()]).size;
+    const out = form.querySelector("[data-tag-count]");
+    out.textContent = `${n}/${maxTags}`;
+    out.classList.toggle("over", n > maxTags);
+    return n;
+  };
+  const addTag = (raw) => {
+    const tag = raw.replace(/^#/, "").trim();
+    if (!tag || chipTags().includes(norm(tag)) || bodyTags().includes(norm(tag))) return;
+    if (tagCount() >= maxTags) { tagInput.setCustomValidity(`max ${maxTags}`); tagInput.reportValidity(); return; }
+    const chip = document.createElement("span");
+    chip.className = "chip chip-removable";
+    chip.textContent = `#${tag}`;
+    const hidden = Object.assign(document.createElement("input"), { type: "hidden", name: "hashtags", value: tag });
+    const rm = Object.assign(document.createElement("button"), { type: "button", textContent: "×" });
+    chip.append(hidden, rm);
+    chips.appendChild(chip);
+    tagCount();
+  };
+  chips.addEventListener("click", (e) => { if (e.target.matches("button")) { e.target.parentElement.remove(); tagCount(); } });
+  tagInput.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === ",") { e.preventDefault(); addTag(tagInput.value); tagInput.value = ""; }
+  });
+  tagInput.addEventListener("input", () => tagInput.setCustomValidity(""));
+  form.querySelector("[data-suggest]").addEventListener("click", async () => {
+    const params = new URLSearchParams({ title: title.value, text: body.value });
+    const res = await fetch(`${form.dataset.suggestUrl}?${params}`, { headers: { Accept: "application/json" } });
+    if (!res.ok) return;
+    const data = await res.json();
+    const box = form.querySelector("[data-suggestions]");
+    for (const group of ["core", "derived", "trending"]) {
+      const slot = box.querySelector(`[data-group=${group}]`);
+      slot.innerHTML = "";
+      for (const tag of data[group]) {
+        const b = Object.assign(document.createElement("button"), { type: "button", className: "chip chip-add", textContent: `#${tag}` });
+        b.addEventListener("click", () => { addTag(tag); b.disabled = true; });
+        slot.appendChild(b);
+      }
+    }
+    box.hidden = false;
+  });
+
+  // --- live moderation -----------------------------------------------------------------------------------------
+  const panel = form.querySelector("[data-moderation]");
+  let timer = null, seq = 0;
+  const escape = (s) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+  const moderate = async () => {
+    const text = `${title.value}\n${body.value}`;
+    if (!text.trim()) { panel.hidden = true; return; }
+    const mine = ++seq;
+    const res = await fetch(form.dataset.checkUrl, {
+      method: "POST", headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify({ text, field: "note" }),
+    });
+    if (!res.ok || mine !== seq) return;
+    const result = await res.json();
+    if (!result.hits.length) { panel.hidden = true; return; }
+    let marked = "", last = 0;
+    for (const h of [...result.hits].sort((a, b) => a.start - b.start)) {
+      if (h.start < last) continue;
+      marked += escape(text.slice(last, h.start)) + `<mark class="sev-${h.severity}">${escape(text.slice(h.start, h.end))}</mark>`;
+      last = h.end;
+    }
+    marked += escape(text.slice(last));
+    panel.className = `moderation verdict-${result.verdict}`;
+    panel.innerHTML = `<p class="moderation-head">${escape(panel.dataset[result.verdict] || result.verdict)}</p>
+      <ul>${result.hits.map((h) => `<li><span class="cat">${escape(h.category)}</span> «${escape(h.match)}»${h.suggestion ? ` → <em>${escape(h.suggestion)}</em>` : ""}</li>`).join("")}</ul>
+      <div class="moderation-text">${marked}</div>`;
+    panel.hidden = false;
+  };
+  form.querySelectorAll("[data-moderate]").forEach((el) => el.addEventListener("input", () => {
+    counters(); tagCount();
+    clearTimeout(timer); timer = setTimeout(moderate, 500);
+  }));
+  counters(); tagCount();
+  if (title.value || body.value) moderate();
+})();
