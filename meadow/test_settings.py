@@ -14,7 +14,12 @@ if os.environ.get("MEADOW_TEST_POSTGRES"):
 else:
     os.environ.pop("DATABASE_URL", None)
 if os.environ.get("MEADOW_TEST_REDIS"):
-    os.environ["REDIS_URL"] = os.environ.get("MEADOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    # Each xdist worker gets a Redis database of its own (1–14; the worker test's broker uses 15): the suite
+    # clears the cache before every test, and RedisCache.clear() is FLUSHDB, which would otherwise reset
+    # another worker's rate-limit counters in the middle of a test that expects a 429.
+    _index = int(_worker[2:]) if _worker.startswith("gw") and _worker[2:].isdigit() else 0
+    _base = os.environ.get("MEADOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/15").rsplit("/", 1)[0]
+    os.environ["REDIS_URL"] = f"{_base}/{1 + _index % 14}"
     os.environ["MEADOW_CACHE_PREFIX"] = f"meadow-test-{_worker}"
 else:
     os.environ.pop("REDIS_URL", None)

@@ -37,9 +37,8 @@ def has_blocked(*, blocker: User, blocked: User) -> bool:
 
 def user_get_for_viewer(*, viewer: User | None, handle: str) -> User:
     """The profile ``handle`` as ``viewer`` may see it; 404 if missing, inactive, or if it blocked the viewer."""
-    if "\x00" in (
-        handle or ""
-    ):  # no handle has one, and PostgreSQL refuses NUL in a query (a 500, not a 404)
+    # No handle contains NUL, and PostgreSQL refuses NUL in a query (that was a 500, not a 404).
+    if "\x00" in (handle or ""):
         raise Http404
     user = User.objects.filter(handle=(handle or "").lstrip("@").lower(), is_active=True).first()
     if user is None:

@@ -216,10 +216,11 @@ CONTENT_TYPES = [c for c, _label in Note.ContentType.choices]
 
 
 def _draw_cover(rng: random.Random, index: int) -> bytes:
-    """A 3:4 gradient with soft shapes: looks like a photo placeholder, costs a few ms."""
+    """A gradient with soft shapes in the shapes phones shoot (mostly 3:4, some square or landscape), so the
+    waterfall looks like a real feed; costs a few ms."""
     import io
 
-    w, h = 600, 800
+    w, h = rng.choice([(600, 800), (600, 800), (600, 800), (600, 600), (800, 600), (600, 720)])
     top = tuple(rng.randint(60, 240) for _ in range(3))
     bottom = tuple(rng.randint(20, 200) for _ in range(3))
     img = Image.new("RGB", (w, h))

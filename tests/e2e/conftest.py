@@ -23,6 +23,11 @@ ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+# Playwright's sync API keeps an event loop running in the test thread for the whole session (the browser is
+# session-scoped), so pytest-django's database setup and the tests' ORM calls run beside it. They are still
+# synchronous: allow them in this test process. (Subprocess tests strip the variable from their environment.)
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
 SHOTS = Path(
     os.environ.get("MEADOW_SCREENSHOTS", Path(__file__).resolve().parents[2] / "test-results" / "screens")
 )
@@ -35,13 +40,6 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
-
-
-@pytest.fixture(autouse=True)
-def _orm_beside_playwright(monkeypatch):
-    """Playwright's sync API runs an event loop in the test's thread; the ORM calls a browser test makes
-    (factories, assertions on the database) are still synchronous, so allow them — for these tests only."""
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(scope="session")
