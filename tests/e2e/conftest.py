@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-
 CHROMIUM = os.environ.get("MEADOW_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
     "--headless",
