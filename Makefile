@@ -21,7 +21,7 @@ install: $(BIN)/python
 run: install
 	$(BIN)/meadow migrate --no-input -v0
 	$(BIN)/meadow demo --if-empty
-	$(BIN)/uvicorn meadow.asgi:application --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn meadow.asgi:application --host $(HOST) --port $(PORT) --lifespan off
 
 # The whole suite: unit, API, pages, contract and browser tests, in parallel.
 test: install
