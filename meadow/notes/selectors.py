@@ -131,19 +131,23 @@ def notes_for_hashtag(
     return _page(qs, cursor=cursor, limit=limit)
 
 
-def notes_latest_public(
-    *, viewer: User | None, cursor: str | None = None, limit: int | None = None
-) -> dict[str, Any]:
-    """The placeholder Discover feed until distribution lands: the newest public notes of public accounts,
-    without blocked authors."""
-    qs = Note.objects.filter(
+def _public_notes() -> QuerySet[Note]:
+    """Published, ready, public notes of public, active accounts: what any feed may show anyone."""
+    return Note.objects.filter(
         status=Note.Status.PUBLISHED,
         media_state=Note.MediaState.READY,
         visibility=Note.Visibility.PUBLIC,
         author__is_private=False,
         author__is_active=True,
     )
-    return _page(_exclude_blocked(qs, viewer), cursor=cursor, limit=limit)
+
+
+def notes_latest_public(
+    *, viewer: User | None, cursor: str | None = None, limit: int | None = None
+) -> dict[str, Any]:
+    """The placeholder Discover feed until distribution lands: the newest public notes of public accounts,
+    without blocked authors."""
+    return _page(_exclude_blocked(_public_notes(), viewer), cursor=cursor, limit=limit)
 
 
 def hashtag_get(*, name: str) -> Hashtag:
@@ -255,12 +259,5 @@ def notes_nearby(
     place = " ".join((place or "").split())
     if not place:
         return {"items": [], "next_cursor": None}
-    qs = Note.objects.filter(
-        status=Note.Status.PUBLISHED,
-        media_state=Note.MediaState.READY,
-        visibility=Note.Visibility.PUBLIC,
-        author__is_private=False,
-        author__is_active=True,
-        location_name__icontains=place,
-    )
+    qs = _public_notes().filter(location_name__icontains=place)
     return _page(_exclude_blocked(qs, viewer), cursor=cursor, limit=limit)
