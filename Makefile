@@ -15,6 +15,10 @@ $(BIN)/python:
 # The step both commands share: a virtualenv with the package and its dev tools, compiled translations.
 install: $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
+	@# rapidocr depends on the GUI opencv-python, nudenet on opencv-python-headless: both write cv2/. Reinstall
+	@# the headless build last so cv2 needs no libGL (servers and CI machines have no display libraries).
+	@if $(BIN)/pip show -q opencv-python >/dev/null 2>&1; then \
+	  $(BIN)/pip install -q --force-reinstall --no-deps "opencv-python-headless==$$($(BIN)/python -c 'import importlib.metadata as m; print(m.version("opencv-python-headless"))')"; fi
 	$(BIN)/pybabel -q compile -d meadow/locale -D django
 
 # Embedded default: SQLite (WAL) under ./var, inline tasks, in-memory channel layer. Nothing else to start.

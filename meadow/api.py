@@ -31,6 +31,27 @@ class ErrorOut(Schema):
     error: ErrorBody
 
 
+class ModerationHitOut(Schema):
+    category: str
+    start: int
+    end: int
+    match: str
+    rule: str
+    severity: str
+    suggestion: str | None
+
+
+class ModerationOut(Schema):
+    verdict: str
+    hits: list[ModerationHitOut]
+
+
+class ModerationErrorOut(ErrorOut):
+    """The error shape; with code ``moderation_blocked`` it also carries the findings."""
+
+    moderation: ModerationOut | None = None
+
+
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 429: ErrorOut}
 
 
@@ -154,6 +175,10 @@ def _error(request: HttpRequest, status: int, code: str, message: str, field: st
 
 @api.exception_handler(DomainError)
 def on_domain_error(request, exc: DomainError):
+    moderation = getattr(exc, "moderation", None)  # code moderation_blocked: the findings, spans and all
+    if moderation is not None:
+        body = {"error": {"code": exc.code, "message": str(exc.message), "field": exc.field}}
+        return api.create_response(request, {**body, "moderation": moderation}, status=exc.status)
     response = _error(request, exc.status, exc.code, str(exc.message), exc.field)
     if isinstance(exc, RateLimited):
         response["Retry-After"] = str(exc.retry_after)
@@ -218,3 +243,17 @@ api.add_router("/moderation", moderation_router)
 from meadow.notes.api import router as notes_router  # noqa: E402
 
 api.add_router("", notes_router)
+
+from meadow.search.api import router as search_router  # noqa: E402
+
+api.add_router("/search", search_router)
+
+from meadow.enforcement.api import router as enforcement_router  # noqa: E402
+
+api.add_router("", enforcement_router)
+
+from meadow.engagement.api import router as engagement_router  # noqa: E402
+from meadow.notifications.api import router as notifications_router  # noqa: E402
+
+api.add_router("", engagement_router)
+api.add_router("", notifications_router)

@@ -3,7 +3,9 @@
 from django.urls import path
 
 from meadow.core.consumers import HealthConsumer
+from meadow.notifications.consumers import NotificationConsumer
 
 websocket_urlpatterns = [
     path("ws/health/", HealthConsumer.as_asgi()),
+    path("ws/notifications/", NotificationConsumer.as_asgi()),
 ]

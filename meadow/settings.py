@@ -12,6 +12,7 @@ Every variable is documented in ``docs/operations.md``.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -89,8 +90,12 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.google",
     "meadow.accounts",
     "meadow.moderation",
+    "meadow.enforcement",
     "meadow.notes",
+    "meadow.engagement",
+    "meadow.notifications",
     "meadow.web",
+    "meadow.search",
 ]
 
 MIDDLEWARE = [
@@ -178,6 +183,8 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "accounts-purge-expired-codes": {"task": "meadow.accounts.tasks.purge_expired_codes", "schedule": 3600.0},
+    "enforcement-expire-sanctions": {"task": "meadow.enforcement.tasks.expire_sanctions", "schedule": 900.0},
+    "search-purge-old-logs": {"task": "meadow.search.tasks.search_log_purge", "schedule": 6 * 3600.0},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
@@ -227,16 +234,33 @@ MEADOW_SMS_BACKEND = env(
     "meadow.accounts.sms.ConsoleBackend" if not PRODUCTION else "meadow.accounts.sms.MissingBackend",
 )
 MEADOW_PHONE_DEFAULT_REGION = env("MEADOW_PHONE_DEFAULT_REGION", "MY")
+# The penalty ladder (PRODUCT.md §6): JSON replacing the steps of the types it names (defaults and format in
+# meadow/enforcement/ladder.py), e.g. {"behaviour": [{"sanction": "warning"}, {"sanction": "posting_ban"}]}
+MEADOW_PENALTY_LADDER: dict = json.loads(env("MEADOW_PENALTY_LADDER") or "{}")
 MEADOW_PHONE_CODE_TTL = int(env("MEADOW_PHONE_CODE_TTL", "600"))  # seconds a one-time code lives
 MEADOW_PHONE_CODE_MAX_ATTEMPTS = 5
 MEADOW_AVATAR_MAX_BYTES = int(env("MEADOW_AVATAR_MAX_BYTES", str(5 * 1024 * 1024)))
 MEADOW_IMAGE_MAX_PIXELS = int(env("MEADOW_IMAGE_MAX_PIXELS", str(40_000_000)))
 MEADOW_IMAGE_MAX_BYTES = int(env("MEADOW_IMAGE_MAX_BYTES", str(20 * 1024 * 1024)))  # one note image
 MEADOW_VIDEO_MAX_BYTES = int(env("MEADOW_VIDEO_MAX_BYTES", str(500 * 1024 * 1024)))
+MEADOW_NSFW_THRESHOLD = float(env("MEADOW_NSFW_THRESHOLD", "0.6"))  # explicit-image score that flags
+MEADOW_SCAN_INLINE_OCR_IMAGES = int(env("MEADOW_SCAN_INLINE_OCR_IMAGES", "1"))  # OCR per note when tasks are inline
 MEADOW_VIDEO_MAX_SECONDS = int(env("MEADOW_VIDEO_MAX_SECONDS", str(15 * 60)))
 # "on" (default, every profile), "off", or a multiplier such as "10" for load tests.
 MEADOW_RATE_LIMITS = env("MEADOW_RATE_LIMITS", "on").lower()
 MEADOW_SERVE_MEDIA = env_bool("MEADOW_SERVE_MEDIA", default=not PRODUCTION)
+# Engagement signal weights (PRODUCT.md §4): a note's signal_score is the weighted sum of its events, and
+# distribution reads score per impression. Operator-tunable here; the "CES" formula creators quote weighs a
+# share 4 (set "share": 4). "not_interested" is negative feedback.
+MEADOW_SIGNAL_WEIGHTS: dict[str, float] = {
+    "like": 1,
+    "save": 1,
+    "share": 1,
+    "completion": 2,
+    "comment": 4,
+    "follow": 8,
+    "not_interested": -4,
+}
 
 # --- i18n ----------------------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -5,7 +5,10 @@ from django.views.static import serve
 
 from meadow.accounts import views as accounts
 from meadow.api import api
+from meadow.enforcement import views as enforcement
+from meadow.engagement import views as engagement
 from meadow.notes import views as notes
+from meadow.notifications import views as notifications
 from meadow.web import views as web
 
 HANDLE = "<str:handle>"
@@ -24,6 +27,8 @@ web_patterns = [
     path("me/", accounts.me, name="me"),
     path("me/edit/", accounts.profile_edit, name="profile_edit"),
     path("me/requests/", accounts.follow_requests, name="follow_requests"),
+    path("me/status/", enforcement.account_status, name="account_status"),
+    path("me/status/appeal/<int:violation_id>/", enforcement.appeal, name="appeal"),
     path("settings/", accounts.privacy, name="settings"),
     path(f"@{HANDLE}/", accounts.profile, name="profile"),
     path(f"@{HANDLE}/followers/", accounts.connections, {"which": "followers"}, name="followers"),
@@ -35,6 +40,14 @@ web_patterns = [
     path("notes/<int:note_id>/delete/", notes.note_delete, name="note_delete"),
     path("notes/<int:note_id>/publish/", notes.note_publish_draft, name="note_publish"),
     path("topics/<str:name>/", notes.hashtag_page, name="hashtag"),
+    path("notes/<int:note_id>/do/<slug:action>/", engagement.note_action, name="note_action"),
+    path("notes/<int:note_id>/boards/", engagement.board_picker, name="board_picker"),
+    path("notes/<int:note_id>/comments/", engagement.note_comments, name="note_comments"),
+    path("notes/<int:note_id>/card.png", engagement.note_share_card, name="note_share_card"),
+    path("comments/<int:comment_id>/<slug:action>/", engagement.comment_action, name="comment_action"),
+    path("boards/<int:board_id>/", engagement.board_page, name="board"),
+    path(f"@{HANDLE}/saved/", engagement.profile_saved, name="profile_saved"),
+    path("notifications/", notifications.notifications_page, name="notifications"),
 ]
 
 urlpatterns = [

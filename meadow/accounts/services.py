@@ -28,6 +28,7 @@ from meadow.accounts.validation import clean_bio, clean_display_name, clean_hand
 from meadow.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from meadow.core.images import process_image_upload
 from meadow.core.ratelimit import rate_limit_hit
+from meadow.enforcement.services import enforcement_login_gate, enforcement_screen_profile
 
 LANGUAGE_CODES = {"zh-hans", "en", "ms"}
 ACCENT_COLORS = ["#e8a87c", "#85c1a9", "#f3c969", "#9fb4e6", "#e49ab0", "#b7a6e0", "#7fc8d6", "#f0a46b"]
@@ -247,6 +248,8 @@ def token_issue(*, login: str, password: str, ip: str | None = None, name: str =
         rate_limit_hit(scope="login:ip", key=ip)
     rate_limit_hit(scope="login:account", key=(login or "").strip().lower())
     user = user_find_by_login(login=login)
+    if user is not None and not user.is_active:  # suspended: say so and until when (or lift an ended one)
+        user = enforcement_login_gate(login=login, password=password) or user
     if user is None or not user.check_password(password or "") or not user.is_active:
         raise DomainError(_("The login or the password is not right."), code="bad_credentials")
     return user, _token_create(user=user, name=name)
@@ -361,6 +364,7 @@ def profile_update(*, user: User, **changes: Any) -> User:
         if (changes["language"] or "") not in LANGUAGE_CODES | {""}:
             raise ValidationFailed(_("Choose one of the options."), field="language", code="invalid_choice")
         clean["language"] = changes["language"] or ""
+    enforcement_screen_profile(user=user, changes=clean)  # name and bio are moderated: a redirect refuses
     if not clean:
         return user
     try:

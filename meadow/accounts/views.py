@@ -30,6 +30,7 @@ from meadow.accounts.forms import (
 from meadow.accounts.validation import clean_phone
 from meadow.core.errors import DomainError
 from meadow.core.ratelimit import client_ip, rate_limit_hit
+from meadow.enforcement.services import enforcement_login_gate
 
 BACKEND = "meadow.accounts.backends.LoginBackend"
 
@@ -112,6 +113,10 @@ def login_view(request: HttpRequest) -> HttpResponse:
             user = authenticate(
                 request, username=form.cleaned_data["login"], password=form.cleaned_data["password"]
             )
+            if user is None:  # suspended: say so and until when (or lift an ended suspension)
+                user = enforcement_login_gate(
+                    login=form.cleaned_data["login"], password=form.cleaned_data["password"]
+                )
         except DomainError as exc:
             _form_error(form, exc)
         else:

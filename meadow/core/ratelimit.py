@@ -35,6 +35,7 @@ RATES: dict[str, Rate] = {
     "code_verify:phone": Rate(10, 600),
     "moderation:account": Rate(120, 60),  # the composer checks as the creator types (debounced)
     "moderation:ip": Rate(300, 60),
+    "report:account": Rate(30, 3600),  # reports feed a human queue: enough for honest use, not for floods
 }
 
 

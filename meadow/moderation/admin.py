@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from meadow.core.errors import DomainError
-from meadow.moderation.models import LexiconEntry
+from meadow.moderation.models import LexiconEntry, ModerationFinding
 from meadow.moderation.services import lexicon_entries_delete, lexicon_entry_save, moderation_check
 
 
@@ -63,3 +63,23 @@ class LexiconEntryAdmin(admin.ModelAdmin):
 
     def delete_queryset(self, request, queryset):
         lexicon_entries_delete(entries=queryset)
+
+
+@admin.register(ModerationFinding)
+class ModerationFindingAdmin(admin.ModelAdmin):
+    """What the media scan found after publishing: QR codes and contact details in images, explicit images,
+    copied images or copy (with the original note). Read-only: decisions are taken in enforcement."""
+
+    list_display = ("created_at", "category", "source", "score", "severity", "note", "image", "original_note")
+    list_filter = ("category", "source", "severity")
+    search_fields = ("note__id", "note__title", "note__author__handle")
+    list_select_related = ("note", "image", "original_note")
+    raw_id_fields = ("note", "image", "original_note")
+    readonly_fields = [f.name for f in ModerationFinding._meta.fields]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

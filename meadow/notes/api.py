@@ -12,8 +12,9 @@ from pydantic import Field
 
 from meadow.accounts.models import User
 from meadow.accounts.selectors import user_get_for_viewer
-from meadow.api import optional_auth, responses, token_or_session
+from meadow.api import ModerationErrorOut, ModerationOut, optional_auth, responses, token_or_session
 from meadow.core.errors import NotFound, PermissionDenied
+from meadow.engagement.selectors import viewer_state
 from meadow.notes import selectors, services
 from meadow.notes.models import Note
 
@@ -104,6 +105,10 @@ class NoteOut(Schema):
     updated_at: datetime
 
 
+class PublishedNoteOut(NoteOut):
+    moderation: ModerationOut
+
+
 class NotePage(Schema):
     items: list[NoteOut]
     next_cursor: str | None
@@ -169,7 +174,7 @@ def note_out(request: HttpRequest, note: Note) -> dict:
             "comments": note.comment_count,
             "shares": note.share_count,
         },
-        "viewer": {"liked": False, "saved": False},
+        "viewer": viewer_state(viewer=getattr(request, "user", None), note=note),
         "created_at": note.created_at,
         "content_type": note.content_type,
         "categories": [c.slug for c in note.categories.all()],
@@ -210,7 +215,11 @@ class NoteForm(Schema):
     draft: bool = False
 
 
-@router.post("/notes", response=responses({201: NoteOut}), auth=token_or_session)
+@router.post(
+    "/notes",
+    response=responses({201: PublishedNoteOut, 400: ModerationErrorOut}),
+    auth=token_or_session,
+)
 def note_create(
     request: HttpRequest,
     form: Form[NoteForm],
@@ -220,7 +229,12 @@ def note_create(
 ):
     """Publish a note (multipart). Images: 1–18 JPEG/PNG/WebP/HEIC files as repeated ``images`` parts, in
     order (the first is the cover); or one MP4/MOV ``video`` with an optional ``cover``. ``hashtags`` repeats
-    once per tag; with the body's #tags at most 10. ``draft=true`` saves without publishing."""
+    once per tag; with the body's #tags at most 10. ``draft=true`` saves without publishing.
+
+    The answer adds ``moderation`` (``{verdict, hits}``, spans in ``title + "\n" + body``): ``review`` publishes
+    the note held for review (out of feeds until a moderator approves); a ``block`` answers 400
+    ``moderation_blocked`` with the same ``moderation`` beside the error; a posting ban answers 403
+    ``posting_banned``."""
     note = services.note_publish(
         author=request.user,
         title=form.title,
@@ -236,7 +250,8 @@ def note_create(
         longitude=form.longitude,
         draft=form.draft,
     )
-    return Status(201, note_out(request, selectors.note_get_for_viewer(viewer=request.user, note_id=note.pk)))
+    out = note_out(request, selectors.note_get_for_viewer(viewer=request.user, note_id=note.pk))
+    return Status(201, {**out, "moderation": note.moderation})
 
 
 @router.get("/notes/{note_id}", response=responses({200: NoteOut}), auth=optional_auth)

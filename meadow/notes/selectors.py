@@ -15,6 +15,7 @@ from django.utils import timezone
 from meadow.accounts.models import Block, Follow, User
 from meadow.accounts.selectors import is_blocked_between
 from meadow.core.pagination import paginate_desc
+from meadow.enforcement.selectors import visible_in_distribution
 from meadow.notes.models import Hashtag, InterestCategory, Note, NoteHashtag, NoteImage
 from meadow.notes.text import extract_keywords, normalize_hashtag
 
@@ -66,7 +67,7 @@ def note_visible_to(*, note: Note, viewer: User | None) -> bool:
 
 def note_get_for_viewer(*, viewer: User | None, note_id: int) -> Note:
     """The note as ``viewer`` may see it, with everything the note shape needs; 404 if missing or hidden."""
-    note = notes_with_relations(Note.objects.filter(pk=note_id)).first()
+    note = notes_with_relations(_engagement(Note.objects.filter(pk=note_id), viewer)).first()
     if note is None or not note_visible_to(note=note, viewer=viewer):
         raise Http404
     return note
@@ -92,7 +93,25 @@ def _exclude_blocked(qs: QuerySet[Note], viewer: User | None) -> QuerySet[Note]:
     )
 
 
-def _page(qs: QuerySet[Note], *, cursor: str | None, limit: int | None) -> dict[str, Any]:
+def _engagement(qs: QuerySet[Note], viewer: User | None, *, feed: bool = False) -> QuerySet[Note]:
+    """The viewer's likes and saves as annotations (no extra query); in feeds, without the notes, authors and
+    categories the viewer said "not interested" (不喜欢) to."""
+    from meadow.engagement.selectors import notes_annotate_viewer, notes_exclude_not_interested
+
+    if feed:
+        qs = notes_exclude_not_interested(qs, viewer)
+    return notes_annotate_viewer(qs, viewer)
+
+
+def _page(
+    qs: QuerySet[Note],
+    *,
+    cursor: str | None,
+    limit: int | None,
+    viewer: User | None = None,
+    feed: bool = False,
+) -> dict[str, Any]:
+    qs = _engagement(qs, viewer, feed=feed)
     return paginate_desc(notes_with_relations(qs), cursor=cursor, limit=limit, shape=lambda n: n)
 
 
@@ -113,7 +132,9 @@ def notes_for_profile(
     ):
         return {"items": [], "next_cursor": None}
     qs = Note.objects.filter(author=author).filter(_visible_q(viewer))
-    return _page(qs, cursor=cursor, limit=limit)
+    if not (_signed_in(viewer) and viewer.pk == author.pk):  # the author sees their limited notes
+        qs = visible_in_distribution(qs)
+    return _page(qs, cursor=cursor, limit=limit, viewer=viewer)
 
 
 def notes_drafts(*, author: User, cursor: str | None = None, limit: int | None = None) -> dict[str, Any]:
@@ -128,17 +149,21 @@ def notes_for_hashtag(
     qs = _exclude_blocked(
         Note.objects.filter(hashtag_links__hashtag=hashtag).filter(_visible_q(viewer)), viewer
     )
-    return _page(qs, cursor=cursor, limit=limit)
+    qs = visible_in_distribution(qs)
+    return _page(qs, cursor=cursor, limit=limit, viewer=viewer, feed=True)
 
 
 def _public_notes() -> QuerySet[Note]:
-    """Published, ready, public notes of public, active accounts: what any feed may show anyone."""
-    return Note.objects.filter(
-        status=Note.Status.PUBLISHED,
-        media_state=Note.MediaState.READY,
-        visibility=Note.Visibility.PUBLIC,
-        author__is_private=False,
-        author__is_active=True,
+    """Published, ready, public notes of public, active accounts, not limited (限流) or held for review: what
+    any feed may show anyone."""
+    return visible_in_distribution(
+        Note.objects.filter(
+            status=Note.Status.PUBLISHED,
+            media_state=Note.MediaState.READY,
+            visibility=Note.Visibility.PUBLIC,
+            author__is_private=False,
+            author__is_active=True,
+        )
     )
 
 
@@ -147,7 +172,9 @@ def notes_latest_public(
 ) -> dict[str, Any]:
     """The placeholder Discover feed until distribution lands: the newest public notes of public accounts,
     without blocked authors."""
-    return _page(_exclude_blocked(_public_notes(), viewer), cursor=cursor, limit=limit)
+    return _page(
+        _exclude_blocked(_public_notes(), viewer), cursor=cursor, limit=limit, viewer=viewer, feed=True
+    )
 
 
 def hashtag_get(*, name: str) -> Hashtag:
@@ -247,8 +274,8 @@ def notes_following(
     if not _signed_in(viewer):
         return {"items": [], "next_cursor": None}
     followed = Follow.objects.filter(follower=viewer, status=Follow.Status.ACTIVE).values("followee_id")
-    qs = Note.objects.filter(author_id__in=followed).filter(_visible_q(viewer))
-    return _page(_exclude_blocked(qs, viewer), cursor=cursor, limit=limit)
+    qs = visible_in_distribution(Note.objects.filter(author_id__in=followed).filter(_visible_q(viewer)))
+    return _page(_exclude_blocked(qs, viewer), cursor=cursor, limit=limit, viewer=viewer, feed=True)
 
 
 def notes_nearby(
@@ -260,4 +287,4 @@ def notes_nearby(
     if not place:
         return {"items": [], "next_cursor": None}
     qs = _public_notes().filter(location_name__icontains=place)
-    return _page(_exclude_blocked(qs, viewer), cursor=cursor, limit=limit)
+    return _page(_exclude_blocked(qs, viewer), cursor=cursor, limit=limit, viewer=viewer, feed=True)

@@ -25,6 +25,11 @@ from meadow.accounts.models import User
 from meadow.core.errors import NotFound, PermissionDenied, ValidationFailed
 from meadow.core.tasks import enqueue
 from meadow.core.text import visible_length
+from meadow.enforcement.services import (
+    enforcement_hold,
+    enforcement_screen_note,
+    enforcement_screen_note_edit,
+)
 from meadow.notes import media
 from meadow.notes.models import (
     BODY_MAX,
@@ -51,6 +56,7 @@ from meadow.notes.text import (
     parse_hashtags,
     parse_mentions,
 )
+from meadow.notifications.tasks import notify_note_mentions
 
 TAXONOMY_PATH = Path(__file__).resolve().parent / "data" / "taxonomy.json"
 NOTE_CATEGORIES_MAX = 3
@@ -318,6 +324,8 @@ def note_publish(
             field="images",
             code="too_many_images",
         )
+    # The publish gate: posting bans, and the moderation policy (block refuses; review holds after saving).
+    screening = None if draft else enforcement_screen_note(author=author, title=title, body=body, tags=tags)
 
     # 1. Check every file before storing any.
     probe = media.video_validate(video) if video is not None else None
@@ -344,6 +352,13 @@ def note_publish(
                 location=location,
                 draft=draft,
             )
+            enforcement_hold(obj=note, account=author, screening=screening)
+            from meadow.search.tasks import search_index_note
+
+            enqueue(search_index_note, note_id=note.pk)
+            from meadow.moderation.tasks import note_media_scan
+
+            enqueue(note_media_scan, note_id=note.pk)  # QR codes, text in images, explicit images, copying
             if probe is not None:
                 from meadow.notes.tasks import note_video_process
 
@@ -351,6 +366,7 @@ def note_publish(
     except BaseException:
         media.delete_files(saved)
         raise
+    note.moderation = screening.to_dict() if screening else {"verdict": "pass", "hits": []}
     return note
 
 
@@ -418,6 +434,7 @@ def _note_create(
     )
     if note.status == Note.Status.PUBLISHED:
         note_categorize(note=note)
+        enqueue(notify_note_mentions, note_id=note.pk)  # tell the @mentioned people, after commit
     return note
 
 
@@ -462,6 +479,9 @@ def note_update(
 ) -> Note:
     """Edit a note's text, hashtags, visibility, content type or location, and optionally publish a draft.
     Only the author may; a removed note is gone (404). Media are not edited here (publish a new note)."""
+    screening = enforcement_screen_note_edit(
+        note=note, editor=editor, title=title, body=body, hashtags=hashtags, publish=publish
+    )
     with transaction.atomic():
         locked = _lock_own(note=note, user=editor)
         was_published = locked.status == Note.Status.PUBLISHED
@@ -497,6 +517,7 @@ def note_update(
             locked.status = Note.Status.PUBLISHED
             locked.published_at = now
         locked.save()
+        enforcement_hold(obj=locked, account=editor, screening=screening)
         _set_hashtags(
             note=locked, tags=tags, counted_before=[hid for hid, _n in current] if was_published else []
         )
@@ -507,12 +528,16 @@ def note_update(
             )
         if locked.status == Note.Status.PUBLISHED:
             note_categorize(note=locked)
+        from meadow.search.tasks import search_index_note
+
+        enqueue(search_index_note, note_id=locked.pk)
     return locked
 
 
 def note_delete(*, note: Note, user: User) -> None:
     """Delete a note (soft: status removed, deleted_at set); its files are removed by a background task."""
     from meadow.notes.tasks import note_media_purge
+    from meadow.search.tasks import search_remove_note
 
     with transaction.atomic():
         locked = _lock_own(note=note, user=user)
@@ -523,3 +548,4 @@ def note_delete(*, note: Note, user: User) -> None:
             status=Note.Status.REMOVED, deleted_at=timezone.now(), updated_at=timezone.now()
         )
         enqueue(note_media_purge, note_id=locked.pk)
+        enqueue(search_remove_note, note_id=locked.pk)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -39,14 +38,63 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def search(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:100]
+    """Search: tabs notes · people · topics · products, sort and filter controls, results in the waterfall
+    grid (next pages as fragments from the same URL); recent and trending searches (热搜) when the box is
+    empty; a gentle message instead of results for an adult query."""
+    from urllib.parse import urlencode
+
+    from meadow.core.errors import DomainError
+    from meadow.search import selectors as search_selectors
+    from meadow.search import services as search_services
+
+    get = request.GET
     viewer = request.user if request.user.is_authenticated else None
-    page = None
-    if query:
-        page = Paginator(account_selectors.users_search(query=query, viewer=viewer), 24).get_page(
-            request.GET.get("page")
-        )
-    return render(request, "web/search.html", {"q": query, "page": page})
+    q = get.get("q", "").strip()[:100]
+    tab = get.get("type", "notes") if get.get("type") in search_selectors.TYPES else "notes"
+    options = {
+        "sort": get.get("sort") or "relevance",
+        "kind": get.get("kind") or "all",
+        "time_range": get.get("time") or "all",
+        "location": get.get("location", "")[:80],
+    }
+    cursor = get.get("cursor")
+    context: dict = {"q": q, "tab": tab, "options": options, "error": None, "result": None}
+    if q:
+        try:
+            filters = search_selectors.search_filters(**options)
+            result = search_selectors.search_run(
+                q=q, type=tab, viewer=viewer, filters=filters, cursor=cursor, limit=20
+            )
+        except DomainError as exc:
+            context["error"] = exc.message
+            result = None
+        else:
+            if result.notice is None and not cursor:
+                search_services.search_record(
+                    query=search_selectors.search_parse(q),
+                    user=viewer,
+                    searcher=search_services.searcher_key(
+                        user=viewer, address=request.META.get("REMOTE_ADDR", "")
+                    ),
+                )
+            context["result"] = result
+        params = {"q": q, "type": tab, "sort": options["sort"], "kind": options["kind"]}
+        params.update({"time": options["time_range"], "location": options["location"]})
+        context["search_params"] = urlencode({k: v for k, v in params.items() if v})
+        if tab == "notes" and result is not None and result.notice is None:
+            page = {"items": result.items, "next_cursor": result.next_cursor}
+            if cursor and (request.htmx or get.get("fragment")):
+                return render(
+                    request,
+                    "web/_search_cards.html",
+                    {**context, "notes": result.items, "next_cursor": result.next_cursor},
+                )
+            return render_grid(request, page, template="web/search.html", context=context)
+    else:
+        context["trending"] = search_selectors.search_trending()
+        context["topics"] = note_selectors.hashtags_trending(limit=8)
+        context["recent"] = search_selectors.search_recent(user=viewer) if viewer else []
+    return render(request, "web/search.html", context)
 
 
 def store(request: HttpRequest) -> HttpResponse:

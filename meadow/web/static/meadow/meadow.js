@@ -123,3 +123,122 @@ document.addEventListener("click", async (event) => {
   window.addEventListener("popstate", () => { if (dialog.open) { dialog.close(); dialog.remove(); } }, { once: true });
   dialog.showModal();
 });
+
+// --- engagement: impressions in batches, reads and video completion, hearts on cards, "not interested",
+// copy share links, reply targets, and the real-time unread badge.
+(() => {
+  const csrf = () => (document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/) || [])[1] || "";
+  const post = (url, body) => fetch(url, {
+    method: "POST", credentials: "same-origin", keepalive: true,
+    headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const source = () => (location.pathname === "/" ? (new URLSearchParams(location.search).get("tab") === "following" ? "following" : "discover")
+    : location.pathname.startsWith("/topics/") ? "topic" : location.pathname.startsWith("/search") ? "search"
+    : location.pathname.startsWith("/@") ? "profile" : "direct");
+
+  // Impressions: cards at least half visible, sent in batches of up to 100 (one request, one bulk write).
+  const seen = new Set(); let queue = []; let timer = null;
+  const flush = () => {
+    timer = null; if (!queue.length) return;
+    const ids = queue.splice(0, 100);
+    const body = JSON.stringify({ note_ids: ids, source: source() });
+    if (!(navigator.sendBeacon && navigator.sendBeacon("/api/v1/impressions", new Blob([body], { type: "application/json" })))) {
+      post("/api/v1/impressions", { note_ids: ids, source: source() });
+    }
+    if (queue.length) timer = setTimeout(flush, 0);
+  };
+  // Automated browsers (navigator.webdriver) are not readers: their impressions are not counted.
+  const io = "IntersectionObserver" in window && !navigator.webdriver ? new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      const id = Number(e.target.dataset.noteId);
+      if (e.isIntersecting && id && !seen.has(id)) { seen.add(id); queue.push(id); io.unobserve(e.target); }
+    }
+    if (queue.length >= 100) flush(); else if (queue.length && !timer) timer = setTimeout(flush, 2000);
+  }, { threshold: 0.5 }) : null;
+  const observeCards = (root) => io && root.querySelectorAll(".note-card[data-note-id]").forEach((c) => io.observe(c));
+  addEventListener("pagehide", flush);
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "hidden") flush(); });
+  new MutationObserver((muts) => muts.forEach((m) => m.addedNodes.forEach((n) => n.nodeType === 1 && observeCards(n))))
+    .observe(document.documentElement, { childList: true, subtree: true });
+
+  // Reads (a note opened, on its page or as a sheet) and video completion (≥ 90 % watched, once).
+  const reported = new WeakSet();
+  const initSheets = (root) => root.querySelectorAll(".note-sheet[data-read-url]").forEach((sheet) => {
+    if (reported.has(sheet)) return; reported.add(sheet);
+    post(sheet.dataset.readUrl);
+    const video = sheet.querySelector("video"); const url = sheet.dataset.completionUrl;
+    if (video && url) {
+      let done = false;
+      video.addEventListener("timeupdate", () => {
+        if (!done && video.duration && video.currentTime / video.duration >= 0.9) { done = true; post(url); }
+      });
+    }
+  });
+  document.addEventListener("DOMContentLoaded", () => { observeCards(document); initSheets(document); });
+  new MutationObserver(() => initSheets(document)).observe(document.documentElement, { childList: true, subtree: true });
+
+  document.addEventListener("click", async (event) => {
+    const heart = event.target.closest("[data-card-like]");
+    if (heart) {
+      event.preventDefault();
+      const on = heart.classList.contains("on");
+      const res = await fetch(heart.dataset.cardLike + "?source=" + source(), {
+        method: on ? "DELETE" : "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrf() } });
+      if (res.ok) {
+        const data = await res.json();
+        heart.classList.toggle("on", data.liked); heart.setAttribute("aria-pressed", String(data.liked));
+        heart.querySelector("span").textContent = data.counts.likes;
+      }
+      return;
+    }
+    const hide = event.target.closest("[data-not-interested]");
+    if (hide) {
+      event.preventDefault();
+      const res = await post(hide.dataset.notInterested + "?source=" + source());
+      if (res.ok) {
+        const card = hide.closest(".note-card");
+        card.classList.add("hidden-card");
+        setTimeout(() => card.remove(), 250);
+      }
+      return;
+    }
+    const copy = event.target.closest("[data-copy]");
+    if (copy) {
+      const input = copy.parentElement.querySelector("[data-share-url]");
+      input.select();
+      try { await navigator.clipboard.writeText(input.value); } catch { document.execCommand && document.execCommand("copy"); }
+      copy.textContent = "✓";
+      return;
+    }
+    const reply = event.target.closest("[data-reply-to]");
+    if (reply) {
+      const section = reply.closest(".comments"); const form = section && section.querySelector(".comment-form");
+      if (!form) return;
+      form.querySelector("[data-reply-parent]").value = reply.dataset.replyTo;
+      const hint = form.querySelector("[data-replying]"); hint.hidden = false;
+      hint.querySelector("span").textContent = "↪ " + reply.dataset.replyName;
+      form.querySelector("textarea").focus();
+      return;
+    }
+    const cancel = event.target.closest("[data-reply-cancel]");
+    if (cancel) {
+      const form = cancel.closest(".comment-form");
+      form.querySelector("[data-reply-parent]").value = ""; form.querySelector("[data-replying]").hidden = true;
+    }
+  });
+
+  // The unread badge follows the server in real time (Channels), reconnecting with a back-off.
+  const badge = (counts) => document.querySelectorAll("[data-unread-badge]").forEach((b) => {
+    b.textContent = counts.total > 99 ? "99+" : String(counts.total); b.hidden = !counts.total;
+  });
+  let delay = 1000;
+  const connect = () => {
+    const path = document.body.dataset.notificationsWs; if (!path || !("WebSocket" in window)) return;
+    const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + path);
+    ws.onmessage = (m) => { try { const d = JSON.parse(m.data); if (d.type === "unread") badge(d.counts); } catch {} };
+    ws.onopen = () => { delay = 1000; };
+    ws.onclose = (e) => { if (e.code !== 4401) setTimeout(connect, delay = Math.min(delay * 2, 30000)); };
+  };
+  document.addEventListener("DOMContentLoaded", connect);
+})();

@@ -1,0 +1,301 @@
+"""Search benchmark on PostgreSQL: p50/p99 latency and throughput of note search through the search service
+(``meadow.search``: parse and segment the query, safety filters, ranking by relevance × engagement × freshness,
+one page of 20) against the same queries as raw SQL on the same GIN index (``tsv @@ q ORDER BY ts_rank_cd``),
+side by side in one run, at growing index sizes.
+
+    .venv/bin/python bench/search.py [--notes 100000] [--steps 10000,100000] [--rounds 3] [--write]
+
+A scratch database ``meadow_bench_search`` is created on ``MEADOW_BENCH_POSTGRES`` (default
+postgresql://postgres@127.0.0.1:5432) and dropped afterwards (``--keep`` keeps it). Notes are seeded directly
+with bulk inserts — note rows plus their pre-segmented search documents drawn from a Zipf-distributed
+Chinese/English/Malay vocabulary — not through the media pipeline. ``--notes 1000000`` works (about ten
+minutes of seeding on a 2-CPU machine). ``--write`` appends the numbers to bench/RESULTS.md under "## Search".
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_SERVER = os.environ.get("MEADOW_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+PG_DB = "meadow_bench_search"
+
+ZH = (
+    "美食 吉隆坡 推荐 探店 咖啡 咖啡厅 早餐 火锅 奶茶 甜品 蛋糕 面包 肉骨茶 椰浆饭 榴莲 海南鸡饭 叻沙 炒粿条 云吞面 "
+    "口红 护肤 面膜 防晒 粉底 眼影 香水 穿搭 裙子 外套 鞋子 包包 旅行 海边 酒店 民宿 攻略 机票 槟城 马六甲 兰卡威 怡保 "
+    "新山 沙巴 云顶 健身 瑜伽 跑步 减脂 增肌 食谱 家常菜 烘焙 宝宝 育儿 学习 考试 英语 读书 电影 音乐 摄影 手机 电脑 "
+    "耳机 相机 装修 家居 收纳 植物 猫咪 狗狗 宠物 周末 日常 生活 分享 好物 平价 学生党 秋冬 春夏 夜市 街头 老字号 排队 "
+    "好吃 便宜 安静 打卡 拍照 风景 日落 露营 徒步 骑行 游泳 滑板 咖啡豆 手冲 拿铁 抹茶 芒果 椰子 辣椒 酱料 米饭 面条"
+).split()
+EN = (
+    "food coffee cafe brunch breakfast dessert cake bread noodle rice chicken spicy sweet review recipe cooking "
+    "baking travel beach hotel trip guide tips budget skincare makeup lipstick sunscreen serum outfit dress "
+    "fashion shoes bag fitness workout running yoga gym diet healthy home decor plants cat dog pet weekend daily "
+    "life haul cheap student autumn summer night market street photo sunset camping hiking cycling swimming "
+    "latte matcha mango coconut sambal durian laksa satay penang malacca langkawi ipoh sabah genting kl bangsar"
+).split()
+MS = (
+    "makan sedap kedai kopi sarapan nasi lemak mee goreng roti canai teh tarik ayam ikan pedas manis murah "
+    "resipi masak percutian pantai hotel cuti panduan kecantikan solekan baju kasut beg senaman larian sihat "
+    "rumah hiasan kucing anjing hujung minggu harian hidup pasar malam jalan gambar matahari terbenam "
+    "berkhemah mendaki berbasikal berenang durian rendang cendol laksa satay kuih"
+).split()
+
+
+def zipf_sampler(words: list[str], rng: random.Random, s: float = 1.05):
+    weights = [1 / (i + 1) ** s for i in range(len(words))]
+    cum = list(_accumulate(weights))
+    total = cum[-1]
+
+    def draw(k: int) -> list[str]:
+        import bisect
+
+        return [words[bisect.bisect_left(cum, rng.random() * total)] for _ in range(k)]
+
+    return draw
+
+
+def _accumulate(values):
+    running = 0.0
+    for v in values:
+        running += v
+        yield running
+
+
+def query_set(rng: random.Random, n: int = 90) -> list[str]:
+    """A mixed set: a third each Chinese, English, Malay; 1–3 terms drawn from the popular half of the
+    vocabulary (what people type), Chinese terms written together (jieba splits them again)."""
+    out = []
+    for i in range(n):
+        lang = i % 3
+        k = 1 + (i // 3) % 3
+        words = (ZH, EN, MS)[lang]
+        picked = rng.sample(words[: len(words) // 2], k)
+        out.append("".join(picked) if lang == 0 else " ".join(picked))
+    return out
+
+
+# --- worker (inside Django, on the scratch database) ----------------------------------------------------------------
+def seed(upto: int, *, batch: int = 5000, seed_value: int = 20240512) -> float:
+    """Add notes until there are ``upto`` of them. Returns the seconds it took."""
+    from django.db import connection, transaction
+
+    from meadow.accounts.models import User
+    from meadow.notes.models import Note
+    from meadow.search.models import NoteSearchDoc
+
+    start = time.perf_counter()
+    have = Note.objects.count()
+    if not User.objects.exists():
+        User.objects.bulk_create(
+            [User(handle=f"bench{i:04d}", display_name=f"Bench {i}") for i in range(1000)]
+        )
+    authors = list(User.objects.values_list("id", flat=True))
+    rng = random.Random(seed_value + have)
+    draws = [zipf_sampler(words, rng) for words in (ZH, EN, MS)]
+    now = datetime.now(tz=UTC)
+    while have < upto:
+        size = min(batch, upto - have)
+        notes, docs = [], []
+        for i in range(size):
+            lang = rng.randrange(3)
+            draw = draws[lang]
+            sep = "" if lang == 0 else " "
+            title_words, body_words, tag_words = draw(rng.randint(2, 4)), draw(rng.randint(12, 40)), draw(3)
+            published = now - timedelta(seconds=rng.randint(0, 365 * 86400))
+            notes.append(
+                Note(
+                    author_id=authors[(have + i) % len(authors)],
+                    title=sep.join(title_words)[:20],
+                    body=sep.join(body_words),
+                    status=Note.Status.PUBLISHED,
+                    visibility=Note.Visibility.PUBLIC if rng.random() > 0.05 else Note.Visibility.PRIVATE,
+                    kind=Note.Kind.VIDEO if rng.random() < 0.2 else Note.Kind.IMAGE,
+                    like_count=int(rng.paretovariate(1.2)) - 1,
+                    save_count=int(rng.paretovariate(1.5)) - 1,
+                    comment_count=int(rng.paretovariate(1.6)) - 1,
+                    created_at=published,
+                    updated_at=published,
+                    published_at=published,
+                )
+            )
+            docs.append(
+                (" ".join(title_words), " ".join(tag_words), " ".join(body_words), published.timestamp())
+            )
+        with transaction.atomic():
+            made = Note.objects.bulk_create(notes, batch_size=batch)
+            NoteSearchDoc.objects.bulk_create(
+                [
+                    NoteSearchDoc(note_id=n.pk, title=t, tags=g, body=b, published_ts=ts)
+                    for n, (t, g, b, ts) in zip(made, docs, strict=True)
+                ],
+                batch_size=batch,
+            )
+        have += size
+        print(f"  seeded {have:,} notes", file=sys.stderr, end="\r")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(file=sys.stderr)
+    return time.perf_counter() - start
+
+
+def measure(queries: list[str], rounds: int) -> dict:
+    from django.db import connection
+
+    from meadow.search.analysis import parse_query
+    from meadow.search.backends import SearchFilters, search_backend
+    from meadow.search.selectors import search_notes, searchable_notes
+
+    backend = search_backend()
+    parsed = {q: parse_query(q) for q in queries}
+    raw_sql = (
+        "SELECT note_id FROM search_notedoc WHERE tsv @@ to_tsquery('simple', %s) "
+        "ORDER BY ts_rank_cd(tsv, to_tsquery('simple', %s)) DESC LIMIT 20"
+    )
+
+    def service(q: str) -> int:
+        page = backend.search(
+            parse_query(q), SearchFilters(), None, notes=searchable_notes(viewer=None), limit=20
+        )
+        return len(page.ids)
+
+    def full(q: str) -> int:
+        notes, _cursor = search_notes(query=parse_query(q), viewer=None, filters=SearchFilters(), limit=20)
+        return len(notes)
+
+    def raw(q: str) -> int:
+        tsq = parsed[q].to_tsquery()
+        with connection.cursor() as cursor:
+            cursor.execute(raw_sql, [tsq, tsq])
+            return len(cursor.fetchall())
+
+    timings: dict[str, list[float]] = {"raw": [], "service": [], "full": []}
+    hits = {q: raw(q) for q in queries}  # warm caches once
+    for q in queries:
+        service(q), full(q)
+    for _ in range(rounds):
+        for q in queries:
+            for name, fn in (("raw", raw), ("service", service), ("full", full)):
+                t0 = time.perf_counter()
+                fn(q)
+                timings[name].append(time.perf_counter() - t0)
+
+    def stats(values: list[float]) -> dict:
+        ordered = sorted(values)
+        return {
+            "p50_ms": statistics.median(ordered) * 1000,
+            "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
+            "qps": len(ordered) / sum(ordered),
+        }
+
+    matches = {}
+    with connection.cursor() as cursor:
+        for q in queries[:30]:
+            cursor.execute(
+                "SELECT count(*) FROM search_notedoc WHERE tsv @@ to_tsquery('simple', %s)",
+                [parsed[q].to_tsquery()],
+            )
+            matches[q] = cursor.fetchone()[0]
+    return {
+        **{name: stats(values) for name, values in timings.items()},
+        "empty": sum(1 for n in hits.values() if n == 0),
+        "median_matches": statistics.median(matches.values()),
+        "max_matches": max(matches.values()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--notes", type=int, default=100_000)
+    parser.add_argument(
+        "--steps", default="", help="comma-separated sizes to measure on the way (default 10000)"
+    )
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--reuse", action="store_true", help="reuse an existing scratch database")
+    parser.add_argument("--write", action="store_true", help="append the results to bench/RESULTS.md")
+    args = parser.parse_args()
+    steps = sorted({int(s) for s in args.steps.split(",") if s.strip()} | {args.notes})
+    if not args.steps and args.notes > 10_000:
+        steps = [10_000, args.notes]
+
+    import psycopg
+
+    if not args.reuse:
+        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {PG_DB}")
+    os.environ["DATABASE_URL"] = f"{PG_SERVER}/{PG_DB}"
+    os.environ.setdefault("MEADOW_DATA_DIR", str(ROOT / "var" / "bench-search"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "meadow.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    queries = query_set(random.Random(7))
+    rows = []
+    try:
+        for size in steps:
+            seconds = seed(size)
+            result = measure(queries, args.rounds)
+            rows.append((size, seconds, result))
+            print(
+                f"{size:>9,} notes (seeded in {seconds:.0f}s): raw p50 {result['raw']['p50_ms']:.1f} ms "
+                f"p99 {result['raw']['p99_ms']:.1f} ms {result['raw']['qps']:.0f} q/s | service p50 "
+                f"{result['service']['p50_ms']:.1f} ms p99 {result['service']['p99_ms']:.1f} ms "
+                f"{result['service']['qps']:.0f} q/s ({result['service']['qps'] / result['raw']['qps']:.0%} of raw) "
+                f"| with notes loaded p50 {result['full']['p50_ms']:.1f} ms p99 {result['full']['p99_ms']:.1f} ms "
+                f"| matches/query median {result['median_matches']:,} max {result['max_matches']:,}"
+            )
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep:
+            with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+    if args.write:
+        _write(rows, args, len(queries))
+
+
+def _write(rows, args, n_queries: int) -> None:
+    lines = [
+        "",
+        "## Search",
+        "",
+        f"`.venv/bin/python bench/search.py --notes {args.notes} --rounds {args.rounds} --write` — "
+        f"{datetime.now(tz=UTC):%Y-%m-%d}, PostgreSQL, one process, {n_queries} mixed queries (zh/en/ms, 1–3 "
+        "terms, drawn from the popular half of a Zipf vocabulary) × "
+        f"{args.rounds} rounds, page of 20. *Raw* is `SELECT note_id … WHERE tsv @@ q ORDER BY ts_rank_cd(tsv, q) "
+        "LIMIT 20` on the same GIN index; *service* is `SearchBackend.search` (parse + segment, safety filters "
+        "incl. enforcement, relevance × engagement × freshness, ids of one page); *+ notes* adds loading the notes "
+        "with their relations (`search_notes`).",
+        "",
+        "| notes | raw p50 / p99 | service p50 / p99 | service q/s vs raw | + notes p50 / p99 | matches/query (median, max) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for size, _seconds, r in rows:
+        lines.append(
+            f"| {size:,} | {r['raw']['p50_ms']:.1f} / {r['raw']['p99_ms']:.1f} ms | "
+            f"{r['service']['p50_ms']:.1f} / {r['service']['p99_ms']:.1f} ms | "
+            f"{r['service']['qps']:.0f} vs {r['raw']['qps']:.0f} (**{r['service']['qps'] / r['raw']['qps']:.0%}**) | "
+            f"{r['full']['p50_ms']:.1f} / {r['full']['p99_ms']:.1f} ms | {r['median_matches']:,}, {r['max_matches']:,} |"
+        )
+    with (ROOT / "bench" / "RESULTS.md").open("a", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""The enforcement API and the moderators' console: status, reports, appeals, decisions, and who is refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from meadow.enforcement import services
+from meadow.enforcement.models import Appeal, Decision, ReviewItem, Violation
+from meadow.notes.tests.factories import NoteFactory
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+JSON = "application/json"
+
+
+@pytest.fixture
+def moderator(db):
+    user = UserFactory(is_staff=True)
+    user.groups.add(services.moderator_group_ensure())
+    return user
+
+
+@pytest.fixture
+def offender(db):
+    user = UserFactory()
+    services.violation_record(
+        account=user,
+        type="content",
+        category="redirect",
+        rule="redirect:薇信",
+        evidence={"text": "加我薇信", "field": "note", "hits": [
+            {"category": "redirect", "start": 2, "end": 4, "match": "薇信", "rule": "redirect:薇信",
+             "severity": "high", "suggestion": "Remove it"}]},
+    )  # fmt: skip
+    return user
+
+
+def test_status_shows_sanctions_and_violations_with_spans(offender, api_for):
+    r = api_for(offender).get("/api/v1/me/status")
+    assert r.status_code == 200
+    data = r.json()
+    assert data["state"] == "ok" and data["history"][0]["kind"] == "warning"
+    [v] = data["violations"]
+    assert v["rule"] == "redirect:薇信" and v["evidence"]["hits"][0]["match"] == "薇信" and v["can_appeal"]
+
+
+def test_status_needs_sign_in(anon):
+    assert anon.get("/api/v1/me/status").status_code == 401
+
+
+def test_appeal_via_api_once(offender, api_for):
+    client = api_for(offender)
+    vid = Violation.objects.get(account=offender).pk
+    r = client.post("/api/v1/appeals", {"violation_id": vid, "text": "Not a contact."}, content_type=JSON)
+    assert r.status_code == 201 and r.json()["state"] == "pending"
+    r = client.post("/api/v1/appeals", {"violation_id": vid, "text": "Again"}, content_type=JSON)
+    assert r.status_code == 409
+
+
+def test_report_via_api(user, other_user, api_for):
+    note = NoteFactory(author=other_user)
+    r = api_for(user).post(
+        "/api/v1/reports",
+        {"target_type": "note", "target_id": str(note.pk), "reason": "spam"},
+        content_type=JSON,
+    )
+    assert r.status_code == 201
+    assert ReviewItem.objects.filter(kind="report", target_id=note.pk, reporter=user).exists()
+    r = api_for(user).post(
+        "/api/v1/reports", {"target_type": "note", "target_id": "999999", "reason": "spam"}, content_type=JSON
+    )
+    assert r.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "who, status", [("anonymous", 401), ("user", 403), ("staff", 403), ("moderator", 200)]
+)
+def test_appeal_decision_authorization_matrix(who, status, offender, moderator, api_for, anon):
+    vid = Violation.objects.get(account=offender).pk
+    appeal = services.appeal_create(user=offender, violation_id=vid, text="please")
+    clients = {
+        "anonymous": anon,
+        "user": api_for(UserFactory()),
+        "staff": api_for(UserFactory(is_staff=True)),  # staff without the moderator permission
+        "moderator": api_for(moderator),
+    }
+    r = clients[who].post(
+        f"/api/v1/moderation/appeals/{appeal.pk}/decision", {"decision": "uphold"}, content_type=JSON
+    )
+    assert r.status_code == status
+    appeal.refresh_from_db()
+    assert (appeal.state == Appeal.State.UPHELD) is (status == 200)
+    assert Decision.objects.exists() is (status == 200)
+
+
+@pytest.mark.parametrize("who, status", [("anonymous", 401), ("user", 403), ("moderator", 200)])
+def test_review_decision_authorization_matrix(who, status, user, other_user, moderator, api_for, anon):
+    note = NoteFactory(author=other_user)
+    item = services.report_create(reporter=user, target_type="note", target_id=str(note.pk), reason="spam")
+    clients = {"anonymous": anon, "user": api_for(UserFactory()), "moderator": api_for(moderator)}
+    r = clients[who].post(
+        f"/api/v1/moderation/reviews/{item.pk}/decision",
+        {"decision": "violation", "type": "behaviour"},
+        content_type=JSON,
+    )
+    assert r.status_code == status
+    item.refresh_from_db()
+    assert (item.state == "actioned") is (status == 200)
+    assert Violation.objects.filter(account=other_user, type="behaviour").exists() is (status == 200)
+
+
+def test_console_is_for_moderators_only(client, moderator, offender):
+    staff = UserFactory(is_staff=True)
+    client.force_login(staff)
+    assert client.get("/admin/enforcement/reviewitem/?state__exact=pending").status_code == 403
+    assert client.get("/admin/enforcement/appeal/").status_code == 403
+    client.force_login(UserFactory())
+    assert client.get("/admin/enforcement/appeal/").status_code == 302  # to the admin login
+    client.force_login(moderator)
+    assert client.get("/admin/enforcement/reviewitem/").status_code == 302  # to the pending queue
+    assert client.get("/admin/enforcement/reviewitem/?state__exact=pending").status_code == 200
+    assert client.get(f"/admin/enforcement/violation/?account__id__exact={offender.pk}").status_code == 200
+    assert client.get("/admin/moderation/lexiconentry/").status_code == 200
+
+
+def test_console_uphold_action_is_audited(client, moderator, offender):
+    vid = Violation.objects.get(account=offender).pk
+    appeal = services.appeal_create(user=offender, violation_id=vid, text="please")
+    client.force_login(moderator)
+    r = client.post(
+        "/admin/enforcement/appeal/", {"action": "uphold", "_selected_action": [appeal.pk], "index": 0}
+    )
+    assert r.status_code == 302
+    appeal.refresh_from_db()
+    assert appeal.state == "upheld"
+    assert Decision.objects.filter(moderator=moderator, action="appeal_uphold").exists()
+
+
+def test_status_page_in_three_languages(offender, client):
+    client.force_login(offender)
+    for lang in ("en", "zh-hans", "ms"):
+        client.cookies["meadow_language"] = lang
+        r = client.get("/me/status/")
+        assert r.status_code == 200 and "<mark" in r.content.decode() and "薇信" in r.content.decode()

@@ -1,0 +1,471 @@
+"""Every engagement write: like, save into a board, share, comment (two levels), comment like, pin, follow from a
+note, video completion, "not interested", impressions and reads.
+
+Each action is idempotent (liking twice is one like) and writes, in one short transaction:
+the action's row (guarded by a unique constraint, never check-then-act), an ``EngagementEvent`` with the weight
+in force, and F() updates of the note's counters, its ``NoteStats`` (``signal_score`` …) and the author's
+``likes_saves_received_count``. Rows are always updated in the same order (note, stats, author, then the
+rest), so concurrent actions never deadlock. Notifications are queued after commit.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from meadow.accounts.models import Follow, User
+from meadow.accounts.selectors import is_blocked_between
+from meadow.core.errors import Conflict, PermissionDenied, ValidationFailed
+from meadow.core.tasks import enqueue
+from meadow.core.text import visible_length
+from meadow.engagement.models import (
+    BOARD_NAME_MAX,
+    COMMENT_MAX,
+    Board,
+    Comment,
+    CommentLike,
+    CommentMention,
+    Completion,
+    EngagementEvent,
+    Like,
+    NoteFollow,
+    NoteStats,
+    NotInterested,
+    Save,
+    Share,
+    Signal,
+    Source,
+)
+from meadow.notes.models import Note
+from meadow.notes.text import parse_mentions
+
+IMPRESSIONS_MAX = 100
+MENTIONS_MAX = 10
+
+# The undo of an action carries the negative weight of the action.
+_UNDO_OF = {Signal.UNLIKE: "like", Signal.UNSAVE: "save", Signal.UNCOMMENT: "comment"}
+
+
+def signal_weight(kind: str) -> float:
+    """The weight of a signal from ``MEADOW_SIGNAL_WEIGHTS`` (impressions and reads weigh 0)."""
+    weights = getattr(settings, "MEADOW_SIGNAL_WEIGHTS", {})
+    if kind in _UNDO_OF:
+        return -float(weights.get(_UNDO_OF[kind], 0))
+    return float(weights.get(kind, 0))
+
+
+def source_clean(value: str | None) -> str:
+    """A known traffic source, or ``direct``."""
+    return value if value in Source.values else Source.DIRECT
+
+
+# --- plumbing -----------------------------------------------------------------------------------------------------
+def _stats_add(note_id: int, **deltas: float) -> None:
+    """Add to a note's stats with one UPDATE (the row is created on first use, race-free)."""
+    if not deltas:
+        return
+    updates = {name: F(name) + delta for name, delta in deltas.items()}
+    if not NoteStats.objects.filter(note_id=note_id).update(**updates):
+        NoteStats.objects.bulk_create([NoteStats(note_id=note_id)], ignore_conflicts=True)
+        NoteStats.objects.filter(note_id=note_id).update(**updates)
+
+
+def _record(
+    *, user: User | None, note: Note, kind: str, source: str, share: Share | None = None, **stats: float
+) -> None:
+    weight = signal_weight(kind)
+    EngagementEvent.objects.create(
+        user=user, note_id=note.pk, kind=kind, source=source_clean(source), weight=weight, share=share
+    )
+    if weight:
+        stats["signal_score"] = stats.get("signal_score", 0) + weight
+    _stats_add(note.pk, **stats)
+
+
+def _note_add(note: Note, **deltas: int) -> None:
+    Note.objects.filter(pk=note.pk).update(**{name: F(name) + delta for name, delta in deltas.items()})
+
+
+def _author_received(note: Note, delta: int) -> None:
+    User.objects.filter(pk=note.author_id).update(
+        likes_saves_received_count=F("likes_saves_received_count") + delta
+    )
+
+
+def _insert_once(model, **fields) -> object | None:
+    """Insert a row guarded by a unique constraint; ``None`` if it already exists (idempotent, race-free)."""
+    try:
+        with transaction.atomic():
+            return model.objects.create(**fields)
+    except IntegrityError:
+        return None
+
+
+def _notify(**kwargs) -> None:
+    from meadow.notifications.tasks import notify
+
+    enqueue(notify, **kwargs)
+
+
+def _assert_can_comment(user: User) -> None:
+    """A banned or suspended account may not comment (``PostingBanned``, 403, from enforcement)."""
+    from meadow.enforcement.services import enforcement_assert_can_post
+
+    enforcement_assert_can_post(user=user)
+
+
+# --- likes --------------------------------------------------------------------------------------------------------
+def note_like(*, user: User, note: Note, source: str = Source.DIRECT) -> bool:
+    """Like a note once. Returns True if this call created the like. The caller has checked visibility with
+    ``note_get_for_viewer``."""
+    with transaction.atomic():
+        created = _insert_once(Like, user=user, note=note) is not None
+        if created:
+            _note_add(note, like_count=1)
+            _record(user=user, note=note, kind=Signal.LIKE, source=source)
+            _author_received(note, 1)
+            _notify(kind="like", recipient_id=note.author_id, actor_id=user.pk, note_id=note.pk)
+    return created
+
+
+def note_unlike(*, user: User, note: Note, source: str = Source.DIRECT) -> bool:
+    """Withdraw a like. Returns True if a like was removed (idempotent)."""
+    with transaction.atomic():
+        removed, _rows = Like.objects.filter(user=user, note=note).delete()
+        if removed:
+            _note_add(note, like_count=-1)
+            _record(user=user, note=note, kind=Signal.UNLIKE, source=source)
+            _author_received(note, -1)
+    return bool(removed)
+
+
+# --- boards and saves ---------------------------------------------------------------------------------------------
+def board_default(*, owner: User) -> Board:
+    """The owner's default board ("Saved"), created on first use."""
+    board = Board.objects.filter(owner=owner, is_default=True).first()
+    if board is None:
+        Board.objects.bulk_create(
+            [Board(owner=owner, name=_("Saved"), is_default=True, is_private=False)], ignore_conflicts=True
+        )
+        board = Board.objects.get(owner=owner, is_default=True)
+    return board
+
+
+def board_create(*, owner: User, name: str, is_private: bool = False) -> Board:
+    """A named board. Names are 1–30 characters and unique per owner."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationFailed(_("Give the board a name."), field="name", code="required")
+    if visible_length(name) > BOARD_NAME_MAX:
+        raise ValidationFailed(
+            _("A board name has at most %(max)d characters.") % {"max": BOARD_NAME_MAX}, field="name"
+        )
+    board = _insert_once(Board, owner=owner, name=name, is_private=bool(is_private))
+    if board is None:
+        raise Conflict(_("You already have a board with this name."), field="name", code="board_exists")
+    return board  # type: ignore[return-value]
+
+
+def board_update(*, board: Board, name: str | None = None, is_private: bool | None = None) -> Board:
+    changes: dict = {}
+    if name is not None and not board.is_default:
+        name = " ".join(name.split())
+        if not name or visible_length(name) > BOARD_NAME_MAX:
+            raise ValidationFailed(_("A board name has 1 to 30 characters."), field="name")
+        changes["name"] = name
+    if is_private is not None:
+        changes["is_private"] = bool(is_private)
+    if changes:
+        try:
+            with transaction.atomic():
+                Board.objects.filter(pk=board.pk).update(**changes)
+        except IntegrityError as exc:
+            raise Conflict(_("You already have a board with this name."), field="name") from exc
+        board.refresh_from_db()
+    return board
+
+
+def note_save(*, user: User, note: Note, board: Board | None = None, source: str = Source.DIRECT) -> bool:
+    """Save a note (收藏) into ``board`` (default: the saver's default board). Saving an already saved note into
+    another board moves it; counts move only on the first save. Returns True if this call created the save."""
+    if board is not None and board.owner_id != user.pk:
+        raise PermissionDenied(_("You can only save into your own boards."), field="board")
+    target = board or board_default(owner=user)
+    with transaction.atomic():
+        created = _insert_once(Save, user=user, note=note, board=target) is not None
+        if created:
+            _note_add(note, save_count=1)
+            _record(user=user, note=note, kind=Signal.SAVE, source=source)
+            _author_received(note, 1)
+            Board.objects.filter(pk=target.pk).update(note_count=F("note_count") + 1)
+            _notify(kind="save", recipient_id=note.author_id, actor_id=user.pk, note_id=note.pk)
+        else:
+            existing = Save.objects.select_for_update().filter(user=user, note=note).first()
+            if existing is not None and existing.board_id != target.pk:
+                Save.objects.filter(pk=existing.pk).update(board=target)
+                Board.objects.filter(pk=existing.board_id).update(note_count=F("note_count") - 1)
+                Board.objects.filter(pk=target.pk).update(note_count=F("note_count") + 1)
+    return created
+
+
+def note_unsave(*, user: User, note: Note, source: str = Source.DIRECT) -> bool:
+    """Take a note out of the saver's boards. Returns True if a save was removed (idempotent)."""
+    with transaction.atomic():
+        existing = Save.objects.select_for_update().filter(user=user, note=note).first()
+        if existing is None:
+            return False
+        removed, _rows = Save.objects.filter(pk=existing.pk).delete()
+        if removed:
+            _note_add(note, save_count=-1)
+            _record(user=user, note=note, kind=Signal.UNSAVE, source=source)
+            _author_received(note, -1)
+            Board.objects.filter(pk=existing.board_id).update(note_count=F("note_count") - 1)
+    return bool(removed)
+
+
+# --- shares, reads, impressions ------------------------------------------------------------------------------------
+def note_share(*, user: User, note: Note, source: str = Source.DIRECT) -> Share:
+    """The person's share link for a note (one per person and note; the first share counts)."""
+    with transaction.atomic():
+        share = _insert_once(Share, sharer=user, note=note, token=secrets.token_urlsafe(12))
+        if share is not None:
+            _note_add(note, share_count=1)
+            _record(user=user, note=note, kind=Signal.SHARE, source=source, share=share)  # type: ignore[arg-type]
+            return share  # type: ignore[return-value]
+    return Share.objects.get(sharer=user, note=note)
+
+
+def note_read(*, viewer: User | None, note: Note, source: str = Source.DIRECT, share_token: str = "") -> None:
+    """A note was opened. Through a share link the read is attributed to the share (and its sharer)."""
+    share = None
+    if share_token:
+        share = Share.objects.filter(token=share_token[:32], note=note).first()
+    user = viewer if viewer is not None and viewer.is_authenticated else None
+    with transaction.atomic():
+        stats: dict[str, float] = {"read_count": 1}
+        if share is not None and (user is None or user.pk != share.sharer_id):
+            Share.objects.filter(pk=share.pk).update(visit_count=F("visit_count") + 1)
+            stats["share_visit_count"] = 1
+            source = Source.SHARE
+        else:
+            share = None
+        _record(user=user, note=note, kind=Signal.READ, source=source, share=share, **stats)
+
+
+def impressions_record(*, viewer: User | None, note_ids: Iterable[int], source: str = Source.DIRECT) -> int:
+    """Cards shown in a feed, in bulk: one SELECT of the published notes among ``note_ids`` (at most 100), one
+    bulk INSERT of events and one UPDATE of their stats. Returns how many were counted."""
+    ids = list(dict.fromkeys(int(i) for i in note_ids))
+    if len(ids) > IMPRESSIONS_MAX:
+        raise ValidationFailed(
+            _("At most %(max)d notes at a time.") % {"max": IMPRESSIONS_MAX}, field="note_ids"
+        )
+    if not ids:
+        return 0
+    found = list(Note.objects.filter(pk__in=ids, status=Note.Status.PUBLISHED).values_list("pk", flat=True))
+    if not found:
+        return 0
+    user = viewer if viewer is not None and viewer.is_authenticated else None
+    source = source_clean(source)
+    with transaction.atomic():
+        EngagementEvent.objects.bulk_create(
+            [EngagementEvent(user=user, note_id=i, kind=Signal.IMPRESSION, source=source) for i in found]
+        )
+        NoteStats.objects.bulk_create([NoteStats(note_id=i) for i in found], ignore_conflicts=True)
+        NoteStats.objects.filter(note_id__in=sorted(found)).update(impression_count=F("impression_count") + 1)
+    return len(found)
+
+
+# --- video completion, follow from a note, not interested ----------------------------------------------------------
+def note_completion(*, user: User, note: Note, source: str = Source.DIRECT) -> bool:
+    """A video note watched to ≥ 90 % — counted once per viewer and note."""
+    if note.kind != Note.Kind.VIDEO:
+        raise ValidationFailed(_("Only a video can be watched to the end."), code="not_video")
+    with transaction.atomic():
+        created = _insert_once(Completion, user=user, note=note) is not None
+        if created:
+            _record(user=user, note=note, kind=Signal.COMPLETION, source=source, completion_count=1)
+    return created
+
+
+def note_follow_author(*, user: User, note: Note, source: str = Source.DIRECT) -> str:
+    """Follow a note's author from the note's page: a follow signal for that note, counted once."""
+    from meadow.accounts.services import follow_create
+
+    was_following = Follow.objects.filter(follower=user, followee_id=note.author_id).exists()
+    status = follow_create(follower=user, followee=note.author)
+    if not was_following:
+        with transaction.atomic():
+            if _insert_once(NoteFollow, user=user, note=note) is not None:
+                _record(user=user, note=note, kind=Signal.FOLLOW, source=source, follow_count=1)
+        _notify_follow(follower=user, followee=note.author, status=status)
+    return status
+
+
+def _notify_follow(*, follower: User, followee: User, status: str) -> None:
+    if status == "following":
+        _notify(kind="follow", recipient_id=followee.pk, actor_id=follower.pk)
+
+
+def note_not_interested(*, user: User, note: Note, source: str = Source.DIRECT) -> bool:
+    """ "Not interested" (不喜欢): hide this note, its author's notes and its top category's notes from the
+    reader's feeds; negative feedback for distribution. Idempotent."""
+    top = note.category_links.order_by("-score", "id").values_list("category_id", flat=True).first()
+    with transaction.atomic():
+        created = (
+            _insert_once(NotInterested, user=user, note=note, author_id=note.author_id, category_id=top)
+            is not None
+        )
+        if created:
+            _record(user=user, note=note, kind=Signal.NOT_INTERESTED, source=source, not_interested_count=1)
+    return created
+
+
+# --- comments -----------------------------------------------------------------------------------------------------
+def _mentioned_users(body: str, *, author: User) -> list[User]:
+    handles = [h for h in parse_mentions(body) if h != author.handle][:MENTIONS_MAX]
+    return list(User.objects.filter(handle__in=handles, is_active=True)) if handles else []
+
+
+def comment_create(
+    *, author: User, note: Note, body: str, parent: Comment | None = None, source: str = Source.DIRECT
+) -> Comment:
+    """Comment on a note, or reply to a comment (a reply to a reply joins the same thread and answers its
+    author). @mentions are resolved and notified. The caller checked that ``author`` may see ``note``."""
+    _assert_can_comment(author)
+    body = (body or "").strip()
+    if not body:
+        raise ValidationFailed(_("Write something first."), field="body", code="required")
+    if visible_length(body) > COMMENT_MAX:
+        raise ValidationFailed(
+            _("A comment has at most %(max)d characters.") % {"max": COMMENT_MAX}, field="body"
+        )
+    reply_to = None
+    if parent is not None:
+        if parent.note_id != note.pk:
+            raise ValidationFailed(_("This comment belongs to another note."), field="parent")
+        reply_to = parent.author
+        if parent.parent_id is not None:
+            parent = parent.parent
+        if is_blocked_between(a=author, b=reply_to):
+            raise PermissionDenied(_("You cannot reply to this person."), code="blocked")
+    mentioned = _mentioned_users(body, author=author)
+    with transaction.atomic():
+        _note_add(note, comment_count=1)
+        _record(user=author, note=note, kind=Signal.COMMENT, source=source)
+        comment = Comment.objects.create(
+            note=note, author=author, parent=parent, reply_to=reply_to, body=body
+        )
+        if parent is not None:
+            Comment.objects.filter(pk=parent.pk).update(reply_count=F("reply_count") + 1)
+        CommentMention.objects.bulk_create([CommentMention(comment=comment, user=u) for u in mentioned])
+        told = {author.pk}
+        if reply_to is not None and reply_to.pk not in told:
+            _notify(
+                kind="reply",
+                recipient_id=reply_to.pk,
+                actor_id=author.pk,
+                note_id=note.pk,
+                comment_id=comment.pk,
+            )
+            told.add(reply_to.pk)
+        if note.author_id not in told:
+            _notify(
+                kind="comment",
+                recipient_id=note.author_id,
+                actor_id=author.pk,
+                note_id=note.pk,
+                comment_id=comment.pk,
+            )
+            told.add(note.author_id)
+        for person in mentioned:
+            if person.pk not in told:
+                _notify(
+                    kind="mention",
+                    recipient_id=person.pk,
+                    actor_id=author.pk,
+                    note_id=note.pk,
+                    comment_id=comment.pk,
+                )
+                told.add(person.pk)
+    return comment
+
+
+def can_moderate_comment(*, user: User | None, comment: Comment) -> bool:
+    """The comment's author and the note's author may delete it."""
+    if user is None or not user.is_authenticated:
+        return False
+    return user.pk in (comment.author_id, comment.note.author_id)
+
+
+def comment_delete(*, user: User, comment: Comment) -> int:
+    """Delete a comment (and its replies). Its author or the note's author only. Returns how many comments
+    went (0 if it was already gone)."""
+    if not can_moderate_comment(user=user, comment=comment):
+        raise PermissionDenied(_("You can only delete your own comments or comments on your notes."))
+    note = comment.note
+    with transaction.atomic():
+        locked = Comment.objects.select_for_update().filter(pk=comment.pk).first()
+        if locked is None:
+            return 0
+        replies = list(Comment.objects.filter(parent=locked).values_list("author_id", flat=True))
+        gone = 1 + len(replies)
+        _note_add(note, comment_count=-gone)
+        weight = signal_weight(Signal.UNCOMMENT)
+        EngagementEvent.objects.bulk_create(
+            [
+                EngagementEvent(user_id=author_id, note_id=note.pk, kind=Signal.UNCOMMENT, weight=weight)
+                for author_id in [locked.author_id, *replies]
+            ]
+        )
+        _stats_add(note.pk, signal_score=weight * gone)
+        if locked.parent_id is not None:
+            Comment.objects.filter(pk=locked.parent_id).update(reply_count=F("reply_count") - 1)
+        Comment.objects.filter(parent=locked).delete()
+        locked.delete()
+    return gone
+
+
+def comment_pin(*, user: User, comment: Comment, pinned: bool = True) -> Comment:
+    """The note's author pins one top-level comment (pinning another unpins the first) or unpins it."""
+    if user.pk != comment.note.author_id:
+        raise PermissionDenied(_("Only the note's author can pin a comment."))
+    if comment.parent_id is not None:
+        raise ValidationFailed(_("Only a comment, not a reply, can be pinned."), code="reply_pin")
+    with transaction.atomic():
+        Note.objects.select_for_update().filter(pk=comment.note_id).values_list("pk", flat=True).first()
+        if pinned:
+            Comment.objects.filter(note_id=comment.note_id, is_pinned=True).exclude(pk=comment.pk).update(
+                is_pinned=False
+            )
+        Comment.objects.filter(pk=comment.pk).update(is_pinned=pinned)
+    comment.is_pinned = pinned
+    return comment
+
+
+def comment_like(*, user: User, comment: Comment) -> bool:
+    with transaction.atomic():
+        created = _insert_once(CommentLike, user=user, comment=comment) is not None
+        if created:
+            Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") + 1)
+            _notify(
+                kind="comment_like",
+                recipient_id=comment.author_id,
+                actor_id=user.pk,
+                note_id=comment.note_id,
+                comment_id=comment.pk,
+            )
+    return created
+
+
+def comment_unlike(*, user: User, comment: Comment) -> bool:
+    with transaction.atomic():
+        removed, _rows = CommentLike.objects.filter(user=user, comment=comment).delete()
+        if removed:
+            Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") - 1)
+    return bool(removed)

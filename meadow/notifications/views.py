@@ -1,0 +1,38 @@
+"""The notification centre: four buckets (comments and @mentions; likes and saves; new followers; system),
+newest first; opening a bucket marks it read."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from meadow.notifications import selectors, services
+from meadow.notifications.models import Notification
+from meadow.notifications.text import notification_summary
+
+
+@login_required
+def notifications_page(request: HttpRequest) -> HttpResponse:
+    bucket = request.GET.get("bucket") or Notification.Bucket.COMMENTS
+    if bucket not in selectors.BUCKETS:
+        bucket = Notification.Bucket.COMMENTS
+    unread = dict(selectors.notifications_unread_counts(user_id=request.user.pk))
+    page = selectors.notifications_for_user(
+        user=request.user, bucket=bucket, cursor=request.GET.get("cursor")
+    )
+    items = [(n, notification_summary(n)) for n in page["items"]]
+    if unread.get(bucket):
+        services.notifications_mark_read(user=request.user, bucket=bucket)
+    buckets = [(b.value, b.label, unread.get(b.value, 0)) for b in Notification.Bucket]
+    return render(
+        request,
+        "notifications/page.html",
+        {
+            "bucket": bucket,
+            "buckets": buckets,
+            "items": items,
+            "next_cursor": page["next_cursor"],
+            "nav_section": "notifications",
+        },
+    )

@@ -1,0 +1,136 @@
+"""Every write about search: the index of notes (kept in sync from ``meadow.notes.services`` through the tasks
+in ``meadow.search.tasks``), the rebuild behind ``meadow reindex``, the search log and recent searches."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from meadow.accounts.models import User
+from meadow.notes.models import Note, NoteHashtag
+from meadow.search.analysis import ParsedQuery, add_words, index_text
+from meadow.search.backends import search_backend
+from meadow.search.models import QUERY_MAX, NoteSearchDoc, RecentSearch, SearchLog
+
+RECENT_MAX = 20
+LOG_KEEP_DAYS = 8
+
+
+@dataclass(frozen=True)
+class NoteDoc:
+    note_id: int
+    title: str
+    tags: str
+    body: str
+    published_ts: float
+
+
+def note_doc_build(*, note: Note) -> NoteDoc:
+    """The segmented document of a note (uses prefetched ``hashtag_links`` when present)."""
+    names = []
+    for link in note.hashtag_links.all():
+        names.extend([link.hashtag.name, link.hashtag.display_name])
+    add_words(names)  # the note's topics become jieba words before its text is segmented
+    tags = " ".join(dict.fromkeys(index_text(n) for n in [*names, note.location_name] if n))
+    published = note.published_at or note.created_at
+    return NoteDoc(
+        note_id=note.pk,
+        title=index_text(note.title),
+        tags=tags,
+        body=index_text(note.body),
+        published_ts=published.timestamp(),
+    )
+
+
+def _with_tags(qs):
+    return qs.prefetch_related(
+        Prefetch("hashtag_links", queryset=NoteHashtag.objects.select_related("hashtag").order_by("position"))
+    )
+
+
+def search_index_note(*, note_id: int) -> bool:
+    """Index a note as it is now (idempotent): published notes get a document, anything else loses it. What a
+    reader may see is decided again at query time, so a note that turns private or an author who is banned
+    disappears from results at once. Returns whether the note is indexed."""
+    note = _with_tags(Note.objects.filter(pk=note_id)).first()
+    if note is None or note.status != Note.Status.PUBLISHED:
+        search_remove_note(note_id=note_id)
+        return False
+    search_backend().index(doc=note_doc_build(note=note))
+    return True
+
+
+def search_remove_note(*, note_id: int) -> None:
+    """Drop a note from the index (idempotent)."""
+    search_backend().remove(note_id=note_id)
+
+
+def search_reindex(*, batch_size: int = 500, progress: Callable[[int], None] | None = None) -> int:
+    """Rebuild the whole index in batches of ``batch_size`` notes (id order), dropping documents of notes no
+    longer published. Each batch is one transaction. Returns the number of notes indexed."""
+    NoteSearchDoc.objects.exclude(note__status=Note.Status.PUBLISHED).delete()
+    backend = search_backend()
+    last, indexed = 0, 0
+    while True:
+        batch = list(
+            _with_tags(Note.objects.filter(pk__gt=last, status=Note.Status.PUBLISHED).order_by("pk"))[
+                :batch_size
+            ]
+        )
+        if not batch:
+            return indexed
+        with transaction.atomic():
+            for note in batch:
+                backend.index(doc=note_doc_build(note=note))
+        last = batch[-1].pk
+        indexed += len(batch)
+        if progress is not None:
+            progress(len(batch))
+
+
+def searcher_key(*, user: User | None, address: str = "") -> str:
+    """Who searched, for counting distinct searchers: the account, or a hash of the address for anonymous
+    readers (never the address itself)."""
+    if user is not None and getattr(user, "is_authenticated", False):
+        return f"u:{user.pk}"
+    return "a:" + hashlib.sha256(f"meadow-search:{address}".encode()).hexdigest()[:32]
+
+
+def search_record(*, query: ParsedQuery, user: User | None, searcher: str) -> None:
+    """Log a search (trending, popular suggestions) and keep it in the account's recent searches (the last 20).
+    Sensitive queries are not recorded — the caller checks."""
+    text = query.text[:QUERY_MAX]
+    if not text:
+        return
+    now = timezone.now()
+    SearchLog.objects.create(query=text, searcher=searcher[:64], created_at=now)
+    if user is not None and getattr(user, "is_authenticated", False):
+        RecentSearch.objects.update_or_create(user=user, query=text, defaults={"searched_at": now})
+        stale = list(
+            RecentSearch.objects.filter(user=user)
+            .order_by("-searched_at", "-id")
+            .values_list("id", flat=True)[RECENT_MAX : RECENT_MAX + 50]
+        )
+        if stale:
+            RecentSearch.objects.filter(pk__in=stale).delete()
+
+
+def recent_searches_clear(*, user: User, queries: Iterable[str] | None = None) -> int:
+    """Forget the account's recent searches (all, or the ones given). Returns how many were removed."""
+    qs = RecentSearch.objects.filter(user=user)
+    if queries is not None:
+        qs = qs.filter(query__in=list(queries))
+    deleted, _ = qs.delete()
+    return deleted
+
+
+def search_log_purge(*, days: int = LOG_KEEP_DAYS) -> int:
+    """Delete search-log rows older than ``days`` (trending looks at hours, suggestions at a week)."""
+    deleted, _ = SearchLog.objects.filter(created_at__lt=timezone.now() - timedelta(days=days)).delete()
+    return deleted
