@@ -244,7 +244,9 @@ MEADOW_IMAGE_MAX_PIXELS = int(env("MEADOW_IMAGE_MAX_PIXELS", str(40_000_000)))
 MEADOW_IMAGE_MAX_BYTES = int(env("MEADOW_IMAGE_MAX_BYTES", str(20 * 1024 * 1024)))  # one note image
 MEADOW_VIDEO_MAX_BYTES = int(env("MEADOW_VIDEO_MAX_BYTES", str(500 * 1024 * 1024)))
 MEADOW_NSFW_THRESHOLD = float(env("MEADOW_NSFW_THRESHOLD", "0.6"))  # explicit-image score that flags
-MEADOW_SCAN_INLINE_OCR_IMAGES = int(env("MEADOW_SCAN_INLINE_OCR_IMAGES", "1"))  # OCR per note when tasks are inline
+MEADOW_SCAN_INLINE_OCR_IMAGES = int(
+    env("MEADOW_SCAN_INLINE_OCR_IMAGES", "1")
+)  # OCR per note when tasks are inline
 MEADOW_VIDEO_MAX_SECONDS = int(env("MEADOW_VIDEO_MAX_SECONDS", str(15 * 60)))
 # "on" (default, every profile), "off", or a multiplier such as "10" for load tests.
 MEADOW_RATE_LIMITS = env("MEADOW_RATE_LIMITS", "on").lower()

@@ -28,6 +28,7 @@ from meadow.accounts.validation import clean_bio, clean_display_name, clean_hand
 from meadow.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from meadow.core.images import process_image_upload
 from meadow.core.ratelimit import rate_limit_hit
+from meadow.core.tasks import enqueue
 from meadow.enforcement.services import enforcement_login_gate, enforcement_screen_profile
 
 LANGUAGE_CODES = {"zh-hans", "en", "ms"}
@@ -449,8 +450,14 @@ def _follow_requests_approve_all(*, user: User) -> None:
 
 
 def _count_follow(*, follower_id: int, followee_id: int, delta: int) -> None:
+    """Move both counters; a follow that becomes active (direct, accepted request, account made public) tells
+    the followee, after commit — the one place every door to a follow passes through."""
     User.objects.filter(pk=followee_id).update(followers_count=F("followers_count") + delta)
     User.objects.filter(pk=follower_id).update(following_count=F("following_count") + delta)
+    if delta > 0:
+        from meadow.notifications.tasks import notify_follow
+
+        enqueue(notify_follow, follower_id=follower_id, followee_id=followee_id)
 
 
 def block_create(*, blocker: User, blocked: User) -> None:

@@ -62,23 +62,29 @@ def _multiplier() -> float | None:
 
 
 def rate_limit_hit(*, scope: str, key: str) -> None:
-    """Count one attempt for ``key`` in ``scope``; raise ``RateLimited`` once the window's limit is passed."""
+    """Count one attempt for ``key`` in ``scope``; raise ``RateLimited`` once the window's limit is passed.
+
+    The window starts at the key's first attempt (not at a clock boundary), so "1 per 60 s" really means 60 s
+    between allowed attempts, and a burst cannot straddle two windows."""
     factor = _multiplier()
     if factor is None or not key:
         return
     rate = RATES[scope]
     limit = max(1, int(rate.limit * factor))
-    window = int(time.time() // rate.period)
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-    cache_key = f"rl:{scope}:{digest}:{window}"
-    cache.add(cache_key, 0, timeout=rate.period + 5)
+    count_key, start_key = f"rl:{scope}:{digest}", f"rl:{scope}:{digest}:t"
+    now = time.time()
+    if cache.add(start_key, now, timeout=rate.period):
+        cache.set(count_key, 0, timeout=rate.period)
     try:
-        count = cache.incr(cache_key)
-    except ValueError:  # expired between add and incr
-        cache.set(cache_key, 1, timeout=rate.period + 5)
+        count = cache.incr(count_key)
+    except ValueError:  # the window expired between the two calls: this attempt opens a new one
+        cache.set(start_key, now, timeout=rate.period)
+        cache.set(count_key, 1, timeout=rate.period)
         count = 1
     if count > limit:
-        raise RateLimited(retry_after=rate.period - int(time.time()) % rate.period)
+        started = cache.get(start_key) or now
+        raise RateLimited(retry_after=max(1, int(rate.period - (now - started)) + 1))
 
 
 def client_ip(request) -> str:

@@ -303,13 +303,7 @@ def note_follow_author(*, user: User, note: Note, source: str = Source.DIRECT) -
         with transaction.atomic():
             if _insert_once(NoteFollow, user=user, note=note) is not None:
                 _record(user=user, note=note, kind=Signal.FOLLOW, source=source, follow_count=1)
-        _notify_follow(follower=user, followee=note.author, status=status)
-    return status
-
-
-def _notify_follow(*, follower: User, followee: User, status: str) -> None:
-    if status == "following":
-        _notify(kind="follow", recipient_id=followee.pk, actor_id=follower.pk)
+    return status  # the new-follower notification is sent by accounts' follow service, for every door
 
 
 def note_not_interested(*, user: User, note: Note, source: str = Source.DIRECT) -> bool:
@@ -355,12 +349,17 @@ def comment_create(
         if is_blocked_between(a=author, b=reply_to):
             raise PermissionDenied(_("You cannot reply to this person."), code="blocked")
     mentioned = _mentioned_users(body, author=author)
+    # comments are checked like notes: a redirect or explicit text is refused with the findings
+    from meadow.enforcement.services import enforcement_check_text, enforcement_hold
+
+    screening = enforcement_check_text(user=author, text=body, field="comment", error_field="body")
     with transaction.atomic():
         _note_add(note, comment_count=1)
         _record(user=author, note=note, kind=Signal.COMMENT, source=source)
         comment = Comment.objects.create(
             note=note, author=author, parent=parent, reply_to=reply_to, body=body
         )
+        enforcement_hold(obj=comment, account=author, screening=screening)
         if parent is not None:
             Comment.objects.filter(pk=parent.pk).update(reply_count=F("reply_count") + 1)
         CommentMention.objects.bulk_create([CommentMention(comment=comment, user=u) for u in mentioned])

@@ -516,6 +516,9 @@ def note_update(
         if publish and locked.status == Note.Status.DRAFT:
             locked.status = Note.Status.PUBLISHED
             locked.published_at = now
+            enqueue(
+                notify_note_mentions, note_id=locked.pk
+            )  # a draft's @mentions hear of it when it goes out
         locked.save()
         enforcement_hold(obj=locked, account=editor, screening=screening)
         _set_hashtags(
