@@ -14,9 +14,16 @@ from tests.factories import UserFactory
 
 @pytest.fixture(autouse=True)
 def _clean_state():
+    from django.conf import settings
+    from django.utils import translation
+
     cache.clear()
     LocmemBackend.outbox.clear()
+    # A request handled in an earlier test leaves its language active in this thread (LocaleMiddleware
+    # activates it and nothing deactivates it): every test starts in the default language instead.
+    translation.activate(settings.LANGUAGE_CODE)
     yield
+    translation.activate(settings.LANGUAGE_CODE)
     LocmemBackend.outbox.clear()
 
 

@@ -181,6 +181,13 @@ def profile(request: HttpRequest, handle: str) -> HttpResponse:
         page = note_selectors.notes_drafts(author=user, cursor=cursor)
     else:
         page = note_selectors.notes_for_profile(viewer=viewer, author=user, cursor=cursor)
+        if viewer is not None and viewer.pk == user.pk:
+            # The author sees which of their notes are kept out of feeds and search (限流), and why (status page).
+            from meadow.enforcement.selectors import notes_limited_ids
+
+            limited = notes_limited_ids(note_ids=[note.pk for note in page["items"]])
+            for note in page["items"]:
+                note.limited_for_author = note.pk in limited
     context = {
         "drafts": drafts,
         "profile": user,

@@ -59,6 +59,16 @@ def note_is_limited(*, note_id: int, now: datetime | None = None) -> bool:
     return Note.objects.filter(pk=note_id).filter(limited_q(now=now)).exists()
 
 
+def note_is_held(*, note_id: int) -> bool:
+    """Whether the checks hold ``note_id`` for a moderator (审核中): until decided, only its author sees it."""
+    return ReviewItem.objects.filter(
+        kind=ReviewItem.Kind.HELD,
+        state=ReviewItem.State.PENDING,
+        target_type_id=_note_content_type_id(),
+        target_id=note_id,
+    ).exists()
+
+
 def notes_limited_ids(*, note_ids: list[int], now: datetime | None = None) -> set[int]:
     """Which of ``note_ids`` are limited (one query), to mark them for their author."""
     from meadow.notes.models import Note

@@ -15,7 +15,7 @@ from django.utils import timezone
 from meadow.accounts.models import Block, Follow, User
 from meadow.accounts.selectors import is_blocked_between
 from meadow.core.pagination import paginate_desc
-from meadow.enforcement.selectors import visible_in_distribution
+from meadow.enforcement.selectors import note_is_held, visible_in_distribution
 from meadow.notes.models import Hashtag, InterestCategory, Note, NoteHashtag, NoteImage
 from meadow.notes.text import extract_keywords, normalize_hashtag
 
@@ -57,6 +57,8 @@ def note_visible_to(*, note: Note, viewer: User | None) -> bool:
     if note.status != Note.Status.PUBLISHED or note.media_state != Note.MediaState.READY:
         return False
     if note.visibility == Note.Visibility.PRIVATE:
+        return False
+    if note_is_held(note_id=note.pk):  # held for review: not even a direct link shows it to others
         return False
     if _signed_in(viewer) and is_blocked_between(a=viewer, b=note.author):
         return False

@@ -188,6 +188,20 @@ def test_review_verdict_publishes_held_out_of_feeds(user, api_for, moderator):
 
 
 @pytest.mark.usefixtures("media_root")
+def test_a_held_note_opens_only_for_its_author_until_approved(user, other_user, api_for, client, moderator):
+    r = api_for(user).post("/api/v1/notes", {"title": "hi", "body": ABSOLUTE, "images": [jpeg()]})
+    note_id = r.json()["id"]
+    item = ReviewItem.objects.get(kind="held", target_id=note_id)
+    # not even the direct link shows it to anyone else while a moderator has not decided (审核中)
+    assert api_for(other_user).get(f"/api/v1/notes/{note_id}").status_code == 404
+    assert client.get(f"/notes/{note_id}/").status_code == 404
+    assert api_for(other_user).post(f"/api/v1/notes/{note_id}/like").status_code == 404
+    assert api_for(user).get(f"/api/v1/notes/{note_id}").status_code == 200
+    services.review_decide(item=item, moderator=moderator, decision="approve")
+    assert api_for(other_user).get(f"/api/v1/notes/{note_id}").status_code == 200
+
+
+@pytest.mark.usefixtures("media_root")
 def test_pass_publishes_with_an_empty_moderation_block(user, api_for):
     r = api_for(user).post("/api/v1/notes", {"title": "hi", "body": "A day in KL.", "images": [jpeg()]})
     assert r.status_code == 201 and r.json()["moderation"] == {"verdict": "pass", "hits": []}
@@ -220,6 +234,19 @@ def test_limited_account_is_absent_from_every_feed_selector_but_not_from_its_own
     assert not note_selectors.notes_for_profile(viewer=other_user, author=user)["items"]
     assert [n.pk for n in note_selectors.notes_for_profile(viewer=user, author=user)["items"]] == [note.pk]
     assert selectors.notes_limited_ids(note_ids=[note.pk]) == {note.pk}
+
+
+def test_the_author_sees_a_limited_mark_on_their_own_cards_and_nobody_else_does(user, other_user, client):
+    limited, fine = NoteFactory(author=user), NoteFactory(author=user)
+    services.enforcement_record_finding(obj=limited, category="plagiarism", evidence={}, severity="medium")
+    client.force_login(user)
+    html = client.get(f"/@{user.handle}/").content.decode()
+    assert html.count("badge-limited") == 1
+    card = html[html.index(f'data-note-id="{limited.pk}"') :]
+    assert card.index("badge-limited") < card.index("</article>")
+    assert f'data-note-id="{fine.pk}"' in html
+    client.force_login(other_user)
+    assert "badge-limited" not in client.get(f"/@{user.handle}/").content.decode()
 
 
 def test_a_finding_after_publishing_limits_or_removes_the_note(user):
