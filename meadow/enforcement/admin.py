@@ -5,12 +5,15 @@ service and is written to ``Decision``."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from meadow.core.errors import DomainError
 from meadow.enforcement import services
@@ -72,6 +75,21 @@ def _account_link(user) -> str:
     return format_html("<a href='{}'>@{}</a>", url, user.handle)
 
 
+class DecisionForm(ActionForm):
+    """The action bar with a free-text reason: it is kept on the ``Decision`` and shown to the account owner."""
+
+    reason = forms.CharField(
+        label=_("Reason (shown to the account owner)"),
+        required=False,
+        max_length=500,
+        widget=forms.TextInput(attrs={"size": 48}),
+    )
+
+
+def _reason(request) -> str:
+    return " ".join((request.POST.get("reason") or "").split())[:500]
+
+
 @admin.register(ReviewItem)
 class ReviewItemAdmin(ModeratorOnly, admin.ModelAdmin):
     list_display = ("created_at", "kind", "reason", "target_link", "account_history", "reporter", "state")
@@ -84,6 +102,7 @@ class ReviewItemAdmin(ModeratorOnly, admin.ModelAdmin):
         "created_at", "decided_at", "decided_by",
     )  # fmt: skip
     fields = readonly_fields
+    action_form = DecisionForm
     actions = [
         "approve",
         "remove",
@@ -118,12 +137,15 @@ class ReviewItemAdmin(ModeratorOnly, admin.ModelAdmin):
         done = 0
         for item in queryset.filter(state=ReviewItem.State.PENDING).order_by("pk"):
             try:
-                services.review_decide(item=item, moderator=request.user, decision=decision, type=type)
+                services.review_decide(
+                    item=item, moderator=request.user, decision=decision, type=type, reason=_reason(request)
+                )
             except DomainError as exc:
                 self.message_user(request, f"#{item.pk}: {exc.message}", messages.WARNING)
             else:
                 done += 1
-        self.message_user(request, _("%(count)d item(s) decided.") % {"count": done}, messages.SUCCESS)
+        message = ngettext("%(count)d item decided.", "%(count)d items decided.", done) % {"count": done}
+        self.message_user(request, message, messages.SUCCESS)
 
     @admin.action(description=_("Approve (nothing wrong; release held content)"))
     def approve(self, request, queryset):
@@ -158,6 +180,7 @@ class AppealAdmin(ModeratorOnly, admin.ModelAdmin):
         "decided_at", "decided_by",
     )  # fmt: skip
     fields = readonly_fields
+    action_form = DecisionForm
     actions = ["uphold", "reject"]
 
     @admin.display(description=_("account (history)"))
@@ -180,12 +203,15 @@ class AppealAdmin(ModeratorOnly, admin.ModelAdmin):
         done = 0
         for appeal in queryset.filter(state=Appeal.State.PENDING).order_by("pk"):
             try:
-                services.appeal_decide(appeal=appeal, moderator=request.user, decision=decision)
+                services.appeal_decide(
+                    appeal=appeal, moderator=request.user, decision=decision, response=_reason(request)
+                )
             except DomainError as exc:
                 self.message_user(request, f"#{appeal.pk}: {exc.message}", messages.WARNING)
             else:
                 done += 1
-        self.message_user(request, _("%(count)d appeal(s) decided.") % {"count": done}, messages.SUCCESS)
+        message = ngettext("%(count)d appeal decided.", "%(count)d appeals decided.", done) % {"count": done}
+        self.message_user(request, message, messages.SUCCESS)
 
     @admin.action(description=_("Uphold: the appeal is right, void the violation and lift its penalties"))
     def uphold(self, request, queryset):

@@ -36,6 +36,7 @@ class EvidenceOut(Schema):
     field: str | None = None
     hits: list[ModerationHitOut] = []
     image: str | None = None
+    reason: str | None = None  # the moderator's note, when a moderator decided
 
 
 class AppealOut(Schema):
@@ -125,6 +126,7 @@ def violation_out(v: Violation) -> dict[str, Any]:
             "field": ev.get("field"),
             "hits": ev.get("hits") or [],
             "image": ev.get("image"),
+            "reason": ev.get("reason") or None,
         },
         "created_at": v.created_at,
         "voided": voided,

@@ -373,6 +373,9 @@ def _notify_violation(*, violation: Violation, sanction: Sanction | None) -> Non
         change = _suggestions(violation.evidence)
         if change:
             parts.append(_("What to change: %(change)s.") % {"change": change})
+        note = str((violation.evidence or {}).get("reason") or "").strip()
+        if note:
+            parts.append(_("The moderator's note: %(reason)s") % {"reason": note})
         if sanction is not None:
             parts.append(_("Consequence: %(sanction)s.") % {"sanction": sanction_describe(sanction)})
         parts.append(_("You can see the details and appeal on your account status page."))

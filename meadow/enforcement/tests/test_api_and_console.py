@@ -136,6 +136,48 @@ def test_console_uphold_action_is_audited(client, moderator, offender):
     assert Decision.objects.filter(moderator=moderator, action="appeal_uphold").exists()
 
 
+def test_console_decision_carries_a_reason_to_the_owner(client, moderator, user, other_user):
+    note = NoteFactory(author=other_user)
+    item = services.report_create(
+        reporter=user, target_type="note", target_id=str(note.pk), reason="spam", text="ads"
+    )
+    client.force_login(moderator)
+    r = client.post(
+        "/admin/enforcement/reviewitem/",
+        {
+            "action": "violation_behaviour",
+            "_selected_action": [item.pk],
+            "index": 0,
+            "reason": "  Repeated   ads for the same shop ",
+        },
+    )
+    assert r.status_code == 302
+    assert Decision.objects.get(action="review_violation").reason == "Repeated ads for the same shop"
+    violation = Violation.objects.get(account=other_user)
+    assert violation.evidence["reason"] == "Repeated ads for the same shop"
+    from meadow.notifications.models import Notification
+
+    notice = Notification.objects.filter(recipient=other_user).latest("pk")
+    assert "Repeated ads for the same shop" in str(notice.text)
+    client.force_login(other_user)
+    page = client.get("/me/status/").content.decode()
+    assert 'data-testid="moderator-note"' in page and "Repeated ads for the same shop" in page
+
+
+def test_console_reports_counts_in_the_right_plural(client, moderator, offender):
+    vid = Violation.objects.get(account=offender).pk
+    appeal = services.appeal_create(user=offender, violation_id=vid, text="please")
+    client.force_login(moderator)
+    r = client.post(
+        "/admin/enforcement/appeal/",
+        {"action": "reject", "_selected_action": [appeal.pk], "index": 0, "reason": "It was an ad."},
+        follow=True,
+    )
+    assert "1 appeal decided." in r.content.decode()
+    appeal.refresh_from_db()
+    assert appeal.state == "rejected" and appeal.response == "It was an ad."
+
+
 def test_status_page_in_three_languages(offender, client):
     client.force_login(offender)
     for lang in ("en", "zh-hans", "ms"):
