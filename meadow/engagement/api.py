@@ -305,6 +305,14 @@ def not_interested(request: HttpRequest, note_id: int, source: SourceIn = "direc
     return {"hidden": True}
 
 
+@router.delete("/notes/{note_id}/not-interested", response=responses({200: HiddenOut}), auth=token_or_session)
+def not_interested_undo(request: HttpRequest, note_id: int, source: SourceIn = "direct"):
+    """Undo "not interested": the note and similar ones may appear in your feeds again."""
+    note = note_get_for_viewer(viewer=request.user, note_id=note_id)
+    services.note_not_interested_undo(user=request.user, note=note, source=source)
+    return {"hidden": False}
+
+
 @router.post("/impressions", response=responses({200: ImpressionsOut}), auth=optional_auth)
 def impressions(request: HttpRequest, payload: ImpressionsIn):
     """Cards a client showed, in bulk (up to 100 note ids)."""

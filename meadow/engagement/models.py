@@ -46,6 +46,7 @@ class Signal(models.TextChoices):
     FOLLOW = "follow", _("Follow from the note")
     COMPLETION = "completion", _("Video watched to the end")
     NOT_INTERESTED = "not_interested", _("Not interested")
+    NOT_INTERESTED_UNDONE = "interested_again", _("Not interested withdrawn")
     IMPRESSION = "impression", _("Impression")
     READ = "read", _("Read")
 

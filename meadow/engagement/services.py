@@ -48,7 +48,12 @@ IMPRESSIONS_MAX = 100
 MENTIONS_MAX = 10
 
 # The undo of an action carries the negative weight of the action.
-_UNDO_OF = {Signal.UNLIKE: "like", Signal.UNSAVE: "save", Signal.UNCOMMENT: "comment"}
+_UNDO_OF = {
+    Signal.UNLIKE: "like",
+    Signal.UNSAVE: "save",
+    Signal.UNCOMMENT: "comment",
+    Signal.NOT_INTERESTED_UNDONE: "not_interested",
+}
 
 
 def signal_weight(kind: str) -> float:
@@ -318,6 +323,18 @@ def note_not_interested(*, user: User, note: Note, source: str = Source.DIRECT) 
         if created:
             _record(user=user, note=note, kind=Signal.NOT_INTERESTED, source=source, not_interested_count=1)
     return created
+
+
+def note_not_interested_undo(*, user: User, note: Note, source: str = Source.DIRECT) -> bool:
+    """Take "not interested" back (the card's Undo): the note, its author and its category return to the
+    reader's feeds, and the negative signal is cancelled by an opposite event. Idempotent."""
+    with transaction.atomic():
+        removed, _rows = NotInterested.objects.filter(user=user, note=note).delete()
+        if removed:
+            _record(
+                user=user, note=note, kind=Signal.NOT_INTERESTED_UNDONE, source=source, not_interested_count=-1
+            )
+    return bool(removed)
 
 
 # --- comments -----------------------------------------------------------------------------------------------------

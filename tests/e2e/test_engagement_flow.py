@@ -99,3 +99,32 @@ def _shots():
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     return SHOTS
+
+
+def test_not_interested_from_a_card_can_be_undone(page, live_server, shot, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    v = page.viewport_name
+    author = UserFactory(handle=f"ana_{v}", display_name="Ana")
+    reader = UserFactory(handle=f"ben_{v}", display_name="Ben")
+    note = note_publish(
+        author=author,
+        title="Cendol, Jonker Walk",
+        body="Shaved ice, gula melaka, pandan jelly. #Melaka",
+        images=[jpeg(size=(900, 1200), color=(74, 160, 120))],
+    )
+    from meadow.engagement.models import NotInterested
+
+    _login(page, live_server, reader.handle)
+    page.goto(f"{live_server.url}/topics/melaka/")
+    card = page.locator(f'.note-card[data-note-id="{note.pk}"]')
+    card.get_by_role("button", name="More").or_(card.locator("summary")).first.click()
+    card.get_by_test_id("not-interested").click()
+    notice = page.get_by_test_id("hidden-note")
+    expect(notice).to_contain_text("fewer notes like this")
+    expect(card).to_have_count(0)
+    assert NotInterested.objects.filter(user=reader, note=note).exists()
+    shot("engagement-not-interested")
+    notice.get_by_test_id("undo-hide").click()
+    expect(page.locator(f'.note-card[data-note-id="{note.pk}"]')).to_be_visible()
+    expect(page.get_by_test_id("hidden-note")).to_have_count(0)
+    assert not NotInterested.objects.filter(user=reader, note=note).exists()

@@ -219,6 +219,23 @@ def test_not_interested_hides_note_and_similar_from_feeds(api_for, user, note):
     assert _score(note) == -4
     # other readers are unaffected
     assert note.pk in {n["id"] for n in api_for(UserFactory()).get("/api/v1/notes?limit=50").json()["items"]}
+    # Undo brings them all back and cancels the negative signal; undoing twice changes nothing more
+    assert api.delete(f"/api/v1/notes/{note.pk}/not-interested").json() == {"hidden": False}
+    assert api.delete(f"/api/v1/notes/{note.pk}/not-interested").json() == {"hidden": False}
+    again = {n["id"] for n in api.get("/api/v1/notes?limit=50").json()["items"]}
+    assert {note.pk, same_author.pk, same_category.pk, unrelated.pk} <= again
+    assert NoteStats.objects.get(note=note).not_interested_count == 0
+    assert _score(note) == 0
+    assert list(
+        EngagementEvent.objects.filter(note=note, user=user).order_by("pk").values_list("kind", "weight")
+    ) == [("not_interested", -4), ("interested_again", 4)]
+
+
+def test_only_the_reader_can_undo_their_not_interested(api_for, anon, user, other_user, note):
+    api_for(user).post(f"/api/v1/notes/{note.pk}/not-interested")
+    assert anon.delete(f"/api/v1/notes/{note.pk}/not-interested").status_code == 401
+    assert api_for(other_user).delete(f"/api/v1/notes/{note.pk}/not-interested").json() == {"hidden": False}
+    assert NoteStats.objects.get(note=note).not_interested_count == 1  # someone else's undo touches nothing
 
 
 def test_impressions_in_bulk(api_for, user, anon, django_assert_max_num_queries):

@@ -195,11 +195,24 @@ document.addEventListener("click", async (event) => {
     const hide = event.target.closest("[data-not-interested]");
     if (hide) {
       event.preventDefault();
-      const res = await post(hide.dataset.notInterested + "?source=" + source());
+      const url = hide.dataset.notInterested + "?source=" + source();
+      const res = await post(url);
       if (res.ok) {
+        // The card gives way to a small notice with Undo; undoing puts the same card back in its place.
         const card = hide.closest(".note-card");
-        card.classList.add("hidden-card");
-        setTimeout(() => card.remove(), 250);
+        const menu = hide.closest("details"); if (menu) menu.open = false;
+        const notice = document.createElement("div");
+        notice.className = "note-card hidden-note"; notice.dataset.testid = "hidden-note";
+        notice.setAttribute("role", "status");
+        const text = document.createElement("p"); text.textContent = hide.dataset.hiddenLabel;
+        const undo = document.createElement("button"); undo.type = "button"; undo.className = "btn btn-ghost small";
+        undo.textContent = hide.dataset.undoLabel; undo.dataset.testid = "undo-hide";
+        undo.addEventListener("click", async () => {
+          const back = await fetch(url, { method: "DELETE", credentials: "same-origin", headers: { "X-CSRFToken": csrf() } });
+          if (back.ok) notice.replaceWith(card);
+        });
+        notice.append(text, undo);
+        card.replaceWith(notice);
       }
       return;
     }
