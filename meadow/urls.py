@@ -44,6 +44,7 @@ web_patterns = [
     path("notes/<int:note_id>/boards/", engagement.board_picker, name="board_picker"),
     path("notes/<int:note_id>/comments/", engagement.note_comments, name="note_comments"),
     path("notes/<int:note_id>/card.png", engagement.note_share_card, name="note_share_card"),
+    path("comments/<int:comment_id>/replies/", engagement.comment_replies, name="comment_replies"),
     path("comments/<int:comment_id>/<slug:action>/", engagement.comment_action, name="comment_action"),
     path("boards/<int:board_id>/", engagement.board_page, name="board"),
     path(f"@{HANDLE}/saved/", engagement.profile_saved, name="profile_saved"),

@@ -62,3 +62,20 @@ def paginate_desc(
         "items": list(items),
         "next_cursor": encode_cursor(getattr(rows[-1], key)) if more and rows else None,
     }
+
+
+def paginate_asc(
+    qs: QuerySet, *, cursor: str | None, limit: int | None, shape: Callable[[Any], T], key: str = "id"
+) -> dict[str, Any]:
+    """One page of ``qs`` ordered by ``key`` ascending (oldest first, as replies read), after ``cursor``."""
+    size = clamp_limit(limit)
+    after = decode_cursor(cursor)
+    if after is not None:
+        qs = qs.filter(**{f"{key}__gt": after})
+    rows: list[Any] = list(qs.order_by(key)[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    return {
+        "items": [shape(row) for row in rows],
+        "next_cursor": encode_cursor(getattr(rows[-1], key)) if more and rows else None,
+    }

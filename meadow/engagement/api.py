@@ -93,6 +93,11 @@ class CommentPage(Schema):
     next_cursor: str | None
 
 
+class ReplyPage(Schema):
+    items: list[ReplyOut]
+    next_cursor: str | None
+
+
 class CommentIn(Schema):
     body: str = Field(max_length=4000)
     parent: int | None = None
@@ -340,6 +345,20 @@ def comments(request: HttpRequest, note_id: int, cursor: str | None = None, limi
     page = selectors.comments_for_note(viewer=viewer, note=note, cursor=cursor, limit=limit)
     return {
         "items": [comment_out(request, c, viewer) for c in page["items"]],
+        "next_cursor": page["next_cursor"],
+    }
+
+
+@router.get("/comments/{comment_id}/replies", response=responses({200: ReplyPage}), auth=optional_auth)
+def comment_replies(
+    request: HttpRequest, comment_id: int, cursor: str | None = None, limit: int | None = None
+):
+    """The replies of a comment, oldest first (a comment in a list carries only its first three)."""
+    viewer = _viewer(request)
+    comment = selectors.comment_get_for_viewer(viewer=viewer, comment_id=comment_id)
+    page = selectors.comment_replies(viewer=viewer, comment=comment, cursor=cursor, limit=limit)
+    return {
+        "items": [_reply_out(request, r, viewer) for r in page["items"]],
         "next_cursor": page["next_cursor"],
     }
 

@@ -11,7 +11,7 @@ from django.http import Http404
 
 from meadow.accounts.models import User
 from meadow.accounts.selectors import is_blocked_between
-from meadow.core.pagination import paginate_desc
+from meadow.core.pagination import paginate_asc, paginate_desc
 from meadow.engagement.models import Board, Comment, CommentLike, Like, NoteStats, NotInterested, Save
 from meadow.notes.models import Note, NoteCategory
 
@@ -87,19 +87,34 @@ def _comments_qs(viewer: User | None) -> QuerySet[Comment]:
     return qs
 
 
+def _without_blocked(qs: QuerySet[Comment], viewer: User | None) -> QuerySet[Comment]:
+    """Comments by accounts blocked either way left out."""
+    if not _signed_in(viewer):
+        return qs
+    from meadow.accounts.models import Block
+
+    blocked = Block.objects.filter(blocker=viewer).values("blocked")
+    blockers = Block.objects.filter(blocked=viewer).values("blocker")
+    return qs.exclude(author__in=blocked).exclude(author__in=blockers)
+
+
+def comment_replies(
+    *, viewer: User | None, comment: Comment, cursor: str | None = None, limit: int | None = None
+) -> dict[str, Any]:
+    """The replies of a top-level comment, oldest first, in cursor pages (blocked accounts left out). The
+    comment section shows the first ``REPLIES_SHOWN``; "more replies" continues from the last one shown."""
+    qs = _without_blocked(_comments_qs(viewer).filter(parent=comment), viewer)
+    return paginate_asc(qs, cursor=cursor, limit=limit, shape=lambda c: c)
+
+
 def comments_for_note(
     *, viewer: User | None, note: Note, cursor: str | None = None, limit: int | None = None
 ) -> dict[str, Any]:
     """A note's comments, newest first, the pinned one on top of the first page, each with its first replies
     (oldest first). Comments by accounts blocked either way are left out. A fixed number of queries."""
-    qs = _comments_qs(viewer).filter(note=note, parent__isnull=True)
-    if _signed_in(viewer):
-        from meadow.accounts.models import Block
-
-        blocked = Block.objects.filter(blocker=viewer).values("blocked")
-        blockers = Block.objects.filter(blocked=viewer).values("blocker")
-        qs = qs.exclude(author__in=blocked).exclude(author__in=blockers)
-    replies = _comments_qs(viewer).order_by("id")
+    qs = _without_blocked(_comments_qs(viewer).filter(note=note, parent__isnull=True), viewer)
+    # Only the first few replies of each comment (one windowed query); the rest page in on request.
+    replies = _without_blocked(_comments_qs(viewer), viewer).order_by("id")[:REPLIES_SHOWN]
     qs = qs.prefetch_related(Prefetch("replies", queryset=replies, to_attr="reply_list"))
     pinned: list[Comment] = []
     if not cursor:

@@ -332,7 +332,11 @@ def note_not_interested_undo(*, user: User, note: Note, source: str = Source.DIR
         removed, _rows = NotInterested.objects.filter(user=user, note=note).delete()
         if removed:
             _record(
-                user=user, note=note, kind=Signal.NOT_INTERESTED_UNDONE, source=source, not_interested_count=-1
+                user=user,
+                note=note,
+                kind=Signal.NOT_INTERESTED_UNDONE,
+                source=source,
+                not_interested_count=-1,
             )
     return bool(removed)
 

@@ -129,7 +129,38 @@ def note_comments(request: HttpRequest, note_id: int) -> HttpResponse:
             return _comments(request, note, error=str(exc.message), status=200 if request.htmx else 400)
         if not request.htmx:
             return redirect("web:note", note_id=note.pk)
+    elif request.GET.get("cursor"):  # "More comments": the next page of items, appended in place
+        viewer = _viewer(request)
+        page = selectors.comments_for_note(viewer=viewer, note=note, cursor=request.GET["cursor"], limit=50)
+        context = {
+            "note": note,
+            "comments": page["items"],
+            "next_cursor": page["next_cursor"],
+            "is_note_author": viewer is not None and viewer.pk == note.author_id,
+        }
+        return render(request, "engagement/_comment_items.html", context)
     return _comments(request, note)
+
+
+def comment_replies(request: HttpRequest, comment_id: int) -> HttpResponse:
+    """ "Show more replies" under a comment: the next replies (oldest first), appended in place."""
+    from meadow.core.pagination import encode_cursor
+
+    viewer = _viewer(request)
+    comment = selectors.comment_get_for_viewer(viewer=viewer, comment_id=comment_id)
+    if comment.parent_id:
+        raise Http404
+    after = request.GET.get("after", "")
+    cursor = encode_cursor(int(after)) if after.isdigit() else request.GET.get("cursor")
+    page = selectors.comment_replies(viewer=viewer, comment=comment, cursor=cursor, limit=20)
+    context = {
+        "comment": comment,
+        "note": comment.note,
+        "replies": page["items"],
+        "next_cursor": page["next_cursor"],
+        "is_note_author": viewer is not None and viewer.pk == comment.note.author_id,
+    }
+    return render(request, "engagement/_reply_items.html", context)
 
 
 @require_POST

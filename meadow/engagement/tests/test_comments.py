@@ -141,3 +141,57 @@ def test_enforcement_hook_is_called(monkeypatch, api_for, user, note):
     monkeypatch.setattr(services, "_assert_can_comment", banned)
     assert _post(api_for(user), note, "hello").status_code == 403
     assert not Comment.objects.exists()
+
+
+def test_replies_page_in_after_the_first_three(api_for, anon, user, other_user, note, client):
+    from meadow.engagement import services
+
+    top = services.comment_create(author=user, note=note, body="first!")
+    replies = [
+        services.comment_create(author=other_user, note=note, body=f"r{i}", parent=top) for i in range(7)
+    ]
+    listed = anon.get(f"/api/v1/notes/{note.pk}/comments").json()["items"][0]
+    assert listed["replies_count"] == 7
+    assert [r["body"] for r in listed["replies"]] == ["r0", "r1", "r2"]
+    first = anon.get(f"/api/v1/comments/{top.pk}/replies?limit=4").json()
+    assert [r["body"] for r in first["items"]] == ["r0", "r1", "r2", "r3"]
+    rest = anon.get(f"/api/v1/comments/{top.pk}/replies?limit=4&cursor={first['next_cursor']}").json()
+    assert [r["body"] for r in rest["items"]] == ["r4", "r5", "r6"] and rest["next_cursor"] is None
+    assert anon.get(f"/api/v1/comments/{top.pk}/replies?cursor=nonsense").status_code == 400
+    # the page: three replies shown, then "Show more replies" continues after the third
+    html = client.get(f"/notes/{note.pk}/comments/").content.decode()
+    assert html.count('data-testid="reply"') == 3 and f"?after={replies[2].pk}" in html
+    more = client.get(f"/comments/{top.pk}/replies/?after={replies[2].pk}", HTTP_HX_REQUEST="true")
+    assert more.content.decode().count('data-testid="reply"') == 4
+    assert client.get(f"/comments/{replies[0].pk}/replies/").status_code == 404  # a reply has no thread
+
+
+def test_a_blocked_account_s_replies_are_left_out(api_for, user, other_user, note):
+    from meadow.accounts.services import block_create
+    from meadow.engagement import services
+
+    troll = UserFactory()
+    top = services.comment_create(author=note.author, note=note, body="hello")
+    services.comment_create(author=troll, note=note, body="from a blocked account", parent=top)
+    services.comment_create(author=note.author, note=note, body="from the author", parent=top)
+    block_create(blocker=user, blocked=troll)
+    api = api_for(user)
+    assert [
+        r["body"] for r in api.get(f"/api/v1/notes/{note.pk}/comments").json()["items"][0]["replies"]
+    ] == ["from the author"]
+    assert [r["body"] for r in api.get(f"/api/v1/comments/{top.pk}/replies").json()["items"]] == [
+        "from the author"
+    ]
+
+
+def test_more_comments_continue_the_list(client, user, note):
+    from meadow.engagement import services
+
+    for i in range(53):
+        services.comment_create(author=user, note=note, body=f"c{i}")
+    html = client.get(f"/notes/{note.pk}/comments/").content.decode()
+    assert html.count('data-testid="comment"') == 50 and 'data-testid="more-comments"' in html
+    cursor = html.split(f"/notes/{note.pk}/comments/?cursor=")[1].split('"')[0]
+    more = client.get(f"/notes/{note.pk}/comments/?cursor={cursor}", HTTP_HX_REQUEST="true").content.decode()
+    assert more.count('data-testid="comment"') == 3 and "more-comments" not in more
+    assert "c0" in more and "c52" not in more
