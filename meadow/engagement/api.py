@@ -222,7 +222,7 @@ def comment_out(request: HttpRequest, comment: Comment, viewer: User | None) -> 
 def board_out(request: HttpRequest, board: Board) -> dict:
     return {
         "id": board.pk,
-        "name": board.name,
+        "name": board.title,
         "private": board.is_private,
         "default": board.is_default,
         "notes": board.note_count,

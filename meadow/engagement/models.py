@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from meadow.notes.models import Note
 
@@ -72,7 +73,15 @@ class Board(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} of {self.owner_id}"
+        return f"{self.title} of {self.owner_id}"
+
+    @property
+    def title(self) -> str:
+        """The name to show: the default board's is translated for each reader (its ``name`` stays empty, so it
+        reads 收藏 to a Chinese reader and "Saved" to an English one); other boards keep their owner's name."""
+        if self.is_default and not self.name:
+            return str(pgettext("the default board", "Saved"))
+        return self.name
 
 
 class Like(models.Model):

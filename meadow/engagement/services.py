@@ -155,7 +155,7 @@ def board_default(*, owner: User) -> Board:
     board = Board.objects.filter(owner=owner, is_default=True).first()
     if board is None:
         Board.objects.bulk_create(
-            [Board(owner=owner, name=_("Saved"), is_default=True, is_private=False)], ignore_conflicts=True
+            [Board(owner=owner, name="", is_default=True, is_private=False)], ignore_conflicts=True
         )
         board = Board.objects.get(owner=owner, is_default=True)
     return board

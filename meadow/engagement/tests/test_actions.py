@@ -272,3 +272,21 @@ def test_anonymous_actions_need_sign_in(anon, note):
     for path in ("like", "save", "share", "completion", "not-interested"):
         assert anon.post(f"/api/v1/notes/{note.pk}/{path}").status_code == 401
     assert not EngagementEvent.objects.exists()
+
+
+def test_the_default_board_reads_saved_in_each_reader_s_language(api_for, user, note, client):
+    from django.utils import translation
+
+    api_for(user).post(f"/api/v1/notes/{note.pk}/save")
+    board = Board.objects.get(owner=user, is_default=True)
+    assert board.name == ""  # stored neutral, never in the language active when it was created
+    for lang, title in (("en", "Saved"), ("zh-hans", "收藏"), ("ms", "Disimpan")):
+        with translation.override(lang):
+            assert board.title == title
+    client.force_login(user)
+    client.cookies["meadow_language"] = "zh-hans"
+    assert "收藏" in client.get(f"/boards/{board.pk}/").content.decode()
+    api = api_for(user)
+    assert api.get(f"/api/v1/boards/{board.pk}").json()["name"] == "Saved"
+    r = api.post("/api/v1/boards", {"name": "Saved"}, content_type="application/json")
+    assert r.status_code == 201  # a board of one's own may still be called that
