@@ -100,7 +100,7 @@ def test_refusal_rewrite_limit_and_upheld_appeal(page, browser, live_server, tmp
         admin.locator(f"input[name=_selected_action][value='{appeal.pk}']").check()
         admin.locator("select[name=action]").select_option("uphold")
         admin.locator("button[name=index]").click()
-        expect(admin.locator(".messagelist")).to_contain_text("1 appeal(s) decided")
+        expect(admin.locator(".messagelist")).to_contain_text("1 appeal decided")
         SHOTS.mkdir(parents=True, exist_ok=True)
         admin.screenshot(path=str(SHOTS / f"enforcement-console-{page.viewport_name}.png"), full_page=True)
     finally:
