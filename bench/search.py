@@ -5,8 +5,9 @@ side by side in one run, at growing index sizes.
 
     .venv/bin/python bench/search.py [--notes 100000] [--steps 10000,100000] [--rounds 3] [--write]
 
-A scratch database ``meadow_bench_search`` is created on ``MEADOW_BENCH_POSTGRES`` (default
-postgresql://postgres@127.0.0.1:5432) and dropped afterwards (``--keep`` keeps it). Notes are seeded directly
+A scratch database ``meadow_bench_search`` (``MEADOW_BENCH_SEARCH_DB``) is created on ``MEADOW_BENCH_POSTGRES``
+(default postgresql://postgres@127.0.0.1:5432) and dropped afterwards (``--keep`` keeps it; ``--seed-only --keep``
+seeds a large one once, ``--reuse`` measures it later). Notes are seeded directly
 with bulk inserts — note rows plus their pre-segmented search documents drawn from a Zipf-distributed
 Chinese/English/Malay vocabulary — not through the media pipeline. ``--notes 1000000`` works (about ten
 minutes of seeding on a 2-CPU machine). ``--write`` appends the numbers to bench/RESULTS.md under "## Search".
@@ -25,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = os.environ.get("MEADOW_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
-PG_DB = "meadow_bench_search"
+PG_DB = os.environ.get("MEADOW_BENCH_SEARCH_DB", "meadow_bench_search")
 
 ZH = (
     "美食 吉隆坡 推荐 探店 咖啡 咖啡厅 早餐 火锅 奶茶 甜品 蛋糕 面包 肉骨茶 椰浆饭 榴莲 海南鸡饭 叻沙 炒粿条 云吞面 "
@@ -223,6 +224,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument("--reuse", action="store_true", help="reuse an existing scratch database")
     parser.add_argument("--write", action="store_true", help="append the results to bench/RESULTS.md")
+    parser.add_argument(
+        "--seed-only", action="store_true", help="seed (with --keep: for a later --reuse), no runs"
+    )
     args = parser.parse_args()
     steps = sorted({int(s) for s in args.steps.split(",") if s.strip()} | {args.notes})
     if not args.steps and args.notes > 10_000:
@@ -249,13 +253,16 @@ def main() -> None:
     try:
         for size in steps:
             seconds = seed(size)
+            if args.seed_only:
+                print(f"{size:>9,} notes seeded in {seconds:.0f}s")
+                continue
             result = measure(queries, args.rounds)
             rows.append((size, seconds, result))
             print(
                 f"{size:>9,} notes (seeded in {seconds:.0f}s): raw p50 {result['raw']['p50_ms']:.1f} ms "
-                f"p99 {result['raw']['p99_ms']:.1f} ms {result['raw']['qps']:.0f} q/s | service p50 "
+                f"p99 {result['raw']['p99_ms']:.1f} ms {result['raw']['qps']:.3g} q/s | service p50 "
                 f"{result['service']['p50_ms']:.1f} ms p99 {result['service']['p99_ms']:.1f} ms "
-                f"{result['service']['qps']:.0f} q/s ({result['service']['qps'] / result['raw']['qps']:.0%} of raw) "
+                f"{result['service']['qps']:.3g} q/s ({result['service']['qps'] / result['raw']['qps']:.0%} of raw) "
                 f"| with notes loaded p50 {result['full']['p50_ms']:.1f} ms p99 {result['full']['p99_ms']:.1f} ms "
                 f"| matches/query median {result['median_matches']:,} max {result['max_matches']:,}"
             )
@@ -279,8 +286,8 @@ def _write(rows, args, n_queries: int) -> None:
         f"{datetime.now(tz=UTC):%Y-%m-%d}, PostgreSQL, one process, {n_queries} mixed queries (zh/en/ms, 1–3 "
         "terms, drawn from the popular half of a Zipf vocabulary) × "
         f"{args.rounds} rounds, page of 20. *Raw* is `SELECT note_id … WHERE tsv @@ q ORDER BY ts_rank_cd(tsv, q) "
-        "LIMIT 20` on the same GIN index; *service* is `SearchBackend.search` (parse + segment, safety filters "
-        "incl. enforcement, relevance × engagement × freshness, ids of one page); *+ notes* adds loading the notes "
+        "LIMIT 20` on the same GIN index; *service* is `SearchBackend.search` (parse + segment, the 2,000 text-best "
+        "candidates, safety filters incl. enforcement over them, relevance × engagement × freshness, ids of one page); *+ notes* adds loading the notes "
         "with their relations (`search_notes`).",
         "",
         "| notes | raw p50 / p99 | service p50 / p99 | service q/s vs raw | + notes p50 / p99 | matches/query (median, max) |",
@@ -290,7 +297,7 @@ def _write(rows, args, n_queries: int) -> None:
         lines.append(
             f"| {size:,} | {r['raw']['p50_ms']:.1f} / {r['raw']['p99_ms']:.1f} ms | "
             f"{r['service']['p50_ms']:.1f} / {r['service']['p99_ms']:.1f} ms | "
-            f"{r['service']['qps']:.0f} vs {r['raw']['qps']:.0f} (**{r['service']['qps'] / r['raw']['qps']:.0%}**) | "
+            f"{r['service']['qps']:.3g} vs {r['raw']['qps']:.3g} (**{r['service']['qps'] / r['raw']['qps']:.0%}**) | "
             f"{r['full']['p50_ms']:.1f} / {r['full']['p99_ms']:.1f} ms | {r['median_matches']:,}, {r['max_matches']:,} |"
         )
     with (ROOT / "bench" / "RESULTS.md").open("a", encoding="utf-8") as fh:

@@ -257,3 +257,21 @@ from meadow.notifications.api import router as notifications_router  # noqa: E40
 
 api.add_router("", engagement_router)
 api.add_router("", notifications_router)
+
+from meadow.distribution.creator_api import router as creator_router  # noqa: E402
+
+api.add_router("/creator", creator_router)
+
+from meadow.distribution.api import router as feeds_router  # noqa: E402
+
+api.add_router("", feeds_router)
+
+from meadow.orders.api import router as orders_router  # noqa: E402
+
+api.add_router("", orders_router)
+
+from meadow.business.api import router as business_router  # noqa: E402
+from meadow.store.api import router as store_router  # noqa: E402
+
+api.add_router("", business_router)
+api.add_router("", store_router)

@@ -96,6 +96,10 @@ INSTALLED_APPS = [
     "meadow.notifications",
     "meadow.web",
     "meadow.search",
+    "meadow.orders",
+    "meadow.distribution",
+    "meadow.business",
+    "meadow.store",
 ]
 
 MIDDLEWARE = [
@@ -135,7 +139,17 @@ TEMPLATES = [
 
 # --- database ------------------------------------------------------------------------------------------------
 DATABASE_URL = env("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'meadow.sqlite3'}"
-_db = dj_database_url.parse(DATABASE_URL, conn_max_age=0 if DATABASE_URL.startswith("sqlite") else 60)
+# Connections: one per request by default. Persistent connections (CONN_MAX_AGE) are per thread, and under ASGI
+# each request may run in a new thread, so they pile up until PostgreSQL refuses clients; Django's answer is a
+# connection pool (psycopg_pool, MEADOW_DB_POOL_MAX > 0). Celery workers (one thread each) may keep theirs
+# with MEADOW_DB_CONN_MAX_AGE.
+DB_POOL_MAX = int(env("MEADOW_DB_POOL_MAX", "0"))
+_db = dj_database_url.parse(
+    DATABASE_URL,
+    conn_max_age=0
+    if DATABASE_URL.startswith("sqlite") or DB_POOL_MAX
+    else int(env("MEADOW_DB_CONN_MAX_AGE", "0")),
+)
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     if _db["NAME"] not in ("", ":memory:"):
         Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
@@ -145,7 +159,13 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
 elif _db["ENGINE"] == "django.db.backends.postgresql":
-    _db["CONN_HEALTH_CHECKS"] = True
+    _db["CONN_HEALTH_CHECKS"] = not DB_POOL_MAX  # a pool checks its connections itself
+    if DB_POOL_MAX:
+        _db.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": min(2, DB_POOL_MAX),
+            "max_size": DB_POOL_MAX,
+            "timeout": float(env("MEADOW_DB_POOL_TIMEOUT", "10")),
+        }
 else:
     raise ImproperlyConfigured("DATABASE_URL must be a sqlite:/// or postgresql:// URL.")
 DATABASES = {"default": _db}
@@ -185,6 +205,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "accounts-purge-expired-codes": {"task": "meadow.accounts.tasks.purge_expired_codes", "schedule": 3600.0},
     "enforcement-expire-sanctions": {"task": "meadow.enforcement.tasks.expire_sanctions", "schedule": 900.0},
     "search-purge-old-logs": {"task": "meadow.search.tasks.search_log_purge", "schedule": 6 * 3600.0},
+    "orders-expire-unpaid": {"task": "meadow.orders.tasks.orders_expire_unpaid", "schedule": 60.0},
+    "orders-purge-idempotency": {"task": "meadow.orders.tasks.idempotency_purge", "schedule": 6 * 3600.0},
+    "distribution-evaluate-pools": {"task": "meadow.distribution.tasks.pools_evaluate_due", "schedule": 60.0},
+    "distribution-cf-retrain": {
+        "task": "meadow.distribution.tasks.cf_model_retrain",
+        "schedule": float(env("MEADOW_CF_RETRAIN_SECONDS", str(6 * 3600))),
+    },
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
@@ -242,6 +269,7 @@ MEADOW_PHONE_CODE_MAX_ATTEMPTS = 5
 MEADOW_AVATAR_MAX_BYTES = int(env("MEADOW_AVATAR_MAX_BYTES", str(5 * 1024 * 1024)))
 MEADOW_IMAGE_MAX_PIXELS = int(env("MEADOW_IMAGE_MAX_PIXELS", str(40_000_000)))
 MEADOW_IMAGE_MAX_BYTES = int(env("MEADOW_IMAGE_MAX_BYTES", str(20 * 1024 * 1024)))  # one note image
+MEADOW_LICENCE_MAX_BYTES = int(env("MEADOW_LICENCE_MAX_BYTES", str(10 * 1024 * 1024)))  # business licence
 MEADOW_VIDEO_MAX_BYTES = int(env("MEADOW_VIDEO_MAX_BYTES", str(500 * 1024 * 1024)))
 MEADOW_NSFW_THRESHOLD = float(env("MEADOW_NSFW_THRESHOLD", "0.6"))  # explicit-image score that flags
 MEADOW_SCAN_INLINE_OCR_IMAGES = int(
@@ -264,6 +292,52 @@ MEADOW_SIGNAL_WEIGHTS: dict[str, float] = {
     "not_interested": -4,
 }
 
+# Distribution (docs/operations.md "Distribution"): traffic-pool ladder as JSON [[min, max], …] impressions per
+# level, promotion gates, evaluation window, small-deployment scaling; interest learning; feed sizes.
+MEADOW_POOL_LADDER: list = json.loads(
+    env("MEADOW_POOL_LADDER")
+    or "[[200, 500], [3000, 5000], [10000, 20000], [100000, 200000], [1000000, 3000000], [5000000, 10000000]]"
+)
+MEADOW_POOL_WINDOW_HOURS = float(env("MEADOW_POOL_WINDOW_HOURS", "6"))
+MEADOW_POOL_MIN_CTR = float(env("MEADOW_POOL_MIN_CTR", "0.08"))
+MEADOW_POOL_MIN_INTERACTION_RATE = float(env("MEADOW_POOL_MIN_INTERACTION_RATE", "0.05"))
+MEADOW_POOL_MIN_COMPLETION_RATE = float(env("MEADOW_POOL_MIN_COMPLETION_RATE", "0.45"))
+MEADOW_POOL_MIN_SCORE_PER_IMPRESSION = float(env("MEADOW_POOL_MIN_SCORE_PER_IMPRESSION", "0.1"))
+MEADOW_POOL_MAX_HOLDS = int(env("MEADOW_POOL_MAX_HOLDS", "2"))
+MEADOW_POOL_TOP_SHARE = float(env("MEADOW_POOL_TOP_SHARE", "0.5"))
+# An "active reader" joined or logged in within MEADOW_POOL_ACTIVE_DAYS days.
+MEADOW_POOL_ACTIVE_DAYS = int(env("MEADOW_POOL_ACTIVE_DAYS", "30"))
+MEADOW_POOL_BATCH = int(env("MEADOW_POOL_BATCH", "500"))  # notes evaluated per task run
+MEADOW_INTEREST_HALF_LIFE_DAYS = float(env("MEADOW_INTEREST_HALF_LIFE_DAYS", "30"))
+MEADOW_INTEREST_PICKED_WEIGHT = float(env("MEADOW_INTEREST_PICKED_WEIGHT", "3"))
+# Discover's collaborative-filtering model (meadow.distribution.cf_store): retrained every
+# MEADOW_CF_RETRAIN_SECONDS from the engagement events of the last MEADOW_CF_WINDOW_DAYS.
+MEADOW_CF_RETRAIN_SECONDS = float(env("MEADOW_CF_RETRAIN_SECONDS", str(6 * 3600)))
+MEADOW_CF_WINDOW_DAYS = float(env("MEADOW_CF_WINDOW_DAYS", "180"))
+MEADOW_CF_READ_WEIGHT = float(
+    env("MEADOW_CF_READ_WEIGHT", "0.5")
+)  # what one read adds to a (reader, note) pair
+MEADOW_CF_MIN_PAIRS = int(env("MEADOW_CF_MIN_PAIRS", "20"))  # fewer positive pairs: no model is trained
+MEADOW_CF_MAX_PAIRS = int(env("MEADOW_CF_MAX_PAIRS", "5000000"))
+MEADOW_CF_FACTORS = int(env("MEADOW_CF_FACTORS", "64"))
+MEADOW_CF_ITERATIONS = int(env("MEADOW_CF_ITERATIONS", "15"))
+MEADOW_CF_THREADS = int(env("MEADOW_CF_THREADS", "1"))  # training threads (0 = all cores)
+MEADOW_CF_KEEP = int(env("MEADOW_CF_KEEP", "3"))  # stored model versions kept
+MEADOW_CF_RELOAD_SECONDS = float(
+    env("MEADOW_CF_RELOAD_SECONDS", "60")
+)  # how often a process checks for a new one
+MEADOW_FEED_CANDIDATES = int(env("MEADOW_FEED_CANDIDATES", "80"))  # per candidate source
+MEADOW_FEED_SESSION_SECONDS = int(env("MEADOW_FEED_SESSION_SECONDS", "1800"))
+MEADOW_NEARBY_RADIUS_KM = float(env("MEADOW_NEARBY_RADIUS_KM", "10"))
+MEADOW_SEARCH_CANDIDATES = int(env("MEADOW_SEARCH_CANDIDATES", "2000"))  # text-best matches re-ranked
+
+# Orders and payments (docs/operations.md): how long an unpaid order holds its stock, the payment provider, and
+# the sandbox provider's webhook signing secret (derived from SECRET_KEY when unset) and replay window.
+MEADOW_ORDER_PAYMENT_TIMEOUT_MINUTES = int(env("MEADOW_ORDER_PAYMENT_TIMEOUT_MINUTES", "15"))
+MEADOW_PAYMENT_GATEWAY = env("MEADOW_PAYMENT_GATEWAY", "meadow.orders.gateway.SandboxGateway")
+MEADOW_SANDBOX_WEBHOOK_SECRET = env("MEADOW_SANDBOX_WEBHOOK_SECRET")
+MEADOW_SANDBOX_WEBHOOK_TOLERANCE_SECONDS = int(env("MEADOW_SANDBOX_WEBHOOK_TOLERANCE_SECONDS", "300"))
+
 # --- i18n ----------------------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English")), ("ms", _("Malay"))]
@@ -279,6 +353,8 @@ STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("MEADOW_MEDIA_ROOT") or (DATA_DIR / "media"))
+# Files that must never have a public URL (business licences): outside MEDIA_ROOT, served by views that check.
+MEADOW_PRIVATE_MEDIA_ROOT = Path(env("MEADOW_PRIVATE_MEDIA_ROOT") or (DATA_DIR / "private"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

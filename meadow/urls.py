@@ -5,6 +5,8 @@ from django.views.static import serve
 
 from meadow.accounts import views as accounts
 from meadow.api import api
+from meadow.distribution import creator_views as creator
+from meadow.distribution import views as distribution
 from meadow.enforcement import views as enforcement
 from meadow.engagement import views as engagement
 from meadow.notes import views as notes
@@ -28,6 +30,12 @@ web_patterns = [
     path("me/edit/", accounts.profile_edit, name="profile_edit"),
     path("me/requests/", accounts.follow_requests, name="follow_requests"),
     path("me/status/", enforcement.account_status, name="account_status"),
+    path("welcome/", distribution.onboarding_interests, name="onboarding_interests"),
+    path("notes/<int:note_id>/why/", distribution.note_why, name="note_why"),
+    path("me/creator/", creator.creator_home, name="creator"),
+    path("me/creator/stats.csv", creator.creator_account_csv, name="creator_csv"),
+    path("me/creator/notes/<int:note_id>/", creator.creator_note, name="creator_note"),
+    path("me/creator/notes/<int:note_id>/stats.csv", creator.creator_note_csv, name="creator_note_csv"),
     path("me/status/appeal/<int:violation_id>/", enforcement.appeal, name="appeal"),
     path("settings/", accounts.privacy, name="settings"),
     path(f"@{HANDLE}/", accounts.profile, name="profile"),
@@ -50,6 +58,15 @@ web_patterns = [
     path(f"@{HANDLE}/saved/", engagement.profile_saved, name="profile_saved"),
     path("notifications/", notifications.notifications_page, name="notifications"),
 ]
+
+from meadow.orders.urls import web_patterns as orders_web_patterns  # noqa: E402
+
+web_patterns += orders_web_patterns
+
+from meadow.business.urls import web_patterns as business_web_patterns  # noqa: E402
+from meadow.store.urls import web_patterns as store_web_patterns  # noqa: E402
+
+web_patterns += business_web_patterns + store_web_patterns
 
 urlpatterns = [
     path("", include((web_patterns, "web"))),

@@ -87,6 +87,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     following_count = models.PositiveIntegerField(default=0)
     likes_saves_received_count = models.PositiveBigIntegerField(default=0)  # 获赞与收藏
 
+    # Denormalised blue tick (蓝V): set and cleared only by meadow.business.services (approve / revoke).
+    is_verified_enterprise = models.BooleanField(_("verified business"), default=False)
+
     is_staff = models.BooleanField(_("staff"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(default=timezone.now)

@@ -412,6 +412,9 @@ def follow_create(*, follower: User, followee: User) -> str:
         )
         if created and link.status == Follow.Status.ACTIVE:
             _count_follow(follower_id=follower.pk, followee_id=followee.pk, delta=1)
+            from meadow.distribution.tasks import interests_follow
+
+            enqueue(interests_follow, user_id=follower.pk, followee_id=followee.pk)  # interest profile
     return "following" if link.status == Follow.Status.ACTIVE else "requested"
 
 

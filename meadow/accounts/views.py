@@ -96,7 +96,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             else:
                 auth_login(request, user, backend=BACKEND)
                 messages.success(request, _("Welcome to Meadow! Tell people who you are."))
-                return redirect("web:profile_edit")
+                return redirect("web:onboarding_interests")  # pick interests (skippable), then the profile
     return render(
         request, "accounts/signup.html", {"phone_form": phone_form, "signup_form": signup_form, "step": step}
     )

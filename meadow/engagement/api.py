@@ -132,9 +132,13 @@ class NoteFollowOut(Schema):
 
 class ImpressionsIn(Schema):
     note_ids: list[Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]] = Field(
-        max_length=services.IMPRESSIONS_MAX
+        default=[], max_length=services.IMPRESSIONS_MAX
     )
     source: SourceIn = "discover"
+    # The feed cards' signed impression tokens (distribution): each counts with the card's own source.
+    tokens: list[Annotated[str, Field(max_length=200)]] = Field(
+        default=[], max_length=services.IMPRESSIONS_MAX
+    )
 
 
 class ImpressionsOut(Schema):
@@ -320,12 +324,21 @@ def not_interested_undo(request: HttpRequest, note_id: int, source: SourceIn = "
 
 @router.post("/impressions", response=responses({200: ImpressionsOut}), auth=optional_auth)
 def impressions(request: HttpRequest, payload: ImpressionsIn):
-    """Cards a client showed, in bulk (up to 100 note ids)."""
-    return {
-        "counted": services.impressions_record(
-            viewer=_viewer(request), note_ids=payload.note_ids, source=payload.source
+    """Cards a client showed, in bulk (up to 100 note ids and/or the cards' ``impression_token``s). A token
+    counts with the feed it came from; a token of another reader, or not signed here, is ignored. Impressions
+    feed the notes' traffic pools."""
+    from meadow.distribution.services import impressions_from_tokens
+
+    viewer = _viewer(request)
+    counted = impressions_from_tokens(viewer=viewer, tokens=payload.tokens, exclude=payload.note_ids)
+    if payload.note_ids:
+        counted += services.impressions_record(
+            viewer=viewer, note_ids=payload.note_ids, source=payload.source
         )
-    }
+        from meadow.distribution.services import pools_record_impressions
+
+        pools_record_impressions(note_ids=payload.note_ids)
+    return {"counted": counted}
 
 
 @router.post("/notes/{note_id}/read", response=responses({200: CountedOut}), auth=optional_auth)

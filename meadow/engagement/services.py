@@ -90,6 +90,10 @@ def _record(
     if weight:
         stats["signal_score"] = stats.get("signal_score", 0) + weight
     _stats_add(note.pk, **stats)
+    if user is not None:  # the reader's interest profile learns from it (distribution)
+        from meadow.distribution.tasks import interests_learn
+
+        enqueue(interests_learn, user_id=user.pk, note_id=note.pk, kind=str(kind))
 
 
 def _note_add(note: Note, **deltas: int) -> None:

@@ -402,13 +402,14 @@ def _scan_copy(*, note: Any) -> list[tuple[Any, bool]]:
     ]
 
 
-def note_media_scan_run(*, note_id: int, inline: bool = False) -> dict[str, Any]:
+def note_media_scan_run(*, note_id: int, inline: bool = False, with_images: bool = True) -> dict[str, Any]:
     """Scan a note's images (QR codes, explicit content, pHash, and OCR through the text engine) and its copy
     (SimHash), store the findings and report adult/redirect/plagiarism ones to enforcement. Idempotent.
 
     ``inline`` (the embedded default runs tasks in the publishing request) reads text only in the first
     ``MEADOW_SCAN_INLINE_OCR_IMAGES`` images (default 1, the cover: OCR costs 0.3–1.2 s an image
-    on 2 CPUs); on Celery workers every image is read."""
+    on 2 CPUs); on Celery workers every image is read. ``with_images=False`` re-checks only the copy (after a text
+    edit: the images did not change)."""
     from meadow.notes.models import Note
 
     note = Note.objects.select_related("author").filter(pk=note_id).first()
@@ -418,7 +419,7 @@ def note_media_scan_run(*, note_id: int, inline: bool = False) -> dict[str, Any]
     account = _account_kind(note.author)
     results: list[tuple[Any, bool]] = []
     timings: list[float] = []
-    for index, image in enumerate(note.images.order_by("position")):
+    for index, image in enumerate(note.images.order_by("position") if with_images else ()):
         if not image.detail:
             continue
         started = time.perf_counter()

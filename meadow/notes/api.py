@@ -129,7 +129,7 @@ def note_out(request: HttpRequest, note: Note) -> dict:
             "handle": note.author.handle,
             "display_name": note.author.display_name,
             "avatar": _abs(request, note.author.avatar),
-            "verified": False,
+            "verified": bool(note.author.is_verified_enterprise),
         },
         "kind": note.kind,
         "title": note.title,
@@ -213,6 +213,9 @@ class NoteForm(Schema):
     latitude: float | None = None
     longitude: float | None = None
     draft: bool = False
+    products: list[int] = Field(
+        default_factory=list, max_length=20, description="On-sale products to tag (≤5)"
+    )
 
 
 @router.post(
@@ -249,6 +252,7 @@ def note_create(
         latitude=form.latitude,
         longitude=form.longitude,
         draft=form.draft,
+        products=form.products,
     )
     out = note_out(request, selectors.note_get_for_viewer(viewer=request.user, note_id=note.pk))
     return Status(201, {**out, "moderation": note.moderation})
@@ -269,6 +273,7 @@ class NotePatch(Schema):
     latitude: float | None = None
     longitude: float | None = None
     publish: bool = Field(default=False, description="Publish a draft")
+    products: list[int] | None = Field(default=None, max_length=20, description="Replace the product tags")
 
 
 def _own_note(request: HttpRequest, note_id: int) -> Note:
@@ -290,6 +295,8 @@ def note_patch(request: HttpRequest, note_id: int, payload: NotePatch):
             changes.pop(key)
     if "hashtags" in changes and changes["hashtags"] is None:
         changes["hashtags"] = []
+    if "products" in changes and changes["products"] is None:
+        changes["products"] = []
     services.note_update(note=note, editor=request.user, publish=publish, **changes)
     return note_out(request, selectors.note_get_for_viewer(viewer=request.user, note_id=note_id))
 

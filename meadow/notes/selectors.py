@@ -155,6 +155,17 @@ def notes_for_hashtag(
     return _page(qs, cursor=cursor, limit=limit, viewer=viewer, feed=True)
 
 
+def notes_tagging_product(
+    *, viewer: User | None, product_id: int, cursor: str | None = None, limit: int | None = None
+) -> dict[str, Any]:
+    """The notes that tag a product ("see what people say" on the product page), newest first: only notes the
+    viewer may see, without limited or held ones."""
+    qs = _exclude_blocked(
+        Note.objects.filter(product_tags__product_id=product_id).filter(_visible_q(viewer)), viewer
+    )
+    return _page(visible_in_distribution(qs), cursor=cursor, limit=limit, viewer=viewer)
+
+
 def _public_notes() -> QuerySet[Note]:
     """Published, ready, public notes of public, active accounts, not limited (限流) or held for review: what
     any feed may show anyone."""

@@ -297,9 +297,11 @@ def note_publish(
     latitude: float | Decimal | None = None,
     longitude: float | Decimal | None = None,
     draft: bool = False,
+    products: Iterable[int] | None = None,
 ) -> Note:
     """Publish a note (or save it as a draft): 1–18 images (the first is the cover), or one video with an
-    optional cover (else the poster frame). Raises ``ValidationFailed`` before anything is written."""
+    optional cover (else the poster frame), optionally tagging up to 5 on-sale ``products``. Raises
+    ``ValidationFailed`` before anything is written."""
     if not author.is_active:
         raise PermissionDenied(_("This account cannot publish."), code="inactive")
     title, body = note_validate_text(title=title, body=body)
@@ -324,6 +326,9 @@ def note_publish(
             field="images",
             code="too_many_images",
         )
+    from meadow.store.services import note_products_set, note_products_validate
+
+    product_ids = note_products_validate(product_ids=products)
     # The publish gate: posting bans, and the moderation policy (block refuses; review holds after saving).
     screening = None if draft else enforcement_screen_note(author=author, title=title, body=body, tags=tags)
 
@@ -353,6 +358,8 @@ def note_publish(
                 draft=draft,
             )
             enforcement_hold(obj=note, account=author, screening=screening)
+            if product_ids:
+                note_products_set(note=note, product_ids=product_ids)
             from meadow.search.tasks import search_index_note
 
             enqueue(search_index_note, note_id=note.pk)
@@ -363,6 +370,10 @@ def note_publish(
                 from meadow.notes.tasks import note_video_process
 
                 enqueue(note_video_process, note_id=note.pk)
+            if not draft:
+                from meadow.distribution.tasks import pool_enter
+
+                enqueue(pool_enter, note_id=note.pk)  # traffic pool 1 (distribution)
     except BaseException:
         media.delete_files(saved)
         raise
@@ -476,16 +487,26 @@ def note_update(
     latitude: float | Decimal | None = UNSET,
     longitude: float | Decimal | None = UNSET,
     publish: bool = False,
+    products: Iterable[int] = UNSET,
 ) -> Note:
-    """Edit a note's text, hashtags, visibility, content type or location, and optionally publish a draft.
-    Only the author may; a removed note is gone (404). Media are not edited here (publish a new note)."""
+    """Edit a note's text, hashtags, visibility, content type, location or product tags, and optionally publish
+    a draft. Only the author may; a removed note is gone (404). Media are not edited here (publish a new note).
+    """
+    from meadow.store.services import note_products_set, note_products_validate
+
+    product_ids = UNSET if products is UNSET else note_products_validate(product_ids=products)
     screening = enforcement_screen_note_edit(
-        note=note, editor=editor, title=title, body=body, hashtags=hashtags, publish=publish
+        note=note,
+        editor=editor,
+        publish=publish,
+        **_edit_screen_text(
+            note=note, editor=editor, title=title, body=body, hashtags=hashtags, publish=publish
+        ),
     )
     with transaction.atomic():
         locked = _lock_own(note=note, user=editor)
         was_published = locked.status == Note.Status.PUBLISHED
-        old_body = locked.body
+        old_title, old_body = locked.title, locked.body
         new_title, new_body = note_validate_text(
             title=locked.title if title is UNSET else title, body=old_body if body is UNSET else body
         )
@@ -519,8 +540,13 @@ def note_update(
             enqueue(
                 notify_note_mentions, note_id=locked.pk
             )  # a draft's @mentions hear of it when it goes out
+            from meadow.distribution.tasks import pool_enter
+
+            enqueue(pool_enter, note_id=locked.pk)  # traffic pool 1 (distribution)
         locked.save()
         enforcement_hold(obj=locked, account=editor, screening=screening)
+        if product_ids is not UNSET:
+            note_products_set(note=locked, product_ids=product_ids)
         _set_hashtags(
             note=locked, tags=tags, counted_before=[hid for hid, _n in current] if was_published else []
         )
@@ -531,10 +557,43 @@ def note_update(
             )
         if locked.status == Note.Status.PUBLISHED:
             note_categorize(note=locked)
+        from meadow.moderation.tasks import note_media_scan
         from meadow.search.tasks import search_index_note
 
+        if not was_published and locked.status == Note.Status.PUBLISHED:
+            enqueue(note_media_scan, note_id=locked.pk)  # a draft goes out: scanned like a publish
+        elif was_published and (locked.title, locked.body) != (old_title, old_body):
+            enqueue(note_media_scan, note_id=locked.pk, images=False)  # new copy: re-check copying (搬运)
         enqueue(search_index_note, note_id=locked.pk)
     return locked
+
+
+def _edit_screen_text(
+    *, note: Note, editor: User, title: Any, body: Any, hashtags: Any, publish: bool
+) -> dict[str, Any]:
+    """The text ``note_update`` screens, built as ``note_publish`` builds it: title and body validated
+    (stripped) and the topics collected from the body's #tags plus the listed ones (normalised, the stale
+    tags of the old body dropped). Unchanged fields stay ``UNSET`` when nothing is screened."""
+    publishing = publish and note.status == Note.Status.DRAFT
+    if (
+        note.author_id != editor.pk
+        or note.status == Note.Status.REMOVED
+        or not (publishing or any(v is not UNSET for v in (title, body, hashtags)))
+    ):
+        return {"title": title, "body": body, "hashtags": hashtags}
+    new_title, new_body = note_validate_text(
+        title=note.title if title is UNSET else title, body=note.body if body is UNSET else body
+    )
+    if hashtags is UNSET:
+        in_old_body = {normalize_hashtag(t) for t in parse_hashtags(note.body)}
+        names = (
+            NoteHashtag.objects.filter(note=note).order_by("position").values_list("hashtag__name", flat=True)
+        )
+        given = [name for name in names if name not in in_old_body]
+    else:
+        given = list(hashtags or [])
+    tags = hashtags_collect(body=new_body, given=given)
+    return {"title": new_title, "body": new_body, "hashtags": [display for _name, display in tags]}
 
 
 def note_delete(*, note: Note, user: User) -> None:

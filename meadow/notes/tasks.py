@@ -69,6 +69,11 @@ def note_video_process(note_id: int) -> str:
             )
         Note.objects.filter(pk=note_id).update(media_state=Note.MediaState.READY)
         transaction.on_commit(lambda: media.delete_files([old_source]))
+        if renditions is not None:  # the poster frame is the cover now: scan it like a photo (QR, OCR, NSFW)
+            from meadow.core.tasks import enqueue
+            from meadow.moderation.tasks import note_media_scan
+
+            enqueue(note_media_scan, note_id=note_id)
     return "done"
 
 

@@ -16,6 +16,7 @@ from meadow.core.errors import DomainError
 from meadow.notes import selectors, services
 from meadow.notes.models import Note
 from meadow.notes.text import normalize_hashtag, parse_hashtags
+from meadow.store.selectors import products_for_note
 
 GRID_PAGE = 20
 
@@ -48,6 +49,7 @@ def note_detail(request: HttpRequest, note_id: int) -> HttpResponse:
         "profile": note.author,
         "follow": follow_status(follower=viewer, followee=note.author),
         "is_author": viewer is not None and viewer.pk == note.author_id,
+        "products": products_for_note(note_id=note.pk),  # product tags (种草 → the product page)
     }
     template = "notes/_note_sheet.html" if request.htmx else "notes/note_detail.html"
     return render(request, template, context)
@@ -72,6 +74,7 @@ def compose(request: HttpRequest) -> HttpResponse:
         "visibility": Note.Visibility.PUBLIC,
         "content_type": Note.ContentType.DAILY_LIFE,
         "location_name": "",
+        "products": [],
     }
     error: DomainError | None = None
     if request.method == "POST":
@@ -83,6 +86,7 @@ def compose(request: HttpRequest) -> HttpResponse:
             "visibility": data.get("visibility", Note.Visibility.PUBLIC),
             "content_type": data.get("content_type", Note.ContentType.DAILY_LIFE),
             "location_name": data.get("location_name", ""),
+            "products": [p for p in data.getlist("products") if p.strip()],
         }
         try:
             note = services.note_publish(

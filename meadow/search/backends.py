@@ -21,11 +21,13 @@ them once in the body unless the latter is far more engaged (≈ 50× the intera
 on the note id (newest first). The other sorts (latest, likes, comments, saves) order the matching notes by
 that column, then id.
 
-Two phases: for ``sort=relevance`` the full-text index first picks the ``CANDIDATES`` (2,000) matches with the
-best text relevance (one index query, what the engine does fastest); the safety filters, engagement and
-freshness then rank only those. A note outside the 2,000 most text-relevant matches of a very common word is not
-shown under relevance (it still is under the other sorts), and the cost of a search stops growing with the
-number of matches beyond that.
+Two phases, one SQL statement: for ``sort=relevance`` a materialised CTE takes from the full-text index alone the
+``search_candidates()`` (``MEADOW_SEARCH_CANDIDATES``, 2,000) matches with the best raw text relevance, computing
+``ts_rank_cd`` / ``bm25`` once per match; the safety filters (the caller's ``notes`` queryset, evaluated at query
+time), the kind and location filters, engagement and freshness then apply to those candidates only (joined by
+primary key), and one page is cut. A note outside the 2,000 most text-relevant matches of a very common word is not
+shown under relevance (it still is under the other sorts), and the cost of a search beyond the text ranking
+itself stops growing with the number of matches.
 
 Pagination: the cursor carries an offset and the moment the first page was ranked (so freshness, and with it
 the order, does not move between pages), over a result set bounded at ``MAX_RESULTS`` (1,000) — relevance has
@@ -42,10 +44,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from django.conf import settings
 from django.db import connection
-from django.db.models import F, FloatField, QuerySet, Value
+from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast, Ln, Power
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -55,7 +57,7 @@ from meadow.notes.models import Note
 from meadow.search.analysis import ParsedQuery
 
 MAX_RESULTS = 1000
-CANDIDATES = 2000  # relevance: the text-best matches the full score re-ranks (two-phase ranking)
+CANDIDATES = 2000  # relevance: the text-best matches the full score re-ranks (MEADOW_SEARCH_CANDIDATES)
 ENGAGEMENT_WEIGHT = 0.15
 FRESHNESS_WEIGHT = 0.5
 FRESHNESS_HALF_LIFE_DAYS = 14.0
@@ -68,6 +70,12 @@ _SORT_COLUMNS = {
     "comments": "-comment_count",
     "saves": "-save_count",
 }
+
+
+def search_candidates() -> int:
+    """How many text-best matches the full score re-ranks (``MEADOW_SEARCH_CANDIDATES``, at least
+    ``MAX_RESULTS``: a reader can always page through a thousand results)."""
+    return max(MAX_RESULTS, int(getattr(settings, "MEADOW_SEARCH_CANDIDATES", CANDIDATES)))
 
 
 @dataclass(frozen=True)
@@ -141,6 +149,7 @@ class _OrmBackend:
 
     vendor = ""
     relevance_half = 1.0
+    materialized = "MATERIALIZED"  # the candidates are computed once (PostgreSQL ≥ 12, SQLite ≥ 3.35)
 
     def index(self, *, doc) -> None:
         from meadow.search.models import NoteSearchDoc
@@ -162,11 +171,13 @@ class _OrmBackend:
         NoteSearchDoc.objects.filter(note_id=note_id).delete()
 
     # backend specifics
-    def _match(self, qs: QuerySet[Note], query: ParsedQuery, *, best: int | None = None) -> QuerySet[Note]:
-        """``qs`` narrowed to the notes matching ``query`` (only the ``best`` by text relevance if given)."""
+    def _match(self, qs: QuerySet[Note], query: ParsedQuery) -> QuerySet[Note]:
+        """``qs`` narrowed to the notes matching ``query``."""
         raise NotImplementedError
 
-    def _raw_relevance(self, query: ParsedQuery) -> RawSQL:
+    def _candidates_sql(self, query: ParsedQuery, *, since: float | None, best: int) -> tuple[str, list]:
+        """SQL selecting ``note_id, r, published_ts`` of the ``best`` matches with the highest raw text
+        relevance ``r`` (published at ``since`` or later if given), computed once per match."""
         raise NotImplementedError
 
     def search(
@@ -182,35 +193,72 @@ class _OrmBackend:
         position = cursor_decode(cursor) or Cursor(offset=0, now=time.time())
         if query.empty:
             return SearchPage()
-        best = CANDIDATES if filters.sort == "relevance" else None
-        qs = self._match(notes.filter(search_doc__isnull=False), query, best=best)
-        qs = _apply_filters(qs, filters, now=position.now)
-        if filters.sort == "relevance":
-            r = self._raw_relevance(query)
-            text = r / (Value(self.relevance_half) + r)
-            engagement = Ln(
-                Value(1.0)
-                + Cast(F("like_count"), FloatField())
-                + Value(2.0) * F("save_count")
-                + Value(3.0) * F("comment_count")
-            )
-            age_days = (Value(position.now) - F("search_doc__published_ts")) / Value(86400.0)
-            freshness = Power(Value(0.5), age_days / Value(FRESHNESS_HALF_LIFE_DAYS))
-            score = (
-                text
-                * text
-                * (Value(1.0) + Value(ENGAGEMENT_WEIGHT) * engagement)
-                * (Value(1.0) + Value(FRESHNESS_WEIGHT) * freshness)
-            )
-            qs = qs.annotate(search_score=score).order_by("-search_score", "-id")
-        else:
-            qs = qs.order_by(_SORT_COLUMNS[filters.sort], "-id")
         end = min(position.offset + size, MAX_RESULTS)
-        ids = list(qs.values_list("id", flat=True)[position.offset : end + 1])
+        want = end - position.offset + 1  # one more than the page: is there a next one?
+        if filters.sort == "relevance":
+            ids = self._relevance_ids(
+                query, filters, notes, now=position.now, offset=position.offset, count=want
+            )
+        else:
+            qs = self._match(notes.filter(search_doc__isnull=False), query)
+            qs = _apply_filters(qs, filters, now=position.now).order_by(_SORT_COLUMNS[filters.sort], "-id")
+            ids = list(qs.values_list("id", flat=True)[position.offset : position.offset + want])
         more = len(ids) > end - position.offset and end < MAX_RESULTS
         ids = ids[: end - position.offset]
         next_cursor = cursor_encode(Cursor(offset=end, now=position.now)) if more and ids else None
         return SearchPage(ids=ids, next_cursor=next_cursor)
+
+    def _relevance_ids(
+        self,
+        query: ParsedQuery,
+        filters: SearchFilters,
+        notes: QuerySet[Note],
+        *,
+        now: float,
+        offset: int,
+        count: int,
+    ) -> list[int]:
+        """One statement: the candidates (``search_candidates()`` best by text relevance, from the full-text
+        index alone) in a materialised CTE; the safety filters (``notes``, authoritative, evaluated at query
+        time) and the kind/location filters over those candidates only, by primary key; the full score over
+        what is left; one page."""
+        days = TIME_RANGES.get(filters.time_range)
+        since = None
+        if days:
+            since = (
+                datetime.fromtimestamp(now, tz=timezone.get_current_timezone()) - timedelta(days=days)
+            ).timestamp()
+        cand_sql, cand_params = self._candidates_sql(query, since=since, best=search_candidates())
+        allowed = _apply_filters(notes, SearchFilters(kind=filters.kind, location=filters.location), now=now)
+        allowed = allowed.filter(id__in=RawSQL("SELECT note_id FROM search_candidates", []))
+        safe_sql, safe_params = allowed.values(
+            "id", "like_count", "save_count", "comment_count"
+        ).query.sql_with_params()
+        text = "(c.r / (%s + c.r))"
+        sql = (
+            f"WITH search_candidates AS {self.materialized} ({cand_sql}) "
+            "SELECT c.note_id FROM search_candidates c "
+            f"INNER JOIN ({safe_sql}) n ON n.id = c.note_id "
+            f"ORDER BY {text} * {text} "
+            "* (1.0 + %s * LN(CAST(1 + n.like_count + 2 * n.save_count + 3 * n.comment_count AS DOUBLE PRECISION))) "
+            "* (1.0 + %s * POWER(0.5, ((%s - c.published_ts) / 86400.0) / %s)) DESC, c.note_id DESC "
+            "LIMIT %s OFFSET %s"
+        )
+        params = [
+            *cand_params,
+            *safe_params,
+            self.relevance_half,
+            self.relevance_half,
+            ENGAGEMENT_WEIGHT,
+            FRESHNESS_WEIGHT,
+            now,
+            FRESHNESS_HALF_LIFE_DAYS,
+            count,
+            offset,
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return [row[0] for row in cursor.fetchall()]
 
 
 def _apply_filters(qs: QuerySet[Note], filters: SearchFilters, *, now: float) -> QuerySet[Note]:
@@ -231,20 +279,23 @@ class Fts5Backend(_OrmBackend):
     vendor = "sqlite"
     relevance_half = 5.0
 
-    def _match(self, qs: QuerySet[Note], query: ParsedQuery, *, best: int | None = None) -> QuerySet[Note]:
-        sql = "SELECT rowid FROM search_note_fts WHERE search_note_fts MATCH %s"
-        if best:
-            sql += f" ORDER BY bm25(search_note_fts, 10.0, 5.0, 1.0) LIMIT {int(best)}"
-        matching = RawSQL(sql, [query.to_fts5()])
+    def _match(self, qs: QuerySet[Note], query: ParsedQuery) -> QuerySet[Note]:
+        matching = RawSQL(
+            "SELECT rowid FROM search_note_fts WHERE search_note_fts MATCH %s", [query.to_fts5()]
+        )
         return qs.filter(id__in=matching)
 
-    def _raw_relevance(self, query: ParsedQuery) -> RawSQL:
-        return RawSQL(
-            "(SELECT -bm25(search_note_fts, 10.0, 5.0, 1.0) FROM search_note_fts "
-            'WHERE search_note_fts MATCH %s AND search_note_fts.rowid = "notes_note"."id")',
-            [query.to_fts5()],
-            output_field=FloatField(),
+    def _candidates_sql(self, query: ParsedQuery, *, since: float | None, best: int) -> tuple[str, list]:
+        params: list = [query.to_fts5()]
+        sql = (
+            "SELECT f.rowid AS note_id, -bm25(search_note_fts, 10.0, 5.0, 1.0) AS r, d.published_ts "
+            "FROM search_note_fts f INNER JOIN search_notedoc d ON d.note_id = f.rowid "
+            "WHERE search_note_fts MATCH %s"
         )
+        if since is not None:
+            sql += " AND d.published_ts >= %s"
+            params.append(since)
+        return f"{sql} ORDER BY r DESC LIMIT {int(best)}", params
 
 
 class PostgresBackend(_OrmBackend):
@@ -253,28 +304,25 @@ class PostgresBackend(_OrmBackend):
     vendor = "postgresql"
     relevance_half = 0.5
 
-    def _match(self, qs: QuerySet[Note], query: ParsedQuery, *, best: int | None = None) -> QuerySet[Note]:
+    def _match(self, qs: QuerySet[Note], query: ParsedQuery) -> QuerySet[Note]:
         # The matching ids as a subquery the planner cannot flatten (OFFSET 0): it then starts from the GIN
         # index instead of scanning notes under the safety filters, whose selectivity it cannot estimate.
-        if best:
-            matching = RawSQL(
-                "SELECT note_id FROM search_notedoc WHERE tsv @@ to_tsquery('simple', %s) "
-                f"ORDER BY ts_rank_cd(tsv, to_tsquery('simple', %s)) DESC LIMIT {int(best)}",
-                [query.to_tsquery(), query.to_tsquery()],
-            )
-        else:
-            matching = RawSQL(
-                "SELECT note_id FROM search_notedoc WHERE tsv @@ to_tsquery('simple', %s) OFFSET 0",
-                [query.to_tsquery()],
-            )
+        matching = RawSQL(
+            "SELECT note_id FROM search_notedoc WHERE tsv @@ to_tsquery('simple', %s) OFFSET 0",
+            [query.to_tsquery()],
+        )
         return qs.filter(id__in=matching)
 
-    def _raw_relevance(self, query: ParsedQuery) -> RawSQL:
-        return RawSQL(
-            'ts_rank_cd("search_notedoc"."tsv", to_tsquery(\'simple\', %s))',
-            [query.to_tsquery()],
-            output_field=FloatField(),
+    def _candidates_sql(self, query: ParsedQuery, *, since: float | None, best: int) -> tuple[str, list]:
+        params: list = [query.to_tsquery()]
+        sql = (
+            "SELECT d.note_id, ts_rank_cd(d.tsv, q) AS r, d.published_ts "
+            "FROM search_notedoc d, to_tsquery('simple', %s) q WHERE d.tsv @@ q"
         )
+        if since is not None:
+            sql += " AND d.published_ts >= %s"
+            params.append(since)
+        return f"{sql} ORDER BY r DESC LIMIT {int(best)}", params
 
 
 _BACKENDS: dict[str, type[_OrmBackend]] = {"sqlite": Fts5Backend, "postgresql": PostgresBackend}

@@ -10,6 +10,7 @@ gentle message, whatever the tab.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,8 +71,10 @@ def _safe_notes_filter(qs: QuerySet[Note]) -> QuerySet[Note]:
     return qs
 
 
+@functools.cache
 def _adult_finding_model():
-    """``meadow.moderation.models.ModerationFinding`` when it exists (image moderation) with a note link."""
+    """``meadow.moderation.models.ModerationFinding`` when it exists (image moderation) with a note link
+    (looked up once per process: the app registry does not change)."""
     try:
         model = apps.get_model("moderation", "ModerationFinding")
     except LookupError:

@@ -14,24 +14,34 @@ TABS = ("following", "discover", "nearby")
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """Following · Discover · Nearby over one waterfall grid. Discover shows the newest public notes until the
-    distribution engine ranks it; Following, the newest from people I follow; Nearby, notes tagged near the
-    place on my profile."""
+    """Following · Discover · Nearby over one waterfall grid (the distribution feeds): Discover ranked for me,
+    Following the newest from people I follow, Nearby the notes around my position (geolocation, when the
+    browser allows it) or else tagged with the place on my profile."""
     tab = request.GET.get("tab", "discover")
     if tab not in TABS:
         tab = "discover"
+    from meadow.core.errors import DomainError
+    from meadow.distribution import selectors as feeds
+
     viewer = request.user if request.user.is_authenticated else None
     cursor = request.GET.get("cursor")
-    if tab == "following":
-        page = note_selectors.notes_following(viewer=viewer, cursor=cursor)
-    elif tab == "nearby":
-        page = note_selectors.notes_nearby(
-            viewer=viewer, place=viewer.location if viewer else "", cursor=cursor
-        )
-    else:
-        page = note_selectors.notes_latest_public(viewer=viewer, cursor=cursor)
+    lat, lng = request.GET.get("lat"), request.GET.get("lng")
+    try:
+        if tab == "following":
+            page = feeds.feed_following(viewer=viewer, cursor=cursor)
+        elif tab == "nearby" and lat and lng:  # the browser's position (geolocation allowed)
+            page = feeds.feed_nearby(viewer=viewer, lat=lat, lng=lng, cursor=cursor)  # type: ignore[arg-type]
+        elif tab == "nearby":  # else the place on the profile
+            page = note_selectors.notes_nearby(
+                viewer=viewer, place=viewer.location if viewer else "", cursor=cursor
+            )
+        else:
+            page = feeds.feed_discover(viewer=viewer, cursor=cursor)
+    except DomainError:  # a stale or edited cursor, a point off the map: start again from the top
+        page = {"items": [], "next_cursor": None}
     context = {
         "tab": tab,
+        "geo": bool(lat and lng),
         "suggested": [] if cursor else account_selectors.users_suggested(viewer=viewer, limit=8),
     }
     return render_grid(request, page, template="web/home.html", context=context)
@@ -98,7 +108,9 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 def store(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/store.html")
+    from meadow.store.views import store_home  # the store app renders on-sale products
+
+    return store_home(request)
 
 
 def messages_inbox(request: HttpRequest) -> HttpResponse:

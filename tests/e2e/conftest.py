@@ -31,6 +31,12 @@ SHOTS = Path(
     os.environ.get("MEADOW_SCREENSHOTS", Path(__file__).resolve().parents[2] / "test-results" / "screens")
 )
 
+# Assertions wait as long as actions do (15 s): a loaded CI machine can take seconds to answer a page, and a
+# wait that ends early fails a correct test.
+from playwright.sync_api import expect  # noqa: E402
+
+expect.set_options(timeout=15_000)
+
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1440, "height": 900}
 

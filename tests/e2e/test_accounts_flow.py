@@ -46,7 +46,9 @@ def test_sign_up_by_phone_edit_profile_switch_language_and_follow(page, live_ser
     page.get_by_label(re.compile("I have read and agree")).check()
     page.get_by_test_id("create-account").click()
 
-    # lands on the profile editor, signed in
+    # the interests step (skippable), then the profile editor, signed in
+    expect(page).to_have_url(re.compile(r"/welcome/$"))
+    page.get_by_test_id("skip-interests").click()
     expect(page).to_have_url(re.compile(r"/me/edit/$"))
     user = User.objects.get(handle=handle)
     assert user.phone == e164 and user.agreements.count() == 2

@@ -35,7 +35,7 @@ def test_like_save_comment_reply_and_the_author_is_notified(
     note = note_publish(
         author=author,
         title="椰浆饭 in Kampung Baru",
-        body="The best nasi lemak in KL — sambal, crispy chicken, and a queue at 8am. #KL美食",
+        body="Our favourite nasi lemak in KL — sambal, crispy chicken, and a queue at 8am. #KL美食",
         images=[jpeg(size=(900, 1200), color=(232, 119, 74))],
     )
     assert note.status == Note.Status.PUBLISHED

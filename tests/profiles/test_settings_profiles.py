@@ -112,3 +112,41 @@ def test_embedded_database_is_in_wal_mode(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "wal"
+
+
+def test_postgres_connections_are_per_request_or_pooled_never_left_per_thread(tmp_path):
+    """Under ASGI each request may run in a new thread: persistent per-thread connections would pile up until
+    PostgreSQL refuses clients. The default is a connection per request; MEADOW_DB_POOL_MAX turns on Django's
+    psycopg pool; a worker may keep its one connection with MEADOW_DB_CONN_MAX_AGE."""
+    url = {"DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/postgres"}
+    code = (
+        "from django.conf import settings as s; d = s.DATABASES['default']; "
+        "print(d['CONN_MAX_AGE'], d.get('OPTIONS', {}).get('pool'))"
+    )
+    default = _meadow("shell", "-v", "0", "-c", code, env=url, tmp_path=tmp_path)
+    assert default.returncode == 0, default.stderr
+    assert default.stdout.split() == ["0", "None"]
+    pooled = _meadow(
+        "shell", "-v", "0", "-c", code, env={**url, "MEADOW_DB_POOL_MAX": "8"}, tmp_path=tmp_path
+    )
+    assert pooled.stdout.strip() == "0 {'min_size': 2, 'max_size': 8, 'timeout': 10.0}", pooled.stderr
+    worker = _meadow(
+        "shell", "-v", "0", "-c", code, env={**url, "MEADOW_DB_CONN_MAX_AGE": "60"}, tmp_path=tmp_path
+    )
+    assert worker.stdout.split() == ["60", "None"]
+
+
+@pytest.mark.skipif(not os.environ.get("MEADOW_TEST_POSTGRES"), reason="needs the PostgreSQL server")
+def test_the_pool_really_serves_queries(tmp_path):
+    code = (
+        "from django.db import connection; from concurrent.futures import ThreadPoolExecutor\n"
+        "def q(_):\n"
+        "    from django.db import connection as c\n"
+        "    with c.cursor() as cur: cur.execute('select 1'); r = cur.fetchone()[0]\n"
+        "    c.close(); return r\n"
+        "print(sum(ThreadPoolExecutor(8).map(q, range(40))), connection.pool.get_stats()['pool_max'])"
+    )
+    env = {"DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/postgres", "MEADOW_DB_POOL_MAX": "3"}
+    result = _meadow("shell", "-v", "0", "-c", code, env=env, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["40", "3"]  # 40 queries from 8 threads through at most 3 connections

@@ -74,7 +74,7 @@ def test_phone_signup_two_steps_logs_in_and_goes_to_edit_profile(sms_code):
         },
     )
 
-    assert response.status_code == 302 and response["Location"] == "/me/edit/"
+    assert response.status_code == 302 and response["Location"] == "/welcome/"  # pick interests, then profile
     user = User.objects.get(handle="siti.page")
     assert user.phone == "+60123450100" and user.display_name == "Siti"
     assert Agreement.objects.filter(user=user, version=settings.MEADOW_TERMS_VERSION).count() == 2

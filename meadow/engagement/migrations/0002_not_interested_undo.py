@@ -4,15 +4,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('engagement', '0001_initial'),
+        ("engagement", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='engagementevent',
-            name='kind',
-            field=models.CharField(choices=[('like', 'Like'), ('unlike', 'Like withdrawn'), ('save', 'Save'), ('unsave', 'Save withdrawn'), ('share', 'Share'), ('comment', 'Comment'), ('uncomment', 'Comment deleted'), ('follow', 'Follow from the note'), ('completion', 'Video watched to the end'), ('not_interested', 'Not interested'), ('interested_again', 'Not interested withdrawn'), ('impression', 'Impression'), ('read', 'Read')], max_length=16),
+            model_name="engagementevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("like", "Like"),
+                    ("unlike", "Like withdrawn"),
+                    ("save", "Save"),
+                    ("unsave", "Save withdrawn"),
+                    ("share", "Share"),
+                    ("comment", "Comment"),
+                    ("uncomment", "Comment deleted"),
+                    ("follow", "Follow from the note"),
+                    ("completion", "Video watched to the end"),
+                    ("not_interested", "Not interested"),
+                    ("interested_again", "Not interested withdrawn"),
+                    ("impression", "Impression"),
+                    ("read", "Read"),
+                ],
+                max_length=16,
+            ),
         ),
     ]

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import ahocorasick_rs
 
@@ -56,7 +56,16 @@ ACCOUNTS = ("personal", "enterprise")
 _TERM, _ALLOW, _INTENT, _SLOW, _WEB, _PHONE, _SPECIAL = range(7)
 _WORDLIKE = (1 << _TERM) | (1 << _ALLOW) | (1 << _INTENT)
 _B_SLOW, _B_WEB, _B_PHONE, _B_SPECIAL = 1 << _SLOW, 1 << _WEB, 1 << _PHONE, 1 << _SPECIAL
+# A "shifted" automaton pattern is a short Latin word pattern with the byte before it (see _compile): its match
+# starts one byte early and stands for the word pattern ``base[pid]``.
+_B_SHIFT = 1 << 7
 _START_LETTER, _START_DIGIT, _END_LETTER, _END_DIGIT = 1, 2, 4, 8
+# Short Latin patterns (v, av, wa, ig, id…) occur inside ordinary words on almost every line ("have", "away",
+# "kids"); they are compiled with each byte that may precede a word start (not a letter, not a UTF-8 lead byte),
+# so the automaton itself rejects the in-word occurrences and Python never sees them.
+_SHIFT_MAX_LEN = 3
+_BEFORE_WORD = bytes(c for c in range(256) if not (65 <= c <= 90 or 97 <= c <= 122 or c >= 0xC0))
+_NEVER = b"\xff"  # never occurs in UTF-8: the slot of a pattern that only matches through its shifted forms
 
 
 def _boundary_mask(p: str) -> int:
@@ -73,10 +82,14 @@ def _boundary_mask(p: str) -> int:
 
 
 def _word_matches(
-    matches: list[tuple[int, int, int]], kinds: bytearray, bounds: bytearray, hay: bytes
+    matches: list[tuple[int, int, int]],
+    kinds: bytearray,
+    bounds: bytearray,
+    hay: bytes,
+    base: dict[int, int] | None = None,
 ) -> tuple[list[tuple[int, int, int]], int]:
     """Keep term/allow/intent matches that respect Latin/digit boundaries (checked on the bytes); also
-    return the OR of all role bits seen."""
+    return the OR of all role bits seen. Shifted matches (see ``_B_SHIFT``) come back as their word pattern."""
     seen = 0
     kept = []
     n = len(hay)
@@ -85,6 +98,10 @@ def _word_matches(
         k = kinds[pid]
         seen |= k
         if k & _WORDLIKE:
+            if k & _B_SHIFT:
+                pid = base[pid]  # type: ignore[index]
+                bs += 1
+                m = (pid, bs, be)
             b = bounds[pid]
             if b:
                 c = hay[bs - 1]
@@ -161,9 +178,10 @@ _HANDLE_RE = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """One rule that fired, with its span in the original text (``text[start:end] == match``)."""
+class Hit(NamedTuple):
+    """One rule that fired, with its span in the original text (``text[start:end] == match``).
+
+    Immutable; a named tuple because a frozen dataclass costs three times as much to build (hot path)."""
 
     category: str
     start: int
@@ -291,12 +309,24 @@ class Engine:
         # are cached process-wide, so rebuilding after a moderator edits one term is cheap.
         pieces: list[frozenset[str]] = []
         seen_a: set[str] = set()
+        seen_run: set[str] = set()
+        seen_b: set[str] = set()
         seen_pairs: set[str] = set()
         for p in word:
             for i in range(1, len(p)):
                 a, b = p[i - 1], p[i]
                 if _is_wordish(a):
-                    if a not in seen_a:
+                    # Uncommon noise between two CJK pattern characters is caught *before* the second one
+                    # (noise + 信): the automaton states after ordinary characters then carry no noise
+                    # transitions, which keeps the pass over Chinese text close to the raw matcher's speed.
+                    if _is_wordish(b):
+                        if b not in seen_b:
+                            seen_b.add(b)
+                            pieces.append(_pre_triggers(b))
+                        if a not in seen_run:
+                            seen_run.add(a)
+                            pieces.append(_space_run_triggers(a))
+                    elif a not in seen_a:
                         seen_a.add(a)
                         pieces.append(_solo_triggers(a))
                     kind = 0
@@ -340,12 +370,30 @@ class Engine:
                 kinds[i] |= _B_WEB
             if p in phone:
                 kinds[i] |= _B_PHONE
+        bounds = bytearray(_boundary_mask(p) for p in word) + bytearray(len(extra))
+        encoded = [p.encode("utf-8") for p in order]
+        base: dict[int, int] = {}
+        for i, p in enumerate(word):
+            if (
+                bounds[i] & _START_LETTER
+                and len(p) <= _SHIFT_MAX_LEN
+                and p.isascii()
+                and not kinds[i] & ~_WORDLIKE & 0xFF
+            ):
+                pb = encoded[i]
+                encoded[i] = _NEVER + pb
+                for c in _BEFORE_WORD:
+                    base[len(encoded)] = i
+                    encoded.append(bytes((c,)) + pb)
+                    kinds.append(kinds[i] | _B_SHIFT)
+                    bounds.append(0)
         self._kinds = kinds
-        self._bounds = bytearray(_boundary_mask(p) for p in word) + bytearray(len(extra))
+        self._bounds = bounds
+        self._base = base
         self._rules = rules
         self._n_patterns = len(order)
         self._ac = ahocorasick_rs.BytesAhoCorasick(
-            [p.encode("utf-8") for p in order],
+            encoded,
             matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
             implementation=ahocorasick_rs.Implementation.ContiguousNFA,
         )
@@ -373,14 +421,19 @@ class Engine:
 
     def find(self, text: str, *, account: str = "personal", force_full: bool = False) -> tuple[Hit, ...]:
         """All hits in ``text`` (no verdict). ``force_full`` skips the fast path (for tests)."""
-        raw = text.encode("utf-8", "surrogatepass")
+        try:
+            raw = text.encode()
+        except UnicodeEncodeError:  # lone surrogates
+            raw = text.encode("utf-8", "surrogatepass")
         hay = b" " + raw.lower() + b" "
-        matches = self._ac.find_matches_as_indexes(hay, overlapping=True)
+        matches = self._ac.find_matches_as_indexes(hay, True)  # overlapping (positional: cheaper call)
         if not matches:
             return ()
         kinds = self._kinds
-        kept, seen = _word_matches(matches, kinds, self._bounds, hay)
+        kept, seen = _word_matches(matches, kinds, self._bounds, hay, self._base)
         specials = seen & _B_SPECIAL
+        folded: str | None
+        view: str | None
         if force_full or specials or seen & _B_SLOW:
             if specials or force_full:
                 positions = [m[1] for m in matches if kinds[m[0]] & _B_SPECIAL]
@@ -389,7 +442,7 @@ class Engine:
                     folded = fold(text)
                 # look for noise triggers again in the folded text (Ｗ－Ｅ only shows as w-e after folding)
                 fhay = b" " + folded.encode("utf-8", "surrogatepass") + b" "
-                fmatches = self._ac.find_matches_as_indexes(fhay, overlapping=True)
+                fmatches = self._ac.find_matches_as_indexes(fhay, True)
                 near = (
                     None
                     if force_full
@@ -400,8 +453,8 @@ class Engine:
                 near = _char_positions(hay, [m[1] for m in matches if kinds[m[0]] & _B_SLOW])
             view, omap = strip_noise(folded, near)
             hay = b" " + view.encode("utf-8", "surrogatepass") + b" "
-            matches = self._ac.find_matches_as_indexes(hay, overlapping=True)
-            kept, seen2 = _word_matches(matches, kinds, self._bounds, hay)
+            matches = self._ac.find_matches_as_indexes(hay, True)
+            kept, seen2 = _word_matches(matches, kinds, self._bounds, hay, self._base)
             web = bool(specials or force_full or (seen | seen2) & _B_WEB)
             phone = bool(specials or force_full or (seen | seen2) & _B_PHONE)
             if not kept and not web and not phone:
@@ -411,9 +464,14 @@ class Engine:
             web, phone = bool(seen & _B_WEB), bool(seen & _B_PHONE)
             if not kept and not web and not phone:
                 return ()
-            folded = view = raw.lower().decode("ascii") if raw.isascii() else text.lower()
             omap = IDENTITY
             ascii_view = len(raw) == len(text)
+            if ascii_view:
+                folded = view = hay[1:-1].decode("ascii")
+            elif web or phone:
+                folded = view = text.lower()
+            else:  # lowered only if a platform name needs its context (most hits do not)
+                folded = view = None
         return self._resolve(text, folded, view, omap, hay, kept, ascii_view, web, phone, account)
 
     @staticmethod
@@ -443,8 +501,8 @@ class Engine:
     def _resolve(
         self,
         text: str,
-        folded: str,
-        view: str,
+        folded: str | None,
+        view: str | None,
         omap: OffsetMap,
         hay: bytes,
         matches: list[tuple[int, int, int]],
@@ -468,9 +526,9 @@ class Engine:
                     intent_m.append((bs, be, r[1]))
         detections: list[Detection] = []
         if phone:
-            detections += find_phones(folded)
+            detections += find_phones(folded)  # type: ignore[arg-type]  # set whenever phone/web is
         if web:
-            detections += find_web(folded, self.allowed_domains)
+            detections += find_web(folded, self.allowed_domains)  # type: ignore[arg-type]
         if not term_m and not detections:
             return ()
 
@@ -508,6 +566,8 @@ class Engine:
                 continue
             rule = rules[r[1]]
             if rule.ctx:
+                if view is None:
+                    view = text.lower()
                 os_, oe = omap.start(s), omap.end(e)
                 if not self._contact_context(view, s, e, intents, det_spans, os_, oe):
                     continue
@@ -587,6 +647,19 @@ def _solo_triggers(a: str) -> frozenset[str]:
     out = {a + n for n in NOISE_CHARS if n not in PAIR_NOISE}
     out.update(a + " " + s2 for s2 in RUN_SEPS)
     return frozenset(out)
+
+
+@functools.lru_cache(maxsize=8192)
+def _pre_triggers(b: str) -> frozenset[str]:
+    """Before a CJK pattern character that continues a pattern: an uncommon noise character (微·信, 微.信)."""
+    return frozenset(n + b for n in NOISE_CHARS if n not in PAIR_NOISE)
+
+
+@functools.lru_cache(maxsize=8192)
+def _space_run_triggers(a: str) -> frozenset[str]:
+    """After a CJK pattern character: a space and a separator (微 . 信). The state after ``a`` already has the
+    space (pair triggers), so this adds no transitions to it."""
+    return frozenset(a + " " + s2 for s2 in RUN_SEPS)
 
 
 @functools.lru_cache(maxsize=65536)

@@ -385,3 +385,45 @@ def test_title_match_beats_a_passing_mention():
     )
     titled = make_note(title="Satay Kajang", body="the best", likes=3)
     assert ids("satay") == [titled.pk, mention.pk]
+
+
+# --- the two phases ----------------------------------------------------------------------------------------------------
+def test_relevance_reranks_only_the_text_best_candidates(monkeypatch):
+    from meadow.search import backends
+
+    titled = [make_note(title=f"Laksa {i}", body="laksa", likes=i) for i in range(4)]
+    mention = make_note(title="Weekend", body="ate a laksa", likes=10_000, age_days=0.01)
+    assert set(ids("laksa")) == {*(n.pk for n in titled), mention.pk}
+    monkeypatch.setattr(backends, "search_candidates", lambda: 4)
+    assert ids("laksa") == [n.pk for n in reversed(titled)]  # text-best 4, then engagement among them
+    assert ids("laksa", sort="latest")[0] == mention.pk  # other sorts still see every match
+
+
+def test_relevance_page_is_one_statement_with_the_safety_filters(django_assert_num_queries):
+    from meadow.search.analysis import parse_query
+    from meadow.search.backends import SearchFilters
+    from meadow.search.selectors import searchable_notes
+
+    notes = [make_note(title=f"Satay {i}") for i in range(5)]
+    hidden = make_note(title="Satay satay satay private", visibility=Note.Visibility.PRIVATE)
+    viewer = UserFactory()
+    query = parse_query("satay")
+    searchable_notes(viewer=viewer).exists()  # warms the per-process content-type cache
+    with django_assert_num_queries(1):
+        page = search_backend().search(
+            query, SearchFilters(), None, notes=searchable_notes(viewer=viewer), limit=3
+        )
+    assert len(page.ids) == 3 and page.next_cursor and hidden.pk not in page.ids
+    rest = search_backend().search(
+        query, SearchFilters(), page.next_cursor, notes=searchable_notes(viewer=viewer), limit=3
+    )
+    assert set(page.ids + rest.ids) == {n.pk for n in notes} and rest.next_cursor is None
+
+
+def test_candidates_setting_is_at_least_a_thousand(settings):
+    from meadow.search.backends import search_candidates
+
+    settings.MEADOW_SEARCH_CANDIDATES = 5000
+    assert search_candidates() == 5000
+    settings.MEADOW_SEARCH_CANDIDATES = 10
+    assert search_candidates() == 1000

@@ -191,9 +191,10 @@ class Command(BaseCommand):
             created = self._seed_users(rng, users, bar)
             self._seed_follows(rng, created, follows, bar)
             seeded_notes = self._seed_notes(rng, created, notes, bar)
+            seeded_products = self._seed_store(rng, created) if seeded_notes else 0
         self.stdout.write(
             self.style.SUCCESS(
-                f"Seeded {len(created)} people and {seeded_notes} notes. "
+                f"Seeded {len(created)} people, {seeded_notes} notes and {seeded_products} products. "
                 f"Log in as @demo with the password {DEMO_PASSWORD!r}."
             )
         )
@@ -287,6 +288,16 @@ class Command(BaseCommand):
                 followers_count=Coalesce(Subquery(followers), 0),
                 following_count=Coalesce(Subquery(following), 0),
             )
+
+    def _seed_store(self, rng: random.Random, ids: list[int]) -> int:
+        """Three verified businesses (the last of the seeded people, not @demo) with shops, products and
+        product tags in some notes."""
+        if not apps.is_installed("meadow.store") or len(ids) < 8:
+            return 0
+        from meadow.store.demo import seed_store
+
+        owners = list(User.objects.filter(pk__in=ids[-3:]).order_by("id"))
+        return seed_store(rng=rng, owners=owners)
 
     def _seed_notes(self, rng: random.Random, ids: list[int], count: int, bar) -> int:
         if count == 0 or not apps.is_installed("meadow.notes"):

@@ -230,3 +230,47 @@ def test_empty_and_odd_text() -> None:
     assert check("\x00\x00").verdict == "pass"
     f, g, _ = normalize("")
     assert f == g == ""
+
+
+# ---------------------------------------------------------------- rewrite suggestions
+def _suggestions() -> list[tuple[str, str, str]]:
+    from meadow.moderation.engine.lexicon import expand_alternations
+
+    out = []
+    for t in Lexicon.default().enabled_terms:
+        if t.category in ("allow", "intent", "redirect") or not t.suggestion:
+            continue
+        out += [(t.category, base, sugg) for base, sugg in expand_alternations(t.term, t.suggestion)]
+    return out
+
+
+def test_every_suggestion_is_compliant_and_reads_naturally() -> None:
+    """A suggested rewrite must itself pass the checks, and must not glue an intensifier onto a claim that
+    is already a superlative (很最低, 很第一, sangat terbaik)."""
+    bad: list[tuple[str, str, str]] = []
+    for category, base, sugg in _suggestions():
+        if check(sugg).hits or any(
+            w in sugg for w in ("很最", "超最", "很第一", "很独家", "很首发", "很销量", "很顶级", "很佳")
+        ):
+            bad.append((category, base, sugg))
+        if "sangat terbaik" in sugg or "sangat best" in sugg or sugg.startswith("great cure"):
+            bad.append((category, base, sugg))
+    assert bad == []
+
+
+@pytest.mark.parametrize(
+    ("text", "match", "suggestion"),
+    [
+        ("全网最低价，快来", "全网最低价", "价格实惠"),
+        ("全网最低", "全网最低", "价格实惠"),
+        ("这款是全网第一", "全网第一", "很受欢迎"),
+        ("最佳的选择", "最佳的选择", "很好的选择"),
+        ("最顶级的享受", "最顶级", "很高端"),
+        ("100%正品保障", "100%正品", "正品"),
+        ("100% original stock", "100% original", "authentic"),
+        ("paling terbaik di sini", "paling terbaik", "sangat bagus"),
+    ],
+)
+def test_suggestion_for_claim(text: str, match: str, suggestion: str) -> None:
+    hit = next(h for h in check(text).hits if h.category == "absolute")
+    assert (hit.match, hit.suggestion) == (match, suggestion)

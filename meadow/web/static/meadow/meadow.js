@@ -138,13 +138,15 @@ document.addEventListener("click", async (event) => {
     : location.pathname.startsWith("/@") ? "profile" : "direct");
 
   // Impressions: cards at least half visible, sent in batches of up to 100 (one request, one bulk write).
+  // Feed cards carry a signed impression token (distribution) that is echoed instead of the bare id.
   const seen = new Set(); let queue = []; let timer = null;
   const flush = () => {
     timer = null; if (!queue.length) return;
-    const ids = queue.splice(0, 100);
-    const body = JSON.stringify({ note_ids: ids, source: source() });
+    const batch = queue.splice(0, 100);
+    const data = { note_ids: batch.filter((c) => !c.token).map((c) => c.id), tokens: batch.filter((c) => c.token).map((c) => c.token), source: source() };
+    const body = JSON.stringify(data);
     if (!(navigator.sendBeacon && navigator.sendBeacon("/api/v1/impressions", new Blob([body], { type: "application/json" })))) {
-      post("/api/v1/impressions", { note_ids: ids, source: source() });
+      post("/api/v1/impressions", data);
     }
     if (queue.length) timer = setTimeout(flush, 0);
   };
@@ -152,7 +154,7 @@ document.addEventListener("click", async (event) => {
   const io = "IntersectionObserver" in window && !navigator.webdriver ? new IntersectionObserver((entries) => {
     for (const e of entries) {
       const id = Number(e.target.dataset.noteId);
-      if (e.isIntersecting && id && !seen.has(id)) { seen.add(id); queue.push(id); io.unobserve(e.target); }
+      if (e.isIntersecting && id && !seen.has(id)) { seen.add(id); queue.push({ id, token: e.target.dataset.impression || "" }); io.unobserve(e.target); }
     }
     if (queue.length >= 100) flush(); else if (queue.length && !timer) timer = setTimeout(flush, 2000);
   }, { threshold: 0.5 }) : null;
@@ -255,3 +257,14 @@ document.addEventListener("click", async (event) => {
   };
   document.addEventListener("DOMContentLoaded", connect);
 })();
+
+// --- Nearby: the browser's position when the reader allows it, else the place on the profile ---------------------
+document.addEventListener("DOMContentLoaded", () => {
+  const marker = document.querySelector("[data-geo-nearby='ask']");
+  if (!marker || !navigator.geolocation || sessionStorage.getItem("meadow-geo") === "denied") return;
+  navigator.geolocation.getCurrentPosition((pos) => {
+    const url = new URL(location.href);
+    url.searchParams.set("lat", pos.coords.latitude.toFixed(2)); url.searchParams.set("lng", pos.coords.longitude.toFixed(2));
+    location.replace(url.toString());
+  }, () => sessionStorage.setItem("meadow-geo", "denied"), { maximumAge: 600000, timeout: 8000 });
+});

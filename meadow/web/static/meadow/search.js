@@ -96,7 +96,10 @@
     input.addEventListener("focus", update);
     input.addEventListener("keydown", (e) => {
       const items = links();
-      if (e.key === "Escape") { close(); return; }
+      if (e.key === "Escape") { // first Escape closes the list (and keeps the text a search box would clear)
+        if (!box.hidden) { e.preventDefault(); close(); }
+        return;
+      }
       if (box.hidden || !items.length) return;
       if (e.key === "ArrowDown" || e.key === "ArrowUp") {
         e.preventDefault();

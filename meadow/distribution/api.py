@@ -1,0 +1,96 @@
+"""Feed endpoints: Discover (personalised, ranked), Following, Nearby, and "why am I seeing this?".
+
+Every card is the note shape plus ``impression_token`` (echo it to ``POST /impressions`` in ``tokens`` when the
+card is shown) and ``reasons`` (``[{"kind", "detail"}]``: pool, interest, follow, cf, trending, location,
+popular — ``GET /notes/{id}/why`` says them in words).
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from meadow.accounts.models import User
+from meadow.api import optional_auth, responses
+from meadow.distribution import selectors
+from meadow.notes.api import NoteOut, note_out
+from meadow.notes.selectors import note_get_for_viewer
+
+router = Router(tags=["feeds"])
+
+
+class ReasonOut(Schema):
+    kind: str
+    detail: str
+
+
+class WhyReasonOut(ReasonOut):
+    text: str
+
+
+class FeedCardOut(NoteOut):
+    impression_token: str
+    reasons: list[ReasonOut]
+    pool_level: int
+    distance_km: float | None = None
+
+
+class FeedPage(Schema):
+    items: list[FeedCardOut]
+    next_cursor: str | None
+
+
+class WhyOut(Schema):
+    note: int
+    reasons: list[WhyReasonOut]
+
+
+def _viewer(request: HttpRequest) -> User | None:
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None
+
+
+def _card(request: HttpRequest, note) -> dict:
+    out = note_out(request, note)
+    out["impression_token"] = note.impression_token
+    out["reasons"] = [{"kind": k, "detail": d} for k, d in note.feed_reasons]
+    out["pool_level"] = note.feed_level
+    out["distance_km"] = getattr(note, "distance_km", None)
+    return out
+
+
+def _page(request: HttpRequest, page: dict) -> dict:
+    return {"items": [_card(request, n) for n in page["items"]], "next_cursor": page["next_cursor"]}
+
+
+@router.get("/feed/discover", response=responses({200: FeedPage}), auth=optional_auth)
+def discover(request: HttpRequest, cursor: str | None = None, limit: int | None = None):
+    """Discover: notes ranked for you from your traffic pools, interests, similar readers, people you follow
+    and what is trending — never one you already saw or hid, at most 2 of one author in any 20. Keep the
+    ``next_cursor`` for the next page: pages of one session never repeat a card."""
+    return _page(request, selectors.feed_discover(viewer=_viewer(request), cursor=cursor, limit=limit))
+
+
+@router.get("/feed/following", response=responses({200: FeedPage}), auth=optional_auth)
+def following(request: HttpRequest, cursor: str | None = None, limit: int | None = None):
+    """The newest notes of the accounts you follow (empty when signed out)."""
+    return _page(request, selectors.feed_following(viewer=_viewer(request), cursor=cursor, limit=limit))
+
+
+@router.get("/feed/nearby", response=responses({200: FeedPage}), auth=optional_auth)
+def nearby(request: HttpRequest, lat: float, lng: float, cursor: str | None = None, limit: int | None = None):
+    """Public notes within the nearby radius (default 10 km) of ``lat``/``lng``, nearest and freshest first.
+    The point is rounded to about 1 km, as notes store it."""
+    return _page(
+        request, selectors.feed_nearby(viewer=_viewer(request), lat=lat, lng=lng, cursor=cursor, limit=limit)
+    )
+
+
+@router.get("/notes/{note_id}/why", response=responses({200: WhyOut}), auth=optional_auth)
+def why(request: HttpRequest, note_id: int):
+    """Why you are seeing this note, in plain words: the traffic pool, your matching interests, or the author
+    you follow."""
+    viewer = _viewer(request)
+    note = note_get_for_viewer(viewer=viewer, note_id=note_id)
+    reasons = selectors.note_why_reasons(viewer=viewer, note=note)
+    return {"note": note.pk, "reasons": selectors.why_texts(reasons=reasons, viewer=viewer)}

@@ -1,0 +1,1 @@
+"""Plain-Python distribution engines (no Django imports): ranking, candidate generation, CF."""

@@ -1,0 +1,392 @@
+"""Every distribution write: traffic-pool entry, evaluation (promote / hold / stop / exclude) and impression
+counting; interest learning from engagement and follows; interests picked at sign-up.
+
+Nothing here scans a table: each function touches the rows of the notes or the reader it is given (the
+evaluation batch is read through the ``pool_due`` index). The rules are in ``engine/pools.py`` and
+``engine/interests.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from meadow.accounts.models import User
+from meadow.core.errors import ValidationFailed
+from meadow.core.tasks import enqueue
+from meadow.distribution.conf import interest_config, pool_config, pool_sizes
+from meadow.distribution.engine import interests as interest_rules
+from meadow.distribution.engine.pools import Decision, LevelStats, evaluate
+from meadow.distribution.models import InterestProfile, NotePool, PoolTransition
+from meadow.enforcement.selectors import visible_in_distribution
+from meadow.notes.models import InterestCategory, Note, NoteCategory, NoteHashtag
+
+PICK_MAX = 12
+
+
+# --- traffic pools --------------------------------------------------------------------------------------------------
+def distributable_ids(*, note_ids: Iterable[int]) -> set[int]:
+    """Which of ``note_ids`` may be in a pool: published, public, of a public active account, not limited,
+    removed or held (``enforcement.selectors.visible_in_distribution``). One query."""
+    ids = list(note_ids)
+    if not ids:
+        return set()
+    qs = Note.objects.filter(
+        pk__in=ids,
+        status=Note.Status.PUBLISHED,
+        visibility=Note.Visibility.PUBLIC,
+        author__is_private=False,
+        author__is_active=True,
+    )
+    return set(visible_in_distribution(qs).values_list("pk", flat=True))
+
+
+def _snapshots(note_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Each note's counters now (one query: the note row left-joined to its stats)."""
+    rows = Note.objects.filter(pk__in=note_ids).values(
+        "pk",
+        "kind",
+        "like_count",
+        "save_count",
+        "comment_count",
+        "share_count",
+        "stats__read_count",
+        "stats__completion_count",
+        "stats__signal_score",
+    )
+    out = {}
+    for row in rows:
+        out[row["pk"]] = {
+            "video": row["kind"] == Note.Kind.VIDEO,
+            "interactions": row["like_count"] + row["save_count"] + row["comment_count"] + row["share_count"],
+            "reads": row["stats__read_count"] or 0,
+            "completions": row["stats__completion_count"] or 0,
+            "score": row["stats__signal_score"] or 0.0,
+        }
+    return out
+
+
+def pool_enter(*, note_id: int, now: datetime | None = None) -> NotePool | None:
+    """Put a newly published public note into pool 1 (idempotent). A limited note, or one of a banned
+    account, is recorded as excluded instead; a private or followers-only note is not distributed at all."""
+    now = now or timezone.now()
+    existing = NotePool.objects.filter(note_id=note_id).first()
+    if existing is not None:
+        return existing
+    note = Note.objects.filter(pk=note_id).values("status", "visibility").first()
+    if (
+        note is None
+        or note["status"] != Note.Status.PUBLISHED
+        or note["visibility"] != Note.Visibility.PUBLIC
+    ):
+        return None
+    allowed = note_id in distributable_ids(note_ids=[note_id])
+    snap = _snapshots([note_id]).get(note_id, {})
+    sizes = pool_sizes()
+    window = timedelta(hours=pool_config().window_hours)
+    pool = NotePool(
+        note_id=note_id,
+        status=NotePool.Status.ACTIVE if allowed else NotePool.Status.EXCLUDED,
+        level=1 if allowed else 0,
+        due_impressions=sizes[0][0],
+        base_reads=snap.get("reads", 0),
+        base_interactions=snap.get("interactions", 0),
+        base_completions=snap.get("completions", 0),
+        base_score=snap.get("score", 0.0),
+        entered_at=now,
+        level_entered_at=now,
+        next_evaluation_at=now + window,
+    )
+    try:
+        with transaction.atomic():
+            pool.save(force_insert=True)
+            PoolTransition.objects.create(
+                note_id=note_id,
+                at=now,
+                from_level=None,
+                to_level=1 if allowed else None,
+                outcome=PoolTransition.Outcome.ENTER if allowed else PoolTransition.Outcome.EXCLUDE,
+                reason="" if allowed else "limited",
+            )
+    except IntegrityError:
+        return NotePool.objects.filter(note_id=note_id).first()
+    return pool
+
+
+def pools_record_impressions(*, note_ids: Iterable[int], now: datetime | None = None) -> int:
+    """Count impressions of notes in a pool (two UPDATEs whatever the batch) and mark the notes that reached
+    their evaluation size as due now; the evaluation runs as a task. Returns how many became due."""
+    ids = sorted(set(note_ids))
+    if not ids:
+        return 0
+    now = now or timezone.now()
+    active = NotePool.objects.filter(note_id__in=ids, status=NotePool.Status.ACTIVE)
+    if not active.update(impressions=F("impressions") + 1):
+        return 0
+    due = active.filter(impressions__gte=F("due_impressions"), next_evaluation_at__gt=now).update(
+        next_evaluation_at=now
+    )
+    if due:
+        from meadow.distribution.tasks import pools_evaluate_due
+
+        enqueue(pools_evaluate_due)
+    return due
+
+
+def _window_start(pool: NotePool) -> datetime:
+    if pool.evaluated_at is not None and pool.evaluated_at > pool.level_entered_at:
+        return pool.evaluated_at
+    return pool.level_entered_at
+
+
+def _level_stats(pool: NotePool, snap: dict[str, Any]) -> LevelStats:
+    return LevelStats(
+        impressions=max(pool.impressions - pool.base_impressions, 0),
+        reads=max(snap.get("reads", 0) - pool.base_reads, 0),
+        interactions=max(snap.get("interactions", 0) - pool.base_interactions, 0),
+        score=snap.get("score", 0.0) - pool.base_score,
+        completions=max(snap.get("completions", 0) - pool.base_completions, 0) if snap.get("video") else None,
+    )
+
+
+def _transition(pool: NotePool, *, at: datetime, decision: Decision, stats: LevelStats) -> PoolTransition:
+    return PoolTransition(
+        note_id=pool.note_id,
+        at=at,
+        from_level=pool.level or None,
+        to_level=decision.to_level,
+        outcome=decision.outcome,
+        reason=decision.reason[:40],
+        impressions=stats.impressions,
+        score_per_impression=round(stats.score_per_impression, 6),
+        ctr=round(stats.ctr, 6),
+        interaction_rate=round(stats.interaction_rate, 6),
+        completion_rate=None if stats.completion_rate is None else round(stats.completion_rate, 6),
+    )
+
+
+def pools_evaluate(*, note_ids: Iterable[int], now: datetime | None = None) -> dict[str, int]:
+    """Evaluate the given notes' pools (each due one is promoted, held or stopped; one that may no longer be
+    distributed is excluded). Rows are locked in note order. Returns the count of each outcome."""
+    ids = sorted(set(note_ids))
+    counts: dict[str, int] = {}
+    if not ids:
+        return counts
+    now = now or timezone.now()
+    config = pool_config()
+    sizes = pool_sizes()
+    window = timedelta(hours=config.window_hours)
+    allowed = distributable_ids(note_ids=ids)
+    snaps = _snapshots(ids)
+    history: list[PoolTransition] = []
+    with transaction.atomic():
+        pools = list(
+            NotePool.objects.select_for_update()
+            .filter(note_id__in=ids, status=NotePool.Status.ACTIVE)
+            .order_by("note_id")
+        )
+        for pool in pools:
+            stats = _level_stats(pool, snaps.get(pool.note_id, {}))
+            level = min(max(pool.level, 1), len(sizes))
+            if pool.note_id not in allowed:
+                decision = Decision("exclude", None, "limited")
+            else:
+                elapsed = now >= _window_start(pool) + window
+                found = evaluate(
+                    level=level,
+                    stats=stats,
+                    sizes=sizes,
+                    holds=pool.holds,
+                    window_elapsed=elapsed,
+                    config=config,
+                )
+                if found is None:  # not due (yet): wait for the window or the impressions
+                    NotePool.objects.filter(pk=pool.pk).update(
+                        next_evaluation_at=_window_start(pool) + window
+                    )
+                    continue
+                decision = found
+            history.append(_transition(pool, at=now, decision=decision, stats=stats))
+            counts[decision.outcome] = counts.get(decision.outcome, 0) + 1
+            changes: dict[str, Any] = {"evaluated_at": now}
+            if decision.outcome == "promote":
+                snap = snaps.get(pool.note_id, {})
+                target = decision.to_level or level + 1
+                changes.update(
+                    level=target,
+                    holds=0,
+                    base_impressions=pool.impressions,
+                    base_reads=snap.get("reads", 0),
+                    base_interactions=snap.get("interactions", 0),
+                    base_completions=snap.get("completions", 0),
+                    base_score=snap.get("score", 0.0),
+                    due_impressions=pool.impressions + sizes[target - 1][0],
+                    level_entered_at=now,
+                    next_evaluation_at=now + window,
+                )
+            elif decision.outcome == "hold":
+                changes.update(
+                    holds=pool.holds + (0 if decision.reason == "top" else 1),
+                    due_impressions=pool.impressions + sizes[level - 1][0],
+                    next_evaluation_at=now + window,
+                )
+            else:
+                changes["status"] = (
+                    NotePool.Status.STOPPED if decision.outcome == "stop" else NotePool.Status.EXCLUDED
+                )
+            NotePool.objects.filter(pk=pool.pk).update(**changes)
+        PoolTransition.objects.bulk_create(history)
+    return counts
+
+
+def pools_evaluate_due(*, now: datetime | None = None, limit: int | None = None) -> dict[str, int]:
+    """Evaluate the notes whose evaluation is due, oldest first, one batch (the beat task calls this every
+    minute; at scale several workers can run it: rows are locked and re-checked)."""
+    from django.conf import settings
+
+    now = now or timezone.now()
+    ids = list(
+        NotePool.objects.filter(status=NotePool.Status.ACTIVE, next_evaluation_at__lte=now)
+        .order_by("next_evaluation_at")
+        .values_list("note_id", flat=True)[: limit or settings.MEADOW_POOL_BATCH]
+    )
+    return pools_evaluate(note_ids=ids, now=now)
+
+
+# --- interests ------------------------------------------------------------------------------------------------------
+def _profile_apply(
+    *, user_id: int, topics: dict[str, float], signal: float, now: datetime
+) -> InterestProfile:
+    config = interest_config()
+    with transaction.atomic():
+        InterestProfile.objects.bulk_create(
+            [InterestProfile(user_id=user_id, updated_at=now)], ignore_conflicts=True
+        )
+        profile = InterestProfile.objects.select_for_update().get(user_id=user_id)
+        elapsed = (now - profile.updated_at).total_seconds()
+        profile.weights = interest_rules.learn(
+            profile.weights or {}, elapsed_seconds=elapsed, topics=topics, signal=signal, config=config
+        )
+        profile.updated_at = max(now, profile.updated_at)
+        InterestProfile.objects.filter(pk=user_id).update(
+            weights=profile.weights, updated_at=profile.updated_at
+        )
+    return profile
+
+
+def note_topic_shares(*, note_id: int) -> dict[str, float]:
+    """A note's topics with their shares (two small queries)."""
+    categories = NoteCategory.objects.filter(note_id=note_id).values_list("category__slug", "score")
+    hashtags = NoteHashtag.objects.filter(note_id=note_id).values_list("hashtag__name", flat=True)
+    return interest_rules.note_topics(categories=categories, hashtags=hashtags, config=interest_config())
+
+
+def interests_learn_event(
+    *, user_id: int, note_id: int, kind: str, now: datetime | None = None
+) -> InterestProfile | None:
+    """Learn from one engagement event of ``user_id`` on ``note_id`` (its signal weight; reads a little;
+    "not interested" negative). Impressions teach nothing. Idempotence: the caller runs it once per event."""
+    from meadow.engagement.services import signal_weight
+
+    signal = interest_config().read_signal if kind == "read" else signal_weight(kind)
+    if not signal:
+        return None
+    topics = note_topic_shares(note_id=note_id)
+    if not topics:
+        return None
+    return _profile_apply(user_id=user_id, topics=topics, signal=signal, now=now or timezone.now())
+
+
+def interests_learn_follow(
+    *, user_id: int, followee_id: int, now: datetime | None = None
+) -> InterestProfile | None:
+    """Following an account teaches the categories of its recent notes (shares summing to 1)."""
+    rows = list(
+        NoteCategory.objects.filter(note__author_id=followee_id, note__status=Note.Status.PUBLISHED)
+        .order_by("-note_id")
+        .values_list("category__slug", "score")[:60]
+    )
+    if not rows:
+        return None
+    totals: dict[str, float] = {}
+    for slug, score in rows:
+        totals[slug] = totals.get(slug, 0.0) + max(score, 0.0)
+    whole = sum(totals.values()) or 1.0
+    topics = {slug: value / whole for slug, value in totals.items()}
+    return _profile_apply(
+        user_id=user_id, topics=topics, signal=interest_config().follow_signal, now=now or timezone.now()
+    )
+
+
+def interests_pick(*, user: User, slugs: Iterable[str]) -> InterestProfile:
+    """The interests picked in onboarding (active taxonomy categories; at most 12). Replaces the picks."""
+    wanted = list(dict.fromkeys(s for s in slugs if isinstance(s, str) and s))
+    if len(wanted) > PICK_MAX:
+        raise ValidationFailed(
+            _("Pick at most %(max)d interests.") % {"max": PICK_MAX}, field="interests", code="too_many"
+        )
+    known = set(
+        InterestCategory.objects.filter(slug__in=wanted, is_active=True).values_list("slug", flat=True)
+    )
+    unknown = [s for s in wanted if s not in known]
+    if unknown:
+        raise ValidationFailed(
+            _("Unknown interest: %(name)s.") % {"name": unknown[0][:40]}, field="interests", code="unknown"
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        InterestProfile.objects.bulk_create(
+            [InterestProfile(user=user, updated_at=now)], ignore_conflicts=True
+        )
+        InterestProfile.objects.filter(pk=user.pk).update(picked=wanted, onboarded_at=now)
+    return InterestProfile.objects.get(pk=user.pk)
+
+
+def interests_skip(*, user: User) -> None:
+    """Onboarding skipped: remember it (so it is not offered again) without picking anything."""
+    now = timezone.now()
+    with transaction.atomic():
+        InterestProfile.objects.bulk_create(
+            [InterestProfile(user=user, updated_at=now)], ignore_conflicts=True
+        )
+        InterestProfile.objects.filter(pk=user.pk, onboarded_at__isnull=True).update(onboarded_at=now)
+
+
+# --- impressions --------------------------------------------------------------------------------------------------
+def impressions_from_tokens(
+    *, viewer: User | None, tokens: Iterable[str], exclude: Iterable[int] = ()
+) -> int:
+    """Count the impressions of feed cards from their signed tokens (one bulk write per source), then their
+    pools' counters. Tokens of another reader or not signed here are ignored, as are notes in ``exclude``
+    (counted by id in the same request). Returns how many were counted."""
+    from meadow.distribution.selectors import impression_token_read
+    from meadow.engagement.services import IMPRESSIONS_MAX, impressions_record
+
+    tokens = list(tokens)
+    if len(tokens) > IMPRESSIONS_MAX:
+        raise ValidationFailed(
+            _("At most %(max)d notes at a time.") % {"max": IMPRESSIONS_MAX}, field="tokens"
+        )
+    reader_id = viewer.pk if viewer is not None and viewer.is_authenticated else 0
+    skip = set(exclude)
+    by_source: dict[str, list[int]] = {}
+    for token in tokens:
+        found = impression_token_read(token)
+        if found is None or found.reader_id != reader_id or found.note_id in skip:
+            continue
+        skip.add(found.note_id)
+        by_source.setdefault(found.source if found.source != "nearby" else "discover", []).append(
+            found.note_id
+        )
+    counted = 0
+    for source, ids in by_source.items():
+        counted += impressions_record(viewer=viewer, note_ids=ids, source=source)
+    if by_source:
+        pools_record_impressions(note_ids=[i for ids in by_source.values() for i in ids])
+    return counted

@@ -1,0 +1,277 @@
+"""The Discover feed's candidate sources, read from the database.
+
+Each class implements ``engine.candidates.CandidateSource`` (``name``, ``candidates(user, *, n, exclude)``) with
+one bounded query through an index (a per-key source: one ``UNION ALL`` query on PostgreSQL, one query per key
+where the database cannot order and limit the parts of a compound query), never a query per candidate.
+``engine.candidates.generate()`` merges them — exactly as ``meadow recommend-offline`` merges its file-backed
+sources — and :func:`note_meta` gives it, in two queries, what the ranker needs about the proposed notes
+that a feed may show (the others are dropped).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import BooleanField, QuerySet, Value
+
+from meadow.accounts.models import Follow
+from meadow.distribution.engine.candidates import CFSource, ItemMeta
+from meadow.distribution.engine.ranker import smoothed_quality
+from meadow.distribution.models import NotePool
+from meadow.notes.models import Note, NoteCategory, NoteHashtag
+
+QUALITY_PRIOR = 0.05  # platform mean score per impression assumed for notes with few impressions
+QUALITY_PRIOR_IMPRESSIONS = 20.0
+
+
+def per_key(make: Callable[[Any], QuerySet], keys: Sequence[Any], n: int) -> list[tuple]:
+    """The first ``n`` rows of ``make(key)`` for each key — one UNION ALL query where the database can order
+    and limit each part (PostgreSQL: each part walks its own index), else one query per key."""
+    parts = [make(key)[:n] for key in keys]
+    if not parts:
+        return []
+    if len(parts) > 1 and connection.features.supports_slicing_ordering_in_compound:
+        return list(parts[0].union(*parts[1:], all=True))
+    return [row for part in parts for row in part]
+
+
+def _share(n: int, keys: Collection[Any]) -> int:
+    """Each key's part of a budget of ``n`` candidates."""
+    return max(1, math.ceil(n / max(len(keys), 1)))
+
+
+def _fresh(ids: Iterable[int], exclude: Collection[int], strength: float) -> list[tuple[int, float]]:
+    return [(i, strength) for i in ids if i not in exclude]
+
+
+class PoolSource:
+    """The reader's current pools: the newest active pool notes of each of the reader's top categories (strength
+    1); without interests, the newest active pool notes of all (0.5) — exploration."""
+
+    name = "pool"
+
+    def __init__(self, category_ids: Sequence[int]):
+        self.category_ids = list(category_ids)
+
+    def candidates(self, user: int, *, n: int, exclude: Collection[int]) -> list[tuple[int, float]]:
+        if not self.category_ids:
+            ids = NotePool.objects.filter(status=NotePool.Status.ACTIVE).order_by("-note_id")
+            return _fresh(ids.values_list("note_id", flat=True)[:n], exclude, 0.5)
+        rows = per_key(
+            lambda cid: (
+                NoteCategory.objects.filter(category_id=cid, note__pool__status=NotePool.Status.ACTIVE)
+                .order_by("-note_id")
+                .values_list("note_id", "category_id")
+            ),
+            self.category_ids,
+            _share(n, self.category_ids),
+        )
+        return _fresh((row[0] for row in rows), exclude, 1.0)
+
+
+class CategorySource:
+    """Interest-matched notes: the newest notes of each of the reader's top categories; strength = the
+    category's weight (relative to the reader's strongest interest) × the note's score for it."""
+
+    name = "interest"
+
+    def __init__(self, weights: Mapping[int, float]):
+        self.weights = dict(weights)
+
+    def candidates(self, user: int, *, n: int, exclude: Collection[int]) -> list[tuple[int, float]]:
+        if not self.weights:
+            return []
+        rows = per_key(
+            lambda cid: (
+                NoteCategory.objects.filter(category_id=cid)
+                .order_by("-note_id")
+                .values_list("note_id", "category_id", "score")
+            ),
+            list(self.weights),
+            _share(n, self.weights),
+        )
+        return [(i, self.weights[c] * min(score, 1.0)) for i, c, score in rows if i not in exclude]
+
+
+class HashtagSource:
+    """Interest-matched notes: the newest notes carrying the reader's top hashtags (names without ``#``);
+    strength = the hashtag's relative weight."""
+
+    name = "interest"
+
+    def __init__(self, weights: Mapping[str, float]):
+        self.weights = dict(weights)
+
+    def candidates(self, user: int, *, n: int, exclude: Collection[int]) -> list[tuple[int, float]]:
+        if not self.weights:
+            return []
+        rows = (
+            NoteHashtag.objects.filter(hashtag__name__in=list(self.weights))
+            .order_by("-note_id")
+            .values_list("note_id", "hashtag__name")[:n]
+        )
+        return [(i, self.weights.get(name, 0.5)) for i, name in rows if i not in exclude]
+
+
+class FollowSource:
+    """The follow graph: the newest published notes of the accounts the reader follows (strength 1)."""
+
+    name = "follow"
+
+    def candidates(self, user: int, *, n: int, exclude: Collection[int]) -> list[tuple[int, float]]:
+        followed = Follow.objects.filter(follower_id=user, status=Follow.Status.ACTIVE).values("followee_id")
+        ids = (
+            Note.objects.filter(author_id__in=followed, status=Note.Status.PUBLISHED)
+            .order_by("-id")
+            .values_list("pk", flat=True)[:n]
+        )
+        return _fresh(ids, exclude, 1.0)
+
+
+class TrendingSource:
+    """Trending: the notes in the highest pools (level ≥ 2); strength = level ÷ the top level."""
+
+    name = "trending"
+
+    def __init__(self, top_level: int):
+        self.top_level = max(top_level, 1)
+
+    def candidates(self, user: int, *, n: int, exclude: Collection[int]) -> list[tuple[int, float]]:
+        rows = (
+            NotePool.objects.filter(status=NotePool.Status.ACTIVE, level__gte=2)
+            .order_by("-level", "-level_entered_at")
+            .values_list("note_id", "level")[:n]
+        )
+        return [(i, min(level / self.top_level, 1.0)) for i, level in rows if i not in exclude]
+
+
+class NewestSource:
+    """The newest public notes: fresh content for everyone and the cold-start fallback (``popular``, 0.3)."""
+
+    name = "popular"
+
+    def candidates(self, user: int, *, n: int, exclude: Collection[int]) -> list[tuple[int, float]]:
+        ids = (
+            Note.objects.filter(status=Note.Status.PUBLISHED, visibility=Note.Visibility.PUBLIC)
+            .order_by("-id")
+            .values_list("pk", flat=True)[:n]
+        )
+        return _fresh(ids, exclude, 0.3)
+
+
+class PlaceSource:
+    """Cold start: the newest notes tagged with the reader's profile place (``location``, 0.8)."""
+
+    name = "location"
+
+    def __init__(self, place: str):
+        self.place = place[:60]
+
+    def candidates(self, user: int, *, n: int, exclude: Collection[int]) -> list[tuple[int, float]]:
+        ids = (
+            Note.objects.filter(status=Note.Status.PUBLISHED, location_name__icontains=self.place)
+            .order_by("-id")
+            .values_list("pk", flat=True)[:n]
+        )
+        return _fresh(ids, exclude, 0.8)
+
+
+class LanguageSource:
+    """Cold start: the newest notes by authors writing in the reader's language (``popular``, 0.6)."""
+
+    name = "popular"
+
+    def __init__(self, language: str):
+        self.language = language[:2]
+
+    def candidates(self, user: int, *, n: int, exclude: Collection[int]) -> list[tuple[int, float]]:
+        ids = (
+            Note.objects.filter(status=Note.Status.PUBLISHED, author__language__startswith=self.language)
+            .order_by("-id")
+            .values_list("pk", flat=True)[:n]
+        )
+        return _fresh(ids, exclude, 0.6)
+
+
+class GuardedCFSource(CFSource):
+    """Collaborative filtering with the model ``cf_store.load_current_model()`` returned (the engine's
+    ``CFSource``); a model that fails must never break the feed, so an error proposes nothing."""
+
+    def candidates(self, user: int, *, n: int, exclude: Collection[int]) -> list[tuple[int, float]]:
+        try:
+            return list(super().candidates(user, n=n, exclude=exclude))
+        except Exception:
+            return []
+
+
+def cf_source() -> GuardedCFSource | None:
+    """The CF source over the current model, ``None`` before the first training (or without the module)."""
+    try:
+        from meadow.distribution.cf_store import load_current_model
+    except ImportError:  # the collaborative model is optional
+        return None
+    try:
+        model = load_current_model()
+    except Exception:
+        return None
+    return GuardedCFSource(model) if model is not None else None
+
+
+def note_meta(ids: Sequence[int], *, visible: QuerySet[Note], now: datetime) -> dict[int, ItemMeta]:
+    """What the ranker needs about the notes of ``ids`` that ``visible`` still holds (two queries: the notes
+    with their stats and pool; their categories and hashtags in one ``UNION ALL``)."""
+    if not ids:
+        return {}
+    ids = list(ids)
+    rows = visible.filter(pk__in=ids).values_list(
+        "pk",
+        "author_id",
+        "published_at",
+        "like_count",
+        "save_count",
+        "comment_count",
+        "share_count",
+        "stats__signal_score",
+        "stats__impression_count",
+        "pool__level",
+        "pool__status",
+    )
+    categories = (
+        NoteCategory.objects.filter(note_id__in=ids)
+        .order_by()
+        .values_list("note_id", "category__slug", Value(False, output_field=BooleanField()))
+    )
+    hashtags = (
+        NoteHashtag.objects.filter(note_id__in=ids)
+        .order_by()
+        .values_list("note_id", "hashtag__name", Value(True, output_field=BooleanField()))
+    )
+    cats: dict[int, list[str]] = {}
+    tags: dict[int, list[str]] = {}
+    for note_id, name, is_tag in categories.union(hashtags, all=True):  # one query for both
+        if is_tag:
+            tags.setdefault(note_id, []).append("#" + name)
+        else:
+            cats.setdefault(note_id, []).append(name)
+    topics = {pk: cats.get(pk, []) + tags.get(pk, []) for pk in set(cats) | set(tags)}
+    out: dict[int, ItemMeta] = {}
+    for pk, author, published, likes, saves, comments, shares, score, impressions, level, status in rows:
+        age = (now - published).total_seconds() / 3600 if published else 0.0
+        out[pk] = ItemMeta(
+            author=author,
+            topics=tuple(topics.get(pk, ())),
+            quality=smoothed_quality(
+                score=score or 0.0,
+                impressions=impressions or 0,
+                prior_mean=QUALITY_PRIOR,
+                prior_impressions=QUALITY_PRIOR_IMPRESSIONS,
+            ),
+            popularity=math.log1p(max(likes + saves + comments + shares, 0)),
+            age_hours=max(age, 0.0),
+            pool_level=(level or 0) if status == NotePool.Status.ACTIVE else 0,
+        )
+    return out

@@ -1,0 +1,124 @@
+"""Retraining Discover's CF model from engagement events, storing it and loading it (test database)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from django.core.cache import cache
+from django.core.files.storage import default_storage
+
+from meadow.distribution import cf_store
+from meadow.distribution.tasks import cf_model_retrain
+from meadow.engagement.models import EngagementEvent, Signal
+from meadow.notes.tests.factories import NoteFactory
+from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEADOW_CF_RELOAD_SECONDS = 0
+    cf_store.reset_loaded_model()
+    yield
+    cf_store.reset_loaded_model()
+
+
+def event(user, note, kind: str, weight: float) -> EngagementEvent:
+    return EngagementEvent(user=user, note=note, kind=kind, weight=weight)
+
+
+@pytest.fixture
+def population(db):
+    """Two taste groups of 8 readers over two sets of 10 notes; likes, saves and reads inside the group."""
+    rng = random.Random(2)
+    readers = UserFactory.create_batch(16)
+    author = UserFactory()
+    notes = NoteFactory.create_batch(20, author=author)
+    events = []
+    for index, reader in enumerate(readers):
+        group = notes[:10] if index < 8 else notes[10:]
+        for note in group:
+            if rng.random() < 0.6:
+                events.append(event(reader, note, Signal.LIKE, 1.0))
+                if rng.random() < 0.3:
+                    events.append(event(reader, note, Signal.SAVE, 1.0))
+            elif rng.random() < 0.5:
+                events.append(event(reader, note, Signal.READ, 0.0))
+    EngagementEvent.objects.bulk_create(events)
+    return readers, notes
+
+
+def test_no_model_before_the_first_training(db):
+    assert cf_store.load_current_model() is None
+    assert cf_model_retrain() == {"trained": False, "pairs": 0}
+    assert cf_store.load_current_model() is None
+
+
+def test_retrain_stores_a_model_that_recommends_the_readers_group(population):
+    readers, notes = population
+    result = cf_model_retrain()
+    assert result["trained"] is True and result["users"] == 16 and result["items"] == 20
+    assert default_storage.exists(result["name"]) and result["name"].startswith("models/cf-")
+    model = cf_store.load_current_model()
+    assert model is not None
+    group = {n.pk for n in notes[:10]}
+    recs = model.recommend(readers[0].pk, 3)
+    assert recs and {item for item, _ in recs} <= group
+    assert cf_store.load_current_model() is model  # cached per process
+
+
+def test_negative_signals_remove_the_pair_and_undo_cancels(population):
+    readers, notes = population
+    reader = readers[0]
+    liked = notes[0]
+    undone = notes[1]
+    hidden = notes[2]
+    EngagementEvent.objects.filter(user=reader, note__in=[liked, undone, hidden]).delete()
+    EngagementEvent.objects.bulk_create(
+        [
+            event(reader, liked, Signal.LIKE, 1.0),
+            event(reader, undone, Signal.LIKE, 1.0),
+            event(reader, undone, Signal.UNLIKE, -1.0),
+            event(reader, hidden, Signal.LIKE, 1.0),
+            event(reader, hidden, Signal.NOT_INTERESTED, -4.0),
+            event(reader, notes[3], Signal.IMPRESSION, 0.0),
+        ]
+    )
+    pairs = {(u, n): v for u, n, v in cf_store.engagement_interactions()}
+    assert pairs[(reader.pk, liked.pk)] == pytest.approx(1.0)
+    assert (reader.pk, undone.pk) not in pairs
+    assert (reader.pk, hidden.pk) not in pairs
+    assert all(v > 0 for v in pairs.values())
+    EngagementEvent.objects.filter(user=readers[1], note=notes[4]).delete()
+    EngagementEvent.objects.bulk_create([event(readers[1], notes[4], Signal.READ, 0.0)] * 1)
+    pairs = {(u, n): v for u, n, v in cf_store.engagement_interactions()}
+    assert pairs[(readers[1].pk, notes[4].pk)] == pytest.approx(0.5)  # a read alone is a weak positive
+
+
+def test_other_processes_pick_up_a_new_model_and_old_versions_are_pruned(population, settings):
+    _readers, _ = population
+    settings.MEADOW_CF_KEEP = 2
+    first = cf_model_retrain()["name"]
+    assert cf_store._read_pointer() == first
+    loaded = cf_store.load_current_model()
+    names = [cf_model_retrain()["name"] for _ in range(2)]
+    assert cf_store.load_current_model() is not loaded  # the pointer moved: reloaded
+    assert not default_storage.exists(first)
+    assert all(default_storage.exists(n) for n in names)
+    # A process whose cache lost the pointer reads the pointer file.
+    cache.clear()
+    cf_store.reset_loaded_model()
+    assert cf_store._read_pointer() == names[-1]
+    assert cf_store.load_current_model() is not None
+
+
+def test_a_broken_model_file_keeps_the_previous_model(population):
+    cf_model_retrain()
+    good = cf_store.load_current_model()
+    with default_storage.open(cf_store._read_pointer(), "wb") as handle:
+        handle.write(b"not a model")
+    cf_store.reset_loaded_model()
+    assert cf_store.load_current_model() is None  # nothing loaded before: no model rather than an error
+    cf_model_retrain()
+    assert cf_store.load_current_model() is not None and good is not None

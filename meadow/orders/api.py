@@ -1,0 +1,558 @@
+"""Cart, addresses, checkout, orders and payments endpoints. Money is a decimal string ("12.50", MYR)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from django.http import HttpRequest
+from ninja import Header, Router, Schema, Status
+from pydantic import Field, StrictInt
+
+from meadow.api import ErrorOut, responses, token_or_session
+from meadow.core.pagination import paginate_desc
+from meadow.orders import selectors, services
+from meadow.orders.models import Address, CartItem, Checkout, Order, Payment
+
+router = Router(tags=["orders"], auth=token_or_session)
+
+Id = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
+PathId = Annotated[int, Field(ge=1, le=2**63 - 1)]  # larger ids would overflow the database
+Quantity = Annotated[StrictInt, Field(ge=0, le=10_000)]
+IdemKey = Header(
+    None, alias="Idempotency-Key", description="Repeat-safe key; a repeat returns the first result."
+)
+
+
+# --- schemas ---------------------------------------------------------------------------------------------------
+class AddressIn(Schema):
+    recipient_name: str = Field(max_length=200)
+    phone: str = Field(max_length=40)
+    line1: str = Field(max_length=400)
+    line2: str = Field(default="", max_length=400)
+    postcode: str = Field(max_length=20)
+    city: str = Field(max_length=200)
+    state: str = Field(max_length=60, description="A Malaysian state: code (e.g. SGR, KUL) or name")
+    is_default: bool = False
+
+
+class AddressPatch(Schema):
+    recipient_name: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=40)
+    line1: str | None = Field(default=None, max_length=400)
+    line2: str | None = Field(default=None, max_length=400)
+    postcode: str | None = Field(default=None, max_length=20)
+    city: str | None = Field(default=None, max_length=200)
+    state: str | None = Field(default=None, max_length=60)
+    is_default: bool | None = None
+
+
+class AddressOut(Schema):
+    id: int
+    recipient_name: str
+    phone: str
+    line1: str
+    line2: str
+    postcode: str
+    city: str
+    state: str
+    country: str
+    is_default: bool
+
+
+class AddressList(Schema):
+    items: list[AddressOut]
+    next_cursor: str | None = None
+
+
+class CartItemIn(Schema):
+    sku: Id
+    quantity: Quantity = 1
+
+
+class CartQuantityIn(Schema):
+    quantity: Quantity
+
+
+class CartItemOut(Schema):
+    sku: int
+    sku_name: str
+    product: int
+    product_title: str
+    image: str | None
+    shop: int
+    shop_name: str
+    unit_price: str
+    quantity: int
+    line_total: str
+    available: bool
+    stock: int
+
+
+class CartOut(Schema):
+    items: list[CartItemOut]
+    next_cursor: str | None = None
+    total: str
+    count: int
+
+
+class LineIn(Schema):
+    sku: Id
+    quantity: Quantity
+
+
+class OrderIn(Schema):
+    items: list[LineIn] = Field(min_length=1, max_length=50)
+    address: AddressIn | None = None
+    address_id: Id | None = None
+
+
+class CartCheckoutIn(Schema):
+    address: AddressIn | None = None
+    address_id: Id | None = None
+    skus: list[Id] | None = Field(default=None, max_length=100, description="Only these SKUs of the cart")
+
+
+class LineOut(Schema):
+    sku: int | None
+    product: int | None
+    product_title: str
+    sku_name: str
+    unit_price: str
+    quantity: int
+    line_total: str
+
+
+class PartyOut(Schema):
+    id: int
+    name: str
+
+
+class RefundRequestOut(Schema):
+    id: int
+    status: str
+    reason: str
+    decision_reason: str
+    created_at: datetime
+    decided_at: datetime | None
+
+
+class OrderOut(Schema):
+    id: int
+    status: str
+    shop: PartyOut
+    buyer: str
+    currency: str
+    subtotal: str
+    shipping_fee: str
+    total: str
+    lines: list[LineOut]
+    shipping_address: dict
+    payment_due_at: datetime
+    tracking_number: str
+    carrier: str
+    cancelled_by: str
+    cancel_reason: str
+    needs_review: bool
+    refund_request: RefundRequestOut | None
+    created_at: datetime
+    paid_at: datetime | None
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    completed_at: datetime | None
+    cancelled_at: datetime | None
+    refunded_at: datetime | None
+
+
+class CheckoutOut(Schema):
+    checkout: int
+    orders: list[OrderOut]
+    total: str
+    currency: str
+
+
+class OrderList(Schema):
+    items: list[OrderOut]
+    next_cursor: str | None
+
+
+class CancelIn(Schema):
+    reason: str = Field(default="", max_length=1000)
+
+
+class ShipIn(Schema):
+    tracking_number: str = Field(max_length=200)
+    carrier: str = Field(max_length=200)
+
+
+class RefundRequestIn(Schema):
+    reason: str = Field(max_length=2000)
+
+
+class RefundDecisionIn(Schema):
+    decision: Literal["approve", "reject"]
+    reason: str = Field(default="", max_length=2000)
+
+
+class RefundRequestItem(RefundRequestOut):
+    order: int
+    buyer: str
+    amount: str
+
+
+class RefundRequestList(Schema):
+    items: list[RefundRequestItem]
+    next_cursor: str | None
+
+
+class PaymentIn(Schema):
+    orders: list[Id] = Field(min_length=1, max_length=50)
+    return_url: str | None = Field(
+        default=None, max_length=500, description="A path on this site, e.g. /orders/"
+    )
+
+
+class PaymentOut(Schema):
+    id: int
+    intent: str
+    gateway: str
+    status: str
+    amount: str
+    currency: str
+    redirect_url: str
+    orders: list[int]
+
+
+class WebhookOut(Schema):
+    received: bool
+    outcome: str
+
+
+# --- shaping ---------------------------------------------------------------------------------------------------
+def _address(a: Address) -> dict:
+    return {"id": a.pk, **a.snapshot(), "is_default": a.is_default}
+
+
+def _order(o: Order) -> dict:
+    requests = list(o.refund_requests.all())
+    latest = requests[0] if requests else None
+    return {
+        "id": o.pk,
+        "status": o.status,
+        "shop": {"id": o.shop_id, "name": o.shop.name},
+        "buyer": o.buyer.handle,
+        "currency": o.currency,
+        "subtotal": str(o.subtotal),
+        "shipping_fee": str(o.shipping_fee),
+        "total": str(o.total),
+        "lines": [
+            {
+                "sku": line.sku_id,
+                "product": line.product_id_snapshot,
+                "product_title": line.product_title,
+                "sku_name": line.sku_name,
+                "unit_price": str(line.unit_price),
+                "quantity": line.quantity,
+                "line_total": str(line.line_total),
+            }
+            for line in o.lines.all()
+        ],
+        "shipping_address": o.shipping_address,
+        "payment_due_at": o.payment_due_at,
+        "tracking_number": o.tracking_number,
+        "carrier": o.carrier,
+        "cancelled_by": o.cancelled_by,
+        "cancel_reason": o.cancel_reason,
+        "needs_review": o.needs_review,
+        "refund_request": None
+        if latest is None
+        else {
+            "id": latest.pk,
+            "status": latest.status,
+            "reason": latest.reason,
+            "decision_reason": latest.decision_reason,
+            "created_at": latest.created_at,
+            "decided_at": latest.decided_at,
+        },
+        "created_at": o.created_at,
+        "paid_at": o.paid_at,
+        "shipped_at": o.shipped_at,
+        "delivered_at": o.delivered_at,
+        "completed_at": o.completed_at,
+        "cancelled_at": o.cancelled_at,
+        "refunded_at": o.refunded_at,
+    }
+
+
+def _checkout(checkout: Checkout) -> dict:
+    orders = list(selectors._orders().filter(checkout=checkout).order_by("pk"))
+    total = sum((o.total for o in orders), start=services.Decimal("0.00"))
+    return {
+        "checkout": checkout.pk,
+        "orders": [_order(o) for o in orders],
+        "total": str(total),
+        "currency": "MYR",
+    }
+
+
+def _cart_item(item: CartItem) -> dict:
+    product = item.sku.product
+    images = list(product.images.all())
+    return {
+        "sku": item.sku_id,
+        "sku_name": item.sku.name,
+        "product": product.pk,
+        "product_title": product.title,
+        "image": images[0].image.url if images and images[0].image else None,
+        "shop": product.shop_id,
+        "shop_name": product.shop.name,
+        "unit_price": str(item.sku.price),
+        "quantity": item.quantity,
+        "line_total": str(item.line_total),
+        "available": item.available,
+        "stock": item.sku.stock,
+    }
+
+
+def _payment(p: Payment) -> dict:
+    return {
+        "id": p.pk,
+        "intent": p.intent_id,
+        "gateway": p.gateway,
+        "status": p.status,
+        "amount": str(p.amount),
+        "currency": p.currency,
+        "redirect_url": p.redirect_url,
+        "orders": sorted(p.orders.values_list("pk", flat=True)),
+    }
+
+
+def _address_arg(address: AddressIn | None, address_id: int | None):
+    if address_id is not None:
+        return address_id
+    if address is not None:
+        return address.dict(exclude={"is_default"})
+    return None
+
+
+def _safe_return(url: str | None, default: str) -> str:
+    if url and url.startswith("/") and not url.startswith("//") and "\\" not in url:
+        return url
+    return default
+
+
+# --- addresses -------------------------------------------------------------------------------------------------
+@router.get("/addresses", response=responses({200: AddressList}))
+def address_list(request: HttpRequest):
+    return {
+        "items": [_address(a) for a in selectors.addresses_for(user=request.user)[:20]],
+        "next_cursor": None,
+    }
+
+
+@router.post("/addresses", response=responses({201: AddressOut}))
+def address_add(request: HttpRequest, payload: AddressIn):
+    created = services.address_create(
+        user=request.user, data=payload.dict(exclude={"is_default"}), make_default=payload.is_default
+    )
+    return Status(201, _address(created))
+
+
+@router.patch("/addresses/{address_id}", response=responses({200: AddressOut}))
+def address_edit(request: HttpRequest, address_id: PathId, payload: AddressPatch):
+    found = selectors.address_get_for_owner(user=request.user, address_id=address_id)
+    data = {k: v for k, v in payload.dict().items() if v is not None}
+    return _address(services.address_update(user=request.user, address=found, data=data))
+
+
+@router.delete("/addresses/{address_id}", response=responses({204: None}))
+def address_remove(request: HttpRequest, address_id: PathId):
+    found = selectors.address_get_for_owner(user=request.user, address_id=address_id)
+    services.address_delete(user=request.user, address=found)
+    return Status(204, None)
+
+
+# --- cart ------------------------------------------------------------------------------------------------------
+def _cart(request: HttpRequest) -> dict:
+    cart = selectors.cart_get(user=request.user)
+    return {
+        "items": [_cart_item(item) for item in cart["items"]],
+        "next_cursor": None,
+        "total": str(cart["total"]),
+        "count": cart["count"],
+    }
+
+
+@router.get("/cart", response=responses({200: CartOut}))
+def cart_view(request: HttpRequest):
+    return _cart(request)
+
+
+@router.post("/cart/items", response=responses({201: CartOut}))
+def cart_add(request: HttpRequest, payload: CartItemIn):
+    services.cart_add(user=request.user, sku_id=payload.sku, quantity=payload.quantity)
+    return Status(201, _cart(request))
+
+
+@router.patch("/cart/items/{sku_id}", response=responses({200: CartOut}))
+def cart_set(request: HttpRequest, sku_id: PathId, payload: CartQuantityIn):
+    services.cart_set_quantity(user=request.user, sku_id=sku_id, quantity=payload.quantity)
+    return _cart(request)
+
+
+@router.delete("/cart/items/{sku_id}", response=responses({204: None}))
+def cart_delete(request: HttpRequest, sku_id: PathId):
+    services.cart_remove(user=request.user, sku_id=sku_id)
+    return Status(204, None)
+
+
+@router.post("/cart/checkout", response=responses({201: CheckoutOut, 422: ErrorOut}))
+def cart_checkout(request: HttpRequest, payload: CartCheckoutIn, idempotency_key: str | None = IdemKey):
+    checkout = services.cart_checkout(
+        buyer=request.user,
+        address=_address_arg(payload.address, payload.address_id),
+        idempotency_key=idempotency_key,
+        sku_ids=payload.skus,
+    )
+    return Status(201, _checkout(checkout))
+
+
+# --- orders ----------------------------------------------------------------------------------------------------
+@router.post("/orders", response=responses({201: CheckoutOut, 422: ErrorOut}))
+def order_create(request: HttpRequest, payload: OrderIn, idempotency_key: str | None = IdemKey):
+    """Buy now: one order per shop, stock reserved for ``MEADOW_ORDER_PAYMENT_TIMEOUT_MINUTES``; 409
+    ``sold_out`` names the SKU that ran out."""
+    checkout = services.order_place(
+        buyer=request.user,
+        items=[item.dict() for item in payload.items],
+        address=_address_arg(payload.address, payload.address_id),
+        idempotency_key=idempotency_key,
+    )
+    return Status(201, _checkout(checkout))
+
+
+StatusIn = Literal["pending_payment", "paid", "shipped", "delivered", "completed", "cancelled", "refunded"]
+
+
+@router.get("/orders", response=responses({200: OrderList}))
+def order_list(
+    request: HttpRequest, status: StatusIn | None = None, cursor: str | None = None, limit: int | None = None
+):
+    qs = selectors.orders_for_buyer(user=request.user, status=status)
+    return paginate_desc(qs, cursor=cursor, limit=limit, shape=_order)
+
+
+@router.get("/orders/{order_id}", response=responses({200: OrderOut}))
+def order_detail(request: HttpRequest, order_id: PathId):
+    return _order(selectors.order_get_for_viewer(user=request.user, order_id=order_id))
+
+
+def _reload(request: HttpRequest, order: Order) -> dict:
+    return _order(selectors.order_get_for_viewer(user=request.user, order_id=order.pk))
+
+
+@router.post("/orders/{order_id}/cancel", response=responses({200: OrderOut}))
+def order_cancel(request: HttpRequest, order_id: PathId, payload: CancelIn):
+    order = selectors.order_get_for_viewer(user=request.user, order_id=order_id)
+    services.order_cancel(order=order, user=request.user, reason=payload.reason)
+    return _reload(request, order)
+
+
+@router.post("/orders/{order_id}/ship", response=responses({200: OrderOut}))
+def order_ship(request: HttpRequest, order_id: PathId, payload: ShipIn):
+    order = selectors.order_get_for_viewer(user=request.user, order_id=order_id)
+    services.order_ship(
+        order=order, user=request.user, tracking_number=payload.tracking_number, carrier=payload.carrier
+    )
+    return _reload(request, order)
+
+
+@router.post("/orders/{order_id}/deliver", response=responses({200: OrderOut}))
+def order_deliver(request: HttpRequest, order_id: PathId):
+    order = selectors.order_get_for_viewer(user=request.user, order_id=order_id)
+    services.order_deliver(order=order, user=request.user)
+    return _reload(request, order)
+
+
+@router.post("/orders/{order_id}/complete", response=responses({200: OrderOut}))
+def order_complete(request: HttpRequest, order_id: PathId):
+    order = selectors.order_get_for_viewer(user=request.user, order_id=order_id)
+    services.order_complete(order=order, user=request.user)
+    return _reload(request, order)
+
+
+@router.post("/orders/{order_id}/refund-request", response=responses({201: OrderOut}))
+def order_refund_request(request: HttpRequest, order_id: PathId, payload: RefundRequestIn):
+    order = selectors.order_get_for_viewer(user=request.user, order_id=order_id)
+    services.refund_request_create(order=order, user=request.user, reason=payload.reason)
+    return Status(201, _reload(request, order))
+
+
+@router.post("/orders/{order_id}/refund-decision", response=responses({200: OrderOut}))
+def order_refund_decision(request: HttpRequest, order_id: PathId, payload: RefundDecisionIn):
+    order = selectors.order_get_for_viewer(user=request.user, order_id=order_id)
+    services.refund_request_decide(
+        order=order, user=request.user, approve=payload.decision == "approve", reason=payload.reason
+    )
+    return _reload(request, order)
+
+
+# --- seller lists ----------------------------------------------------------------------------------------------
+@router.get("/seller/orders", response=responses({200: OrderList}))
+def seller_orders(
+    request: HttpRequest, status: StatusIn | None = None, cursor: str | None = None, limit: int | None = None
+):
+    """The orders of the caller's own shop (empty without a shop)."""
+    qs = selectors.orders_for_seller(user=request.user, status=status)
+    return paginate_desc(qs, cursor=cursor, limit=limit, shape=_order)
+
+
+@router.get("/seller/refund-requests", response=responses({200: RefundRequestList}))
+def seller_refund_requests(
+    request: HttpRequest,
+    status: Literal["pending", "approved", "rejected"] | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+):
+    qs = selectors.refund_requests_for_seller(user=request.user, status=status)
+
+    def shape(r) -> dict:
+        return {
+            "id": r.pk,
+            "order": r.order_id,
+            "buyer": r.order.buyer.handle,
+            "amount": str(r.order.total),
+            "status": r.status,
+            "reason": r.reason,
+            "decision_reason": r.decision_reason,
+            "created_at": r.created_at,
+            "decided_at": r.decided_at,
+        }
+
+    return paginate_desc(qs, cursor=cursor, limit=limit, shape=shape)
+
+
+# --- payments --------------------------------------------------------------------------------------------------
+@router.post("/payments", response=responses({201: PaymentOut, 422: ErrorOut}))
+def payment_create(request: HttpRequest, payload: PaymentIn, idempotency_key: str | None = IdemKey):
+    """Open the payment for unpaid orders: answers the intent and the hosted page to send the buyer to."""
+    payment = services.payment_start(
+        buyer=request.user,
+        order_ids=payload.orders,
+        return_url=_safe_return(payload.return_url, "/orders/"),
+        idempotency_key=idempotency_key,
+    )
+    return Status(201, _payment(payment))
+
+
+@router.post("/payments/webhook", response=responses({200: WebhookOut}), auth=None)
+def payment_webhook(request: HttpRequest):
+    """The payment provider's events, HMAC-signed (``Meadow-Signature: t=…,v1=…``). Forged or stale → 400 and
+    nothing changes; a duplicate or replayed event id → 200 ``duplicate`` and nothing changes."""
+    outcome = services.payment_webhook_receive(body=request.body, headers=dict(request.headers))
+    return {"received": True, "outcome": outcome}
+
+
+@router.get("/payments/{payment_id}", response=responses({200: PaymentOut}))
+def payment_detail(request: HttpRequest, payment_id: PathId):
+    return _payment(selectors.payment_get_for_buyer(user=request.user, payment_id=payment_id))

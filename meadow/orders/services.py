@@ -1,0 +1,919 @@
+"""Every write of cart, checkout, orders and payments.
+
+Rules that hold everywhere here:
+
+* **Stock** is reserved at checkout by a conditional UPDATE on ``store.Sku.stock`` after locking the SKU rows in
+  primary-key order (``SELECT … FOR UPDATE ORDER BY id``), so two checkouts never both take the last unit and
+  never deadlock; it comes back (``stock = stock + n``) exactly once, from the one transition that leaves a
+  reserving state (expiry, failed payment, cancellation, refund before shipping).
+* **Money** is ``Decimal``: unit prices are read from the locked SKU rows at checkout time and stored on the lines;
+  totals are sums of stored line totals.
+* **State transitions** are conditional UPDATEs (``… WHERE status IN (allowed sources)``): a transition that lost
+  a race, or that is not allowed from the current state, raises ``IllegalTransition`` (409 ``illegal_transition``).
+  Who may do it is checked first (``PermissionDenied``, 403).
+* **Idempotency**: ``order_place`` and ``payment_start`` take an ``Idempotency-Key``; the key is claimed inside the
+  same transaction as the write, so a concurrent duplicate waits for the first and then returns its result.
+* **Webhooks** are verified, stored once by event id, and applied with conditional updates, so a late, duplicated,
+  replayed or out-of-order delivery changes nothing it should not. A ``payment.succeeded`` for an order that has
+  meanwhile expired or been cancelled is refunded automatically (and the buyer told).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import phonenumbers
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models.functions import Least
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from meadow.accounts.models import User
+from meadow.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from meadow.core.tasks import enqueue
+from meadow.orders.gateway import GatewayError, WebhookInvalid, get_gateway
+from meadow.orders.models import (
+    Address,
+    CartItem,
+    Checkout,
+    IdempotencyRecord,
+    MalaysianState,
+    Order,
+    OrderLine,
+    Payment,
+    PaymentEvent,
+    Refund,
+    RefundRequest,
+)
+
+S = Order.Status
+CENT = Decimal("0.01")
+QUANTITY_MAX = 99
+ORDER_ITEMS_MAX = 50
+CART_ITEMS_MAX = 100
+IDEMPOTENCY_KEY_MAX = 255
+POSTCODE = re.compile(r"^\d{5}$")
+
+
+# --- errors ----------------------------------------------------------------------------------------------------
+class SoldOut(Conflict):
+    code = "sold_out"
+
+    def __init__(self, *, sku_id: int, name: str) -> None:
+        super().__init__(
+            _("Sorry, %(name)s is sold out (or not enough left).") % {"name": name},
+            field="items",
+            code="sold_out",
+        )
+        self.sku_id = sku_id
+
+
+class IllegalTransition(Conflict):
+    code = "illegal_transition"
+
+    def __init__(self, *, from_status: str, to_status: str) -> None:
+        super().__init__(
+            _("This order cannot go from “%(from)s” to “%(to)s”.")
+            % {"from": S(from_status).label, "to": S(to_status).label},
+            field="status",
+            code="illegal_transition",
+        )
+        self.from_status = from_status
+        self.to_status = to_status
+
+
+class IdempotencyKeyReused(DomainError):
+    status = 422
+    code = "idempotency_key_reused"
+
+
+class WebhookRefused(DomainError):
+    status = 400
+    code = "bad_signature"
+
+
+# --- helpers ---------------------------------------------------------------------------------------------------
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _text(data: Mapping[str, Any], name: str, *, label: str, max_length: int, required: bool = True) -> str:
+    value = data.get(name, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationFailed(_("%(field)s must be text.") % {"field": label}, field=name)
+    value = " ".join(value.split())
+    if required and not value:
+        raise ValidationFailed(_("%(field)s is required.") % {"field": label}, field=name, code="required")
+    if len(value) > max_length:
+        raise ValidationFailed(
+            _("%(field)s can be at most %(n)d characters.") % {"field": label, "n": max_length}, field=name
+        )
+    return value
+
+
+def _request_hash(payload: Any) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _clean_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    key = key.strip()
+    if not key:
+        return None
+    if len(key) > IDEMPOTENCY_KEY_MAX or not key.isprintable():
+        raise ValidationFailed(
+            _("The Idempotency-Key must be at most 255 printable characters."),
+            field="Idempotency-Key",
+            code="bad_idempotency_key",
+        )
+    return key
+
+
+def _idempotent_result(*, user: User, scope: str, key: str | None, request_hash: str) -> dict | None:
+    if key is None:
+        return None
+    found = IdempotencyRecord.objects.filter(user=user, scope=scope, key=key).first()
+    if found is None:
+        return None
+    if found.request_hash != request_hash:
+        raise IdempotencyKeyReused(
+            _(
+                "This Idempotency-Key was already used with a different request. Use a new key for a new request."
+            ),
+            field="Idempotency-Key",
+        )
+    return found.result
+
+
+class _Duplicate(Exception):
+    pass
+
+
+def _claim(*, user: User, scope: str, key: str | None, request_hash: str) -> IdempotencyRecord | None:
+    """Inside the caller's transaction: claim ``key``. A concurrent holder makes this wait (unique index) and
+    then raise ``_Duplicate`` once it has committed."""
+    if key is None:
+        return None
+    try:
+        with transaction.atomic():
+            return IdempotencyRecord.objects.create(
+                user=user, scope=scope, key=key, request_hash=request_hash
+            )
+    except IntegrityError as exc:
+        raise _Duplicate from exc
+
+
+def _notify(*, recipient: User, text: str, order: Order) -> None:
+    from meadow.notifications.services import notification_create
+
+    notification_create(
+        recipient=recipient,
+        kind="order",
+        text=text,
+        data={"order": order.pk, "url": reverse("web:order", args=[order.pk])},
+    )
+
+
+def _in_language(user: User):
+    return translation.override(getattr(user, "language", "") or settings.LANGUAGE_CODE)
+
+
+# --- addresses -------------------------------------------------------------------------------------------------
+def address_clean(*, data: Mapping[str, Any]) -> dict[str, str]:
+    """Validate a Malaysian shipping address; returns the normalised fields (phone in E.164)."""
+    if not isinstance(data, Mapping):
+        raise ValidationFailed(_("The address must be an object."), field="address")
+    cleaned = {
+        "recipient_name": _text(data, "recipient_name", label=_("Recipient"), max_length=100),
+        "line1": _text(data, "line1", label=_("Address line 1"), max_length=200),
+        "line2": _text(data, "line2", label=_("Address line 2"), max_length=200, required=False),
+        "city": _text(data, "city", label=_("City"), max_length=100),
+    }
+    postcode = _text(data, "postcode", label=_("Postcode"), max_length=5)
+    if not POSTCODE.match(postcode):
+        raise ValidationFailed(_("A Malaysian postcode has 5 digits."), field="postcode", code="bad_postcode")
+    cleaned["postcode"] = postcode
+    state = _text(data, "state", label=_("State"), max_length=40)
+    by_name = {label.lower(): code for code, label in MalaysianState.choices}
+    by_name.update({code.lower(): code for code in MalaysianState.values})
+    if state.lower() not in by_name:
+        raise ValidationFailed(_("Choose a Malaysian state."), field="state", code="bad_state")
+    cleaned["state"] = by_name[state.lower()]
+    raw_phone = _text(data, "phone", label=_("Phone"), max_length=30)
+    try:
+        number = phonenumbers.parse(raw_phone, "MY")
+        valid = phonenumbers.is_valid_number(number)
+    except phonenumbers.NumberParseException:
+        valid = False
+    if not valid:
+        raise ValidationFailed(
+            _("Enter a valid phone number, e.g. +60 12-345 6789."), field="phone", code="bad_phone"
+        )
+    cleaned["phone"] = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    cleaned["country"] = "MY"
+    return cleaned
+
+
+def address_create(*, user: User, data: Mapping[str, Any], make_default: bool = False) -> Address:
+    cleaned = address_clean(data=data)
+    with transaction.atomic():
+        has_default = Address.objects.filter(user=user, is_default=True, is_archived=False).exists()
+        if make_default and has_default:
+            Address.objects.filter(user=user, is_default=True).update(is_default=False)
+        if Address.objects.filter(user=user, is_archived=False).count() >= 20:
+            raise ValidationFailed(_("An address book holds at most 20 addresses."), field="address")
+        return Address.objects.create(user=user, is_default=make_default or not has_default, **cleaned)
+
+
+def address_update(*, user: User, address: Address, data: Mapping[str, Any]) -> Address:
+    if address.user_id != user.pk or address.is_archived:
+        raise NotFound(_("Not found."))
+    merged = {**address.snapshot(), **{k: v for k, v in data.items() if k != "is_default"}}
+    cleaned = address_clean(data=merged)
+    with transaction.atomic():
+        if data.get("is_default") is True and not address.is_default:
+            Address.objects.filter(user=user, is_default=True).update(is_default=False)
+            cleaned["is_default"] = True  # type: ignore[assignment]
+        Address.objects.filter(pk=address.pk).update(**cleaned)
+    address.refresh_from_db()
+    return address
+
+
+def address_delete(*, user: User, address: Address) -> None:
+    if address.user_id != user.pk:
+        raise NotFound(_("Not found."))
+    Address.objects.filter(pk=address.pk).update(is_archived=True, is_default=False)
+
+
+# --- cart ------------------------------------------------------------------------------------------------------
+def _quantity(value: Any, *, field: str = "quantity", allow_zero: bool = False) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationFailed(_("The quantity must be a whole number."), field=field, code="bad_quantity")
+    low = 0 if allow_zero else 1
+    if not low <= value <= QUANTITY_MAX:
+        raise ValidationFailed(
+            _("The quantity must be between %(low)d and %(high)d.") % {"low": low, "high": QUANTITY_MAX},
+            field=field,
+            code="bad_quantity",
+        )
+    return value
+
+
+def _purchasable(sku_ids: Iterable[int]) -> dict[int, Any]:
+    from meadow.store.selectors import skus_purchasable
+
+    return skus_purchasable(sku_ids=list(sku_ids))
+
+
+def _unavailable(sku_id: int) -> Conflict:
+    return Conflict(
+        _("This item (SKU %(id)d) cannot be bought right now.") % {"id": sku_id},
+        field="sku",
+        code="unavailable",
+    )
+
+
+def cart_add(*, user: User, sku_id: int, quantity: int) -> CartItem:
+    """Put ``quantity`` more of a SKU into the cart (capped at the per-item maximum)."""
+    quantity = _quantity(quantity)
+    if sku_id not in _purchasable([sku_id]):
+        raise _unavailable(sku_id)
+    with transaction.atomic():
+        if not CartItem.objects.filter(user=user, sku_id=sku_id).update(
+            quantity=Least(F("quantity") + quantity, Value(QUANTITY_MAX))
+        ):
+            if CartItem.objects.filter(user=user).count() >= CART_ITEMS_MAX:
+                raise ValidationFailed(
+                    _("A cart holds at most %(n)d different items.") % {"n": CART_ITEMS_MAX}, field="sku"
+                )
+            try:
+                with transaction.atomic():
+                    CartItem.objects.create(user=user, sku_id=sku_id, quantity=quantity)
+            except IntegrityError:  # added at the same moment by another tab
+                CartItem.objects.filter(user=user, sku_id=sku_id).update(
+                    quantity=Least(F("quantity") + quantity, Value(QUANTITY_MAX))
+                )
+    return CartItem.objects.get(user=user, sku_id=sku_id)
+
+
+def cart_set_quantity(*, user: User, sku_id: int, quantity: int) -> CartItem | None:
+    """Set an item's quantity; 0 removes it. 404 when the SKU is not in the cart."""
+    quantity = _quantity(quantity, allow_zero=True)
+    items = CartItem.objects.filter(user=user, sku_id=sku_id)
+    if quantity == 0:
+        if not items.delete()[0]:
+            raise NotFound(_("This item is not in your cart."))
+        return None
+    if not items.update(quantity=quantity):
+        raise NotFound(_("This item is not in your cart."))
+    return items.get()
+
+
+def cart_remove(*, user: User, sku_id: int) -> None:
+    if not CartItem.objects.filter(user=user, sku_id=sku_id).delete()[0]:
+        raise NotFound(_("This item is not in your cart."))
+
+
+# --- checkout --------------------------------------------------------------------------------------------------
+def _normalise_items(items: Sequence[Mapping[str, Any]]) -> list[tuple[int, int]]:
+    if not isinstance(items, Sequence) or isinstance(items, str) or not items:
+        raise ValidationFailed(_("Choose at least one item."), field="items", code="required")
+    merged: dict[int, int] = defaultdict(int)
+    for item in items:
+        sku = item.get("sku") if isinstance(item, Mapping) else None
+        if isinstance(sku, bool) or not isinstance(sku, int) or sku <= 0:
+            raise ValidationFailed(_("Each item needs a SKU id."), field="items", code="bad_sku")
+        merged[sku] += _quantity(item.get("quantity"), field="items")
+    if len(merged) > ORDER_ITEMS_MAX:
+        raise ValidationFailed(
+            _("One checkout holds at most %(n)d different items.") % {"n": ORDER_ITEMS_MAX}, field="items"
+        )
+    for quantity in merged.values():
+        _quantity(quantity, field="items")
+    return sorted(merged.items())
+
+
+def _address_snapshot(*, buyer: User, address: Mapping[str, Any] | int | Address) -> dict[str, str]:
+    if isinstance(address, Address):
+        if address.user_id != buyer.pk or address.is_archived:
+            raise NotFound(_("This address is not in your address book."), field="address")
+        return address.snapshot()
+    if isinstance(address, int) and not isinstance(address, bool):
+        found = Address.objects.filter(pk=address, user=buyer, is_archived=False).first()
+        if found is None:
+            raise NotFound(_("This address is not in your address book."), field="address")
+        return found.snapshot()
+    if isinstance(address, Mapping):
+        return address_clean(data=address)
+    raise ValidationFailed(_("Give a shipping address."), field="address", code="required")
+
+
+def payment_due_at(now: datetime | None = None) -> datetime:
+    return (now or timezone.now()) + timedelta(minutes=settings.MEADOW_ORDER_PAYMENT_TIMEOUT_MINUTES)
+
+
+def order_place(
+    *,
+    buyer: User,
+    items: Sequence[Mapping[str, Any]],
+    address: Mapping[str, Any] | int | Address | None,
+    idempotency_key: str | None = None,
+    from_cart: bool = False,
+) -> Checkout:
+    """Check out ``items`` (``[{"sku", "quantity"}]``): one order per shop, stock reserved, prices frozen.
+
+    Raises ``SoldOut`` (409 ``sold_out``, naming the SKU) when any SKU has fewer units left than asked — then
+    nothing is reserved. A repeat with the same ``idempotency_key`` and the same request returns the first
+    checkout; the same key with a different request raises ``IdempotencyKeyReused`` (422)."""
+    if not buyer.is_active:
+        raise PermissionDenied(_("This account cannot buy."))
+    key = _clean_key(idempotency_key)
+    lines = _normalise_items(items)
+    if address is None:
+        raise ValidationFailed(_("Give a shipping address."), field="address", code="required")
+    snapshot = _address_snapshot(buyer=buyer, address=address)
+    request_hash = _request_hash({"items": lines, "address": snapshot, "cart": from_cart})
+    previous = _idempotent_result(user=buyer, scope="orders", key=key, request_hash=request_hash)
+    if previous is not None:
+        return Checkout.objects.get(pk=previous["checkout"])
+
+    sku_ids = [sku for sku, _q in lines]
+    skus = _purchasable(sku_ids)
+    for sku_id in sku_ids:
+        if sku_id not in skus:
+            raise _unavailable(sku_id)
+        if skus[sku_id].product.shop.owner_id == buyer.pk:
+            raise Conflict(_("You cannot buy from your own shop."), field="items", code="own_shop")
+    wanted = dict(lines)
+    from meadow.store.models import Sku
+
+    try:
+        with transaction.atomic():
+            record = _claim(user=buyer, scope="orders", key=key, request_hash=request_hash)
+            # Lock the SKU rows in primary-key order, then take the units with one conditional UPDATE.
+            locked = {
+                row["pk"]: row
+                for row in Sku.objects.select_for_update()
+                .filter(pk__in=sku_ids)
+                .order_by("pk")
+                .values("pk", "stock", "price")
+            }
+            for sku_id in sku_ids:
+                if sku_id not in locked or locked[sku_id]["stock"] < wanted[sku_id]:
+                    raise SoldOut(sku_id=sku_id, name=f"“{skus[sku_id].name}” ({skus[sku_id].product.title})")
+            take = Case(*[When(pk=s, then=Value(q)) for s, q in lines], output_field=IntegerField())
+            taken = Sku.objects.filter(pk__in=sku_ids, stock__gte=take).update(stock=F("stock") - take)
+            if taken != len(sku_ids):  # cannot happen with the rows locked; never oversell if it does
+                raise SoldOut(sku_id=sku_ids[0], name=f"“{skus[sku_ids[0]].name}”")
+
+            checkout = Checkout.objects.create(buyer=buyer)
+            by_shop: dict[int, list[tuple[int, int]]] = defaultdict(list)
+            for sku_id, quantity in lines:
+                by_shop[skus[sku_id].product.shop_id].append((sku_id, quantity))
+            due = payment_due_at()
+            orders: list[Order] = []
+            for shop_id in sorted(by_shop):
+                subtotal = sum(
+                    (_money(locked[s]["price"]) * q for s, q in by_shop[shop_id]), start=Decimal("0.00")
+                )
+                orders.append(
+                    Order(
+                        buyer=buyer,
+                        shop_id=shop_id,
+                        checkout=checkout,
+                        subtotal=subtotal,
+                        shipping_fee=Decimal("0.00"),
+                        total=subtotal,
+                        shipping_address=snapshot,
+                        payment_due_at=due,
+                    )
+                )
+            Order.objects.bulk_create(orders)
+            if any(order.pk is None for order in orders):  # a backend that does not return ids
+                orders = list(Order.objects.filter(checkout=checkout).order_by("shop_id"))
+            order_of_shop = {order.shop_id: order for order in orders}
+            OrderLine.objects.bulk_create(
+                [
+                    OrderLine(
+                        order=order_of_shop[shop_id],
+                        sku_id=sku_id,
+                        product_id_snapshot=skus[sku_id].product_id,
+                        product_title=skus[sku_id].product.title[:200],
+                        sku_name=skus[sku_id].name[:200],
+                        unit_price=_money(locked[sku_id]["price"]),
+                        quantity=quantity,
+                        line_total=_money(locked[sku_id]["price"]) * quantity,
+                    )
+                    for shop_id in sorted(by_shop)
+                    for sku_id, quantity in by_shop[shop_id]
+                ]
+            )
+            if from_cart:
+                CartItem.objects.filter(user=buyer, sku_id__in=sku_ids).delete()
+            if record is not None:
+                IdempotencyRecord.objects.filter(pk=record.pk).update(result={"checkout": checkout.pk})
+    except _Duplicate:
+        previous = _idempotent_result(user=buyer, scope="orders", key=key, request_hash=request_hash)
+        if previous is None or "checkout" not in previous:
+            raise Conflict(
+                _("The same request is still being processed. Try again in a moment."), code="in_progress"
+            ) from None
+        return Checkout.objects.get(pk=previous["checkout"])
+    return checkout
+
+
+def cart_checkout(
+    *,
+    buyer: User,
+    address: Mapping[str, Any] | int | Address | None,
+    idempotency_key: str | None = None,
+    sku_ids: Iterable[int] | None = None,
+) -> Checkout:
+    """Check out the cart (or the chosen SKUs of it) through ``order_place``; bought items leave the cart."""
+    rows = CartItem.objects.filter(user=buyer).order_by("sku_id")
+    if sku_ids is not None:
+        rows = rows.filter(sku_id__in=list(sku_ids))
+    items = [{"sku": sku, "quantity": quantity} for sku, quantity in rows.values_list("sku_id", "quantity")]
+    if not items:
+        raise ValidationFailed(_("Your cart is empty."), field="items", code="cart_empty")
+    return order_place(
+        buyer=buyer, items=items, address=address, idempotency_key=idempotency_key, from_cart=True
+    )
+
+
+# --- stock release and the state machine -----------------------------------------------------------------------
+def _release_stock(*, order_id: int) -> None:
+    from meadow.store.models import Sku
+
+    for sku_id, quantity in (
+        OrderLine.objects.filter(order_id=order_id, sku__isnull=False)
+        .order_by("sku_id")
+        .values_list("sku_id", "quantity")
+    ):
+        Sku.objects.filter(pk=sku_id).update(stock=F("stock") + quantity)
+
+
+def _move(*, order: Order, to: str, sources: Iterable[str], **changes: Any) -> str:
+    """Move ``order`` to ``to`` if it is in one of ``sources`` (conditional UPDATE); returns the state it left.
+    Raises ``IllegalTransition`` naming the current state otherwise (also when a concurrent change won)."""
+    sources = list(sources)
+    now = timezone.now()
+    for source in sources:
+        if Order.objects.filter(pk=order.pk, status=source).update(status=to, updated_at=now, **changes):
+            for name, value in changes.items():
+                setattr(order, name, value)
+            order.status = to
+            return source
+    current = Order.objects.values_list("status", flat=True).get(pk=order.pk)
+    raise IllegalTransition(from_status=current, to_status=to)
+
+
+def _role(*, order: Order, user: User) -> str | None:
+    if order.buyer_id == user.pk:
+        return "buyer"
+    if order.shop.owner_id == user.pk:
+        return "seller"
+    return None
+
+
+def _require(*, order: Order, user: User, roles: set[str], message: str) -> str:
+    role = _role(order=order, user=user)
+    if role is None:
+        raise NotFound(_("Not found."))
+    if role not in roles:
+        raise PermissionDenied(message)
+    return role
+
+
+def _refund_create(*, order: Order, reason: str) -> Refund | None:
+    """Queue a full refund of ``order`` through the gateway (once per order; a no-op if it exists)."""
+    payment = order.payments.filter(status=Payment.Status.SUCCEEDED).order_by("pk").first()
+    if payment is None:
+        return None
+    refund, created = Refund.objects.get_or_create(
+        order=order, defaults={"payment": payment, "amount": order.total, "reason": reason}
+    )
+    if created:
+        from meadow.orders.tasks import refund_process
+
+        enqueue(refund_process, refund_id=refund.pk)
+    return refund
+
+
+def order_cancel(*, order: Order, user: User, reason: str = "") -> Order:
+    """Cancel before shipping, by the buyer or the seller: the stock comes back; a paid order is refunded."""
+    role = _require(order=order, user=user, roles={"buyer", "seller"}, message="")
+    reason = _text({"reason": reason}, "reason", label=_("Reason"), max_length=300, required=False)
+    with transaction.atomic():
+        left = _move(
+            order=order,
+            to=S.CANCELLED,
+            sources=[S.PENDING_PAYMENT, S.PAID],
+            cancelled_at=timezone.now(),
+            cancelled_by=role,
+            cancel_reason=reason,
+        )
+        _release_stock(order_id=order.pk)
+        if left == S.PAID:
+            _refund_create(order=order, reason=Refund.Reason.CANCELLED)
+        other = order.shop.owner if role == "buyer" else order.buyer
+        with _in_language(other):
+            _notify(recipient=other, order=order, text=_("Order #%(id)d was cancelled.") % {"id": order.pk})
+    return order
+
+
+def order_ship(*, order: Order, user: User, tracking_number: str, carrier: str) -> Order:
+    _require(order=order, user=user, roles={"seller"}, message=_("Only the seller can ship an order."))
+    data = {"tracking_number": tracking_number, "carrier": carrier}
+    tracking = _text(data, "tracking_number", label=_("Tracking number"), max_length=64)
+    carrier = _text(data, "carrier", label=_("Carrier"), max_length=64)
+    with transaction.atomic():
+        _move(
+            order=order,
+            to=S.SHIPPED,
+            sources=[S.PAID],
+            shipped_at=timezone.now(),
+            tracking_number=tracking,
+            carrier=carrier,
+        )
+        with _in_language(order.buyer):
+            _notify(
+                recipient=order.buyer,
+                order=order,
+                text=_("Order #%(id)d has shipped with %(carrier)s, tracking number %(tracking)s.")
+                % {"id": order.pk, "carrier": carrier, "tracking": tracking},
+            )
+    return order
+
+
+def order_deliver(*, order: Order, user: User) -> Order:
+    _require(order=order, user=user, roles={"seller"}, message=_("Only the seller marks an order delivered."))
+    with transaction.atomic():
+        _move(order=order, to=S.DELIVERED, sources=[S.SHIPPED], delivered_at=timezone.now())
+        with _in_language(order.buyer):
+            _notify(
+                recipient=order.buyer, order=order, text=_("Order #%(id)d was delivered.") % {"id": order.pk}
+            )
+    return order
+
+
+def order_complete(*, order: Order, user: User) -> Order:
+    """The buyer confirms receipt (from shipped or delivered)."""
+    _require(order=order, user=user, roles={"buyer"}, message=_("Only the buyer confirms receipt."))
+    with transaction.atomic():
+        _move(order=order, to=S.COMPLETED, sources=[S.DELIVERED, S.SHIPPED], completed_at=timezone.now())
+        with _in_language(order.shop.owner):
+            _notify(
+                recipient=order.shop.owner,
+                order=order,
+                text=_("The buyer confirmed receipt of order #%(id)d.") % {"id": order.pk},
+            )
+    return order
+
+
+REFUNDABLE = (S.PAID, S.SHIPPED, S.DELIVERED)
+
+
+def refund_request_create(*, order: Order, user: User, reason: str) -> RefundRequest:
+    _require(order=order, user=user, roles={"buyer"}, message=_("Only the buyer can ask for a refund."))
+    reason = _text({"reason": reason}, "reason", label=_("Reason"), max_length=500)
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.status not in REFUNDABLE:
+            raise IllegalTransition(from_status=locked.status, to_status=S.REFUNDED)
+        if RefundRequest.objects.filter(order=order, status=RefundRequest.Status.PENDING).exists():
+            raise Conflict(_("A refund request for this order is already waiting."), code="refund_pending")
+        request = RefundRequest.objects.create(order=order, reason=reason)
+        with _in_language(order.shop.owner):
+            _notify(
+                recipient=order.shop.owner,
+                order=order,
+                text=_("The buyer asked for a refund of order #%(id)d.") % {"id": order.pk},
+            )
+    return request
+
+
+def refund_request_decide(*, order: Order, user: User, approve: bool, reason: str = "") -> RefundRequest:
+    """The seller's decision: approve refunds through the gateway (and returns unshipped stock); reject needs a
+    reason the buyer sees."""
+    _require(order=order, user=user, roles={"seller"}, message=_("Only the seller decides refund requests."))
+    reason = _text({"reason": reason}, "reason", label=_("Reason"), max_length=500, required=not approve)
+    with transaction.atomic():
+        request = (
+            RefundRequest.objects.select_for_update()
+            .filter(order=order, status=RefundRequest.Status.PENDING)
+            .first()
+        )
+        if request is None:
+            raise Conflict(_("There is no refund request waiting for a decision."), code="no_refund_request")
+        now = timezone.now()
+        if approve:
+            left = _move(order=order, to=S.REFUNDED, sources=REFUNDABLE, refunded_at=now)
+            if left == S.PAID:  # never shipped: the units go back on sale
+                _release_stock(order_id=order.pk)
+            _refund_create(order=order, reason=Refund.Reason.REFUND_REQUEST)
+            request.status = RefundRequest.Status.APPROVED
+            text = _("Your refund for order #%(id)d was approved.") % {"id": order.pk}
+        else:
+            request.status = RefundRequest.Status.REJECTED
+            text = _("Your refund request for order #%(id)d was declined: %(reason)s") % {
+                "id": order.pk,
+                "reason": reason,
+            }
+        request.decision_reason = reason
+        request.decided_at = now
+        request.save(update_fields=["status", "decision_reason", "decided_at"])
+        with _in_language(order.buyer):
+            _notify(recipient=order.buyer, order=order, text=str(text))
+    return request
+
+
+def order_expire(*, order_id: int) -> bool:
+    """The payment window closed: cancel the still-unpaid order and give its stock back. Idempotent."""
+    with transaction.atomic():
+        changed = Order.objects.filter(
+            pk=order_id, status=S.PENDING_PAYMENT, payment_due_at__lte=timezone.now()
+        ).update(
+            status=S.CANCELLED,
+            cancelled_by="system",
+            cancel_reason="payment_timeout",
+            cancelled_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+        if changed:
+            _release_stock(order_id=order_id)
+    return bool(changed)
+
+
+def orders_expire_overdue(*, limit: int = 500) -> int:
+    """Expire every pending order past its payment deadline (the beat task). Safe to run twice at once."""
+    due = list(
+        Order.objects.filter(status=S.PENDING_PAYMENT, payment_due_at__lte=timezone.now())
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(order_expire(order_id=pk) for pk in due)
+
+
+# --- payments --------------------------------------------------------------------------------------------------
+def payment_start(
+    *, buyer: User, order_ids: Sequence[int], return_url: str, idempotency_key: str | None = None
+) -> Payment:
+    """Open (or return the open) payment intent for the buyer's unpaid ``order_ids``."""
+    key = _clean_key(idempotency_key)
+    ids = sorted({int(pk) for pk in order_ids if isinstance(pk, int) and not isinstance(pk, bool)})
+    if not ids or len(ids) != len(order_ids):
+        raise ValidationFailed(_("Choose the orders to pay."), field="orders", code="required")
+    request_hash = _request_hash({"orders": ids})
+    previous = _idempotent_result(user=buyer, scope="payments", key=key, request_hash=request_hash)
+    if previous is not None:
+        return Payment.objects.get(pk=previous["payment"])
+    orders = list(Order.objects.filter(pk__in=ids, buyer=buyer).order_by("pk"))
+    if len(orders) != len(ids):
+        raise NotFound(_("Not found."), field="orders")
+    now = timezone.now()
+    for order in orders:
+        if order.status != S.PENDING_PAYMENT or order.payment_due_at <= now:
+            raise Conflict(
+                _("Order #%(id)d cannot be paid any more (%(status)s).")
+                % {"id": order.pk, "status": S(order.status).label},
+                field="orders",
+                code="not_payable",
+            )
+    open_payments = Payment.objects.filter(
+        orders__in=ids, status__in=[Payment.Status.REQUIRES_CONFIRMATION, Payment.Status.PROCESSING]
+    ).distinct()
+    for payment in open_payments:
+        if sorted(payment.orders.values_list("pk", flat=True)) == ids:
+            return payment
+        raise Conflict(
+            _("Some of these orders are already being paid in another payment."), code="payment_in_progress"
+        )
+    amount = sum((order.total for order in orders), start=Decimal("0.00"))
+    currency = orders[0].currency
+    gateway = get_gateway()
+    intent = gateway.create_intent(
+        reference="orders:" + ",".join(map(str, ids)),
+        amount=amount,
+        currency=currency,
+        return_url=return_url,
+        idempotency_key=key or f"auto:{buyer.pk}:{now.timestamp()}",
+    )
+    try:
+        with transaction.atomic():
+            record = _claim(user=buyer, scope="payments", key=key, request_hash=request_hash)
+            payment = Payment.objects.create(
+                buyer=buyer,
+                gateway=gateway.name,
+                intent_id=intent.id,
+                redirect_url=intent.redirect_url,
+                amount=amount,
+                currency=currency,
+            )
+            payment.orders.set(orders)
+            if record is not None:
+                IdempotencyRecord.objects.filter(pk=record.pk).update(result={"payment": payment.pk})
+    except (_Duplicate, IntegrityError):
+        previous = _idempotent_result(user=buyer, scope="payments", key=key, request_hash=request_hash)
+        if previous and "payment" in previous:
+            return Payment.objects.get(pk=previous["payment"])
+        found = Payment.objects.filter(intent_id=intent.id).first()
+        if found is None:
+            raise
+        return found
+    return payment
+
+
+def payment_webhook_receive(*, body: bytes, headers: Mapping[str, str]) -> str:
+    """Verify, store once and apply a gateway webhook. Returns what it did (``duplicate`` for a repeat).
+
+    A forged or stale signature raises ``WebhookRefused`` (400) before anything is written."""
+    gateway = get_gateway()
+    try:
+        event = gateway.verify_webhook(body=body, headers=headers)
+    except WebhookInvalid as exc:
+        raise WebhookRefused(_("The webhook signature is not valid."), code="bad_signature") from exc
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                stored = PaymentEvent.objects.create(
+                    event_id=event.id,
+                    type=event.type,
+                    intent_id=event.intent_id,
+                    payload=json.loads(body),
+                )
+        except IntegrityError:
+            return "duplicate"
+        outcome = _payment_event_apply(event=event)
+        PaymentEvent.objects.filter(pk=stored.pk).update(outcome=outcome)
+    return outcome
+
+
+def _payment_event_apply(*, event) -> str:
+    payment = Payment.objects.select_for_update().filter(intent_id=event.intent_id).first()
+    if payment is None:
+        return "unknown_intent"
+    P = Payment.Status
+    if event.type == "payment.processing":
+        moved = Payment.objects.filter(pk=payment.pk, status=P.REQUIRES_CONFIRMATION).update(
+            status=P.PROCESSING
+        )
+        return "processing" if moved else "stale"
+    if event.type == "payment.failed":
+        moved = Payment.objects.filter(
+            pk=payment.pk, status__in=[P.REQUIRES_CONFIRMATION, P.PROCESSING]
+        ).update(status=P.FAILED)
+        if not moved:
+            return "stale"
+        for order in payment.orders.select_related("buyer").order_by("pk"):
+            changed = Order.objects.filter(pk=order.pk, status=S.PENDING_PAYMENT).update(
+                status=S.CANCELLED,
+                cancelled_by="system",
+                cancel_reason="payment_failed",
+                cancelled_at=timezone.now(),
+                updated_at=timezone.now(),
+            )
+            if changed:
+                _release_stock(order_id=order.pk)
+                with _in_language(order.buyer):
+                    _notify(
+                        recipient=order.buyer,
+                        order=order,
+                        text=_("The payment for order #%(id)d failed; the order was cancelled.")
+                        % {"id": order.pk},
+                    )
+        return "failed"
+    if event.type == "payment.succeeded":
+        if event.amount != payment.amount or event.currency != payment.currency:
+            Order.objects.filter(pk__in=payment.orders.values("pk")).update(needs_review=True)
+            return "amount_mismatch"
+        moved = Payment.objects.filter(
+            pk=payment.pk, status__in=[P.REQUIRES_CONFIRMATION, P.PROCESSING]
+        ).update(status=P.SUCCEEDED)
+        if not moved:
+            if payment.status == P.FAILED:  # the provider contradicted itself: a person must look
+                Order.objects.filter(pk__in=payment.orders.values("pk")).update(needs_review=True)
+                return "review"
+            return "stale"
+        payment.status = P.SUCCEEDED
+        refunded = 0
+        now = timezone.now()
+        for order in payment.orders.select_related("buyer", "shop__owner").order_by("pk"):
+            if Order.objects.filter(pk=order.pk, status=S.PENDING_PAYMENT).update(
+                status=S.PAID, paid_at=now, updated_at=now
+            ):
+                with _in_language(order.buyer):
+                    _notify(
+                        recipient=order.buyer,
+                        order=order,
+                        text=_("Order #%(id)d is paid.") % {"id": order.pk},
+                    )
+                with _in_language(order.shop.owner):
+                    _notify(
+                        recipient=order.shop.owner,
+                        order=order,
+                        text=_("New order #%(id)d is paid and waiting to be shipped.") % {"id": order.pk},
+                    )
+            else:
+                # Paid after it expired or was cancelled: its stock is gone, so the money goes back.
+                _refund_create(order=order, reason=Refund.Reason.LATE_PAYMENT)
+                refunded += 1
+                with _in_language(order.buyer):
+                    _notify(
+                        recipient=order.buyer,
+                        order=order,
+                        text=_(
+                            "Order #%(id)d was no longer open when your payment arrived; it is refunded in full."
+                        )
+                        % {"id": order.pk},
+                    )
+        return "succeeded_with_refunds" if refunded else "succeeded"
+    return "ignored"
+
+
+def refund_process(*, refund_id: int) -> str:
+    """Send a queued refund to the gateway (idempotent: keyed by the refund id)."""
+    refund = Refund.objects.select_related("payment").filter(pk=refund_id).first()
+    if refund is None or refund.status != Refund.Status.PENDING:
+        return "skipped"
+    try:
+        result = get_gateway().refund(
+            intent_id=refund.payment.intent_id,
+            amount=refund.amount,
+            idempotency_key=f"meadow-refund-{refund.pk}",
+        )
+    except GatewayError:
+        with transaction.atomic():
+            Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(
+                status=Refund.Status.FAILED
+            )
+            Order.objects.filter(pk=refund.order_id).update(needs_review=True)
+        return "failed"
+    Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(
+        status=Refund.Status.SUCCEEDED, gateway_refund_id=result.id
+    )
+    return "succeeded"
+
+
+def sandbox_confirm(*, intent_id: str, succeed: bool) -> bool:
+    """The buyer's choice on the sandbox's hosted page (the provider's side, not Meadow's)."""
+    from meadow.orders.gateway import SandboxGateway
+
+    return SandboxGateway().confirm(intent_id=intent_id, succeed=succeed)
+
+
+def idempotency_purge(*, older_than: timedelta = timedelta(days=1)) -> int:
+    return IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - older_than).delete()[0]
