@@ -40,6 +40,7 @@ def chart_svg(
     from matplotlib import dates as mdates
     from matplotlib import rcParams
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     rcParams["svg.fonttype"] = "none"  # keep text as <text>: the browser's fonts render every script
     rcParams["svg.hashsalt"] = "meadow"  # stable ids: the same data gives the same markup
@@ -59,7 +60,10 @@ def chart_svg(
             ax.plot(xs, ys, label=name, color=colour, linewidth=2, marker="o", markersize=3)
     ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=8))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
-    ax.set_ylim(bottom=0)
+    values = [float(y) for _, points in named for _, y in points]
+    if all(v.is_integer() for v in values):  # counts: whole-number ticks only (no "0.5 orders")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(bottom=0, top=None if any(v > 0 for v in values) else 1)  # an all-zero chart reads 0…1
     if y_label:
         ax.set_ylabel(y_label)
     for side in ("top", "right"):

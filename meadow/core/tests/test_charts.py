@@ -40,3 +40,17 @@ def test_chart_without_points_still_renders_and_is_deterministic():
 def test_chart_refuses_an_unknown_kind():
     with pytest.raises(ValueError, match="pie"):
         chart_svg(series={}, kind="pie")  # type: ignore[arg-type]
+
+
+def test_counts_get_whole_number_ticks_and_an_empty_chart_reads_zero_to_one():
+    import re
+
+    def ticks(svg: str) -> list[str]:
+        return [t for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg) if re.fullmatch(r"[0-9.]+", t)]
+
+    counts = chart_svg(series={"Orders": [(DAY, 0), (DAY + timedelta(days=1), 3)]})
+    assert ticks(counts) and all("." not in t for t in ticks(counts))
+    zero = chart_svg(series={"Reads": [(DAY, 0), (DAY + timedelta(days=1), 0)]})
+    assert "0.05" not in ticks(zero) and "1" in ticks(zero)
+    money = chart_svg(series={"Revenue": [(DAY, 0.2), (DAY + timedelta(days=1), 0.75)]})
+    assert any("." in t for t in ticks(money))  # amounts keep their fractional ticks
