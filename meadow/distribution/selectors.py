@@ -10,8 +10,8 @@ Discover, per reader and session:
    hashtags), collaborative filtering (``cf_store.load_current_model()``), the follow graph (newest notes of
    followed accounts), trending (the highest pools) and the newest public notes; cold start (no interests yet)
    adds notes from the reader's place and by authors writing in the reader's language;
-2. ``generate``'s details callback: one query for what the ranker needs about them (only notes any feed may show: ``visible_in_distribution``,
-   not blocked, not "not interested"), two for their topics;
+2. ``generate``'s details callback: one query for what the ranker needs about them (only notes any feed may
+   show: ``visible_in_distribution``, not blocked, not "not interested"), one for their topics;
 3. ``engine.ranker.rank`` (helper B's documented formula, at most 2 cards per author in any 20), without the
    notes the reader already saw (impressions) or hid;
 4. the ranked list is kept in the cache for the session; the cursor names the session and the offset, so the
