@@ -78,3 +78,14 @@ def shot(page):
         page.screenshot(path=str(SHOTS / f"{name}-{page.viewport_name}.png"), full_page=True)
 
     return take
+
+
+def login(page, live_server, handle: str) -> None:
+    """Log ``handle`` in through the login page (factories give every account the same password)."""
+    import re
+
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Handle, e-mail or phone").fill(handle)
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/$"))

@@ -16,17 +16,10 @@ from meadow.orders.models import Order, Payment, PaymentEvent
 from meadow.orders.tests.factories import make_shop, make_sku
 from meadow.store.models import Product
 from meadow.store.services import note_products_set
+from tests.e2e.conftest import login
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _login(page, live_server, handle):
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Handle, e-mail or phone").fill(handle)
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/$"))
 
 
 def test_from_a_notes_product_tag_to_a_paid_order_then_the_seller_ships_it(
@@ -48,7 +41,7 @@ def test_from_a_notes_product_tag_to_a_paid_order_then_the_seller_ships_it(
     assert note.status == Note.Status.PUBLISHED
     note_products_set(note=note, product_ids=[sku.product_id])
 
-    _login(page, live_server, buyer.handle)
+    login(page, live_server, buyer.handle)
     page.goto(f"{live_server.url}/notes/{note.pk}/")
     page.get_by_test_id("product-tag").first.click()
     expect(page.get_by_test_id("product-page")).to_be_visible()
@@ -92,7 +85,7 @@ def test_from_a_notes_product_tag_to_a_paid_order_then_the_seller_ships_it(
     context = browser.new_context(viewport=page.viewport_size, locale="en-US")
     desk = context.new_page()
     desk.set_default_timeout(15_000)
-    _login(desk, live_server, seller.handle)
+    login(desk, live_server, seller.handle)
     desk.goto(f"{live_server.url}/seller/orders/")
     card = desk.locator(f'[data-testid="seller-order"][data-order-id="{order.pk}"]')
     expect(card).to_contain_text("Hand-drawn batik tote")

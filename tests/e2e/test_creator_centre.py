@@ -15,17 +15,10 @@ from playwright.sync_api import expect
 from meadow.notes.models import Note
 from meadow.notes.services import note_publish
 from meadow.notes.tests.factories import jpeg
+from tests.e2e.conftest import login
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _login(page, live_server, handle):
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Handle, e-mail or phone").fill(handle)
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/$"))
 
 
 def test_creator_sees_a_readers_engagement_with_charts_and_csv(
@@ -48,7 +41,7 @@ def test_creator_sees_a_readers_engagement_with_charts_and_csv(
     reader_page = context.new_page()
     reader_page.set_default_timeout(15_000)
     try:
-        _login(reader_page, live_server, reader.handle)
+        login(reader_page, live_server, reader.handle)
         reader_page.goto(f"{live_server.url}/notes/{note.pk}/?src=discover")
         reader_page.get_by_test_id("like-button").click()
         expect(reader_page.get_by_test_id("like-count")).to_have_text("1")
@@ -59,7 +52,7 @@ def test_creator_sees_a_readers_engagement_with_charts_and_csv(
         context.close()
 
     # The author opens the creator centre from their profile.
-    _login(page, live_server, author.handle)
+    login(page, live_server, author.handle)
     page.goto(f"{live_server.url}/@{author.handle}/")
     page.get_by_test_id("creator-centre-link").click()
     expect(page).to_have_url(re.compile(r"/me/creator/$"))

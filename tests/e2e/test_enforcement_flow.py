@@ -13,18 +13,10 @@ from playwright.sync_api import expect
 from meadow.enforcement.models import Appeal, Sanction
 from meadow.enforcement.services import moderator_group_ensure
 from meadow.notes.models import Note
-from tests.e2e.conftest import DESKTOP, SHOTS
+from tests.e2e.conftest import DESKTOP, SHOTS, login
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _login(page, live_server, handle):
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Handle, e-mail or phone").fill(handle)
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/$"))
 
 
 def _photo(tmp_path):
@@ -44,7 +36,7 @@ def test_refusal_rewrite_limit_and_upheld_appeal(page, browser, live_server, tmp
     creator = UserFactory(handle=f"candle_{page.viewport_name}", display_name="Lily 手作")
     moderator = UserFactory(handle=f"mod_{page.viewport_name}", is_staff=True)
     moderator.groups.add(moderator_group_ensure())
-    _login(page, live_server, creator.handle)
+    login(page, live_server, creator.handle)
 
     # 1. A redirect: the composer shows the finding live, and publishing is refused with it.
     _compose(page, live_server, tmp_path, "今天做了香薰蜡烛，想要的加我薇信 lily1998")

@@ -12,17 +12,10 @@ from meadow.engagement.models import Board, Comment, Save
 from meadow.notes.models import Note
 from meadow.notes.services import note_publish
 from meadow.notes.tests.factories import jpeg
+from tests.e2e.conftest import login
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _login(page, live_server, handle):
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Handle, e-mail or phone").fill(handle)
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/$"))
 
 
 def test_like_save_comment_reply_and_the_author_is_notified(
@@ -40,7 +33,7 @@ def test_like_save_comment_reply_and_the_author_is_notified(
     )
     assert note.status == Note.Status.PUBLISHED
 
-    _login(page, live_server, reader.handle)
+    login(page, live_server, reader.handle)
     page.goto(f"{live_server.url}/notes/{note.pk}/?src=discover")
     actions = page.get_by_test_id("note-actions")
     actions.get_by_test_id("like-button").click()
@@ -71,7 +64,7 @@ def test_like_save_comment_reply_and_the_author_is_notified(
     author_page = context.new_page()
     author_page.set_default_timeout(15_000)
     try:
-        _login(author_page, live_server, author.handle)
+        login(author_page, live_server, author.handle)
         badge = author_page.locator("[data-unread-badge]:visible").first
         expect(badge).to_have_text(re.compile(r"^[1-9]"))
         author_page.locator(
@@ -114,7 +107,7 @@ def test_not_interested_from_a_card_can_be_undone(page, live_server, shot, setti
     )
     from meadow.engagement.models import NotInterested
 
-    _login(page, live_server, reader.handle)
+    login(page, live_server, reader.handle)
     page.goto(f"{live_server.url}/topics/melaka/")
     card = page.locator(f'.note-card[data-note-id="{note.pk}"]')
     card.get_by_role("button", name="More").or_(card.locator("summary")).first.click()

@@ -10,17 +10,10 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from meadow.notes.models import Note
+from tests.e2e.conftest import login
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _login(page, live_server, handle):
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Handle, e-mail or phone").fill(handle)
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/$"))
 
 
 def _photos(tmp_path, n=3):
@@ -34,7 +27,7 @@ def _photos(tmp_path, n=3):
 
 def test_publish_a_three_image_note_with_suggested_topics(page, live_server, tmp_path, shot):
     creator = UserFactory(handle=f"lily_{page.viewport_name}", display_name="Lily 吃遍吉隆坡")
-    _login(page, live_server, creator.handle)
+    login(page, live_server, creator.handle)
     page.goto(f"{live_server.url}/publish/")
 
     page.locator("input[data-images]").set_input_files(_photos(tmp_path))
@@ -74,7 +67,7 @@ def test_publish_a_three_image_note_with_suggested_topics(page, live_server, tmp
 
 def test_composer_shows_moderation_findings_and_refuses_bad_input(page, live_server, tmp_path):
     creator = UserFactory(handle=f"mod_{page.viewport_name}")
-    _login(page, live_server, creator.handle)
+    login(page, live_server, creator.handle)
     page.goto(f"{live_server.url}/publish/")
     page.get_by_label("Text").fill("全网最低价！加我薇信 lily1998 拿优惠")
     panel = page.locator("[data-moderation]")

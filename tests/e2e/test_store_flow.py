@@ -4,8 +4,6 @@ picker, and the note page shows the product card with the shop's blue tick — p
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.sync_api import expect
 
@@ -13,19 +11,11 @@ from meadow.business.models import VerificationApplication
 from meadow.notes.models import Note
 from meadow.notes.tests.factories import image_bytes
 from meadow.store.models import Product
-from tests.e2e.conftest import SHOTS
+from tests.e2e.conftest import SHOTS, login
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-
-
-def _login(page, live_server, handle):
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Handle, e-mail or phone").fill(handle)
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/$"))
 
 
 def test_apply_open_shop_add_product_and_tag_it_in_a_note(
@@ -39,7 +29,7 @@ def test_apply_open_shop_add_product_and_tag_it_in_a_note(
     creator = UserFactory(handle=f"mei_{v}", display_name="Mei")
 
     # 1. apply for verification
-    _login(page, live_server, applicant.handle)
+    login(page, live_server, applicant.handle)
     page.goto(f"{live_server.url}/business/")
     form = page.get_by_test_id("verification-form")
     form.get_by_label("Company name").fill("Kedai Mei Sdn Bhd")
@@ -58,7 +48,7 @@ def test_apply_open_shop_add_product_and_tag_it_in_a_note(
     # 2. a verified business opens its shop and adds a product with variants
     seller_ctx = browser.new_context(viewport=page.viewport_size)
     sp = seller_ctx.new_page()
-    _login(sp, live_server, seller.handle)
+    login(sp, live_server, seller.handle)
     sp.goto(f"{live_server.url}/seller/")
     sp.get_by_label("Shop name").fill("Kedai Mei")
     sp.get_by_test_id("save-shop").click()
@@ -84,7 +74,7 @@ def test_apply_open_shop_add_product_and_tag_it_in_a_note(
     # 3. a creator tags the product from the composer's picker
     creator_ctx = browser.new_context(viewport=page.viewport_size)
     cp = creator_ctx.new_page()
-    _login(cp, live_server, creator.handle)
+    login(cp, live_server, creator.handle)
     cp.goto(f"{live_server.url}/publish/")
     cp.locator("input[type=file][name=images]").set_input_files(
         {"name": "haul.jpg", "mimeType": "image/jpeg", "buffer": image_bytes("JPEG", size=(600, 800))}
