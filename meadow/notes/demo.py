@@ -212,6 +212,24 @@ TEMPLATES: dict[str, dict[str, tuple[list[str], list[str], list[str]]]] = {
     },
 }
 LANGS = ("zh", "en", "ms")
+# Comments the demo writes under its notes (real rows, so a note's comment count matches its comment section).
+DEMO_COMMENTS = {
+    "zh": ("好喜欢这篇！", "收藏了，周末去试试", "求链接～", "太实用了，谢谢分享", "拍得真好看", "同款get"),
+    "en": (
+        "Love this!",
+        "Saving it for the weekend",
+        "So useful, thank you",
+        "Great photos",
+        "Need to try this",
+    ),
+    "ms": (
+        "Cantiknya!",
+        "Simpan dulu, nak cuba hujung minggu",
+        "Terima kasih kongsi",
+        "Bestnya",
+        "Nak cuba!",
+    ),
+}
 CONTENT_TYPES = [c for c, _label in Note.ContentType.choices]
 
 
@@ -328,6 +346,20 @@ def seed_notes(
                     )
             NoteImage.objects.bulk_create(images)
             NoteHashtag.objects.bulk_create(links)
+            from meadow.engagement.models import Comment
+
+            Comment.objects.bulk_create(
+                [
+                    Comment(
+                        note=note,
+                        author=rng.choice(authors),
+                        body=rng.choice(DEMO_COMMENTS[lang]),
+                        created_at=note.created_at + timedelta(minutes=rng.randint(1, 3 * 24 * 60)),
+                    )
+                    for note, (_c, lang, _t, _b, _tags) in zip(notes, specs, strict=True)
+                    for _ in range(note.comment_count)
+                ]
+            )
             NoteCategory.objects.bulk_create(
                 [
                     NoteCategory(note=note, category_id=cid, score=score)

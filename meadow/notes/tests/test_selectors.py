@@ -101,6 +101,13 @@ def test_seed_notes(media_root):
     assert sum(1 for n in Note.objects.all() if any("\u4e00" <= ch <= "\u9fff" for ch in n.title)) > 5
     page = selectors.notes_latest_public(viewer=None, limit=5)
     assert len(page["items"]) == 5 and page["items"][0].images.all()[0].thumb.name.startswith("notes/")
+    # every counted comment is a real one, so a note page never says "3 comments" above an empty section
+    from django.db.models import Count
+
+    from meadow.engagement.models import Comment
+
+    counted = Note.objects.annotate(rows=Count("comments")).values_list("comment_count", "rows")
+    assert all(count == rows for count, rows in counted) and Comment.objects.exists()
 
 
 def test_purge_keeps_files_shared_with_live_notes(media_root, django_capture_on_commit_callbacks):
