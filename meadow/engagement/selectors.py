@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404
 
 from meadow.accounts.models import User
@@ -46,23 +46,20 @@ def viewer_state(*, viewer: User | None, note: Note) -> dict[str, bool]:
     return {"liked": bool(liked), "saved": bool(saved)}
 
 
-def not_interested_q(viewer: User | None) -> Q:
-    """Notes a reader said "not interested" to, by note, author or top category — as a Q to exclude."""
+def notes_exclude_not_interested(qs: QuerySet[Note], viewer: User | None) -> QuerySet[Note]:
+    """``qs`` without the notes a reader said "not interested" to — by note, by author or by the note's top
+    category. Written as correlated NOT EXISTS (anti-joins): PostgreSQL plans ``NOT IN (subquery)`` as opaque
+    hashed filters, mis-estimates them and sorted the whole notes table for a Following page (156 ms on 200k
+    notes); the anti-joins walk the newest notes by index instead (17 ms)."""
     if not _signed_in(viewer):
-        return Q(pk__in=[])
+        return qs
     mine = NotInterested.objects.filter(user=viewer)
     categories = mine.exclude(category__isnull=True).values("category_id")
     return (
-        Q(pk__in=mine.values("note_id"))
-        | Q(author_id__in=mine.values("author_id"))
-        | Q(pk__in=NoteCategory.objects.filter(category_id__in=categories).values("note_id"))
+        qs.exclude(Exists(mine.filter(note_id=OuterRef("pk"))))
+        .exclude(Exists(mine.filter(author_id=OuterRef("author_id"))))
+        .exclude(Exists(NoteCategory.objects.filter(note_id=OuterRef("pk"), category_id__in=categories)))
     )
-
-
-def notes_exclude_not_interested(qs: QuerySet[Note], viewer: User | None) -> QuerySet[Note]:
-    if not _signed_in(viewer):
-        return qs
-    return qs.exclude(not_interested_q(viewer))
 
 
 def note_stats(*, note_id: int) -> dict[str, float]:
