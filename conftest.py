@@ -28,6 +28,24 @@ def _clean_state():
 
 
 @pytest.fixture
+def private_media(settings, tmp_path):
+    """Uploaded media and private files (business licences) under this test's temporary folder."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.MEADOW_PRIVATE_MEDIA_ROOT = str(tmp_path / "private")
+    return tmp_path
+
+
+@pytest.fixture
+def moderator(db):
+    """A staff account in the moderator group (the console and the decision endpoints)."""
+    from meadow.enforcement.services import moderator_group_ensure
+
+    account = UserFactory(is_staff=True)
+    account.groups.add(moderator_group_ensure())
+    return account
+
+
+@pytest.fixture
 def user(db):
     return UserFactory()
 

@@ -14,13 +14,6 @@ JSON = "application/json"
 
 
 @pytest.fixture
-def moderator(db):
-    user = UserFactory(is_staff=True)
-    user.groups.add(services.moderator_group_ensure())
-    return user
-
-
-@pytest.fixture
 def offender(db):
     user = UserFactory()
     services.violation_record(

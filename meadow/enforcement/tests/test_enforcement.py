@@ -14,7 +14,6 @@ from meadow.enforcement.models import Appeal, Decision, ReviewItem, Sanction, Vi
 from meadow.notes import selectors as note_selectors
 from meadow.notes.models import Note
 from meadow.notes.tests.factories import NoteFactory, jpeg
-from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -31,13 +30,6 @@ def _kinds(user):
         (s.kind, None if s.ends_at is None else round((s.ends_at - s.starts_at).days))
         for s in Sanction.objects.filter(account=user, lifted_at__isnull=True).order_by("id")
     ]
-
-
-@pytest.fixture
-def moderator(db):
-    user = UserFactory(is_staff=True)
-    user.groups.add(services.moderator_group_ensure())
-    return user
 
 
 # --- the ladders ------------------------------------------------------------------------------------------------

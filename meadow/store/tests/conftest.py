@@ -1,18 +1,8 @@
-import pytest
+"""Every test here writes uploads (and licences) under its own temporary folder."""
 
-from meadow.enforcement import services as enforcement
-from tests.factories import UserFactory
+import pytest
 
 
 @pytest.fixture(autouse=True)
-def _files(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    settings.MEADOW_PRIVATE_MEDIA_ROOT = str(tmp_path / "private")
-    return tmp_path
-
-
-@pytest.fixture
-def moderator(db):
-    user = UserFactory(is_staff=True)
-    user.groups.add(enforcement.moderator_group_ensure())
-    return user
+def _files(private_media):
+    return private_media
