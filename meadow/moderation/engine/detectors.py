@@ -7,7 +7,7 @@ automaton saw a trigger (three numerals in a row, ``@``, ``www``, ``.com``…), 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # Numerals people use in phone numbers: ASCII (after folding full-width and circled digits), Chinese lower
 # and upper case, 幺 (yāo, "one" when reading digits aloud).
@@ -102,18 +102,21 @@ SHORTENERS = (
 )
 
 
-@dataclass(frozen=True)
-class Detection:
+class Detection(NamedTuple):
+    """A contact detail found in the folded text (a named tuple: built on the hot path)."""
+
     kind: str  # "phone" | "email" | "url"
     start: int
     end: int
     value: str
 
 
+_TO_ASCII_DIGIT = str.maketrans({**CN_DIGITS, "o": "0"})
+
+
 def _digits(s: str) -> str:
-    return "".join(
-        CN_DIGITS.get(c, "0" if c == "o" else c) for c in s if c.isdigit() or c in CN_DIGITS or c == "o"
-    )
+    """The numerals of ``s`` as digits: Chinese numerals and the letter o mapped to ASCII, separators dropped."""
+    return "".join(filter(str.isdigit, s.translate(_TO_ASCII_DIGIT)))
 
 
 def valid_phone(digits: str, plus: bool) -> bool:
@@ -157,8 +160,11 @@ def find_phones(view: str) -> list[Detection]:
     return out
 
 
+_DATE_RE = re.compile(r"(19|20)\d\d[-./](0?[1-9]|1[0-2])[-./]\d{1,2}.*")
+
+
 def _looks_like_date(raw: str) -> bool:
-    return bool(re.fullmatch(r"(19|20)\d\d[-./](0?[1-9]|1[0-2])[-./]\d{1,2}.*", raw.strip()))
+    return bool(_DATE_RE.fullmatch(raw.strip()))
 
 
 def _walk_back(view: str, i: int, chars: frozenset[str], limit: int = 64) -> int:

@@ -55,6 +55,7 @@ ACCOUNTS = ("personal", "enterprise")
 # pattern roles
 _TERM, _ALLOW, _INTENT, _SLOW, _WEB, _PHONE, _SPECIAL = range(7)
 _WORDLIKE = (1 << _TERM) | (1 << _ALLOW) | (1 << _INTENT)
+_B_TERM = 1 << _TERM
 _B_SLOW, _B_WEB, _B_PHONE, _B_SPECIAL = 1 << _SLOW, 1 << _WEB, 1 << _PHONE, 1 << _SPECIAL
 # A "shifted" automaton pattern is a short Latin word pattern with the byte before it (see _compile): its match
 # starts one byte early and stands for the word pattern ``base[pid]``.
@@ -66,6 +67,11 @@ _START_LETTER, _START_DIGIT, _END_LETTER, _END_DIGIT = 1, 2, 4, 8
 _SHIFT_MAX_LEN = 3
 _BEFORE_WORD = bytes(c for c in range(256) if not (65 <= c <= 90 or 97 <= c <= 122 or c >= 0xC0))
 _NEVER = b"\xff"  # never occurs in UTF-8: the slot of a pattern that only matches through its shifted forms
+# Short Latin patterns that begin very common words (English was, want, way, water, wait; Malay waktu, wang,
+# warna) are also compiled with each byte that may follow a word end, so the automaton drops those words too
+# (the shifted form alone left ~3 rejected "wa" matches per 1,500-character post for Python).
+_BOTH_SIDES = frozenset({"wa"})
+_AFTER_WORD = bytes(c for c in range(256) if not (65 <= c <= 90 or 97 <= c <= 122 or 0x80 <= c <= 0xBF))
 
 
 def _boundary_mask(p: str) -> int:
@@ -94,23 +100,30 @@ def _word_matches(
     kept = []
     n = len(hay)
     for m in matches:
-        pid, bs, be = m
-        k = kinds[pid]
+        k = kinds[m[0]]
         seen |= k
         if k & _WORDLIKE:
-            if k & _B_SHIFT:
+            pid, bs, be = m
+            if k & _B_SHIFT:  # the byte before is not a letter (the automaton saw it): check the end only
                 pid = base[pid]  # type: ignore[index]
                 bs += 1
-                m = (pid, bs, be)
-            b = bounds[pid]
-            if b:
-                c = hay[bs - 1]
-                if (b & _START_LETTER and 97 <= c <= 122) or (b & _START_DIGIT and 48 <= c <= 57):
+                if pid < 0:  # and the byte after is not one either (see _BOTH_SIDES)
+                    pid = ~pid
+                    be -= 1
+                    kept.append((pid, bs, be))
                     continue
-                if be < n:
-                    c = hay[be]
-                    if (b & _END_LETTER and 97 <= c <= 122) or (b & _END_DIGIT and 48 <= c <= 57):
+                m = (pid, bs, be)
+                b = bounds[pid]
+            else:
+                b = bounds[pid]
+                if b:
+                    c = hay[bs - 1]
+                    if (b & _START_LETTER and 97 <= c <= 122) or (b & _START_DIGIT and 48 <= c <= 57):
                         continue
+            if b and be < n:
+                c = hay[be]
+                if (b & _END_LETTER and 97 <= c <= 122) or (b & _END_DIGIT and 48 <= c <= 57):
+                    continue
             kept.append(m)
     return kept, seen
 
@@ -226,6 +239,24 @@ class _Rule:
     suggestion: str
     rule: str
     ctx: bool
+    redirect: bool = False  # category == "redirect" (checked per hit)
+
+
+def _cand_order(c: tuple[int, int, _Rule]) -> tuple[int, int, bool]:
+    return (c[0], c[0] - c[1], c[2].ctx)
+
+
+def _hit_order(h: Hit) -> tuple[int, int, str]:
+    return (h.start, -h.end, h.category)
+
+
+# Texts up to this many UTF-8 bytes map byte offsets to characters by decoding each prefix; longer ones walk
+# the sorted offsets once.
+_DIRECT_CONV_MAX = 768
+
+
+def _prefix_chars(hay: bytes, o: int) -> int:
+    return len(hay[1:o].decode("utf-8", "surrogatepass"))
 
 
 def _is_latin(c: str) -> bool:
@@ -264,6 +295,10 @@ class Engine:
         self.allowed_domains = frozenset(d.lower() for d in allowed_domains)
         fold_table()  # warm the process-wide fold table (not counted per lexicon)
         self._tables = {(f, a): self.policy.table(f, a) for f in FIELDS for a in ACCOUNTS}
+        # (field, account) -> {(category, severity): (rank, action)}, filled on first use
+        self._actions: dict[tuple[str, str], dict[tuple[str, str], tuple[int, str]]] = {
+            key: {} for key in self._tables
+        }
         t1 = time.perf_counter()
         self._compile(self.lexicon.enabled_terms)
         t2 = time.perf_counter()
@@ -300,7 +335,7 @@ class Engine:
                 idx = rule_ids.get(key)
                 if idx is None:
                     idx = rule_ids[key] = len(rules)
-                    rules.append(_Rule(*key))
+                    rules.append(_Rule(*key, redirect=term.category == "redirect"))
                 roles.setdefault(text, []).append((_TERM, idx))
         word = list(roles)
         word_set = set(word)
@@ -382,7 +417,15 @@ class Engine:
             ):
                 pb = encoded[i]
                 encoded[i] = _NEVER + pb
+                both = p in _BOTH_SIDES and bounds[i] & _END_LETTER
                 for c in _BEFORE_WORD:
+                    if both:  # ~i marks a form with the byte after, too
+                        for d in _AFTER_WORD:
+                            base[len(encoded)] = ~i
+                            encoded.append(bytes((c,)) + pb + bytes((d,)))
+                            kinds.append(kinds[i] | _B_SHIFT)
+                            bounds.append(0)
+                        continue
                     base[len(encoded)] = i
                     encoded.append(bytes((c,)) + pb)
                     kinds.append(kinds[i] | _B_SHIFT)
@@ -405,19 +448,36 @@ class Engine:
         """Check one text. Raises ``TypeError`` for a non-string and ``ValueError`` for bad arguments."""
         if not isinstance(text, str):
             raise TypeError(f"text must be str, not {type(text).__name__}")
-        table = self._tables.get((field, account))
+        key = (field, account)
+        table = self._tables.get(key)
         if table is None:
             if field not in FIELDS:
                 raise ValueError(f"field must be one of {', '.join(FIELDS)}")
             raise ValueError(f"account must be one of {', '.join(ACCOUNTS)}")
         if len(text) > MAX_TEXT_LENGTH:
             raise ValueError(f"text is longer than {MAX_TEXT_LENGTH} characters")
-        hits = self.find(text, account=account)
+        # the first pass is inlined (as in find): most texts end here, and a call costs as much as the rest
+        try:
+            raw = text.encode()
+        except UnicodeEncodeError:  # lone surrogates
+            raw = text.encode("utf-8", "surrogatepass")
+        hay = b" " + raw.lower() + b" "
+        matches = self._ac.find_matches_as_indexes(hay, True)  # overlapping (positional: cheaper call)
+        if not matches:
+            return _PASS
+        hits = self._find(text, raw, hay, matches, account, False)
         if not hits:
             return _PASS
-        action = self.policy.action
-        verdict = Policy.worst([action(table, h.category, h.severity) for h in hits])
-        return Result(verdict, hits)
+        actions = self._actions[key]
+        best = (-1, "pass")
+        for h in hits:
+            a = actions.get((h.category, h.severity))
+            if a is None:
+                act = self.policy.action(table, h.category, h.severity)
+                a = actions[(h.category, h.severity)] = (Policy.rank(act), act)
+            if a[0] > best[0]:
+                best = a
+        return Result(best[1], hits)
 
     def find(self, text: str, *, account: str = "personal", force_full: bool = False) -> tuple[Hit, ...]:
         """All hits in ``text`` (no verdict). ``force_full`` skips the fast path (for tests)."""
@@ -426,9 +486,21 @@ class Engine:
         except UnicodeEncodeError:  # lone surrogates
             raw = text.encode("utf-8", "surrogatepass")
         hay = b" " + raw.lower() + b" "
-        matches = self._ac.find_matches_as_indexes(hay, True)  # overlapping (positional: cheaper call)
+        matches = self._ac.find_matches_as_indexes(hay, True)
         if not matches:
             return ()
+        return self._find(text, raw, hay, matches, account, force_full)
+
+    def _find(
+        self,
+        text: str,
+        raw: bytes,
+        hay: bytes,
+        matches: list[tuple[int, int, int]],
+        account: str,
+        force_full: bool,
+    ) -> tuple[Hit, ...]:
+        """The rest of :meth:`find` after the first pass over ``hay`` (``b" " + raw.lower() + b" "``)."""
         kinds = self._kinds
         kept, seen = _word_matches(matches, kinds, self._bounds, hay, self._base)
         specials = seen & _B_SPECIAL
@@ -457,13 +529,13 @@ class Engine:
             kept, seen2 = _word_matches(matches, kinds, self._bounds, hay, self._base)
             web = bool(specials or force_full or (seen | seen2) & _B_WEB)
             phone = bool(specials or force_full or (seen | seen2) & _B_PHONE)
-            if not kept and not web and not phone:
+            if not (seen2 & _B_TERM and kept) and not web and not phone:
                 return ()
             ascii_view = len(hay) == len(view) + 2
         else:
             web, phone = bool(seen & _B_WEB), bool(seen & _B_PHONE)
-            if not kept and not web and not phone:
-                return ()
+            if not (seen & _B_TERM and kept) and not web and not phone:
+                return ()  # only allow-phrases or intent words: nothing to report
             omap = IDENTITY
             ascii_view = len(raw) == len(text)
             if ascii_view:
@@ -532,15 +604,17 @@ class Engine:
         if not term_m and not detections:
             return ()
 
-        # byte offsets (in hay, which starts with one space) → char offsets in view
+        # Byte offsets (in hay, which starts with one space) → char offsets in view. Overlap, containment and
+        # order are decided on the byte offsets (conversion is monotonic); only spans that need a distance in
+        # characters (platform names' context) or become hits are converted.
         conv: Callable[[int], int]
         if ascii_view:
             conv = _minus_one
+        elif len(hay) <= _DIRECT_CONV_MAX:  # short text: decode each prefix (C speed), no bookkeeping
+            conv = functools.partial(_prefix_chars, hay)
         else:
             offs = sorted(
-                {o for s, e, _ in term_m for o in (s, e)}
-                | {o for s, e in allow_m for o in (s, e)}
-                | {o for s, e, _ in intent_m for o in (s, e)}
+                {o for s, e, _ in term_m for o in (s, e)} | {o for s, e, _ in intent_m for o in (s, e)}
             )
             table: dict[int, int] = {}
             pb, pc = 1, 0
@@ -550,42 +624,48 @@ class Engine:
                 table[o] = pc
             conv = table.__getitem__
 
-        allows = [(conv(s), conv(e)) for s, e in allow_m]
-        intents = [(conv(s), conv(e), n) for s, e, n in intent_m]
+        ident = omap is IDENTITY
+        intents: list[tuple[int, int, int]] | None = None
         redirect_sugg = self.policy.redirect_suggestion.get(account, "Remove it")
         det_spans = [(d.start, d.end) for d in detections]
         cands: list[tuple[int, int, _Rule]] = []
         rules = self._rules
         for bs, be, r in term_m:
-            s, e = conv(bs), conv(be)
             # an allow-phrase cancels a term it overlaps, unless it lies inside a longer term
             # (最好还是 cancels 最好; "online" does not cancel "online course")
-            if allows and any(
-                a < e and s < b and not (s <= a and b <= e and e - s > b - a) for a, b in allows
+            if allow_m and any(
+                a < be and bs < b and not (bs <= a and b <= be and be - bs > b - a) for a, b in allow_m
             ):
                 continue
             rule = rules[r[1]]
             if rule.ctx:
                 if view is None:
                     view = text.lower()
-                os_, oe = omap.start(s), omap.end(e)
+                if intents is None:
+                    intents = [(conv(s), conv(e), n) for s, e, n in intent_m]
+                s, e = conv(bs), conv(be)
+                os_, oe = (s, e) if ident else (omap.start(s), omap.end(e))
                 if not self._contact_context(view, s, e, intents, det_spans, os_, oe):
                     continue
-            cands.append((s, e, rule))
+            cands.append((bs, be, rule))
 
         # the longest match wins inside one category
-        cands.sort(key=lambda x: (x[0], -(x[1] - x[0]), x[2].ctx))
-        kept: list[tuple[int, int, _Rule]] = []
-        for s, e, rule in cands:
-            if any(ks <= s and e <= ke and kr.category == rule.category for ks, ke, kr in kept):
-                continue
-            kept.append((s, e, rule))
+        if len(cands) > 1:
+            cands.sort(key=_cand_order)
+            kept: list[tuple[int, int, _Rule]] = []
+            for bs, be, rule in cands:
+                if any(ks <= bs and be <= ke and kr.category == rule.category for ks, ke, kr in kept):
+                    continue
+                kept.append((bs, be, rule))
+        else:
+            kept = cands
 
         hits: list[Hit] = []
-        for s, e, rule in kept:
-            os_, oe = omap.start(s), omap.end(e)
-            if rule.category == "redirect":
-                if any(a <= os_ and oe <= b for a, b in det_spans):
+        for bs, be, rule in kept:
+            s, e = conv(bs), conv(be)
+            os_, oe = (s, e) if ident else (omap.start(s), omap.end(e))
+            if rule.redirect:
+                if det_spans and any(a <= os_ and oe <= b for a, b in det_spans):
                     continue  # facebook inside facebook.com/… is reported as the URL
                 sugg = redirect_sugg
             else:
@@ -598,7 +678,9 @@ class Engine:
             hits.append(
                 Hit("redirect", d.start, d.end, text[d.start : d.end], rule_id, "high", redirect_sugg)
             )
-        hits.sort(key=lambda h: (h.start, -h.end, h.category))
+        if len(hits) < 2:
+            return tuple(hits)
+        hits.sort(key=_hit_order)
         return tuple(_merge_overlaps(hits))
 
     @staticmethod

@@ -98,6 +98,11 @@ class Policy:
         return triple[_SEV.get(severity, 1)]
 
     @staticmethod
+    def rank(action: str) -> int:
+        """Order of severity: pass < review < block."""
+        return _RANK[action]
+
+    @staticmethod
     def worst(actions: list[str]) -> str:
         return max(actions, key=_RANK.__getitem__, default="pass")
 

@@ -75,6 +75,25 @@ def test_latin_terms_need_word_boundaries() -> None:
     assert "adult" in cats("想看AV吗")
 
 
+def test_wa_is_whatsapp_only_as_a_word(engine: Engine) -> None:
+    # "wa" is compiled with the bytes around it (see _BOTH_SIDES): words that begin or end with it never match
+    for text in (
+        "It was worth the wait, we want more",
+        "Saya bawa wang, waktu dan warna",
+        "away, Ottawa, kiwa",
+    ):
+        assert engine.find(text) == (), text
+    for text, start in (
+        ("wa: lily1998", 0),
+        ("Order now, WA 012-345 6789", 11),
+        ("加我wa", 2),
+        ("dm 我 wa", 5),
+    ):
+        hits = [h for h in engine.find(text) if h.rule == "redirect:wa"]
+        assert [(h.start, h.end) for h in hits] == [(start, start + 2)], text
+        assert text[start : start + 2].lower() == "wa"
+
+
 def test_chinese_terms_match_next_to_digits_and_letters() -> None:
     assert "redirect" in cats("加微信abc123")
     assert "redirect" in cats("vx123456")
