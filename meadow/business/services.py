@@ -23,6 +23,7 @@ from meadow.accounts.models import User
 from meadow.business.models import BusinessCategory, VerificationApplication
 from meadow.core.errors import Conflict, PermissionDenied, ValidationFailed
 from meadow.core.images import process_image_upload
+from meadow.core.text import clean_text
 
 Status = VerificationApplication.Status
 DECISIONS = ("approve", "reject", "more_info")
@@ -37,18 +38,9 @@ class Licence:
 
 
 def _text(value: Any, *, field: str, label: str, max_length: int, required: bool = True) -> str:
-    text = " ".join(str(value or "").split())
-    if required and not text:
-        raise ValidationFailed(_("%(field)s is required.") % {"field": label}, field=field, code="required")
-    if len(text) > max_length:
-        raise ValidationFailed(
-            _("%(field)s is too long (at most %(max)d characters).") % {"field": label, "max": max_length},
-            field=field,
-            code="too_long",
-        )
-    if "\x00" in text:
-        raise ValidationFailed(_("Text cannot contain NUL characters."), field=field, code="invalid")
-    return text
+    return clean_text(
+        value, field=field, label=label, max_length=max_length, required=required, single_line=True
+    )
 
 
 def phone_normalize(value: str, *, field: str) -> str:

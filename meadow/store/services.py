@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from meadow.accounts.models import User
 from meadow.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from meadow.core.images import process_image_upload
+from meadow.core.text import clean_text
 from meadow.store.models import (
     MAX_PRODUCT_IMAGES,
     MAX_TAGS_PER_NOTE,
@@ -49,19 +50,7 @@ PRODUCT_IMAGE_FIT = (1440, 1440)
 
 
 # --- validation -------------------------------------------------------------------------------------------------
-def _text(value: Any, *, field: str, label: str, max_length: int, required: bool = False) -> str:
-    text = str(value or "").strip()
-    if "\x00" in text:
-        raise ValidationFailed(_("Text cannot contain NUL characters."), field=field, code="invalid")
-    if required and not text:
-        raise ValidationFailed(_("%(field)s is required.") % {"field": label}, field=field, code="required")
-    if len(text) > max_length:
-        raise ValidationFailed(
-            _("%(field)s is too long (at most %(max)d characters).") % {"field": label, "max": max_length},
-            field=field,
-            code="too_long",
-        )
-    return text
+_text = clean_text  # multi-line descriptions keep their line breaks
 
 
 def price_parse(value: Any, *, field: str = "price") -> Decimal:

@@ -9,6 +9,8 @@ Discover feed — and writes the top-k unseen items per user as ``user<TAB>item<
 
 from __future__ import annotations
 
+import functools
+
 from django.core.management.base import BaseCommand, CommandError
 
 
@@ -46,16 +48,18 @@ class Command(BaseCommand):
 
         try:
             loaded = load_files(train=train, follows=follows, item_tags=item_tags)
+            run = functools.partial(
+                run_files,
+                train=train,
+                follows=follows,
+                item_tags=item_tags,
+                k=k,
+                out=out,
+                on_tuned=on_tuned,
+                loaded=loaded,
+            )
             if options.get("no_progress"):
-                users = run_files(
-                    train=train,
-                    follows=follows,
-                    item_tags=item_tags,
-                    k=k,
-                    out=out,
-                    on_tuned=on_tuned,
-                    loaded=loaded,
-                )
+                users = run()
             else:
                 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -67,14 +71,7 @@ class Command(BaseCommand):
                     console=None,
                 ) as progress:
                     task = progress.add_task("Training", total=None)
-                    users = run_files(
-                        train=train,
-                        follows=follows,
-                        item_tags=item_tags,
-                        k=k,
-                        out=out,
-                        on_tuned=on_tuned,
-                        loaded=loaded,
+                    users = run(
                         on_start=lambda n: progress.update(task, description="Recommending", total=n),
                         progress=lambda n: progress.advance(task, n),
                     )
