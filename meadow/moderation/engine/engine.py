@@ -461,7 +461,7 @@ class Engine:
             raw = text.encode()
         except UnicodeEncodeError:  # lone surrogates
             raw = text.encode("utf-8", "surrogatepass")
-        hay = b" " + raw.lower() + b" "
+        hay = b" " + raw.lower().rstrip() + b" "  # trailing whitespace never matters (and fires triggers)
         matches = self._ac.find_matches_as_indexes(hay, True)  # overlapping (positional: cheaper call)
         if not matches:
             return _PASS
@@ -485,7 +485,7 @@ class Engine:
             raw = text.encode()
         except UnicodeEncodeError:  # lone surrogates
             raw = text.encode("utf-8", "surrogatepass")
-        hay = b" " + raw.lower() + b" "
+        hay = b" " + raw.lower().rstrip() + b" "  # trailing whitespace never matters (and fires triggers)
         matches = self._ac.find_matches_as_indexes(hay, True)
         if not matches:
             return ()
