@@ -95,7 +95,14 @@ def test_wa_is_whatsapp_only_as_a_word(engine: Engine) -> None:
 
 
 def test_trailing_whitespace_changes_nothing(engine: Engine) -> None:
-    for text in ("吉隆坡最好吃的肉骨茶", "加 v x", "私聊 v|x 同号", "wa: lily1998", "call 012-345 6789", "在槟城"):
+    for text in (
+        "吉隆坡最好吃的肉骨茶",
+        "加 v x",
+        "私聊 v|x 同号",
+        "wa: lily1998",
+        "call 012-345 6789",
+        "在槟城",
+    ):
         base = engine.find(text)
         for tail in (" ", "  ", " \n", "\t \r\n"):
             assert engine.find(text + tail) == base, (text, tail)
