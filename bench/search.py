@@ -1,16 +1,20 @@
 """Search benchmark on PostgreSQL: p50/p99 latency and throughput of note search through the search service
-(``meadow.search``: parse and segment the query, safety filters, ranking by relevance × engagement × freshness,
-one page of 20) against the same queries as raw SQL on the same GIN index (``tsv @@ q ORDER BY ts_rank_cd``),
-side by side in one run, at growing index sizes.
+(``meadow.search``: parse and segment the query, safety filters, exact top-k by relevance × engagement ×
+freshness over static-rank slices, one page of 20) against the same queries as raw SQL on the same indexes, side
+by side in one run, at growing index sizes. Two raw comparators: *raw* is the plain GIN query ranked by text
+(``tsv @@ q ORDER BY ts_rank_cd LIMIT 20``, every match ranked); *raw top-k* is the service's own ranking as raw
+SQL the same way (the same slices through GIN ∧ the ``static_rank`` btree, the same score and stopping rule)
+without the safety filters and the ORM.
 
     .venv/bin/python bench/search.py [--notes 100000] [--steps 10000,100000] [--rounds 3] [--write]
 
 A scratch database ``meadow_bench_search`` (``MEADOW_BENCH_SEARCH_DB``) is created on ``MEADOW_BENCH_POSTGRES``
 (default postgresql://postgres@127.0.0.1:5432) and dropped afterwards (``--keep`` keeps it; ``--seed-only --keep``
-seeds a large one once, ``--reuse`` measures it later). Notes are seeded directly
-with bulk inserts — note rows plus their pre-segmented search documents drawn from a Zipf-distributed
-Chinese/English/Malay vocabulary — not through the media pipeline. ``--notes 1000000`` works (about ten
-minutes of seeding on a 2-CPU machine). ``--write`` appends the numbers to bench/RESULTS.md under "## Search".
+seeds a large one once, ``--reuse`` measures it later — migrating it first). Notes are seeded directly
+with bulk inserts — note rows plus their pre-segmented search documents (and static ranks) drawn from a
+Zipf-distributed Chinese/English/Malay vocabulary — not through the media pipeline. ``--notes 1000000`` works
+(3–20 minutes of seeding on a 2-CPU machine, depending on its load). ``--write`` appends the numbers to
+bench/RESULTS.md under "## Search".
 """
 
 from __future__ import annotations
@@ -90,6 +94,7 @@ def seed(upto: int, *, batch: int = 5000, seed_value: int = 20240512) -> float:
 
     from meadow.accounts.models import User
     from meadow.notes.models import Note
+    from meadow.search.backends import static_rank
     from meadow.search.models import NoteSearchDoc
 
     start = time.perf_counter()
@@ -134,7 +139,16 @@ def seed(upto: int, *, batch: int = 5000, seed_value: int = 20240512) -> float:
             made = Note.objects.bulk_create(notes, batch_size=batch)
             NoteSearchDoc.objects.bulk_create(
                 [
-                    NoteSearchDoc(note_id=n.pk, title=t, tags=g, body=b, published_ts=ts)
+                    NoteSearchDoc(
+                        note_id=n.pk,
+                        title=t,
+                        tags=g,
+                        body=b,
+                        published_ts=ts,
+                        static_rank=static_rank(
+                            likes=n.like_count, saves=n.save_count, comments=n.comment_count, published_ts=ts
+                        ),
+                    )
                     for n, (t, g, b, ts) in zip(made, docs, strict=True)
                 ],
                 batch_size=batch,
@@ -150,16 +164,28 @@ def seed(upto: int, *, batch: int = 5000, seed_value: int = 20240512) -> float:
 def measure(queries: list[str], rounds: int) -> dict:
     from django.db import connection
 
+    from meadow.search import backends
     from meadow.search.analysis import parse_query
     from meadow.search.backends import SearchFilters, search_backend
     from meadow.search.selectors import search_notes, searchable_notes
 
     backend = search_backend()
+    backends._histograms.clear()  # the index statistics just changed (seeding, ANALYZE): not the cached ones
     parsed = {q: parse_query(q) for q in queries}
     raw_sql = (
         "SELECT note_id FROM search_notedoc WHERE tsv @@ to_tsquery('simple', %s) "
         "ORDER BY ts_rank_cd(tsv, to_tsquery('simple', %s)) DESC LIMIT 20"
     )
+    # The service's ranking as raw SQL on the same indexes, the same way: the same static-rank bands (the
+    # planner's estimate, then GIN ∧ btree), the full score, the same stopping rule — without the safety filters
+    # and the ORM.
+    topk_sql = (
+        "SELECT d.note_id, 2.0 * LN(GREATEST(LEAST(CAST(ts_rank_cd(d.tsv, q) AS DOUBLE PRECISION), 1.0) "
+        "/ (0.5 + LEAST(CAST(ts_rank_cd(d.tsv, q) AS DOUBLE PRECISION), 1.0)), 1e-300)) + d.static_rank AS score "
+        "FROM search_notedoc d, to_tsquery('simple', %s) q WHERE d.tsv @@ q {band}"
+        "ORDER BY score DESC, d.note_id DESC LIMIT 21"
+    )
+    bands_used: dict[str, list[int]] = {"raw_topk": []}
 
     def service(q: str) -> int:
         page = backend.search(
@@ -177,13 +203,50 @@ def measure(queries: list[str], rounds: int) -> dict:
             cursor.execute(raw_sql, [tsq, tsq])
             return len(cursor.fetchall())
 
-    timings: dict[str, list[float]] = {"raw": [], "service": [], "full": []}
+    def raw_topk(q: str) -> int:
+        tsq = parsed[q].to_tsquery()
+        tried = 0
+
+        def rank(floor, ceiling, pool):  # no safety filters: every match counts, the pool is never cut
+            nonlocal tried
+            tried += 1
+            band, params = "", [tsq]
+            if floor is not None:
+                band, params = band + "AND d.static_rank >= %s ", [*params, floor]
+            if ceiling is not None:
+                band, params = band + "AND d.static_rank < %s ", [*params, ceiling]
+            with connection.cursor() as cursor:
+                cursor.execute(topk_sql.format(band=band), params)
+                return cursor.fetchall(), False
+
+        rows = backend.top_k(parsed[q], 21, rank)
+        bands_used["raw_topk"].append(tried)
+        return min(len(rows), 20)
+
+    cls = type(backend)
+    original_bands, original_ranked = cls._bands, cls.ranked
+    floors_used: list[list] = []  # per service search: the floor of each ranking statement
+
+    def counting_bands(self, query, k):
+        floors_used.append([])
+        yield from original_bands(self, query, k)
+
+    def counting_ranked(self, *args, floor, **kw):
+        floors_used[-1].append(floor)
+        return original_ranked(self, *args, floor=floor, **kw)
+
+    cls._bands, cls.ranked = counting_bands, counting_ranked
+
+    timings: dict[str, list[float]] = {"raw": [], "raw_topk": [], "service": [], "full": []}
     hits = {q: raw(q) for q in queries}  # warm caches once
     for q in queries:
-        service(q), full(q)
+        raw_topk(q), service(q), full(q)
+    for values in bands_used.values():
+        values.clear()
+    floors_used.clear()
     for _ in range(rounds):
         for q in queries:
-            for name, fn in (("raw", raw), ("service", service), ("full", full)):
+            for name, fn in (("raw", raw), ("raw_topk", raw_topk), ("service", service), ("full", full)):
                 t0 = time.perf_counter()
                 fn(q)
                 timings[name].append(time.perf_counter() - t0)
@@ -204,8 +267,14 @@ def measure(queries: list[str], rounds: int) -> dict:
                 [parsed[q].to_tsquery()],
             )
             matches[q] = cursor.fetchone()[0]
+    cls._bands, cls.ranked = original_bands, original_ranked
+    searches = [f for f in floors_used if f]
     return {
         **{name: stats(values) for name, values in timings.items()},
+        "everything": sum(1 for f in searches if f[-1] is None) / max(1, len(searches)),
+        "early": sum(1 for f in searches if f[-1] is not None) / max(1, len(searches)),
+        "statements": statistics.mean(len(f) for f in searches) if searches else 0,
+        "max_statements": max((len(f) for f in searches), default=0),
         "empty": sum(1 for n in hits.values() if n == 0),
         "median_matches": statistics.median(matches.values()),
         "max_matches": max(matches.values()),
@@ -258,13 +327,18 @@ def main() -> None:
                 continue
             result = measure(queries, args.rounds)
             rows.append((size, seconds, result))
+            r = result
             print(
-                f"{size:>9,} notes (seeded in {seconds:.0f}s): raw p50 {result['raw']['p50_ms']:.1f} ms "
-                f"p99 {result['raw']['p99_ms']:.1f} ms {result['raw']['qps']:.3g} q/s | service p50 "
-                f"{result['service']['p50_ms']:.1f} ms p99 {result['service']['p99_ms']:.1f} ms "
-                f"{result['service']['qps']:.3g} q/s ({result['service']['qps'] / result['raw']['qps']:.0%} of raw) "
-                f"| with notes loaded p50 {result['full']['p50_ms']:.1f} ms p99 {result['full']['p99_ms']:.1f} ms "
-                f"| matches/query median {result['median_matches']:,} max {result['max_matches']:,}"
+                f"{size:>9,} notes (seeded in {seconds:.0f}s): raw p50 {r['raw']['p50_ms']:.1f} ms "
+                f"p99 {r['raw']['p99_ms']:.1f} ms {r['raw']['qps']:.3g} q/s | raw top-k p50 "
+                f"{r['raw_topk']['p50_ms']:.1f} ms p99 {r['raw_topk']['p99_ms']:.1f} ms {r['raw_topk']['qps']:.3g} q/s "
+                f"| service p50 {r['service']['p50_ms']:.1f} ms p99 {r['service']['p99_ms']:.1f} ms "
+                f"{r['service']['qps']:.3g} q/s ({r['service']['qps'] / r['raw']['qps']:.0%} of raw, "
+                f"{r['service']['qps'] / r['raw_topk']['qps']:.0%} of raw top-k) "
+                f"| with notes loaded p50 {r['full']['p50_ms']:.1f} ms p99 {r['full']['p99_ms']:.1f} ms "
+                f"| matches/query median {r['median_matches']:,} max {r['max_matches']:,} "
+                f"| stopped early {r['early']:.0%}, ranked every match {r['everything']:.0%}, ranking statements "
+                f"mean {r['statements']:.2f} max {r['max_statements']}"
             )
     finally:
         from django.db import connections
@@ -284,21 +358,24 @@ def _write(rows, args, n_queries: int) -> None:
         "",
         f"`.venv/bin/python bench/search.py --notes {args.notes} --rounds {args.rounds} --write` — "
         f"{datetime.now(tz=UTC):%Y-%m-%d}, PostgreSQL, one process, {n_queries} mixed queries (zh/en/ms, 1–3 "
-        "terms, drawn from the popular half of a Zipf vocabulary) × "
-        f"{args.rounds} rounds, page of 20. *Raw* is `SELECT note_id … WHERE tsv @@ q ORDER BY ts_rank_cd(tsv, q) "
-        "LIMIT 20` on the same GIN index; *service* is `SearchBackend.search` (parse + segment, the 2,000 text-best "
-        "candidates, safety filters incl. enforcement over them, relevance × engagement × freshness, ids of one page); *+ notes* adds loading the notes "
-        "with their relations (`search_notes`).",
+        f"terms, drawn from the popular half of a Zipf vocabulary) × {args.rounds} rounds, page of 20. *Raw* is "
+        "`SELECT note_id … WHERE tsv @@ q ORDER BY ts_rank_cd(tsv, q) LIMIT 20` on the GIN index; *raw top-k* the "
+        "service's ranking as raw SQL (the same static-rank slices, score and stopping rule, no safety filters); "
+        "*service* is `SearchBackend.search`; *+ notes* adds loading the notes with their relations.",
         "",
-        "| notes | raw p50 / p99 | service p50 / p99 | service q/s vs raw | + notes p50 / p99 | matches/query (median, max) |",
-        "|---|---|---|---|---|---|",
+        "| notes | raw p50 / p99 | raw top-k p50 / p99 | service p50 / p99 | service q/s vs raw, vs raw top-k "
+        "| + notes p50 / p99 | stopped early | matches/query (median, max) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for size, _seconds, r in rows:
         lines.append(
             f"| {size:,} | {r['raw']['p50_ms']:.1f} / {r['raw']['p99_ms']:.1f} ms | "
+            f"{r['raw_topk']['p50_ms']:.1f} / {r['raw_topk']['p99_ms']:.1f} ms | "
             f"{r['service']['p50_ms']:.1f} / {r['service']['p99_ms']:.1f} ms | "
-            f"{r['service']['qps']:.3g} vs {r['raw']['qps']:.3g} (**{r['service']['qps'] / r['raw']['qps']:.0%}**) | "
-            f"{r['full']['p50_ms']:.1f} / {r['full']['p99_ms']:.1f} ms | {r['median_matches']:,}, {r['max_matches']:,} |"
+            f"{r['service']['qps']:.3g} vs {r['raw']['qps']:.3g} (**{r['service']['qps'] / r['raw']['qps']:.0%}**), "
+            f"vs {r['raw_topk']['qps']:.3g} ({r['service']['qps'] / r['raw_topk']['qps']:.0%}) | "
+            f"{r['full']['p50_ms']:.1f} / {r['full']['p99_ms']:.1f} ms | {r['early']:.0%} | "
+            f"{r['median_matches']:,}, {r['max_matches']:,} |"
         )
     with (ROOT / "bench" / "RESULTS.md").open("a", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")

@@ -205,6 +205,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "accounts-purge-expired-codes": {"task": "meadow.accounts.tasks.purge_expired_codes", "schedule": 3600.0},
     "enforcement-expire-sanctions": {"task": "meadow.enforcement.tasks.expire_sanctions", "schedule": 900.0},
     "search-purge-old-logs": {"task": "meadow.search.tasks.search_log_purge", "schedule": 6 * 3600.0},
+    "search-refresh-ranks": {"task": "meadow.search.tasks.search_rank_refresh", "schedule": 300.0},
     "orders-expire-unpaid": {"task": "meadow.orders.tasks.orders_expire_unpaid", "schedule": 60.0},
     "orders-purge-idempotency": {"task": "meadow.orders.tasks.idempotency_purge", "schedule": 6 * 3600.0},
     "distribution-evaluate-pools": {"task": "meadow.distribution.tasks.pools_evaluate_due", "schedule": 60.0},
@@ -329,7 +330,8 @@ MEADOW_CF_RELOAD_SECONDS = float(
 MEADOW_FEED_CANDIDATES = int(env("MEADOW_FEED_CANDIDATES", "80"))  # per candidate source
 MEADOW_FEED_SESSION_SECONDS = int(env("MEADOW_FEED_SESSION_SECONDS", "1800"))
 MEADOW_NEARBY_RADIUS_KM = float(env("MEADOW_NEARBY_RADIUS_KM", "10"))
-MEADOW_SEARCH_CANDIDATES = int(env("MEADOW_SEARCH_CANDIDATES", "2000"))  # text-best matches re-ranked
+# relevance search ranks every match at once up to this many (estimated) matches, band by band above
+MEADOW_SEARCH_EXHAUSTIVE_MATCHES = int(env("MEADOW_SEARCH_EXHAUSTIVE_MATCHES", "4000"))
 
 # Orders and payments (docs/operations.md): how long an unpaid order holds its stock, the payment provider, and
 # the sandbox provider's webhook signing secret (derived from SECRET_KEY when unset) and replay window.

@@ -2,36 +2,52 @@
 
 - ``Fts5Backend`` — SQLite FTS5 (embedded default): ``bm25()`` with column weights title 10, tags 5, body 1.
 - ``PostgresBackend`` — PostgreSQL full text (scale): ``ts_rank_cd`` over the stored, weighted ``tsv`` column
-  (title A, tags B, body D) with a GIN index.
+  (title A, tags B, body D) with a GIN index, and a btree on ``static_rank``.
 
 Both index the same rows (``NoteSearchDoc``: segmented text written by ``meadow.search.services``) and both
 answer ``search(query, filters, cursor) -> SearchPage`` with the note ids of one page.
 
 Ranking (``sort=relevance``)::
 
-    text       = r / (r½ + r)                r = −bm25(…) on FTS5 (r½ = 5),
-                                             r = ts_rank_cd(tsv, q) on PostgreSQL (r½ = 0.5)
-    engagement = ln(1 + likes + 2·saves + 3·comments)
-    freshness  = 2^(−age_days / 14)          age from the note's publication, half-life two weeks
-    score      = text² · (1 + 0.15 · engagement) · (1 + 0.5 · freshness)
+    text       = c / (r½ + c),  c = min(r, 2·r½)   r = −bm25(…) on FTS5 (r½ = 5),
+                                                  r = ts_rank_cd(tsv, q) on PostgreSQL (r½ = 0.5)
+    engagement = 1 + 0.15 · ln(1 + likes + 2·saves + 3·comments)
+    freshness  = 2^(−age_days / 60)                age from the note's publication, half-life two months
+    score      = text² · engagement · freshness
 
 ``r½`` is the raw relevance that counts as one half, calibrated per backend so that both map a title match
-to ≈ 0.7 and a single mention in the body to ≈ 0.2–0.4. Text relevance is squared so that it dominates: a note with the words in its title outranks one that mentions
-them once in the body unless the latter is far more engaged (≈ 50× the interactions) or much newer. Ties break
-on the note id (newest first). The other sorts (latest, likes, comments, saves) order the matching notes by
-that column, then id.
+to ≈ 0.7 and a single mention in the body to ≈ 0.2–0.4; relevance saturates at ``2·r½`` (text ≤ ⅔: the words
+together in the title — nothing is more relevant than that). Text relevance is squared so that it dominates
+engagement: a note with the words in its title outranks one that mentions them once in the body unless the latter
+is ≈ 4 half-lives (eight months) newer. Ties break on the note id (newest first). The other sorts (latest, likes,
+comments, saves) order the matching notes by that column, then id.
 
-Two phases, one SQL statement: for ``sort=relevance`` a materialised CTE takes from the full-text index alone the
-``search_candidates()`` (``MEADOW_SEARCH_CANDIDATES``, 2,000) matches with the best raw text relevance, computing
-``ts_rank_cd`` / ``bm25`` once per match; the safety filters (the caller's ``notes`` queryset, evaluated at query
-time), the kind and location filters, engagement and freshness then apply to those candidates only (joined by
-primary key), and one page is cut. A note outside the 2,000 most text-relevant matches of a very common word is not
-shown under relevance (it still is under the other sorts), and the cost of a search beyond the text ranking
-itself stops growing with the number of matches.
+Static rank: ``engagement · freshness = 2^(−now/τ) · exp(static_rank)`` with
+``static_rank = ln(engagement) + λ·published_ts`` (λ = ln 2 / τ), so ``ln score = 2·ln text + static_rank −
+λ·now`` — the order never depends on ``now``, and the query-independent part is one stored, indexed column
+(``NoteSearchDoc.static_rank``, kept in sync by ``meadow.search.services``; engagement is refreshed by a beat
+task, so it may be a few minutes old — see ``search_rank_refresh``).
 
-Pagination: the cursor carries an offset and the moment the first page was ranked (so freshness, and with it
-the order, does not move between pages), over a result set bounded at ``MAX_RESULTS`` (1,000) — relevance has
-no index to seek on, so every page re-ranks the matches; a reader never pages past the thousandth result.
+Exact top-k with early termination (the threshold algorithm, ``top_k``): since ``2·ln text ≤ 2·ln ⅔ =: B`` for
+every note, a note with ``static_rank < s`` scores below ``B + s``. A popular query (more than
+``MEADOW_SEARCH_EXHAUSTIVE_MATCHES`` matches by an upper-bound estimate from the index statistics) is ranked
+slice by slice of static rank, highest first: one statement per slice takes the matches with ``floor ≤
+static_rank < ceiling`` (PostgreSQL: a BitmapAnd of the GIN and the btree index, so only those rows are read),
+scores them, joins the safety filters to the best ``2k + 32`` of them (to all of them if too few pass) and keeps
+the best ``k`` so far (``k``: everything up to the end of the page, plus one). As soon as the ``k``-th best scores
+above ``B + floor`` no note below can enter the top ``k``, and the answer is exact. Otherwise the next slice goes
+down to the next guess (four times the notes) or at most to ``kth − B`` — which is certain to be the last, since
+the ``k``-th best only improves; with fewer than ``k`` found so far, the query is rarer than estimated and the
+rest is ranked at once. The first slice is the top of the static-rank distribution (PostgreSQL's
+histogram) expected to hold 16·k matches. Rare queries (and SQLite's small corpora by default) rank every match
+in one statement. Early termination needs notes at the relevance cap: it is fastest on popular one-word queries
+(many titles contain the word) and slowest on several common words rarely together in a title, whose slices must
+reach far down.
+
+Pagination: the cursor carries an offset and the moment the first page was ranked (for the time-range filter),
+over a result set bounded at ``MAX_RESULTS`` (1,000). The relevance order does not depend on the time of the
+query, so pages stay consistent; between two pages only a refresh of static ranks (engagement) or a change to the
+notes can move a result.
 """
 
 from __future__ import annotations
@@ -57,10 +73,15 @@ from meadow.notes.models import Note
 from meadow.search.analysis import ParsedQuery
 
 MAX_RESULTS = 1000
-CANDIDATES = 2000  # relevance: the text-best matches the full score re-ranks (MEADOW_SEARCH_CANDIDATES)
 ENGAGEMENT_WEIGHT = 0.15
-FRESHNESS_WEIGHT = 0.5
-FRESHNESS_HALF_LIFE_DAYS = 14.0
+FRESHNESS_HALF_LIFE_DAYS = 60.0  # changing it changes every static rank: migrate them (see search/0003)
+FRESHNESS_LAMBDA = math.log(2) / (FRESHNESS_HALF_LIFE_DAYS * 86400.0)  # per second of publication time
+EXHAUSTIVE_MATCHES = 4000  # relevance: at most this many matches (estimated) are all ranked at once
+BAND_MATCHES_PER_RESULT = 16  # the first band is expected to hold this many matches per wanted result
+BAND_GROWTH = 4  # each further band covers this many times the notes
+# The safety filters are joined to the best POOL_FACTOR·k + POOL_EXTRA matches of a band, to all if need be.
+POOL_FACTOR = 2
+POOL_EXTRA = 32
 SORTS = ("relevance", "latest", "likes", "comments", "saves")
 KINDS = ("all", "image", "video")
 TIME_RANGES = {"all": None, "day": 1, "week": 7, "month": 30, "year": 365}
@@ -72,10 +93,29 @@ _SORT_COLUMNS = {
 }
 
 
-def search_candidates() -> int:
-    """How many text-best matches the full score re-ranks (``MEADOW_SEARCH_CANDIDATES``, at least
-    ``MAX_RESULTS``: a reader can always page through a thousand results)."""
-    return max(MAX_RESULTS, int(getattr(settings, "MEADOW_SEARCH_CANDIDATES", CANDIDATES)))
+def exhaustive_matches() -> int:
+    """Up to how many (estimated) matches a relevance search ranks every match at once
+    (``MEADOW_SEARCH_EXHAUSTIVE_MATCHES``); above, it ranks band by band in static-rank order."""
+    return int(getattr(settings, "MEADOW_SEARCH_EXHAUSTIVE_MATCHES", EXHAUSTIVE_MATCHES))
+
+
+def engagement_factor(*, likes: int, saves: int, comments: int) -> float:
+    return 1.0 + ENGAGEMENT_WEIGHT * math.log(1 + max(0, likes + 2 * saves + 3 * comments))
+
+
+def static_rank(*, likes: int, saves: int, comments: int, published_ts: float) -> float:
+    """``ln(engagement) + λ·published_ts``: the query-independent part of the score, in log space."""
+    return math.log(engagement_factor(likes=likes, saves=saves, comments=comments)) + (
+        FRESHNESS_LAMBDA * published_ts
+    )
+
+
+def static_rank_sql(note: str, published_ts: str) -> str:
+    """The same in SQL (PostgreSQL and SQLite), over a ``notes_note`` row aliased ``note``."""
+    return (
+        f"(LN(1.0 + {ENGAGEMENT_WEIGHT!r} * LN(CAST(1 + {note}.like_count + 2 * {note}.save_count "
+        f"+ 3 * {note}.comment_count AS DOUBLE PRECISION))) + {FRESHNESS_LAMBDA!r} * {published_ts})"
+    )
 
 
 @dataclass(frozen=True)
@@ -144,12 +184,15 @@ class SearchBackend(Protocol):
 
 class _OrmBackend:
     """The shared part: documents are ``NoteSearchDoc`` rows (the database keeps its full-text structure in
-    step: FTS5 triggers, or PostgreSQL's generated column), and a search is one SQL statement over the notes
-    the caller allows (``notes``, already safety-filtered) that match the query."""
+    step: FTS5 triggers, or PostgreSQL's generated column), and a relevance page is exact top-k over the notes the
+    caller allows (``notes``, already safety-filtered) that match the query — one statement for a rare query, one
+    per static-rank band for a popular one."""
 
     vendor = ""
     relevance_half = 1.0
-    materialized = "MATERIALIZED"  # the candidates are computed once (PostgreSQL ≥ 12, SQLite ≥ 3.35)
+    materialized = "MATERIALIZED"  # the matches are computed once (PostgreSQL ≥ 12, SQLite ≥ 3.35)
+    least = "MIN"
+    greatest = "MAX"
 
     def index(self, *, doc) -> None:
         from meadow.search.models import NoteSearchDoc
@@ -161,6 +204,7 @@ class _OrmBackend:
                 "tags": doc.tags,
                 "body": doc.body,
                 "published_ts": doc.published_ts,
+                "static_rank": doc.static_rank,
                 "indexed_at": timezone.now(),
             },
         )
@@ -170,15 +214,72 @@ class _OrmBackend:
 
         NoteSearchDoc.objects.filter(note_id=note_id).delete()
 
+    @property
+    def relevance_cap(self) -> float:
+        return 2.0 * self.relevance_half
+
+    @property
+    def text_bound(self) -> float:
+        """``2·ln text`` of the most relevant note possible (relevance at its cap): every note scores at most
+        this plus its static rank."""
+        cap = self.relevance_cap
+        return 2.0 * math.log(cap / (self.relevance_half + cap))
+
     # backend specifics
     def _match(self, qs: QuerySet[Note], query: ParsedQuery) -> QuerySet[Note]:
         """``qs`` narrowed to the notes matching ``query``."""
         raise NotImplementedError
 
-    def _candidates_sql(self, query: ParsedQuery, *, since: float | None, best: int) -> tuple[str, list]:
-        """SQL selecting ``note_id, r, published_ts`` of the ``best`` matches with the highest raw text
-        relevance ``r`` (published at ``since`` or later if given), computed once per match."""
+    def _matches_sql(self, query: ParsedQuery) -> tuple[str, list]:
+        """SQL selecting ``note_id, r, s`` (raw text relevance, static rank) of every match, with the
+        ``search_notedoc`` row aliased ``d`` so that conditions can be added with ``AND``."""
         raise NotImplementedError
+
+    def estimate_matches(self, query: ParsedQuery) -> tuple[float, float]:
+        """How many notes match ``query``, cheaply: an upper bound (to decide whether ranking every match is
+        surely cheap) and a likely number (to size the first slice)."""
+        raise NotImplementedError
+
+    def _histogram(self) -> list[float] | None:
+        """Equal-depth bounds of ``static_rank`` (ascending) from the database's statistics, if it keeps any."""
+        return None
+
+    # static-rank bands
+    def _band_floor(self, fraction: float, *, total: list[int]) -> float | None:
+        """The static rank above which lie (about, at least) ``fraction`` of all documents; ``None`` for all of
+        them. ``total`` caches the number of documents for the fallback (no statistics)."""
+        if fraction >= 0.5:
+            return None
+        bounds = self._histogram()
+        if bounds and len(bounds) > 2:
+            return bounds[int((1.0 - fraction) * (len(bounds) - 1))]
+        from meadow.search.models import NoteSearchDoc
+
+        if not total:
+            total.append(NoteSearchDoc.objects.count())
+        skip = int(fraction * total[0])
+        if skip >= total[0]:
+            return None
+        return (
+            NoteSearchDoc.objects.order_by("-static_rank").values_list("static_rank", flat=True)[
+                skip : skip + 1
+            ]
+        ).first()
+
+    def _bands(self, query: ParsedQuery, k: int):
+        """Static-rank floors to try in turn for the top ``k`` of ``query``; the last is ``None`` (no floor)."""
+        upper, likely = self.estimate_matches(query)
+        if upper <= exhaustive_matches():
+            yield None
+            return
+        total: list[int] = []
+        fraction = BAND_MATCHES_PER_RESULT * k / max(likely, 1.0)
+        while True:
+            floor = self._band_floor(fraction, total=total)
+            yield floor
+            if floor is None:
+                return
+            fraction *= BAND_GROWTH
 
     def search(
         self,
@@ -218,47 +319,118 @@ class _OrmBackend:
         offset: int,
         count: int,
     ) -> list[int]:
-        """One statement: the candidates (``search_candidates()`` best by text relevance, from the full-text
-        index alone) in a materialised CTE; the safety filters (``notes``, authoritative, evaluated at query
-        time) and the kind/location filters over those candidates only, by primary key; the full score over
-        what is left; one page."""
+        """The ids ranked ``offset`` to ``offset + count`` (exclusive) by the full score, exactly: band by band
+        (``_bands``) until the ``k``-th best found is out of reach of every note below the band."""
+        k = offset + count
         days = TIME_RANGES.get(filters.time_range)
         since = None
         if days:
             since = (
                 datetime.fromtimestamp(now, tz=timezone.get_current_timezone()) - timedelta(days=days)
             ).timestamp()
-        cand_sql, cand_params = self._candidates_sql(query, since=since, best=search_candidates())
         allowed = _apply_filters(notes, SearchFilters(kind=filters.kind, location=filters.location), now=now)
-        allowed = allowed.filter(id__in=RawSQL("SELECT note_id FROM search_candidates", []))
-        safe_sql, safe_params = allowed.values(
-            "id", "like_count", "save_count", "comment_count"
-        ).query.sql_with_params()
-        text = "(c.r / (%s + c.r))"
+        safe = _safe_sql(allowed)  # compiled once for every slice
+
+        def rank(floor: float | None, ceiling: float | None, pool: int | None):
+            return self.ranked(query, safe, since=since, floor=floor, ceiling=ceiling, limit=k, pool=pool)
+
+        return [note_id for note_id, _score in self.top_k(query, k, rank)[offset:]]
+
+    def top_k(self, query: ParsedQuery, k: int, rank) -> list[tuple[int, float]]:
+        """The threshold algorithm over static-rank slices: ``rank(floor, ceiling, pool)`` answers the best ``k``
+        (note id, score) of the slice ``floor ≤ static_rank < ceiling`` (no bound for ``None``), looking at its
+        ``pool`` best matches only (all if ``None``), and whether the pool was cut. Each slice extends the band
+        downwards — nothing is ranked twice — and the best ``k`` so far are kept. Returns the exact top ``k``."""
+        guesses = self._bands(query, k)
+        best: list[tuple[int, float]] = []
+        ceiling, floor = None, next(guesses)
+        while True:
+            rows, cut = rank(floor, ceiling, POOL_FACTOR * k + POOL_EXTRA)
+            if len(rows) < k and cut:  # the safety filters removed too many of the best: all of the slice
+                rows, _ = rank(floor, ceiling, None)
+            best = sorted([*best, *rows], key=lambda r: (-r[1], -r[0]))[:k]
+            if floor is None:
+                return best
+            if len(best) == k:
+                kth = best[-1][1]
+                # Every note below the floor scores < text_bound + floor (strictly: its static rank is lower).
+                if kth > self.text_bound + floor:
+                    return best
+                # Not yet. The k-th best can only get better as the band widens, so the band down to
+                # kth − text_bound is certain to be the last one; the next guess may be enough and narrower.
+                certain = kth - self.text_bound - 1e-9
+                following = _next_below(guesses, floor)
+                ceiling, floor = floor, (certain if following is None else max(following, certain))
+                continue
+            # Fewer than k so far, where the estimate expected many times k: the query is rarer than it looked
+            # (or the filters are narrow) — rank all the rest at once rather than slice after slice.
+            ceiling, floor = floor, None
+
+    def ranked(
+        self,
+        query: ParsedQuery,
+        allowed: QuerySet[Note] | tuple[str, tuple],
+        *,
+        since: float | None,
+        floor: float | None,
+        limit: int,
+        ceiling: float | None = None,
+        pool: int | None = None,
+    ) -> tuple[list[tuple[int, float]], bool]:
+        """One statement: the matches (with ``floor ≤ static_rank < ceiling``, published at ``since`` or later, each
+        if given) in a materialised CTE, raw relevance computed once each, scored; the best ``pool`` of them (all
+        if ``None``); the safety filters (``allowed``, authoritative, evaluated at query time — or its SQL from
+        ``_safe_sql``) joined to those by primary key. Returns ``(note_id, ln score + λ·now)`` of the best ``limit`` that pass, best first, and
+        whether the pool was cut (more matches than ``pool``: if fewer than ``limit`` passed, the answer is not
+        complete). The top ``limit`` of the pool that pass are the top ``limit`` of the band that pass."""
+        match_sql, params = self._matches_sql(query)
+        if floor is not None:
+            match_sql += " AND d.static_rank >= %s"
+            params.append(floor)
+        if ceiling is not None:
+            match_sql += " AND d.static_rank < %s"
+            params.append(ceiling)
+        if since is not None:
+            match_sql += " AND d.published_ts >= %s"
+            params.append(since)
+        safe_sql, safe_params = _safe_sql(allowed) if isinstance(allowed, QuerySet) else allowed
+        capped = f"{self.least}(c.r, %s)"
+        cap = self.relevance_cap
+        params += [cap, self.relevance_half, cap]
+        cut = ""
+        if pool is not None:
+            cut = " ORDER BY score DESC, c.note_id DESC LIMIT %s"
+            params.append(pool)
         sql = (
-            f"WITH search_candidates AS {self.materialized} ({cand_sql}) "
-            "SELECT c.note_id FROM search_candidates c "
-            f"INNER JOIN ({safe_sql}) n ON n.id = c.note_id "
-            f"ORDER BY {text} * {text} "
-            "* (1.0 + %s * LN(CAST(1 + n.like_count + 2 * n.save_count + 3 * n.comment_count AS DOUBLE PRECISION))) "
-            "* (1.0 + %s * POWER(0.5, ((%s - c.published_ts) / 86400.0) / %s)) DESC, c.note_id DESC "
-            "LIMIT %s OFFSET %s"
+            f"WITH search_matches AS {self.materialized} ({match_sql}), "
+            f"search_pool AS {self.materialized} (SELECT c.note_id, "
+            f"2.0 * LN({self.greatest}({capped} / (%s + {capped}), 1e-300)) + c.s AS score "
+            f"FROM search_matches c{cut}) "
+            "SELECT * FROM (SELECT p.note_id, p.score FROM search_pool p "
+            f"INNER JOIN ({safe_sql}) n ON n.id = p.note_id "
+            "ORDER BY p.score DESC, p.note_id DESC LIMIT %s) ranked "
+            "UNION ALL SELECT NULL, COUNT(*) FROM search_pool"
         )
-        params = [
-            *cand_params,
-            *safe_params,
-            self.relevance_half,
-            self.relevance_half,
-            ENGAGEMENT_WEIGHT,
-            FRESHNESS_WEIGHT,
-            now,
-            FRESHNESS_HALF_LIFE_DAYS,
-            count,
-            offset,
-        ]
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return [row[0] for row in cursor.fetchall()]
+            cursor.execute(sql, [*params, *safe_params, limit])
+            found = cursor.fetchall()
+        rows = sorted(((r[0], r[1]) for r in found if r[0] is not None), key=lambda r: (-r[1], -r[0]))
+        pooled = next(r[1] for r in found if r[0] is None)
+        return rows, pool is not None and pooled >= pool
+
+
+def _next_below(guesses, floor: float) -> float | None:
+    """The next floor from ``guesses`` below ``floor`` (``None``: no floor left, rank everything)."""
+    for following in guesses:
+        if following is None or following < floor:
+            return following
+    return None
+
+
+def _safe_sql(allowed: QuerySet[Note]) -> tuple[str, tuple]:
+    """The SQL of the allowed notes among a slice's pool (``search_pool``), for ``ranked``."""
+    safe = allowed.filter(id__in=RawSQL("SELECT note_id FROM search_pool", []))
+    return safe.values("id").query.sql_with_params()
 
 
 def _apply_filters(qs: QuerySet[Note], filters: SearchFilters, *, now: float) -> QuerySet[Note]:
@@ -285,17 +457,28 @@ class Fts5Backend(_OrmBackend):
         )
         return qs.filter(id__in=matching)
 
-    def _candidates_sql(self, query: ParsedQuery, *, since: float | None, best: int) -> tuple[str, list]:
-        params: list = [query.to_fts5()]
-        sql = (
-            "SELECT f.rowid AS note_id, -bm25(search_note_fts, 10.0, 5.0, 1.0) AS r, d.published_ts "
+    def _matches_sql(self, query: ParsedQuery) -> tuple[str, list]:
+        return (
+            "SELECT f.rowid AS note_id, -bm25(search_note_fts, 10.0, 5.0, 1.0) AS r, d.static_rank AS s "
             "FROM search_note_fts f INNER JOIN search_notedoc d ON d.note_id = f.rowid "
-            "WHERE search_note_fts MATCH %s"
+            "WHERE search_note_fts MATCH %s",
+            [query.to_fts5()],
         )
-        if since is not None:
-            sql += " AND d.published_ts >= %s"
-            params.append(since)
-        return f"{sql} ORDER BY r DESC LIMIT {int(best)}", params
+
+    def estimate_matches(self, query: ParsedQuery) -> tuple[float, float]:
+        # Counting is cheap at the sizes SQLite serves (capped: far past the threshold it only sizes the bands).
+        cap = 20 * exhaustive_matches() + 1
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM search_note_fts WHERE search_note_fts MATCH %s LIMIT %s)",
+                [query.to_fts5(), cap],
+            )
+            found = float(cursor.fetchone()[0])
+        return found, found
+
+
+_histograms: dict[str, tuple[float, tuple | None]] = {}
+HISTOGRAM_SECONDS = 300.0
 
 
 class PostgresBackend(_OrmBackend):
@@ -303,6 +486,8 @@ class PostgresBackend(_OrmBackend):
 
     vendor = "postgresql"
     relevance_half = 0.5
+    least = "LEAST"
+    greatest = "GREATEST"
 
     def _match(self, qs: QuerySet[Note], query: ParsedQuery) -> QuerySet[Note]:
         # The matching ids as a subquery the planner cannot flatten (OFFSET 0): it then starts from the GIN
@@ -313,16 +498,92 @@ class PostgresBackend(_OrmBackend):
         )
         return qs.filter(id__in=matching)
 
-    def _candidates_sql(self, query: ParsedQuery, *, since: float | None, best: int) -> tuple[str, list]:
-        params: list = [query.to_tsquery()]
-        sql = (
-            "SELECT d.note_id, ts_rank_cd(d.tsv, q) AS r, d.published_ts "
-            "FROM search_notedoc d, to_tsquery('simple', %s) q WHERE d.tsv @@ q"
+    def _matches_sql(self, query: ParsedQuery) -> tuple[str, list]:
+        return (
+            "SELECT d.note_id, CAST(ts_rank_cd(d.tsv, q) AS DOUBLE PRECISION) AS r, d.static_rank AS s "
+            "FROM search_notedoc d, to_tsquery('simple', %s) q WHERE d.tsv @@ q",
+            [query.to_tsquery()],
         )
-        if since is not None:
-            sql += " AND d.published_ts >= %s"
-            params.append(since)
-        return f"{sql} ORDER BY r DESC LIMIT {int(best)}", params
+
+    def estimate_matches(self, query: ParsedQuery) -> tuple[float, float]:
+        """From the statistics of ``tsv`` (its most common lexemes and their frequencies), no row read. The upper
+        bound takes a term as frequent as the sum of its choices, a choice as its rarest word, the query as its
+        rarest term; the planner's estimate (the product: words independent) is ten times too low on three
+        common words on long notes, which occur together far more often. Likely: the geometric mean of both."""
+        stats = self._stats()
+        if stats is None:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "EXPLAIN (FORMAT JSON) SELECT 1 FROM search_notedoc WHERE tsv @@ to_tsquery('simple', %s)",
+                    [query.to_tsquery()],
+                )
+                plan = cursor.fetchone()[0]
+            if isinstance(plan, str):
+                plan = json.loads(plan)
+            rows = float(plan[0]["Plan"]["Plan Rows"])
+            return rows, rows
+        total, _bounds, freqs, floor = stats
+        terms = [
+            min(sum(min(freqs.get(token, floor) for token in alt) for alt in term), 1.0)
+            for term in query.terms
+        ]
+        upper = min(terms, default=0.0) * total
+        return upper, math.sqrt(upper * math.prod(terms) * total)
+
+    def _stats(self) -> tuple[float, list[float] | None, dict[str, float], float] | None:
+        """``(documents, static_rank histogram, lexeme → frequency, frequency of a lexeme not listed)`` from
+        ``pg_class``/``pg_stats`` (after ANALYZE), kept five minutes per process: they only shape the bands,
+        never the answer."""
+        key = connection.settings_dict["NAME"]
+        found = _histograms.get(key)
+        if found is not None and time.monotonic() - found[0] < HISTOGRAM_SECONDS:
+            return found[1]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT c.reltuples, h.histogram_bounds::text, e.most_common_elems::text, "
+                "e.most_common_elem_freqs::text FROM pg_class c "
+                "LEFT JOIN pg_stats h ON h.schemaname = current_schema() AND h.tablename = c.relname "
+                "AND h.attname = 'static_rank' "
+                "LEFT JOIN pg_stats e ON e.schemaname = current_schema() AND e.tablename = c.relname "
+                "AND e.attname = 'tsv' "
+                "WHERE c.relname = 'search_notedoc' AND c.relnamespace = current_schema()::regnamespace"
+            )
+            row = cursor.fetchone()
+        stats = None
+        if row and row[0] and row[0] > 0 and row[2] and row[3]:
+            bounds = [float(v) for v in row[1].strip("{}").split(",")] if row[1] else None
+            elems = _pg_text_array(row[2])
+            numbers = [float(v) for v in row[3].strip("{}").split(",")]
+            freqs = dict(zip(elems, numbers[: len(elems)], strict=True))
+            stats = (float(row[0]), bounds, freqs, numbers[len(elems)])  # then: the least frequency listed
+        _histograms[key] = (time.monotonic(), stats)
+        return stats
+
+    def _histogram(self) -> list[float] | None:
+        stats = self._stats()
+        return stats[1] if stats else None
+
+
+def _pg_text_array(value: str) -> list[str]:
+    """A PostgreSQL text[] literal (``{a,"b c",…}``) as a list."""
+    out, item, quoted, escaped, inside = [], [], False, False, False
+    for ch in value[1:-1]:
+        if escaped:
+            item.append(ch)
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+            inside = True
+        elif ch == "," and not quoted:
+            out.append("".join(item))
+            item, inside = [], False
+        else:
+            item.append(ch)
+    if item or inside:
+        out.append("".join(item))
+    return out
 
 
 _BACKENDS: dict[str, type[_OrmBackend]] = {"sqlite": Fts5Backend, "postgresql": PostgresBackend}

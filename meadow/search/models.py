@@ -31,15 +31,35 @@ class NoteSearchDoc(models.Model):
     tags = models.TextField(blank=True, default="")  # hashtags and the location name
     body = models.TextField(blank=True, default="")
     published_ts = models.FloatField(default=0.0)  # seconds since the epoch (freshness without date math)
+    # ln(engagement factor) + λ·published_ts (``meadow.search.backends.static_rank``): the part of the relevance
+    # score that does not depend on the query, in an order that does not change with time; the btree on it lets
+    # a popular query rank only its matches of the highest static rank (top-k with early termination).
+    static_rank = models.FloatField(default=0.0)
     indexed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         db_table = "search_notedoc"
+        indexes = [models.Index(fields=["static_rank"], name="search_notedoc_static_rank")]
         verbose_name = _("note search document")
         verbose_name_plural = _("note search documents")
 
     def __str__(self) -> str:
         return f"search document of note {self.note_id}"
+
+
+class RankRefresh(models.Model):
+    """One row: the last ``engagement.EngagementEvent`` id whose note's static rank was refreshed
+    (``meadow.search.services.search_rank_refresh``, a beat task)."""
+
+    last_event_id = models.BigIntegerField(default=0)
+    refreshed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("search rank refresh")
+        verbose_name_plural = _("search rank refreshes")
+
+    def __str__(self) -> str:
+        return f"search ranks refreshed up to event {self.last_event_id}"
 
 
 class SearchLog(models.Model):

@@ -1,5 +1,6 @@
 """Every write about search: the index of notes (kept in sync from ``meadow.notes.services`` through the tasks
-in ``meadow.search.tasks``), the rebuild behind ``meadow reindex``, the search log and recent searches."""
+in ``meadow.search.tasks``), the refresh of static ranks after engagement, the rebuild behind ``meadow reindex``,
+the search log and recent searches."""
 
 from __future__ import annotations
 
@@ -8,18 +9,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import transaction
-from django.db.models import Prefetch
+from django.apps import apps
+from django.db import connection, transaction
+from django.db.models import Max, Prefetch
 from django.utils import timezone
 
 from meadow.accounts.models import User
 from meadow.notes.models import Note, NoteHashtag
 from meadow.search.analysis import ParsedQuery, add_words, index_text
-from meadow.search.backends import search_backend
-from meadow.search.models import QUERY_MAX, NoteSearchDoc, RecentSearch, SearchLog
+from meadow.search.backends import search_backend, static_rank, static_rank_sql
+from meadow.search.models import QUERY_MAX, NoteSearchDoc, RankRefresh, RecentSearch, SearchLog
 
 RECENT_MAX = 20
 LOG_KEEP_DAYS = 8
+RANK_EVENT_KINDS = ("like", "unlike", "save", "unsave", "comment", "uncomment")  # what moves engagement
+RANK_EVENT_OVERLAP = 1000  # events re-read each refresh: ids are allocated before their transaction commits
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class NoteDoc:
     tags: str
     body: str
     published_ts: float
+    static_rank: float = 0.0
 
 
 def note_doc_build(*, note: Note) -> NoteDoc:
@@ -45,6 +50,12 @@ def note_doc_build(*, note: Note) -> NoteDoc:
         tags=tags,
         body=index_text(note.body),
         published_ts=published.timestamp(),
+        static_rank=static_rank(
+            likes=note.like_count,
+            saves=note.save_count,
+            comments=note.comment_count,
+            published_ts=published.timestamp(),
+        ),
     )
 
 
@@ -71,12 +82,58 @@ def search_remove_note(*, note_id: int) -> None:
     search_backend().remove(note_id=note_id)
 
 
-def search_reindex(*, batch_size: int = 500, progress: Callable[[int], None] | None = None) -> int:
+def search_rank_refresh(*, note_ids: Iterable[int] | None = None) -> int:
+    """Bring static ranks (``NoteSearchDoc.static_rank``) up to date with the notes' engagement counters, in one
+    set-based UPDATE: for ``note_ids`` if given, else for the notes with a like, save or comment (or its undoing)
+    since the last refresh — found through ``engagement.EngagementEvent`` by id, never by scanning the index (a
+    beat task, ``search-refresh-ranks``, every five minutes; the like itself does no search work). Between two
+    refreshes a note ranks with its engagement as of the previous one. Returns the number of documents whose rank
+    changed."""
+    expr = static_rank_sql("n", "search_notedoc.published_ts")
+    update = (
+        f"UPDATE search_notedoc SET static_rank = (SELECT {expr} FROM notes_note n "
+        "WHERE n.id = search_notedoc.note_id) WHERE note_id IN ({ids}) AND static_rank <> "
+        f"(SELECT {expr} FROM notes_note n WHERE n.id = search_notedoc.note_id)"
+    )
+    if note_ids is not None:
+        wanted = sorted({int(i) for i in note_ids})
+        if not wanted:
+            return 0
+        with connection.cursor() as cursor:
+            cursor.execute(update.format(ids=", ".join(["%s"] * len(wanted))), wanted)
+            return cursor.rowcount
+    try:
+        event = apps.get_model("engagement", "EngagementEvent")
+    except LookupError:  # pragma: no cover - engagement is installed with search
+        return 0
+    with transaction.atomic():
+        state, _ = RankRefresh.objects.select_for_update().get_or_create(pk=1)
+        upto = event.objects.aggregate(top=Max("id"))["top"] or 0
+        after = max(0, state.last_event_id - RANK_EVENT_OVERLAP)
+        if upto <= after:
+            return 0
+        changed = event.objects.filter(id__gt=after, id__lte=upto, kind__in=RANK_EVENT_KINDS).values(
+            "note_id"
+        )
+        sub_sql, sub_params = changed.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(update.format(ids=sub_sql), list(sub_params))
+            count = cursor.rowcount
+        state.last_event_id = upto
+        state.refreshed_at = timezone.now()
+        state.save(update_fields=["last_event_id", "refreshed_at"])
+    return count
+
+
+def search_reindex(
+    *, batch_size: int = 500, progress: Callable[[int], None] | None = None, after: int = 0
+) -> int:
     """Rebuild the whole index in batches of ``batch_size`` notes (id order), dropping documents of notes no
-    longer published. Each batch is one transaction. Returns the number of notes indexed."""
+    longer published. Each batch is one transaction. ``after``: only notes with a greater id (what a bulk
+    import such as ``meadow demo`` just added). Returns the number of notes indexed."""
     NoteSearchDoc.objects.exclude(note__status=Note.Status.PUBLISHED).delete()
     backend = search_backend()
-    last, indexed = 0, 0
+    last, indexed = after, 0
     while True:
         batch = list(
             _with_tags(Note.objects.filter(pk__gt=last, status=Note.Status.PUBLISHED).order_by("pk"))[

@@ -19,6 +19,13 @@ def search_remove_note(note_id: int) -> None:
     services.search_remove_note(note_id=note_id)
 
 
+@shared_task(name="meadow.search.tasks.search_rank_refresh")
+def search_rank_refresh() -> int:
+    from meadow.search import services
+
+    return services.search_rank_refresh()
+
+
 @shared_task(name="meadow.search.tasks.search_log_purge")
 def search_log_purge() -> int:
     from meadow.search import services
