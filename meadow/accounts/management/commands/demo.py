@@ -167,6 +167,11 @@ class Command(BaseCommand):
             "--if-empty", action="store_true", help="do nothing if the database has users already"
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
+        parser.add_argument(
+            "--no-search-index",
+            action="store_true",
+            help="leave the new notes out of the search index (a benchmark that never searches them)",
+        )
 
     def handle(self, *args, **opts):
         users, notes, follows = opts["users"], opts["notes"], opts["follows"]
@@ -190,7 +195,10 @@ class Command(BaseCommand):
         with progress as bar:
             created = self._seed_users(rng, users, bar)
             self._seed_follows(rng, created, follows, bar)
+            last_note = self._last_note_id()
             seeded_notes = self._seed_notes(rng, created, notes, bar)
+            if seeded_notes and not opts["no_search_index"]:
+                self._index_notes(last_note, seeded_notes, bar)
             seeded_products = self._seed_store(rng, created) if seeded_notes else 0
         self.stdout.write(
             self.style.SUCCESS(
@@ -298,6 +306,22 @@ class Command(BaseCommand):
 
         owners = list(User.objects.filter(pk__in=ids[-3:]).order_by("id"))
         return seed_store(rng=rng, owners=owners)
+
+    @staticmethod
+    def _last_note_id() -> int:
+        if not apps.is_installed("meadow.notes"):
+            return 0
+        from meadow.notes.models import Note
+
+        return Note.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+    def _index_notes(self, after: int, count: int, bar) -> None:
+        """The notes are bulk-created (no publish service, so no indexing task): index them for search."""
+        if not apps.is_installed("meadow.search"):
+            return
+        from meadow.search.services import search_reindex
+
+        search_reindex(after=after, progress=self._track(bar, "search index", count))
 
     def _seed_notes(self, rng: random.Random, ids: list[int], count: int, bar) -> int:
         if count == 0 or not apps.is_installed("meadow.notes"):
