@@ -47,7 +47,12 @@
     const labels = box.dataset;
     let timer = 0, seq = 0, active = -1;
     const links = () => [...box.querySelectorAll("a")];
-    const close = () => { box.hidden = true; active = -1; input.setAttribute("aria-expanded", "false"); };
+    // closing also cancels the pending keystroke and drops answers still on their way (a slow answer to an
+    // earlier keystroke must not reopen the list after Escape)
+    const close = () => {
+      clearTimeout(timer); seq++;
+      box.hidden = true; active = -1; input.setAttribute("aria-expanded", "false");
+    };
     const open = (html) => {
       box.innerHTML = html;
       box.hidden = !html;
