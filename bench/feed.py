@@ -1,8 +1,9 @@
 """Feed benchmark: the personalised Discover endpoint against a trivial JSON endpoint (``GET /api/v1/me``: the
 same bearer authentication, one small object) and the plain Following feed, served side by side by the same
-uvicorn server (2 workers) in one run, under 16 concurrent clients; p50/p99 latency, requests/s and the ratios.
+uvicorn server (2 workers by default) in one run, under 16 concurrent clients; p50/p99 latency, requests/s and the ratios.
 
-    .venv/bin/python bench/feed.py [--users 10000] [--notes 200000] [--clients 16] [--seconds 20] [--write]
+    .venv/bin/python bench/feed.py [--users 10000] [--notes 200000] [--clients 16] [--seconds 20]
+                                   [--workers 2] [--db-pool 0] [--write]
 
 The data is ``meadow demo --users 10000 --notes 200000`` in the PostgreSQL database ``meadow_bench_feed`` on
 ``MEADOW_BENCH_POSTGRES`` (default postgresql://postgres@127.0.0.1:5432), kept between runs (seeding takes a few
@@ -13,7 +14,10 @@ redis://127.0.0.1:6379/7), as at scale, so a Discover session's pages are shared
 
 The server runs with ``bench/feed_settings.py`` (the project's settings with ``CONN_MAX_AGE = 0``: under ASGI
 each request's sync code runs in a new thread, so persistent connections would pile up until PostgreSQL refuses
-clients). A Discover client reads a session of three pages (the first ranks ~600 candidates from six sources, the next two
+clients). By default each request opens its own PostgreSQL connection, as in the earlier runs; ``--db-pool 10``
+gives each worker process a connection pool of that size (``MEADOW_DB_POOL_MAX``), the production setup that
+docs/operations.md recommends, and ``--workers`` sets the number of uvicorn workers.
+A Discover client reads a session of three pages (the first ranks ~600 candidates from six sources, the next two
 come from the session cache) and starts a new session; its first pages are also reported on their own.
 ``--write`` replaces the "## Feeds" section of bench/RESULTS.md.
 """
@@ -73,7 +77,16 @@ def seed(users: int, notes: int, reseed: bool) -> None:
         print(f"seeding {users} people and {notes} notes (a few minutes) …", flush=True)
         started = time.perf_counter()
         subprocess.run(
-            [meadow, "demo", "--users", str(users), "--notes", str(notes), "--no-progress"],
+            [
+                meadow,
+                "demo",
+                "--users",
+                str(users),
+                "--notes",
+                str(notes),
+                "--no-progress",
+                "--no-search-index",
+            ],
             env=_env(),
             check=True,
         )
@@ -142,13 +155,13 @@ def prepare(clients: int) -> list[str]:
     return data["tokens"]
 
 
-def serve() -> subprocess.Popen:
+def serve(workers: int = 2, db_pool: int = 0) -> subprocess.Popen:
     subprocess.run(["redis-cli", "-u", REDIS, "FLUSHDB"], capture_output=True, check=False)
     _psql("ANALYZE", PG_DB)  # fresh statistics after the bulk seed (else the planner misjudges the feeds)
-    env = {**_env(), "DJANGO_SETTINGS_MODULE": "bench.feed_settings"}
+    env = {**_env(), "DJANGO_SETTINGS_MODULE": "bench.feed_settings", "MEADOW_DB_POOL_MAX": str(db_pool)}
     proc = subprocess.Popen(
-        [str(ROOT / ".venv/bin/uvicorn"), "meadow.asgi:application", "--port", str(PORT), "--workers", "2",
-         "--no-access-log", "--log-level", "warning"],
+        [str(ROOT / ".venv/bin/uvicorn"), "meadow.asgi:application", "--port", str(PORT), "--workers",
+         str(workers), "--no-access-log", "--log-level", "warning"],
         env=env, cwd=ROOT,
     )  # fmt: skip
     for _ in range(120):
@@ -244,13 +257,17 @@ def main() -> None:
     parser.add_argument("--notes", type=int, default=200_000)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument(
+        "--db-pool", type=int, default=0, help="MEADOW_DB_POOL_MAX per worker (0: a connection per request)"
+    )
     parser.add_argument("--reseed", action="store_true")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     random.seed(1)
     seed(args.users, args.notes, args.reseed)
     tokens = prepare(args.clients)
-    server = serve()
+    server = serve(args.workers, args.db_pool)
     try:
         results = {
             k: load(tokens, k, args.clients, args.seconds) for k in ("trivial", "following", "discover")
@@ -278,9 +295,16 @@ def main() -> None:
         text = results_md.read_text()
         section = (
             "## Feeds\n\n"
-            f"`.venv/bin/python bench/feed.py --clients {args.clients} --seconds {args.seconds:g}` — "
-            f"`meadow demo --users {args.users} --notes {args.notes}` on PostgreSQL, uvicorn with 2 workers, "
-            f"Redis cache, {args.clients} concurrent clients, 2-CPU machine shared with the load generator "
+            f"`.venv/bin/python bench/feed.py --clients {args.clients} --seconds {args.seconds:g}"
+            f" --workers {args.workers} --db-pool {args.db_pool}` — "
+            f"`meadow demo --users {args.users} --notes {args.notes}` on PostgreSQL, uvicorn with {args.workers} "
+            "workers, "
+            + (
+                f"a pool of {args.db_pool} connections per worker, "
+                if args.db_pool
+                else "a PostgreSQL connection per request, "
+            )
+            + f"Redis cache, {args.clients} concurrent clients, 2-CPU machine shared with the load generator "
             "(all three endpoints in the same run; a Discover session = 3 pages, the first ranked, the next two "
             "from the session cache).\n\n```\n" + report + "\n```\n"
         )

@@ -329,6 +329,9 @@ MEADOW_CF_RELOAD_SECONDS = float(
 )  # how often a process checks for a new one
 MEADOW_FEED_CANDIDATES = int(env("MEADOW_FEED_CANDIDATES", "80"))  # per candidate source
 MEADOW_FEED_SESSION_SECONDS = int(env("MEADOW_FEED_SESSION_SECONDS", "1800"))
+# The shared part of a feed card (meadow/distribution/cards.py) and the global candidate lists (sources.py).
+MEADOW_FEED_CARD_SECONDS = int(env("MEADOW_FEED_CARD_SECONDS", "600"))
+MEADOW_FEED_SOURCE_SECONDS = int(env("MEADOW_FEED_SOURCE_SECONDS", "30"))
 MEADOW_NEARBY_RADIUS_KM = float(env("MEADOW_NEARBY_RADIUS_KM", "10"))
 # relevance search ranks every match at once up to this many (estimated) matches, band by band above
 MEADOW_SEARCH_EXHAUSTIVE_MATCHES = int(env("MEADOW_SEARCH_EXHAUSTIVE_MATCHES", "4000"))

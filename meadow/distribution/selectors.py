@@ -15,7 +15,13 @@ Discover, per reader and session:
 3. ``engine.ranker.rank`` (helper B's documented formula, at most 2 cards per author in any 20), without the
    notes the reader already saw (impressions) or hid;
 4. the ranked list is kept in the cache for the session; the cursor names the session and the offset, so the
-   next pages are read from it (stable, never a card twice) and a page costs a constant number of queries.
+   next pages are read from it (stable, never a card twice) and a page costs a constant number of queries;
+5. the API makes the page's cards with ``cards.feed_cards``: one live query through the same visibility
+   queryset (counts, author, the reader's liked/saved) and the shared, per-version card cache; the home page
+   hydrates notes (:func:`feed_discover`).
+
+Candidate lists and what only an edit changes about a note are cached (``sources.py``); whether a note may be
+shown is always decided live, by the visibility queryset (step 2, and again when a page is shown).
 """
 
 from __future__ import annotations
@@ -31,7 +37,6 @@ from typing import Any, TypeGuard
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.crypto import get_random_string
@@ -42,6 +47,7 @@ from meadow.accounts.models import Follow, User
 from meadow.core.errors import ValidationFailed
 from meadow.core.pagination import clamp_limit
 from meadow.distribution import sources as feed_sources
+from meadow.distribution.cache import cache
 from meadow.distribution.conf import interest_config, pool_config
 from meadow.distribution.engine import candidates as engine_candidates
 from meadow.distribution.engine import interests as interest_rules
@@ -290,11 +296,14 @@ def _maybe_evaluate_pools() -> None:
         pools_evaluate_due()
 
 
-def feed_discover(
+def discover_page(
     *, viewer: User | None, cursor: str | None = None, limit: int | None = None, now: datetime | None = None
 ) -> dict[str, Any]:
-    """One page of Discover: ``{"items": [Note], "next_cursor"}``; every note carries ``feed_reasons``,
-    ``feed_level`` and ``impression_token``."""
+    """One page of Discover as rows, before the cards are made: ``{"rows": [[note id, reasons, author id,
+    pool level]], "next_cursor", "visible", "checked"}`` — ``visible`` is the feed's visibility queryset for
+    this reader, which the page's notes must still pass when they are shown (:func:`feed_discover`,
+    ``cards.feed_cards``); ``checked`` says that every row was ranked in this very call, from candidates that
+    passed ``visible`` a moment ago (a new session), so the page need not ask again."""
     size = clamp_limit(limit)
     now = now or timezone.now()
     reader = _reader_key(viewer)
@@ -312,6 +321,7 @@ def feed_discover(
     items: list[list[Any]] = state["items"]
     visible = _feed_notes(viewer)  # built once: the candidates and the page both go through it
     changed = False
+    checked = not items  # nothing ranked yet: every row of this page comes from this call's candidates
     if offset + size > len(items):
         changed = True
         served = {row[0] for row in items}
@@ -331,16 +341,6 @@ def feed_discover(
             [r.item, [list(x) for x in r.reasons], authors.get(r.item), levels.get(r.item, 0)] for r in ranked
         )
     page = items[offset : offset + size]
-    notes = _hydrate(viewer, [row[0] for row in page], base=visible)
-    meta = {row[0]: row for row in page}
-    reader_id = viewer.pk if _signed_in(viewer) else None
-    for note in notes:
-        row = meta[note.pk]
-        note.feed_reasons = [tuple(r) for r in row[1]]
-        note.feed_level = row[3]
-        note.impression_token = impression_token(
-            reader_id=reader_id, note_id=note.pk, source="discover", level=row[3]
-        )
     more = offset + size < len(items) or len(items) >= FEED_LIST
     next_offset = offset + len(page)
     if changed:  # a cached page costs one cache read: the state is written only when it was (re)ranked
@@ -349,9 +349,36 @@ def feed_discover(
             settings.MEADOW_FEED_SESSION_SECONDS,
         )
     return {
-        "items": notes,
+        "rows": page,
         "next_cursor": _encode("d1", session, next_offset) if more and page else None,
+        "visible": visible,
+        "checked": checked and changed,
     }
+
+
+def discover_token(*, viewer: User | None, row: Sequence[Any]) -> str:
+    """The impression token of a Discover card (``row`` of :func:`discover_page`)."""
+    return impression_token(
+        reader_id=viewer.pk if _signed_in(viewer) else None, note_id=row[0], source="discover", level=row[3]
+    )
+
+
+def feed_discover(
+    *, viewer: User | None, cursor: str | None = None, limit: int | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """One page of Discover as notes (the home page's grid): ``{"items": [Note], "next_cursor"}``; every note
+    carries ``feed_reasons``, ``feed_level`` and ``impression_token``. (The API makes its cards from the
+    shared card cache instead: ``cards.feed_cards``.)"""
+    found = discover_page(viewer=viewer, cursor=cursor, limit=limit, now=now)
+    page = found["rows"]
+    notes = _hydrate(viewer, [row[0] for row in page], base=found["visible"])
+    meta = {row[0]: row for row in page}
+    for note in notes:
+        row = meta[note.pk]
+        note.feed_reasons = [tuple(r) for r in row[1]]
+        note.feed_level = row[3]
+        note.impression_token = discover_token(viewer=viewer, row=row)
+    return {"items": notes, "next_cursor": found["next_cursor"]}
 
 
 # --- Following and Nearby -----------------------------------------------------------------------------------------

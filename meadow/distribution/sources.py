@@ -6,19 +6,32 @@ where the database cannot order and limit the parts of a compound query), never 
 ``engine.candidates.generate()`` merges them — exactly as ``meadow recommend-offline`` merges its file-backed
 sources — and :func:`note_meta` gives it, in two queries, what the ranker needs about the proposed notes
 that a feed may show (the others are dropped).
+
+Candidate lists are only proposals: whether a note may be shown is decided afterwards, live, by
+:func:`note_meta`'s query (the feed's visibility queryset) and again when the page is shown. So the lists that
+do not depend on the reader — the newest notes of a category (pool and interest sources), of a hashtag, the
+trending and the newest notes — and the newest notes of the accounts a reader follows are kept in the cache
+for ``MEADOW_FEED_SOURCE_SECONDS`` (default 30; per key, read with one ``get_many``, the missing keys
+loaded in one query): a new note reaches Discover's candidates that much later, a limited or deleted one never
+reaches a page. What only an edit changes about a note — its topics (categories and hashtags) and its
+publication time, for the ranker — is cached per note version (``updated_at``, which an edit moves), like the
+cards (``MEADOW_FEED_CARD_SECONDS``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import BooleanField, QuerySet, Value
 
 from meadow.accounts.models import Follow
+from meadow.distribution.cache import cache
 from meadow.distribution.engine.candidates import CFSource, ItemMeta
 from meadow.distribution.engine.ranker import smoothed_quality
 from meadow.distribution.models import NotePool
@@ -37,6 +50,44 @@ def per_key(make: Callable[[Any], QuerySet], keys: Sequence[Any], n: int) -> lis
     if len(parts) > 1 and connection.features.supports_slicing_ordering_in_compound:
         return list(parts[0].union(*parts[1:], all=True))
     return [row for part in parts for row in part]
+
+
+def _source_seconds() -> int:
+    return settings.MEADOW_FEED_SOURCE_SECONDS
+
+
+def _key_part(key: Any) -> str:
+    """A cache-key-safe name of a source key (hashtag names may be long or unusual)."""
+    if isinstance(key, int):
+        return str(key)
+    return hashlib.blake2b(str(key).encode(), digest_size=8).hexdigest()
+
+
+def cached_list(key: str, load: Callable[[], Iterable[Any]]) -> list[Any]:
+    """``load()`` as a list, kept in the cache for ``MEADOW_FEED_SOURCE_SECONDS`` (module docstring)."""
+    key = f"distribution:source:{key}"
+    found = cache.get(key)
+    if found is None:
+        found = list(load())
+        cache.set(key, found, _source_seconds())
+    return found
+
+
+def per_key_cached(
+    name: str, make: Callable[[Any], QuerySet], keys: Sequence[Any], n: int, *, key_of: Callable[[tuple], Any]
+) -> list[tuple]:
+    """:func:`per_key` with each key's rows kept in the cache (``key_of(row)`` names a row's key): one
+    ``get_many``, and one query for the keys not cached."""
+    names = {k: f"distribution:source:{name}:{_key_part(k)}:{n}" for k in keys}
+    found = cache.get_many(list(names.values()))
+    missing = [k for k in keys if names[k] not in found]
+    if missing:
+        loaded: dict[Any, list[tuple]] = {k: [] for k in missing}
+        for row in per_key(make, missing, n):
+            loaded.setdefault(key_of(row), []).append(tuple(row))
+        cache.set_many({names[k]: loaded[k] for k in missing}, _source_seconds())
+        found.update({names[k]: loaded[k] for k in missing})
+    return [row for k in keys for row in found[names[k]]]
 
 
 def _share(n: int, keys: Collection[Any]) -> int:
@@ -59,9 +110,17 @@ class PoolSource:
 
     def candidates(self, user: int, *, n: int, exclude: Collection[int]) -> list[tuple[int, float]]:
         if not self.category_ids:
-            ids = NotePool.objects.filter(status=NotePool.Status.ACTIVE).order_by("-note_id")
-            return _fresh(ids.values_list("note_id", flat=True)[:n], exclude, 0.5)
-        rows = per_key(
+            ids = cached_list(
+                f"pool-all:{n}",
+                lambda: (
+                    NotePool.objects.filter(status=NotePool.Status.ACTIVE)
+                    .order_by("-note_id")
+                    .values_list("note_id", flat=True)[:n]
+                ),
+            )
+            return _fresh(ids, exclude, 0.5)
+        rows = per_key_cached(
+            "pool",
             lambda cid: (
                 NoteCategory.objects.filter(category_id=cid, note__pool__status=NotePool.Status.ACTIVE)
                 .order_by("-note_id")
@@ -69,6 +128,7 @@ class PoolSource:
             ),
             self.category_ids,
             _share(n, self.category_ids),
+            key_of=lambda row: row[1],
         )
         return _fresh((row[0] for row in rows), exclude, 1.0)
 
@@ -85,7 +145,8 @@ class CategorySource:
     def candidates(self, user: int, *, n: int, exclude: Collection[int]) -> list[tuple[int, float]]:
         if not self.weights:
             return []
-        rows = per_key(
+        rows = per_key_cached(
+            "category",
             lambda cid: (
                 NoteCategory.objects.filter(category_id=cid)
                 .order_by("-note_id")
@@ -93,6 +154,7 @@ class CategorySource:
             ),
             list(self.weights),
             _share(n, self.weights),
+            key_of=lambda row: row[1],
         )
         return [(i, self.weights[c] * min(score, 1.0)) for i, c, score in rows if i not in exclude]
 
@@ -109,12 +171,19 @@ class HashtagSource:
     def candidates(self, user: int, *, n: int, exclude: Collection[int]) -> list[tuple[int, float]]:
         if not self.weights:
             return []
-        rows = (
-            NoteHashtag.objects.filter(hashtag__name__in=list(self.weights))
-            .order_by("-note_id")
-            .values_list("note_id", "hashtag__name")[:n]
+        rows = per_key_cached(  # each hashtag's newest n, merged: the newest n of all of them
+            "hashtag",
+            lambda name: (
+                NoteHashtag.objects.filter(hashtag__name=name)
+                .order_by("-note_id")
+                .values_list("note_id", "hashtag__name")
+            ),
+            sorted(self.weights),
+            n,
+            key_of=lambda row: row[1],
         )
-        return [(i, self.weights.get(name, 0.5)) for i, name in rows if i not in exclude]
+        rows.sort(key=lambda row: -row[0])
+        return [(i, self.weights.get(name, 0.5)) for i, name in rows[:n] if i not in exclude]
 
 
 class FollowSource:
@@ -124,10 +193,13 @@ class FollowSource:
 
     def candidates(self, user: int, *, n: int, exclude: Collection[int]) -> list[tuple[int, float]]:
         followed = Follow.objects.filter(follower_id=user, status=Follow.Status.ACTIVE).values("followee_id")
-        ids = (
-            Note.objects.filter(author_id__in=followed, status=Note.Status.PUBLISHED)
-            .order_by("-id")
-            .values_list("pk", flat=True)[:n]
+        ids = cached_list(  # the reader's own list, for a few seconds (module docstring)
+            f"follow:{user}:{n}",
+            lambda: (
+                Note.objects.filter(author_id__in=followed, status=Note.Status.PUBLISHED)
+                .order_by("-id")
+                .values_list("pk", flat=True)[:n]
+            ),
         )
         return _fresh(ids, exclude, 1.0)
 
@@ -141,10 +213,13 @@ class TrendingSource:
         self.top_level = max(top_level, 1)
 
     def candidates(self, user: int, *, n: int, exclude: Collection[int]) -> list[tuple[int, float]]:
-        rows = (
-            NotePool.objects.filter(status=NotePool.Status.ACTIVE, level__gte=2)
-            .order_by("-level", "-level_entered_at")
-            .values_list("note_id", "level")[:n]
+        rows = cached_list(
+            f"trending:{n}",
+            lambda: (
+                NotePool.objects.filter(status=NotePool.Status.ACTIVE, level__gte=2)
+                .order_by("-level", "-level_entered_at")
+                .values_list("note_id", "level")[:n]
+            ),
         )
         return [(i, min(level / self.top_level, 1.0)) for i, level in rows if i not in exclude]
 
@@ -155,10 +230,13 @@ class NewestSource:
     name = "popular"
 
     def candidates(self, user: int, *, n: int, exclude: Collection[int]) -> list[tuple[int, float]]:
-        ids = (
-            Note.objects.filter(status=Note.Status.PUBLISHED, visibility=Note.Visibility.PUBLIC)
-            .order_by("-id")
-            .values_list("pk", flat=True)[:n]
+        ids = cached_list(
+            f"newest:{n}",
+            lambda: (
+                Note.objects.filter(status=Note.Status.PUBLISHED, visibility=Note.Visibility.PUBLIC)
+                .order_by("-id")
+                .values_list("pk", flat=True)[:n]
+            ),
         )
         return _fresh(ids, exclude, 0.3)
 
@@ -221,25 +299,8 @@ def cf_source() -> GuardedCFSource | None:
     return GuardedCFSource(model) if model is not None else None
 
 
-def note_meta(ids: Sequence[int], *, visible: QuerySet[Note], now: datetime) -> dict[int, ItemMeta]:
-    """What the ranker needs about the notes of ``ids`` that ``visible`` still holds (two queries: the notes
-    with their stats and pool; their categories and hashtags in one ``UNION ALL``)."""
-    if not ids:
-        return {}
-    ids = list(ids)
-    rows = visible.filter(pk__in=ids).values_list(
-        "pk",
-        "author_id",
-        "published_at",
-        "like_count",
-        "save_count",
-        "comment_count",
-        "share_count",
-        "stats__signal_score",
-        "stats__impression_count",
-        "pool__level",
-        "pool__status",
-    )
+def _topics(ids: Sequence[int]) -> dict[int, list[str]]:
+    """The categories (slugs) and hashtags (``#name``) of each note of ``ids``, in one ``UNION ALL`` query."""
     categories = (
         NoteCategory.objects.filter(note_id__in=ids)
         .order_by()
@@ -250,20 +311,65 @@ def note_meta(ids: Sequence[int], *, visible: QuerySet[Note], now: datetime) -> 
         .order_by()
         .values_list("note_id", "hashtag__name", Value(True, output_field=BooleanField()))
     )
-    cats: dict[int, list[str]] = {}
-    tags: dict[int, list[str]] = {}
+    cats: dict[int, list[str]] = {pk: [] for pk in ids}
+    tags: dict[int, list[str]] = {pk: [] for pk in ids}
     for note_id, name, is_tag in categories.union(hashtags, all=True):  # one query for both
         if is_tag:
-            tags.setdefault(note_id, []).append("#" + name)
+            tags[note_id].append("#" + name)
         else:
-            cats.setdefault(note_id, []).append(name)
-    topics = {pk: cats.get(pk, []) + tags.get(pk, []) for pk in set(cats) | set(tags)}
+            cats[note_id].append(name)
+    return {pk: sorted(cats[pk]) + sorted(tags[pk]) for pk in ids}
+
+
+def _static_key(note_id: int, updated_at: datetime) -> str:
+    return f"distribution:meta:{note_id}:{updated_at.timestamp():.6f}"
+
+
+def note_meta(ids: Sequence[int], *, visible: QuerySet[Note], now: datetime) -> dict[int, ItemMeta]:
+    """What the ranker needs about the notes of ``ids`` that ``visible`` still holds: one query for the notes
+    with their counters, stats and pool; what only an edit changes (the topics — categories and hashtags —
+    and the publication time) from the cache by note version (``updated_at``, which an edit moves in the same
+    transaction), the notes not cached in one ``UNION ALL`` query of categories and hashtags."""
+    if not ids:
+        return {}
+    ids = list(ids)
+    rows = list(
+        visible.filter(pk__in=ids).values_list(
+            "pk",
+            "author_id",
+            "like_count",
+            "save_count",
+            "comment_count",
+            "share_count",
+            "stats__signal_score",
+            "stats__impression_count",
+            "pool__level",
+            "pool__status",
+            "updated_at",
+        )
+    )
+    keys = {row[0]: _static_key(row[0], row[10]) for row in rows}
+    cached = cache.get_many(list(keys.values()))
+    static: dict[int, tuple[float | None, list[str]]] = {
+        pk: cached[key] for pk, key in keys.items() if key in cached
+    }
+    missing = [pk for pk in keys if pk not in static]
+    if missing:
+        topics = _topics(missing)
+        published = dict(Note.objects.filter(pk__in=missing).values_list("pk", "published_at"))
+        loaded = {
+            pk: (published[pk].timestamp() if published.get(pk) else None, topics[pk]) for pk in missing
+        }
+        static.update(loaded)
+        cache.set_many({keys[pk]: loaded[pk] for pk in missing}, settings.MEADOW_FEED_CARD_SECONDS)
+    now_ts = now.timestamp()
     out: dict[int, ItemMeta] = {}
-    for pk, author, published, likes, saves, comments, shares, score, impressions, level, status in rows:
-        age = (now - published).total_seconds() / 3600 if published else 0.0
+    for pk, author, likes, saves, comments, shares, score, impressions, level, status, _v in rows:
+        published_ts, topics_of = static[pk]
+        age = (now_ts - published_ts) / 3600 if published_ts is not None else 0.0
         out[pk] = ItemMeta(
             author=author,
-            topics=tuple(topics.get(pk, ())),
+            topics=tuple(topics_of),
             quality=smoothed_quality(
                 score=score or 0.0,
                 impressions=impressions or 0,

@@ -147,7 +147,12 @@ def test_limited_removed_and_banned_never_show(anon):
 
 
 @pytest.mark.parametrize("cached", [False, True])
-def test_discover_query_count_does_not_grow_with_the_page(api_for, user, cached, django_assert_num_queries):
+@pytest.mark.parametrize("cards", ["warm", "cold"])
+def test_discover_query_count_does_not_grow_with_the_page(
+    api_for, user, cached, cards, settings, django_assert_num_queries
+):
+    """A fixed number of queries per page whatever its size: for a fresh session and a cached one, with the
+    shared cards cached (one live query for the page) and without (plus the note shape's hydration)."""
     creator = UserFactory()
     Follow.objects.create(follower=user, followee=creator)
     for i in range(60):
@@ -157,12 +162,16 @@ def test_discover_query_count_does_not_grow_with_the_page(api_for, user, cached,
         NoteHashtag.objects.create(note=note, hashtag=tag)
     services.interests_pick(user=user, slugs=["food", "travel"])
     InterestProfile.objects.filter(pk=user.pk).update(weights={"#tag1": 2.0})
+    if cards == "cold":
+        settings.MEADOW_FEED_CARD_SECONDS = 0  # nothing stays in the card cache: every card is made afresh
     client = api_for(user)
     _discover(client, limit=5)  # warm the session and the caches (auth, categories, active readers)
     counts = []
     for size in (5, 20):
         cursor = _discover(client, limit=1)["next_cursor"] if cached else None
         params = {"limit": size, **({"cursor": cursor} if cursor else {})}
+        if cards == "warm":
+            _discover(client, **params)  # the same page once before: its cards are in the cache now
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
