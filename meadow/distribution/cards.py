@@ -32,11 +32,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 
 from meadow.accounts.models import User
-from meadow.distribution.cache import cache
 from meadow.notes.models import Note
 
 CARD_VERSION = "c1"  # bump when what note_out puts in a field changes (a new shape changes the key by itself)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
-from meadow.distribution.cache import cache
 from meadow.distribution.engine.interests import InterestConfig
 from meadow.distribution.engine.pools import PoolConfig, scaled_ladder
 

@@ -37,6 +37,7 @@ from typing import Any, TypeGuard
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.crypto import get_random_string
@@ -47,7 +48,6 @@ from meadow.accounts.models import Follow, User
 from meadow.core.errors import ValidationFailed
 from meadow.core.pagination import clamp_limit
 from meadow.distribution import sources as feed_sources
-from meadow.distribution.cache import cache
 from meadow.distribution.conf import interest_config, pool_config
 from meadow.distribution.engine import candidates as engine_candidates
 from meadow.distribution.engine import interests as interest_rules

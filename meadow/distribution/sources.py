@@ -27,11 +27,11 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import BooleanField, QuerySet, Value
 
 from meadow.accounts.models import Follow
-from meadow.distribution.cache import cache
 from meadow.distribution.engine.candidates import CFSource, ItemMeta
 from meadow.distribution.engine.ranker import smoothed_quality
 from meadow.distribution.models import NotePool
@@ -65,12 +65,7 @@ def _key_part(key: Any) -> str:
 
 def cached_list(key: str, load: Callable[[], Iterable[Any]]) -> list[Any]:
     """``load()`` as a list, kept in the cache for ``MEADOW_FEED_SOURCE_SECONDS`` (module docstring)."""
-    key = f"distribution:source:{key}"
-    found = cache.get(key)
-    if found is None:
-        found = list(load())
-        cache.set(key, found, _source_seconds())
-    return found
+    return cache.get_or_set(f"distribution:source:{key}", lambda: list(load()), _source_seconds())
 
 
 def per_key_cached(
