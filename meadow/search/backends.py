@@ -540,8 +540,9 @@ class PostgresBackend(_OrmBackend):
             return found[1]
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT c.reltuples, h.histogram_bounds::text, e.most_common_elems::text, "
-                "e.most_common_elem_freqs::text FROM pg_class c "
+                # anyarray columns: through text to a typed array, which psycopg returns as a list
+                "SELECT c.reltuples, h.histogram_bounds::text::float8[], e.most_common_elems::text::text[], "
+                "e.most_common_elem_freqs FROM pg_class c "
                 "LEFT JOIN pg_stats h ON h.schemaname = current_schema() AND h.tablename = c.relname "
                 "AND h.attname = 'static_rank' "
                 "LEFT JOIN pg_stats e ON e.schemaname = current_schema() AND e.tablename = c.relname "
@@ -551,9 +552,9 @@ class PostgresBackend(_OrmBackend):
             row = cursor.fetchone()
         stats = None
         if row and row[0] and row[0] > 0 and row[2] and row[3]:
-            bounds = [float(v) for v in row[1].strip("{}").split(",")] if row[1] else None
-            elems = _pg_text_array(row[2])
-            numbers = [float(v) for v in row[3].strip("{}").split(",")]
+            bounds = [float(v) for v in row[1]] if row[1] else None
+            elems = list(row[2])
+            numbers = [float(v) for v in row[3]]
             freqs = dict(zip(elems, numbers[: len(elems)], strict=True))
             stats = (float(row[0]), bounds, freqs, numbers[len(elems)])  # then: the least frequency listed
         _histograms[key] = (time.monotonic(), stats)
@@ -562,28 +563,6 @@ class PostgresBackend(_OrmBackend):
     def _histogram(self) -> list[float] | None:
         stats = self._stats()
         return stats[1] if stats else None
-
-
-def _pg_text_array(value: str) -> list[str]:
-    """A PostgreSQL text[] literal (``{a,"b c",…}``) as a list."""
-    out, item, quoted, escaped, inside = [], [], False, False, False
-    for ch in value[1:-1]:
-        if escaped:
-            item.append(ch)
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif ch == '"':
-            quoted = not quoted
-            inside = True
-        elif ch == "," and not quoted:
-            out.append("".join(item))
-            item, inside = [], False
-        else:
-            item.append(ch)
-    if item or inside:
-        out.append("".join(item))
-    return out
 
 
 _BACKENDS: dict[str, type[_OrmBackend]] = {"sqlite": Fts5Backend, "postgresql": PostgresBackend}
