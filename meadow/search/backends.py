@@ -39,10 +39,12 @@ above ``B + floor`` no note below can enter the top ``k``, and the answer is exa
 down to the next guess (four times the notes) or at most to ``kth − B`` — which is certain to be the last, since
 the ``k``-th best only improves; with fewer than ``k`` found so far, the query is rarer than estimated and the
 rest is ranked at once. The first slice is the top of the static-rank distribution (PostgreSQL's
-histogram) expected to hold 16·k matches. Rare queries (and SQLite's small corpora by default) rank every match
-in one statement. Early termination needs notes at the relevance cap: it is fastest on popular one-word queries
-(many titles contain the word) and slowest on several common words rarely together in a title, whose slices must
-reach far down.
+histogram) expected to hold 48·k matches: every statement first intersects the posting lists of the query's words
+(≈ 20 ms for three common words at 1,000,000 notes, as much as ranking thousands of matches), so a narrower first
+slice saves little and more often needs a second statement. Rare queries (and SQLite's small corpora by
+default) rank every match in one statement. Early termination needs notes at the relevance cap: it is fastest on
+popular one-word queries (many titles contain the word) and slowest on several common words rarely together in a
+title, whose slices must reach far down.
 
 Pagination: the cursor carries an offset and the moment the first page was ranked (for the time-range filter),
 over a result set bounded at ``MAX_RESULTS`` (1,000). The relevance order does not depend on the time of the
@@ -77,7 +79,7 @@ ENGAGEMENT_WEIGHT = 0.15
 FRESHNESS_HALF_LIFE_DAYS = 60.0  # changing it changes every static rank: migrate them (see search/0003)
 FRESHNESS_LAMBDA = math.log(2) / (FRESHNESS_HALF_LIFE_DAYS * 86400.0)  # per second of publication time
 EXHAUSTIVE_MATCHES = 4000  # relevance: at most this many matches (estimated) are all ranked at once
-BAND_MATCHES_PER_RESULT = 16  # the first band is expected to hold this many matches per wanted result
+BAND_MATCHES_PER_RESULT = 48  # the first band is expected to hold this many matches per wanted result
 BAND_GROWTH = 4  # each further band covers this many times the notes
 # The safety filters are joined to the best POOL_FACTOR·k + POOL_EXTRA matches of a band, to all if need be.
 POOL_FACTOR = 2
