@@ -20,6 +20,7 @@ How a text is checked (:meth:`Engine.check`):
 from __future__ import annotations
 
 import functools
+import operator
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -95,7 +96,10 @@ def _word_matches(
     base: dict[int, int] | None = None,
 ) -> tuple[list[tuple[int, int, int]], int]:
     """Keep term/allow/intent matches that respect Latin/digit boundaries (checked on the bytes); also
-    return the OR of all role bits seen. Shifted matches (see ``_B_SHIFT``) come back as their word pattern."""
+    return the OR of all role bits seen. Shifted matches (see ``_B_SHIFT``) come back as their word pattern.
+
+    The engine itself runs :func:`_classify` (the same rules, fused with the split by role); this plain form is
+    the reference the tests hold it to, and bench/moderation.py uses it for the full-path share."""
     seen = 0
     kept = []
     n = len(hay)
@@ -126,6 +130,64 @@ def _word_matches(
                     continue
             kept.append(m)
     return kept, seen
+
+
+def _classify(
+    matches: list[tuple[int, int, int]],
+    kinds: bytearray,
+    bounds: bytearray,
+    hay: bytes,
+    base: dict[int, int],
+    sole: list[_Rule | None],
+    roles: list[tuple[tuple[int, Any], ...]],
+    nchars: list[int],
+) -> tuple[list[_TermMatch], list[tuple[int, int]], list[tuple[int, int, int, int]], int]:
+    """:func:`_word_matches` and the split of the kept matches by role, in one loop (the engine's hot path).
+
+    Returns term matches as (start, end, rule, length in characters), allow-phrases as (start, end), intent
+    words as (start, end, near, length in characters), each in the automaton's order, and the OR of all role
+    bits seen."""
+    seen = 0
+    terms: list[_TermMatch] = []
+    allows: list[tuple[int, int]] = []
+    intents: list[tuple[int, int, int, int]] = []
+    n = len(hay)
+    for pid, bs, be in matches:
+        k = kinds[pid]
+        seen |= k
+        if not k & _WORDLIKE:
+            continue
+        if k & _B_SHIFT:  # the byte before is not a letter (the automaton saw it): check the end only
+            pid = base[pid]
+            bs += 1
+            if pid < 0:  # and the byte after is not one either (see _BOTH_SIDES)
+                pid = ~pid
+                be -= 1
+                b = 0
+            else:
+                b = bounds[pid]
+        else:
+            b = bounds[pid]
+            if b:
+                c = hay[bs - 1]
+                if (b & _START_LETTER and 97 <= c <= 122) or (b & _START_DIGIT and 48 <= c <= 57):
+                    continue
+        if b and be < n:
+            c = hay[be]
+            if (b & _END_LETTER and 97 <= c <= 122) or (b & _END_DIGIT and 48 <= c <= 57):
+                continue
+        rule = sole[pid]
+        if rule is not None:  # the common case: one term role
+            terms.append((bs, be, rule, nchars[pid]))
+            continue
+        for r, v in roles[pid]:
+            if r == _TERM:
+                terms.append((bs, be, v, nchars[pid]))
+            elif r == _ALLOW:
+                allows.append((bs, be))
+            else:  # _INTENT (v: how near it must be)
+                intents.append((bs, be, v, nchars[pid]))
+    return terms, allows, intents, seen
 
 
 _WEB_CUES = ["http", "www", "@", "艾特", "[at]", "(at)", " dot ", "点com", "点net", "点my", "点cn"] + [
@@ -184,6 +246,7 @@ def _phone_cues() -> tuple[str, ...]:
     return tuple(sorted(cues))
 
 
+_HANDLE_MARKS = frozenset("0123456789._")  # one of these makes an ASCII word after a platform name a handle
 _HANDLE_RE = re.compile(
     r"\s{0,2}(?P<idw>(?:id|号码|账号|帐号|号|acc|account|username|handle|user|name|nama)\s{0,2})?"
     r"(?P<sep>[:：=]|是|@)?\s{0,2}"
@@ -216,8 +279,10 @@ class Hit(NamedTuple):
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Result:
+class Result(NamedTuple):
+    """The verdict and the hits behind it. Immutable; a named tuple (like :class:`Hit`) because every flagged
+    text builds one, and a frozen dataclass costs three times as much to build."""
+
     verdict: str  # "pass" | "review" | "block"
     hits: tuple[Hit, ...]
 
@@ -242,7 +307,11 @@ class _Rule:
     redirect: bool = False  # category == "redirect" (checked per hit)
 
 
-def _cand_order(c: tuple[int, int, _Rule]) -> tuple[int, int, bool]:
+# a term match: (start, end) in hay, the rule, the length in characters
+_TermMatch = tuple[int, int, _Rule, int]
+
+
+def _cand_order(c: _TermMatch) -> tuple[int, int, bool]:
     return (c[0], c[0] - c[1], c[2].ctx)
 
 
@@ -326,7 +395,7 @@ class Engine:
                 if not text:
                     continue
                 if term.category == "allow":
-                    roles.setdefault(text, []).append((_ALLOW,))
+                    roles.setdefault(text, []).append((_ALLOW, 0))
                     continue
                 if term.category == "intent":
                     roles.setdefault(text, []).append((_INTENT, term.flag_value("near", 10)))
@@ -381,7 +450,16 @@ class Engine:
         phone = frozenset(_phone_cues())
         extra = [t for t in (slow | special | web | phone) if t not in word_set]
         order = word + extra
-        self._roles = [tuple(roles[p]) for p in word]
+        # Per word pattern: its roles as (role, near) / (role, rule) pairs, and the rule alone when the
+        # pattern has just one role and it is a term (most patterns): _classify then needs no inner loop.
+        self._roles: list[tuple[tuple[int, Any], ...]] = [
+            tuple((r[0], rules[r[1]] if r[0] == _TERM else r[1]) for r in roles[p]) for p in word
+        ]
+        self._sole_rule: list[_Rule | None] = [
+            rules[rs[0][1]] if len(rs) == 1 and rs[0][0] == _TERM else None
+            for rs in map(roles.__getitem__, word)
+        ]
+        self._nchars = [len(p) for p in word]  # a match's length in characters (hay holds just its bytes)
         kinds = bytearray(len(order))
         for i, p in enumerate(word):
             k = 0
@@ -440,6 +518,7 @@ class Engine:
             matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
             implementation=ahocorasick_rs.Implementation.ContiguousNFA,
         )
+        self._scan = self._ac.find_matches_as_indexes  # bound once: it runs on every text
         self.word_patterns = word
         self.term_patterns = [p for p in word if any(r[0] == _TERM for r in roles[p])]
 
@@ -448,9 +527,8 @@ class Engine:
         """Check one text. Raises ``TypeError`` for a non-string and ``ValueError`` for bad arguments."""
         if not isinstance(text, str):
             raise TypeError(f"text must be str, not {type(text).__name__}")
-        key = (field, account)
-        table = self._tables.get(key)
-        if table is None:
+        actions = self._actions.get((field, account))  # also validates field and account (one lookup)
+        if actions is None:
             if field not in FIELDS:
                 raise ValueError(f"field must be one of {', '.join(FIELDS)}")
             raise ValueError(f"account must be one of {', '.join(ACCOUNTS)}")
@@ -462,22 +540,21 @@ class Engine:
         except UnicodeEncodeError:  # lone surrogates
             raw = text.encode("utf-8", "surrogatepass")
         hay = b" " + raw.lower().rstrip() + b" "  # trailing whitespace never matters (and fires triggers)
-        matches = self._ac.find_matches_as_indexes(hay, True)  # overlapping (positional: cheaper call)
+        matches = self._scan(hay, True)  # overlapping (positional: cheaper call)
         if not matches:
             return _PASS
         hits = self._find(text, raw, hay, matches, account, False)
         if not hits:
             return _PASS
-        actions = self._actions[key]
         best = (-1, "pass")
         for h in hits:
             a = actions.get((h.category, h.severity))
             if a is None:
-                act = self.policy.action(table, h.category, h.severity)
+                act = self.policy.action(self._tables[(field, account)], h.category, h.severity)
                 a = actions[(h.category, h.severity)] = (Policy.rank(act), act)
             if a[0] > best[0]:
                 best = a
-        return Result(best[1], hits)
+        return _new_tuple(Result, (best[1], hits))
 
     def find(self, text: str, *, account: str = "personal", force_full: bool = False) -> tuple[Hit, ...]:
         """All hits in ``text`` (no verdict). ``force_full`` skips the fast path (for tests)."""
@@ -486,7 +563,7 @@ class Engine:
         except UnicodeEncodeError:  # lone surrogates
             raw = text.encode("utf-8", "surrogatepass")
         hay = b" " + raw.lower().rstrip() + b" "  # trailing whitespace never matters (and fires triggers)
-        matches = self._ac.find_matches_as_indexes(hay, True)
+        matches = self._scan(hay, True)
         if not matches:
             return ()
         return self._find(text, raw, hay, matches, account, force_full)
@@ -502,11 +579,14 @@ class Engine:
     ) -> tuple[Hit, ...]:
         """The rest of :meth:`find` after the first pass over ``hay`` (``b" " + raw.lower() + b" "``)."""
         kinds = self._kinds
-        kept, seen = _word_matches(matches, kinds, self._bounds, hay, self._base)
+        terms, allows, intents, seen = _classify(
+            matches, kinds, self._bounds, hay, self._base, self._sole_rule, self._roles, self._nchars
+        )
         specials = seen & _B_SPECIAL
         folded: str | None
         view: str | None
         if force_full or specials or seen & _B_SLOW:
+            fhay: bytes | None = None
             if specials or force_full:
                 positions = [m[1] for m in matches if kinds[m[0]] & _B_SPECIAL]
                 folded = self._fold(text, raw, positions)
@@ -514,7 +594,7 @@ class Engine:
                     folded = fold(text)
                 # look for noise triggers again in the folded text (Ｗ－Ｅ only shows as w-e after folding)
                 fhay = b" " + folded.encode("utf-8", "surrogatepass") + b" "
-                fmatches = self._ac.find_matches_as_indexes(fhay, True)
+                fmatches = self._scan(fhay, True)
                 near = (
                     None
                     if force_full
@@ -524,17 +604,23 @@ class Engine:
                 folded = text.lower()
                 near = _char_positions(hay, [m[1] for m in matches if kinds[m[0]] & _B_SLOW])
             view, omap = strip_noise(folded, near)
-            hay = b" " + view.encode("utf-8", "surrogatepass") + b" "
-            matches = self._ac.find_matches_as_indexes(hay, True)
-            kept, seen2 = _word_matches(matches, kinds, self._bounds, hay, self._base)
+            if view is folded and fhay is not None:  # no noise: the pass over fhay was this pass
+                hay = fhay
+                matches = fmatches
+            else:
+                hay = b" " + view.encode("utf-8", "surrogatepass") + b" "
+                matches = self._scan(hay, True)
+            terms, allows, intents, seen2 = _classify(
+                matches, kinds, self._bounds, hay, self._base, self._sole_rule, self._roles, self._nchars
+            )
             web = bool(specials or force_full or (seen | seen2) & _B_WEB)
             phone = bool(specials or force_full or (seen | seen2) & _B_PHONE)
-            if not (seen2 & _B_TERM and kept) and not web and not phone:
+            if not terms and not web and not phone:
                 return ()
             ascii_view = len(hay) == len(view) + 2
         else:
             web, phone = bool(seen & _B_WEB), bool(seen & _B_PHONE)
-            if not (seen & _B_TERM and kept) and not web and not phone:
+            if not terms and not web and not phone:
                 return ()  # only allow-phrases or intent words: nothing to report
             omap = IDENTITY
             ascii_view = len(raw) == len(text)
@@ -544,7 +630,9 @@ class Engine:
                 folded = view = text.lower()
             else:  # lowered only if a platform name needs its context (most hits do not)
                 folded = view = None
-        return self._resolve(text, folded, view, omap, hay, kept, ascii_view, web, phone, account)
+        return self._resolve(
+            text, folded, view, omap, hay, terms, allows, intents, ascii_view, web, phone, account
+        )
 
     @staticmethod
     def _fold(text: str, raw: bytes, specials: list[int]) -> str:
@@ -577,25 +665,15 @@ class Engine:
         view: str | None,
         omap: OffsetMap,
         hay: bytes,
-        matches: list[tuple[int, int, int]],
+        term_m: list[_TermMatch],
+        allow_m: list[tuple[int, int]],
+        intent_m: list[tuple[int, int, int, int]],
         ascii_view: bool,
         web: bool,
         phone: bool,
         account: str,
     ) -> tuple[Hit, ...]:
-        roles = self._roles
-        term_m: list[tuple[int, int, tuple[int, ...]]] = []
-        allow_m: list[tuple[int, int]] = []
-        intent_m: list[tuple[int, int, int]] = []
-        for pid, bs, be in matches:
-            for r in roles[pid]:
-                k = r[0]
-                if k == _TERM:
-                    term_m.append((bs, be, r))
-                elif k == _ALLOW:
-                    allow_m.append((bs, be))
-                elif k == _INTENT:
-                    intent_m.append((bs, be, r[1]))
+        """Context rules, detectors and spans for the word matches of ``hay`` (see :func:`_classify`)."""
         detections: list[Detection] = []
         if phone:
             detections += find_phones(folded)  # type: ignore[arg-type]  # set whenever phone/web is
@@ -605,18 +683,17 @@ class Engine:
             return ()
 
         # Byte offsets (in hay, which starts with one space) → char offsets in view. Overlap, containment and
-        # order are decided on the byte offsets (conversion is monotonic); only spans that need a distance in
-        # characters (platform names' context) or become hits are converted.
-        conv: Callable[[int], int]
+        # order are decided on the byte offsets (conversion is monotonic); only the starts of spans that need
+        # a distance in characters (platform names' context) or become hits are converted, and a match ends
+        # its length in characters later. A short text decodes each prefix (C speed, no bookkeeping): inline
+        # in the hit loop below, through ``conv`` (made on first use) for the context rule.
+        conv: Callable[[int], int] | None = None
+        table: dict[int, int] | None = None
         if ascii_view:
             conv = _minus_one
-        elif len(hay) <= _DIRECT_CONV_MAX:  # short text: decode each prefix (C speed), no bookkeeping
-            conv = functools.partial(_prefix_chars, hay)
-        else:
-            offs = sorted(
-                {o for s, e, _ in term_m for o in (s, e)} | {o for s, e, _ in intent_m for o in (s, e)}
-            )
-            table: dict[int, int] = {}
+        elif len(hay) > _DIRECT_CONV_MAX:  # long text: walk the sorted offsets once
+            offs = sorted({c[0] for c in term_m} | {c[0] for c in intent_m})
+            table = {}
             pb, pc = 1, 0
             for o in offs:
                 pc += len(hay[pb:o].decode("utf-8", "surrogatepass"))
@@ -626,62 +703,86 @@ class Engine:
 
         ident = omap is IDENTITY
         intents: list[tuple[int, int, int]] | None = None
-        redirect_sugg = self.policy.redirect_suggestion.get(account, "Remove it")
-        det_spans = [(d.start, d.end) for d in detections]
-        cands: list[tuple[int, int, _Rule]] = []
-        rules = self._rules
-        for bs, be, r in term_m:
+        cands: list[_TermMatch] = []
+        for c in term_m:
+            bs, be, rule, n = c
             # an allow-phrase cancels a term it overlaps, unless it lies inside a longer term
             # (最好还是 cancels 最好; "online" does not cancel "online course")
             if allow_m and any(
                 a < be and bs < b and not (bs <= a and b <= be and be - bs > b - a) for a, b in allow_m
             ):
                 continue
-            rule = rules[r[1]]
             if rule.ctx:
                 if view is None:
                     view = text.lower()
+                if conv is None:
+                    conv = functools.partial(_prefix_chars, hay)
                 if intents is None:
-                    intents = [(conv(s), conv(e), n) for s, e, n in intent_m]
-                s, e = conv(bs), conv(be)
+                    intents = []
+                    for ib, _, near, ni in intent_m:
+                        i = conv(ib)
+                        intents.append((i, i + ni, near))
+                s = conv(bs)
+                e = s + n
                 os_, oe = (s, e) if ident else (omap.start(s), omap.end(e))
-                if not self._contact_context(view, s, e, intents, det_spans, os_, oe):
+                if not self._contact_context(view, s, e, intents, detections, os_, oe):
                     continue
-            cands.append((bs, be, rule))
+            cands.append(c)
 
         # the longest match wins inside one category
-        if len(cands) > 1:
+        if len(cands) == 2 and cands[0][2].category != cands[1][2].category:
+            kept = cands  # neither can contain the other, and _sort_merge orders the hits
+        elif len(cands) > 1:
             cands.sort(key=_cand_order)
-            kept: list[tuple[int, int, _Rule]] = []
-            for bs, be, rule in cands:
-                if any(ks <= bs and be <= ke and kr.category == rule.category for ks, ke, kr in kept):
-                    continue
-                kept.append((bs, be, rule))
+            kept = []
+            for c in cands:
+                bs, be, rule, _ = c
+                cat = rule.category
+                for k in kept:
+                    if k[0] <= bs and be <= k[1] and k[2].category == cat:
+                        break
+                else:
+                    kept.append(c)
         else:
             kept = cands
 
         hits: list[Hit] = []
-        for bs, be, rule in kept:
-            s, e = conv(bs), conv(be)
-            os_, oe = (s, e) if ident else (omap.start(s), omap.end(e))
+        redirect_sugg: str | None = None
+        for bs, _, rule, n in kept:
+            if ascii_view:
+                s = bs - 1
+            elif table is None:  # short text (see above)
+                s = len(hay[1:bs].decode("utf-8", "surrogatepass"))
+            else:
+                s = table[bs]
+            os_, oe = (s, s + n) if ident else (omap.start(s), omap.end(s + n))
             if rule.redirect:
-                if det_spans and any(a <= os_ and oe <= b for a, b in det_spans):
+                if detections and any(d.start <= os_ and oe <= d.end for d in detections):
                     continue  # facebook inside facebook.com/… is reported as the URL
+                if redirect_sugg is None:
+                    redirect_sugg = self.policy.redirect_suggestion.get(account, "Remove it")
                 sugg = redirect_sugg
             else:
                 sugg = rule.suggestion
-            hits.append(Hit(rule.category, os_, oe, text[os_:oe], rule.rule, rule.severity, sugg))
-        for d in detections:
-            rule_id = "redirect:" + d.kind
-            if d.kind == "url" and any(sh in d.value for sh in SHORTENERS):
-                rule_id = "redirect:shortener"
             hits.append(
-                Hit("redirect", d.start, d.end, text[d.start : d.end], rule_id, "high", redirect_sugg)
+                _new_tuple(Hit, (rule.category, os_, oe, text[os_:oe], rule.rule, rule.severity, sugg))
             )
+        if detections:
+            if redirect_sugg is None:
+                redirect_sugg = self.policy.redirect_suggestion.get(account, "Remove it")
+            for d in detections:
+                rule_id = "redirect:" + d.kind
+                if d.kind == "url" and any(sh in d.value for sh in SHORTENERS):
+                    rule_id = "redirect:shortener"
+                hits.append(
+                    _new_tuple(
+                        Hit,
+                        ("redirect", d.start, d.end, text[d.start : d.end], rule_id, "high", redirect_sugg),
+                    )
+                )
         if len(hits) < 2:
             return tuple(hits)
-        hits.sort(key=_hit_order)
-        return tuple(_merge_overlaps(hits))
+        return _sort_merge(hits)
 
     @staticmethod
     def _contact_context(
@@ -689,25 +790,28 @@ class Engine:
         s: int,
         e: int,
         intents: list[tuple[int, int, int]],
-        det_spans: list[tuple[int, int]],
+        detections: list[Detection],
         os_: int,
         oe: int,
     ) -> bool:
+        """Whether the platform name at ``view[s:e]`` (``text[os_:oe]``) is about contact: an intent word
+        nearby, a phone number / e-mail / URL nearby, or a handle right after it. The tests have no side
+        effects, so the cheap ones run first."""
         for a, b, near in intents:
             if b <= s and s - b <= near and "\n" not in view[b:s]:
                 return True
             if a >= e and a - e <= near and "\n" not in view[e:a]:
                 return True
+        for d in detections:
+            if d.start - oe <= 40 and os_ - d.end <= 40:
+                return True
         m = _HANDLE_RE.match(view, e)
-        if m:
-            h = m.group("h")
-            if m.group("sep") or m.group("idw"):
-                return True
-            if h.startswith("@") or (
-                h.isascii() and len(h) >= 4 and any(c.isdigit() or c in "._" for c in h)
-            ):
-                return True
-        return any(a - oe <= 40 and os_ - b <= 40 for a, b in det_spans)
+        if m is None:
+            return False
+        if m.group("sep") or m.group("idw"):
+            return True
+        h = m.group("h")
+        return h.startswith("@") or (h.isascii() and len(h) >= 4 and not _HANDLE_MARKS.isdisjoint(h))
 
 
 _SEV_RANK = {"low": 0, "medium": 1, "high": 2}
@@ -759,6 +863,11 @@ def _pair_triggers(kind: int, a: str, b: str) -> frozenset[str]:
     return frozenset(out)
 
 
+# Builds a Hit or a Result from a tuple of its fields: the named tuple's own __new__ is Python code and
+# costs twice as much (both are built on the hot path).
+_new_tuple = tuple.__new__
+
+
 def _minus_one(o: int) -> int:
     return o - 1
 
@@ -774,6 +883,35 @@ def _char_positions(hay: bytes, byte_offsets: list[int]) -> list[int]:
         pb = o
         out.append(pc)
     return out
+
+
+_START_END_CAT = operator.itemgetter(1, 2, 0)  # (start, end, category): the order of the returned hits
+
+
+def _sort_merge(hits: list[Hit]) -> tuple[Hit, ...]:
+    """``hits`` in (start, end, category) order, overlapping hits of one category merged.
+
+    Usually no two hits of one category overlap (or share a start): the merge would then change nothing, so
+    one sort without a Python key function gives the answer. Otherwise :func:`_merge_overlaps` runs on the
+    (start, -end, category) order; the sorts are stable and both keys tie exactly on equal (start, end,
+    category), so the first sort cannot change its result."""
+    if len(hits) == 2:  # the common case, without the sort's machinery
+        a, b = hits
+        if a[0] != b[0]:
+            return (a, b) if (a[1], a[2], a[0]) < (b[1], b[2], b[0]) else (b, a)
+        if a[1] > b[1]:
+            a, b = b, a
+        if a[2] <= b[1] and a[1] < b[1]:  # one category, apart: nothing to merge
+            return (a, b)
+    hits.sort(key=_START_END_CAT)
+    last: dict[str, Hit] = {}
+    for h in hits:
+        p = last.get(h[0])
+        if p is not None and (h[1] < p[2] or h[1] == p[1]):
+            hits.sort(key=_hit_order)
+            return tuple(_merge_overlaps(hits))
+        last[h[0]] = h
+    return tuple(hits)
 
 
 def _merge_overlaps(hits: list[Hit]) -> list[Hit]:

@@ -282,24 +282,37 @@ def _cls(chars: str) -> str:
 
 
 _N = _cls(NOISE_CHARS)
+# A cheap superset of _N for a regex's first character: the regex engine tests a class holding astral
+# characters (the emoji) member by member at every position, a range at once. A lookbehind that re-checks _N
+# must follow it.
+_ASTRAL_NOISE = sorted(c for c in NOISE_CHARS if ord(c) > 0xFFFF)
+_N_FIRST = (
+    _cls("".join(c for c in NOISE_CHARS if ord(c) <= 0xFFFF))[:-1]
+    + f"{_ASTRAL_NOISE[0]}-{_ASTRAL_NOISE[-1]}]"
+)
 _S8 = _cls(RUN_SEPS)
 _CS = _cls(CHAIN_SEPS)
 _IS = _cls(INTRA_SEPS)
 _W = f"[{_WORDISH}]"
 _LD = "[a-z0-9]"
 # Every alternative starts by consuming a noise/separator character (then looks behind), so the regex engine
-# can skip ahead with its first-character scan instead of trying every position.
+# can skip ahead with its first-character scan instead of trying every position. One noise character after a
+# CJK character (cjk1) and one between a Latin letter or digit and a CJK character share one regex: both
+# match exactly that character, so one scan for it (the costly part) finds the same spans as two. Its first
+# character is _N_FIRST (the lookbehinds check _N), and the cheap test of each alternative comes first.
 _NOISE_RES = [
     (kind, re.compile(pat))
     for kind, pat in [
         ("sent", r"\x00+"),
         ("cjk", rf"{_S8}(?<={_W}{_S8}){_S8}{{1,2}}(?={_W})"),
-        ("cjk1", rf"{_N}(?<={_W}{_N})(?={_W}|{_LD})"),
-        ("lc", rf"{_N}(?<={_LD}{_N})(?={_W})"),
+        ("cjk1", rf"{_N_FIRST}(?:(?<={_W}{_N})(?={_W}|{_LD})|(?={_W})(?<={_LD}{_N}))"),
         ("chain", rf"{_CS}[a-z](?![a-z0-9])(?<=(?<![a-z0-9])[a-z]{_CS}[a-z])(?:{_CS}[a-z](?![a-z0-9]))*"),
         ("intra", rf"{_IS}(?<=[a-z]{_IS}){_IS}?(?=[a-z])"),
     ]
 ]
+
+
+_WINDOW_RES = _NOISE_RES[1:]
 
 
 def _noise_spans(folded: str, near: list[int] | None = None) -> list[tuple[int, int, str]]:
@@ -322,9 +335,10 @@ def _noise_spans(folded: str, near: list[int] | None = None) -> list[tuple[int, 
                 windows[-1] = (windows[-1][0], max(hi, windows[-1][1]))
             else:
                 windows.append((lo, hi))
-    for kind, rx in _NOISE_RES[1:]:
+    for kind, rx in _WINDOW_RES:
         for lo, hi in windows:
-            spans.extend((m.start(), m.end(), kind) for m in rx.finditer(folded, lo, hi))
+            for m in rx.finditer(folded, lo, hi):  # a plain loop: most windows have no match
+                spans.append((m.start(), m.end(), kind))
     if len(spans) > 1:
         spans.sort()
         out = []

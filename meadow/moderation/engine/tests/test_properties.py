@@ -1,10 +1,23 @@
 from __future__ import annotations
 
+import random
+import re
+
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from meadow.moderation.engine import check
-from meadow.moderation.engine.normalize import fold, normalize
+from meadow.moderation.engine import Hit, check, default_engine
+from meadow.moderation.engine.engine import _classify, _hit_order, _merge_overlaps, _sort_merge, _word_matches
+from meadow.moderation.engine.normalize import _N, _NOISE_RES, NOISE_CHARS, fold, normalize
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _engine_built() -> None:
+    # Build the default engine before the first example: a build (≈ 0.6 s) would exceed Hypothesis's
+    # per-example deadline when this module runs alone.
+    default_engine()
+
 
 ORDINARY = [
     "今天",
@@ -100,3 +113,54 @@ def test_noise_width_and_case_do_not_lose_a_redirect(
     elif form == "fullwidth":
         text = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
     assert "redirect" in check(text).categories, text
+
+
+# ---------------------------------------------------------------- fast paths agree with the plain versions
+CATEGORIES = ["absolute", "redirect", "adult"]
+hit_st = st.builds(
+    lambda cat, start, length, sev, n: Hit(cat, start, start + length, "x" * length, f"r{n}", sev, f"s{n}"),
+    st.sampled_from(CATEGORIES),
+    st.integers(0, 12),
+    st.integers(1, 6),
+    st.sampled_from(["low", "medium", "high"]),
+    st.integers(0, 3),
+)
+
+
+@settings(max_examples=500)
+@given(st.lists(hit_st, min_size=2, max_size=6))
+def test_sort_merge_is_sort_then_merge(hits: list[Hit]) -> None:
+    # _sort_merge skips the merge when no two hits of one category overlap (or share a start)
+    expected = tuple(_merge_overlaps(sorted(hits, key=_hit_order)))
+    assert _sort_merge(list(hits)) == expected
+
+
+def test_one_noise_regex_finds_what_the_two_simple_ones_find() -> None:
+    w, n, ld = "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f🐧✈]", _N, "[a-z0-9]"
+    after_cjk = re.compile(rf"{n}(?<={w}{n})(?={w}|{ld})")
+    latin_cjk = re.compile(rf"{n}(?<={ld}{n})(?={w})")
+    combined = dict(_NOISE_RES)["cjk1"]
+    rng = random.Random(5)
+    alphabet = [*NOISE_CHARS, *"微信成人ab0z A\n，", "😋", "🐧", "\U0001f307", "\U0001f971", "\U00020001"]
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 10)))
+        simple = sorted(m.span() for rx in (after_cjk, latin_cjk) for m in rx.finditer(text))
+        assert [m.span() for m in combined.finditer(text)] == simple, text
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text_st)
+def test_classify_keeps_what_word_matches_keeps(text: str) -> None:
+    # _classify repeats _word_matches' boundary rules (one loop on the hot path): same matches kept
+    eng = default_engine()
+    hay = b" " + text.encode("utf-8", "surrogatepass").lower() + b" "
+    matches = eng._ac.find_matches_as_indexes(hay, True)
+    kept, seen = _word_matches(matches, eng._kinds, eng._bounds, hay, eng._base)
+    terms, allows, intents, seen2 = _classify(
+        matches, eng._kinds, eng._bounds, hay, eng._base, eng._sole_rule, eng._roles, eng._nchars
+    )
+    assert seen2 == seen
+    spans = [(bs, be) for pid, bs, be in kept for _ in eng._roles[pid]]
+    assert sorted(spans) == sorted([t[:2] for t in terms] + allows + [i[:2] for i in intents])
+    for bs, be, _, n in terms:
+        assert len(hay[bs:be].decode()) == n
