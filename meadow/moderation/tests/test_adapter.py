@@ -151,3 +151,20 @@ def test_cli_jsonl_keeps_order_and_reports_bad_lines(tmp_path):
     assert out[0]["verdict"] == "block" and out[0]["hits"][0]["category"] == "redirect"
     assert out[1]["error"]["code"] == "bad_input"
     assert out[2] == {"verdict": "pass", "hits": []}
+
+
+def test_cli_without_a_migrated_database_says_what_to_do(tmp_path):
+    env = {**os.environ, "MEADOW_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "meadow.settings"}
+    for name in ("DATABASE_URL", "REDIS_URL", "MEADOW_ENV"):
+        env.pop(name, None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "meadow", "moderate", "--json"],
+        input="加我微信 lily1998",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert "meadow migrate" in proc.stderr and "Traceback" not in proc.stderr
