@@ -16,9 +16,11 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from ninja.security import HttpBearer, SessionAuth
+from pydantic import Field
 
 from meadow.core.errors import DomainError, ValidationFailed
 from meadow.core.ratelimit import RateLimited
+from meadow.moderation.labels import moderation_for_reader
 
 
 class ErrorBody(Schema):
@@ -33,6 +35,7 @@ class ErrorOut(Schema):
 
 class ModerationHitOut(Schema):
     category: str
+    label: str = Field(description="The category in the request's language (category is the stable code).")
     start: int
     end: int
     match: str
@@ -177,6 +180,7 @@ def _error(request: HttpRequest, status: int, code: str, message: str, field: st
 def on_domain_error(request, exc: DomainError):
     moderation = getattr(exc, "moderation", None)  # code moderation_blocked: the findings, spans and all
     if moderation is not None:
+        moderation = moderation_for_reader(moderation)
         body = {"error": {"code": exc.code, "message": str(exc.message), "field": exc.field}}
         return api.create_response(request, {**body, "moderation": moderation}, status=exc.status)
     response = _error(request, exc.status, exc.code, str(exc.message), exc.field)

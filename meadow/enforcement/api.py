@@ -14,6 +14,7 @@ from meadow.api import ModerationHitOut, responses, token_or_session
 from meadow.core.errors import NotFound, PermissionDenied
 from meadow.enforcement import selectors, services
 from meadow.enforcement.models import Appeal, ReviewItem, Sanction, Violation
+from meadow.moderation.labels import hit_for_reader
 
 router = Router(tags=["enforcement"])
 
@@ -124,7 +125,7 @@ def violation_out(v: Violation) -> dict[str, Any]:
         "evidence": {
             "text": ev.get("text"),
             "field": ev.get("field"),
-            "hits": ev.get("hits") or [],
+            "hits": [hit_for_reader(h) for h in ev.get("hits") or []],  # names and advice for the reader
             "image": ev.get("image"),
             "reason": ev.get("reason") or None,
         },

@@ -44,6 +44,7 @@ from meadow.enforcement.models import (
     Violation,
     ViolationType,
 )
+from meadow.moderation.labels import category_label, suggestion_text
 
 logger = logging.getLogger(__name__)
 
@@ -143,8 +144,9 @@ def _words(evidence: dict[str, Any]) -> str:
 def _suggestions(evidence: dict[str, Any]) -> str:
     seen: list[str] = []
     for h in evidence.get("hits") or []:
-        if h.get("suggestion") and h["suggestion"] not in seen:
-            seen.append(h["suggestion"])
+        suggestion = suggestion_text(h.get("suggestion"))
+        if suggestion and suggestion not in seen:
+            seen.append(suggestion)
     return "; ".join(seen) or evidence.get("suggestion", "")
 
 
@@ -364,7 +366,7 @@ def _notify_violation(*, violation: Violation, sanction: Sanction | None) -> Non
             _("A rule was broken: %(rule)s (%(category)s).")
             % {
                 "rule": violation.rule,
-                "category": violation.category,
+                "category": category_label(violation.category),
             }
         ]
         words = _words(violation.evidence)

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from meadow.core.errors import DomainError
 from meadow.enforcement import selectors, services
 from meadow.enforcement.api import status_state, violation_out
+from meadow.moderation.labels import category_label, suggestion_text
 
 
 def _segments(text: str, hits: list[dict[str, Any]]) -> list[tuple[str, bool, str]]:
@@ -43,8 +44,9 @@ def account_status(request: HttpRequest) -> HttpResponse:
         ev = shaped["evidence"]
         shaped["segments"] = _segments(ev["text"] or "", ev["hits"])
         shaped["suggestions"] = list(
-            dict.fromkeys(h["suggestion"] for h in ev["hits"] if h.get("suggestion"))
+            dict.fromkeys(suggestion_text(h["suggestion"]) for h in ev["hits"] if h.get("suggestion"))
         )
+        shaped["category_label"] = category_label(shaped["category"])
         shaped["sanctions"] = [s for s in data["sanctions"] if s.violation_id == v.pk]
         violations.append(shaped)
     context = {

@@ -11,6 +11,7 @@ from pydantic import Field
 from meadow.api import responses, token_or_session
 from meadow.core.ratelimit import client_ip, rate_limit_hit
 from meadow.moderation.engine import MAX_TEXT_LENGTH
+from meadow.moderation.labels import hit_for_reader
 from meadow.moderation.services import moderation_check
 
 router = Router(tags=["moderation"])
@@ -24,6 +25,7 @@ class CheckIn(Schema):
 
 class HitOut(Schema):
     category: str
+    label: str = Field(description="The category in the request's language (category is the stable code).")
     start: int
     end: int
     match: str
@@ -46,4 +48,6 @@ def check(request: HttpRequest, payload: CheckIn):
     rate_limit_hit(scope="moderation:account", key=str(request.user.pk))
     rate_limit_hit(scope="moderation:ip", key=client_ip(request))
     account = payload.account or "personal"
-    return moderation_check(text=payload.text, field=payload.field, account=account).to_dict()
+    result = moderation_check(text=payload.text, field=payload.field, account=account)
+    # policy instructions and category names in the caller's language; spans and codes as the engine gives them
+    return {"verdict": result.verdict, "hits": [hit_for_reader(h.to_dict()) for h in result.hits]}

@@ -15,6 +15,7 @@ from meadow.accounts.selectors import user_get_for_viewer
 from meadow.api import ModerationErrorOut, ModerationOut, optional_auth, responses, token_or_session
 from meadow.core.errors import NotFound, PermissionDenied
 from meadow.engagement.selectors import viewer_state
+from meadow.moderation.labels import moderation_for_reader
 from meadow.notes import selectors, services
 from meadow.notes.models import Note
 
@@ -255,7 +256,7 @@ def note_create(
         products=form.products,
     )
     out = note_out(request, selectors.note_get_for_viewer(viewer=request.user, note_id=note.pk))
-    return Status(201, {**out, "moderation": note.moderation})
+    return Status(201, {**out, "moderation": moderation_for_reader(note.moderation)})
 
 
 @router.get("/notes/{note_id}", response=responses({200: NoteOut}), auth=optional_auth)

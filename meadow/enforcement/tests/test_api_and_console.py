@@ -173,7 +173,21 @@ def test_console_reports_counts_in_the_right_plural(client, moderator, offender)
 
 def test_status_page_in_three_languages(offender, client):
     client.force_login(offender)
-    for lang in ("en", "zh-hans", "ms"):
+    # the category by name and the policy's advice in the reader's language (stored as code and English)
+    for lang, category, advice in (
+        ("en", "Redirect off the platform", "Remove it"),
+        ("zh-hans", "导流到站外", "请删除"),
+        ("ms", "Mengalih ke luar platform", "Buang"),
+    ):
         client.cookies["meadow_language"] = lang
         r = client.get("/me/status/")
-        assert r.status_code == 200 and "<mark" in r.content.decode() and "薇信" in r.content.decode()
+        page = r.content.decode()
+        assert r.status_code == 200 and "<mark" in page and "薇信" in page
+        assert category in page and f"<em>{advice}</em>" in page, lang
+
+
+def test_violation_notice_names_the_category(offender):
+    from meadow.notifications.models import Notification
+
+    notice = Notification.objects.filter(recipient=offender).latest("pk")
+    assert "Redirect off the platform" in str(notice.text) and "(redirect)" not in str(notice.text)

@@ -168,3 +168,53 @@ def test_cli_without_a_migrated_database_says_what_to_do(tmp_path):
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert "meadow migrate" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "language, label, suggestion",
+    [
+        (
+            "en",
+            "Redirect off the platform",
+            "Remove it: contact details and links to other platforms are not allowed",
+        ),
+        ("zh-hans", "导流到站外", "请删除：不允许留联系方式或其他平台的链接"),
+        (
+            "ms",
+            "Mengalih ke luar platform",
+            "Buang: butiran hubungan dan pautan ke platform lain tidak dibenarkan",
+        ),
+    ],
+)
+def test_check_names_categories_and_policy_advice_in_the_callers_language(
+    api_for, user, language, label, suggestion
+):
+    text = "最好用的面霜，加我微信 lily1998"
+    response = api_for(user).post(
+        "/api/v1/moderation/check",
+        {"text": text, "field": "note"},
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    assert response.status_code == 200
+    hits = {h["category"]: h for h in response.json()["hits"]}
+    # the code stays the stable name; the label and the policy's instruction follow the reader
+    assert hits["redirect"]["label"] == label
+    assert hits["redirect"]["suggestion"] == suggestion
+    # a rewrite from the lexicon is text in the term's own language, whatever the reader's
+    assert hits["absolute"]["suggestion"] == "很好用"
+    assert text[hits["redirect"]["start"] : hits["redirect"]["end"]] == hits["redirect"]["match"]
+
+
+def test_every_category_the_engine_reports_has_a_name():
+    from meadow.moderation.engine import Lexicon
+    from meadow.moderation.engine.policy import REDIRECT_SUGGESTION
+    from meadow.moderation.labels import CATEGORY_LABELS, category_label, suggestion_text
+
+    reported = {t.category for t in Lexicon.default().terms} - {"allow", "intent"}
+    assert reported <= set(CATEGORY_LABELS), reported - set(CATEGORY_LABELS)
+    assert "plagiarism" in CATEGORY_LABELS  # image/copy findings
+    assert category_label("sensitive.new_topic") == "sensitive.new_topic"  # a moderator's new category
+    assert suggestion_text("很好用的") == "很好用的"
+    for advice in REDIRECT_SUGGESTION.values():
+        assert suggestion_text(advice) == advice  # English: the source text itself

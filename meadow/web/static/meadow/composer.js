@@ -146,7 +146,7 @@
     marked += escape(text.slice(last));
     panel.className = `moderation verdict-${result.verdict}`;
     panel.innerHTML = `<p class="moderation-head">${escape(panel.dataset[result.verdict] || result.verdict)}</p>
-      <ul>${result.hits.map((h) => `<li><span class="cat">${escape(h.category)}</span> «${escape(h.match)}»${h.suggestion ? ` → <em>${escape(h.suggestion)}</em>` : ""}</li>`).join("")}</ul>
+      <ul>${result.hits.map((h) => `<li><span class="cat" title="${escape(h.category)}">${escape(h.label || h.category)}</span> «${escape(h.match)}»${h.suggestion ? ` → <em>${escape(h.suggestion)}</em>` : ""}</li>`).join("")}</ul>
       <div class="moderation-text">${marked}</div>`;
     panel.hidden = false;
   };
