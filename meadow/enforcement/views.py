@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from meadow.core.errors import DomainError
 from meadow.enforcement import selectors, services
 from meadow.enforcement.api import status_state, violation_out
+from meadow.enforcement.models import ViolationType
 from meadow.moderation.labels import category_label, suggestion_text
 
 
@@ -47,6 +48,7 @@ def account_status(request: HttpRequest) -> HttpResponse:
             dict.fromkeys(suggestion_text(h["suggestion"]) for h in ev["hits"] if h.get("suggestion"))
         )
         shaped["category_label"] = category_label(shaped["category"])
+        shaped["type_label"] = ViolationType(v.type).label if v.type in ViolationType.values else v.type
         shaped["sanctions"] = [s for s in data["sanctions"] if s.violation_id == v.pk]
         violations.append(shaped)
     context = {
