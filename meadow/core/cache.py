@@ -19,8 +19,14 @@ _lock = threading.Lock()
 
 
 class SharedPoolClient(RedisCacheClient):
+    # RedisCacheClient's own attributes, which django-stubs does not declare
+    _servers: list[str]
+    _pool_class: Any
+    _pool_options: dict[str, Any]
+
     def _get_connection_pool(self, write: bool) -> Any:
-        server = self._servers[self._get_connection_pool_index(write)]
+        index = self._get_connection_pool_index(write)  # type: ignore[attr-defined]  # (undeclared as well)
+        server = self._servers[index]
         key = (server, repr(sorted(self._pool_options.items())))
         pool = _pools.get(key)
         if pool is None:

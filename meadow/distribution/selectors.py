@@ -453,6 +453,8 @@ def feed_nearby(
     epoch = datetime(2000, 1, 1, tzinfo=timezone.get_current_timezone())
     placed = []
     for pk, la, lo, published in rows:
+        if la is None or lo is None:  # the query asks for placed notes; a row cleared meanwhile has no place
+            continue
         distance = _distance_km(lat, lng, float(la), float(lo))
         if distance <= radius:
             fresh = (published or epoch).timestamp()
@@ -481,10 +483,10 @@ def note_why_reasons(*, viewer: User | None, note: Note) -> list[tuple[str, str]
         state = cache.get(f"distribution:feed:{viewer.pk}:{session}") if session else None
         for row in (state or {}).get("items", ()):
             if row[0] == note.pk and row[1]:
-                return [tuple(r) for r in row[1]]  # type: ignore[misc]
+                return [tuple(r) for r in row[1]]
         known = (cache.get(f"distribution:why:{viewer.pk}") or {}).get(note.pk)
         if known:
-            return [tuple(r) for r in known]  # type: ignore[misc]
+            return [tuple(r) for r in known]
     reasons: list[tuple[str, str]] = []
     if (
         _signed_in(viewer)

@@ -24,7 +24,7 @@ import hashlib
 import math
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -65,7 +65,8 @@ def _key_part(key: Any) -> str:
 
 def cached_list(key: str, load: Callable[[], Iterable[Any]]) -> list[Any]:
     """``load()`` as a list, kept in the cache for ``MEADOW_FEED_SOURCE_SECONDS`` (module docstring)."""
-    return cache.get_or_set(f"distribution:source:{key}", lambda: list(load()), _source_seconds())
+    found = cache.get_or_set(f"distribution:source:{key}", lambda: list(load()), _source_seconds())
+    return cast(list[Any], found)  # what load() gave, now or when it was cached
 
 
 def per_key_cached(
@@ -352,9 +353,7 @@ def note_meta(ids: Sequence[int], *, visible: QuerySet[Note], now: datetime) -> 
     if missing:
         topics = _topics(missing)
         published = dict(Note.objects.filter(pk__in=missing).values_list("pk", "published_at"))
-        loaded = {
-            pk: (published[pk].timestamp() if published.get(pk) else None, topics[pk]) for pk in missing
-        }
+        loaded = {pk: (ts.timestamp() if (ts := published.get(pk)) else None, topics[pk]) for pk in missing}
         static.update(loaded)
         cache.set_many({keys[pk]: loaded[pk] for pk in missing}, settings.MEADOW_FEED_CARD_SECONDS)
     now_ts = now.timestamp()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -241,7 +242,7 @@ def _record_blocked_attempt(*, user, screening: Screening, target=None) -> Viola
 
 
 def enforcement_screen_note(
-    *, author, title: str, body: str, hashtags: list[str] | tuple = (), tags: list[tuple[str, str]] = ()
+    *, author, title: str, body: str, hashtags: list[str] | tuple = (), tags: Sequence[tuple[str, str]] = ()
 ) -> Screening:
     """The publish gate for a note: the author may post, and the title, body and listed topics pass the checks.
     The text checked is ``title + "\\n" + body`` (+ ``"\\n#tag #tag"`` for listed topics), as the composer checks

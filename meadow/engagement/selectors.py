@@ -128,7 +128,7 @@ def comment_get_for_viewer(*, viewer: User | None, comment_id: int) -> Comment:
     comment = Comment.objects.select_related("note__author", "author").filter(pk=comment_id).first()
     if comment is None or not note_visible_to(note=comment.note, viewer=viewer):
         raise Http404
-    if _signed_in(viewer) and is_blocked_between(a=viewer, b=comment.author):
+    if viewer is not None and _signed_in(viewer) and is_blocked_between(a=viewer, b=comment.author):
         raise Http404
     return comment
 

@@ -48,7 +48,7 @@ IMPRESSIONS_MAX = 100
 MENTIONS_MAX = 10
 
 # The undo of an action carries the negative weight of the action.
-_UNDO_OF = {
+_UNDO_OF: dict[str, str] = {
     Signal.UNLIKE: "like",
     Signal.UNSAVE: "save",
     Signal.UNCOMMENT: "comment",

@@ -7,6 +7,8 @@ Data and invariants only; every write goes through ``services.py``, every read b
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -157,6 +159,15 @@ class Note(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
     published_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+
+    # Not columns: set on the instances some services return. The finding of a note just saved
+    # (notes.services), and a feed card's reasons, pool level, impression token and distance
+    # (distribution.selectors).
+    moderation: dict[str, Any]
+    feed_reasons: list[tuple[str, str]]
+    feed_level: int
+    impression_token: str
+    distance_km: float
 
     class Meta:
         verbose_name = _("note")
