@@ -130,7 +130,7 @@ class _AnonymousRequest:
 def _avatar_url(request: HttpRequest, name: str | None) -> str | None:
     if not name:
         return None
-    return request.build_absolute_uri(User._meta.get_field("avatar").storage.url(name))  # type: ignore[attr-defined]
+    return request.build_absolute_uri(User._meta.get_field("avatar").storage.url(name))
 
 
 def feed_cards(
