@@ -306,17 +306,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _takes_full_path(engine: Engine, text: str) -> bool:
-    from meadow.moderation.engine.engine import _B_SLOW, _B_SPECIAL, _word_matches
+    """Whether ``check`` leaves its fast path for ``text``: the first pass saw a noise trigger or a character
+    that needs folding (any match of those kinds, whatever the word boundaries)."""
+    from meadow.moderation.engine.engine import _B_SLOW, _B_SPECIAL
 
-    hay = b" " + text.encode("utf-8").lower()
-    _, seen = _word_matches(
-        engine._ac.find_matches_as_indexes(hay, overlapping=True),
-        engine._kinds,
-        engine._bounds,
-        hay,
-        engine._base,
-    )
-    return bool(seen & (_B_SLOW | _B_SPECIAL))
+    hay = b" " + text.encode("utf-8").lower().rstrip() + b" "
+    kinds = engine._kinds
+    return any(kinds[m[0]] & (_B_SLOW | _B_SPECIAL) for m in engine._ac.find_matches_as_indexes(hay, True))
 
 
 if __name__ == "__main__":

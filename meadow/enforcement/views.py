@@ -16,7 +16,7 @@ from meadow.core.errors import DomainError
 from meadow.enforcement import selectors, services
 from meadow.enforcement.api import status_state, violation_out
 from meadow.enforcement.models import ViolationType
-from meadow.moderation.labels import category_label, suggestion_text
+from meadow.moderation.labels import category_label
 
 
 def _segments(text: str, hits: list[dict[str, Any]]) -> list[tuple[str, bool, str]]:
@@ -45,7 +45,9 @@ def account_status(request: HttpRequest) -> HttpResponse:
         ev = shaped["evidence"]
         shaped["segments"] = _segments(ev["text"] or "", ev["hits"])
         shaped["suggestions"] = list(
-            dict.fromkeys(suggestion_text(h["suggestion"]) for h in ev["hits"] if h.get("suggestion"))
+            dict.fromkeys(
+                h["suggestion"] for h in ev["hits"] if h.get("suggestion")
+            )  # translated by violation_out
         )
         shaped["category_label"] = category_label(shaped["category"])
         shaped["type_label"] = ViolationType(v.type).label if v.type in ViolationType.values else v.type

@@ -88,50 +88,6 @@ def _boundary_mask(p: str) -> int:
     return m
 
 
-def _word_matches(
-    matches: list[tuple[int, int, int]],
-    kinds: bytearray,
-    bounds: bytearray,
-    hay: bytes,
-    base: dict[int, int] | None = None,
-) -> tuple[list[tuple[int, int, int]], int]:
-    """Keep term/allow/intent matches that respect Latin/digit boundaries (checked on the bytes); also
-    return the OR of all role bits seen. Shifted matches (see ``_B_SHIFT``) come back as their word pattern.
-
-    The engine itself runs :func:`_classify` (the same rules, fused with the split by role); this plain form is
-    the reference the tests hold it to, and bench/moderation.py uses it for the full-path share."""
-    seen = 0
-    kept = []
-    n = len(hay)
-    for m in matches:
-        k = kinds[m[0]]
-        seen |= k
-        if k & _WORDLIKE:
-            pid, bs, be = m
-            if k & _B_SHIFT:  # the byte before is not a letter (the automaton saw it): check the end only
-                pid = base[pid]  # type: ignore[index]
-                bs += 1
-                if pid < 0:  # and the byte after is not one either (see _BOTH_SIDES)
-                    pid = ~pid
-                    be -= 1
-                    kept.append((pid, bs, be))
-                    continue
-                m = (pid, bs, be)
-                b = bounds[pid]
-            else:
-                b = bounds[pid]
-                if b:
-                    c = hay[bs - 1]
-                    if (b & _START_LETTER and 97 <= c <= 122) or (b & _START_DIGIT and 48 <= c <= 57):
-                        continue
-            if b and be < n:
-                c = hay[be]
-                if (b & _END_LETTER and 97 <= c <= 122) or (b & _END_DIGIT and 48 <= c <= 57):
-                    continue
-            kept.append(m)
-    return kept, seen
-
-
 def _classify(
     matches: list[tuple[int, int, int]],
     kinds: bytearray,
@@ -142,7 +98,8 @@ def _classify(
     roles: list[tuple[tuple[int, Any], ...]],
     nchars: list[int],
 ) -> tuple[list[_TermMatch], list[tuple[int, int]], list[tuple[int, int, int, int]], int]:
-    """:func:`_word_matches` and the split of the kept matches by role, in one loop (the engine's hot path).
+    """Keep term/allow/intent matches that respect Latin/digit boundaries (checked on the bytes; shifted
+    matches, see ``_B_SHIFT``, stand for their word pattern) and split them by role, in one loop (the hot path).
 
     Returns term matches as (start, end, rule, length in characters), allow-phrases as (start, end), intent
     words as (start, end, near, length in characters), each in the automaton's order, and the OR of all role

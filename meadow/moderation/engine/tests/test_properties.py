@@ -8,7 +8,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from meadow.moderation.engine import Hit, check, default_engine
-from meadow.moderation.engine.engine import _classify, _hit_order, _merge_overlaps, _sort_merge, _word_matches
+from meadow.moderation.engine.engine import (
+    _B_SHIFT,
+    _END_DIGIT,
+    _END_LETTER,
+    _START_DIGIT,
+    _START_LETTER,
+    _WORDLIKE,
+    _classify,
+    _hit_order,
+    _merge_overlaps,
+    _sort_merge,
+)
 from meadow.moderation.engine.normalize import _N, _NOISE_RES, NOISE_CHARS, fold, normalize
 
 
@@ -151,11 +162,11 @@ def test_one_noise_regex_finds_what_the_two_simple_ones_find() -> None:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text_st)
 def test_classify_keeps_what_word_matches_keeps(text: str) -> None:
-    # _classify repeats _word_matches' boundary rules (one loop on the hot path): same matches kept
+    # _classify fuses the boundary rules with the split by role (one loop on the hot path): same matches kept
     eng = default_engine()
     hay = b" " + text.encode("utf-8", "surrogatepass").lower() + b" "
     matches = eng._ac.find_matches_as_indexes(hay, True)
-    kept, seen = _word_matches(matches, eng._kinds, eng._bounds, hay, eng._base)
+    kept, seen = _word_matches_reference(matches, eng._kinds, eng._bounds, hay, eng._base)
     terms, allows, intents, seen2 = _classify(
         matches, eng._kinds, eng._bounds, hay, eng._base, eng._sole_rule, eng._roles, eng._nchars
     )
@@ -164,3 +175,44 @@ def test_classify_keeps_what_word_matches_keeps(text: str) -> None:
     assert sorted(spans) == sorted([t[:2] for t in terms] + allows + [i[:2] for i in intents])
     for bs, be, _, n in terms:
         assert len(hay[bs:be].decode()) == n
+
+
+def _word_matches_reference(
+    matches: list[tuple[int, int, int]],
+    kinds: bytearray,
+    bounds: bytearray,
+    hay: bytes,
+    base: dict[int, int] | None = None,
+) -> tuple[list[tuple[int, int, int]], int]:
+    """The boundary rules written plainly, one match at a time (the reference for ``_classify``): keep
+    term/allow/intent matches that respect Latin/digit boundaries, and return the OR of all role bits seen."""
+    seen = 0
+    kept = []
+    n = len(hay)
+    for m in matches:
+        k = kinds[m[0]]
+        seen |= k
+        if k & _WORDLIKE:
+            pid, bs, be = m
+            if k & _B_SHIFT:  # the byte before is not a letter (the automaton saw it): check the end only
+                pid = base[pid]  # type: ignore[index]
+                bs += 1
+                if pid < 0:  # and the byte after is not one either (see _BOTH_SIDES)
+                    pid = ~pid
+                    be -= 1
+                    kept.append((pid, bs, be))
+                    continue
+                m = (pid, bs, be)
+                b = bounds[pid]
+            else:
+                b = bounds[pid]
+                if b:
+                    c = hay[bs - 1]
+                    if (b & _START_LETTER and 97 <= c <= 122) or (b & _START_DIGIT and 48 <= c <= 57):
+                        continue
+            if b and be < n:
+                c = hay[be]
+                if (b & _END_LETTER and 97 <= c <= 122) or (b & _END_DIGIT and 48 <= c <= 57):
+                    continue
+            kept.append(m)
+    return kept, seen
