@@ -21,11 +21,12 @@ install: $(BIN)/python
 	  $(BIN)/pip install -q --force-reinstall --no-deps "opencv-python-headless==$$($(BIN)/python -c 'import importlib.metadata as m; print(m.version("opencv-python-headless"))')"; fi
 	$(BIN)/pybabel -q compile -d meadow/locale -D django
 
-# Embedded default: SQLite (WAL) under ./var, inline tasks, in-memory channel layer. Nothing else to start.
+# Embedded default: SQLite (WAL) under ./var, in-memory channel layer, and the Procfile's three processes (web,
+# a Celery worker, beat) on a SQLite broker file, run together by honcho. No other server; Ctrl-C stops all.
 run: install
 	$(BIN)/meadow migrate --no-input -v0
 	$(BIN)/meadow demo --if-empty
-	$(BIN)/uvicorn meadow.asgi:application --host $(HOST) --port $(PORT) --lifespan off
+	PATH="$(abspath $(BIN)):$$PATH" HOST=$(HOST) $(BIN)/python -m meadow.core.procfile start -f Procfile -p $(PORT)
 
 # The whole suite: unit, API, pages, contract and browser tests, in parallel.
 test: install

@@ -3,7 +3,8 @@
 Two profiles share this file:
 
 * **embedded default** (no variables set): SQLite in WAL mode under ``MEADOW_DATA_DIR``, local-memory cache,
-  Celery tasks run inline, Channels' in-memory layer, media in a local folder;
+  a Celery worker and beat on kombu's SQLAlchemy transport (a second SQLite file), Channels' in-memory layer,
+  media in a local folder;
 * **scale**: ``DATABASE_URL=postgresql://…`` switches to PostgreSQL (psycopg 3) and ``REDIS_URL=redis://…``
   switches the cache, Celery broker/result backend and the Channels layer to Redis.
 
@@ -191,28 +192,66 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "meadow"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-CELERY_BROKER_URL = env("CELERY_BROKER_URL") or REDIS_URL or "memory://"
+# Background work runs on real Celery worker and beat processes in both profiles (the Procfile; `make run` starts
+# them with honcho). The broker: Redis at scale; on the embedded default kombu's SQLAlchemy transport on a SQLite
+# file of its own (messages survive a restart; a separate file so queue polling never contends with the app's
+# database). MEADOW_TASKS_EAGER=true opts out: tasks then run inline in the web process (after commit).
+BROKER_SQLITE_PATH = DATA_DIR / "broker.sqlite3"
+CELERY_BROKER_URL = env("CELERY_BROKER_URL") or REDIS_URL or f"sqla+sqlite:///{BROKER_SQLITE_PATH}"
+if CELERY_BROKER_URL.startswith("sqla+sqlite"):
+    # create_engine() arguments: sqlite3's busy timeout (seconds) so the worker, beat and web wait for a lock.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"connect_args": {"timeout": 30}}
+    CELERY_WORKER_ENABLE_REMOTE_CONTROL = False  # no fanout on this transport: `celery inspect` is Redis-only
+# Nothing reads task results on the embedded default; at scale they live in Redis for an hour.
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND") or REDIS_URL or "cache+memory://"
-# Embedded default: no broker, tasks run inline (still after the transaction commits, see meadow.core.tasks).
-CELERY_TASK_ALWAYS_EAGER = env_bool("MEADOW_TASKS_EAGER", default=not REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER = env_bool("MEADOW_TASKS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The embedded default's worker is one process with 2 threads: one more process instead of three on a small
+# machine, SQLite has a single writer anyway, the heavy parts (OCR in onnxruntime, video in ffmpeg, model
+# training in numpy) release the GIL, and Ctrl-C stops it cleanly (honcho signals the whole process group, which
+# would kill prefork children mid-task). At scale: Celery's prefork pool, one process per core (time limits).
+if not REDIS_URL:
+    CELERY_WORKER_POOL = env("MEADOW_WORKER_POOL", "threads")
+_concurrency = env("MEADOW_WORKER_CONCURRENCY") or ("" if REDIS_URL else "2")
+if _concurrency:
+    CELERY_WORKER_CONCURRENCY = int(_concurrency)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_EXPIRES = 3600
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# MEADOW_BEAT_SCALE multiplies every interval below (tests use e.g. 0.05: a minute becomes 3 s; at least 1 s).
+MEADOW_BEAT_SCALE = float(env("MEADOW_BEAT_SCALE", "1"))
+if MEADOW_BEAT_SCALE <= 0:
+    raise ImproperlyConfigured("MEADOW_BEAT_SCALE must be a positive number.")
+_BEAT_JOBS: dict[str, tuple[str, float]] = {
+    "core-heartbeat": ("meadow.core.tasks.heartbeat", 60.0),
+    "core-broker-prune": ("meadow.core.tasks.broker_prune", 6 * 3600.0),
+    "accounts-purge-expired-codes": ("meadow.accounts.tasks.purge_expired_codes", 3600.0),
+    "enforcement-expire-sanctions": ("meadow.enforcement.tasks.expire_sanctions", 900.0),
+    "search-purge-old-logs": ("meadow.search.tasks.search_log_purge", 6 * 3600.0),
+    "search-refresh-ranks": ("meadow.search.tasks.search_rank_refresh", 300.0),
+    "orders-expire-unpaid": ("meadow.orders.tasks.orders_expire_unpaid", 60.0),
+    "orders-purge-idempotency": ("meadow.orders.tasks.idempotency_purge", 6 * 3600.0),
+    "distribution-evaluate-pools": ("meadow.distribution.tasks.pools_evaluate_due", 60.0),
+    "distribution-cf-retrain": (
+        "meadow.distribution.tasks.cf_model_retrain",
+        float(env("MEADOW_CF_RETRAIN_SECONDS", str(6 * 3600))),
+    ),
+}
+# MEADOW_BEAT_INTERVALS overrides single jobs after scaling: a JSON object of job name → seconds.
+try:
+    _beat_overrides = {str(k): float(v) for k, v in json.loads(env("MEADOW_BEAT_INTERVALS") or "{}").items()}
+except (ValueError, AttributeError, TypeError) as exc:
+    raise ImproperlyConfigured("MEADOW_BEAT_INTERVALS must be a JSON object of job name → seconds.") from exc
+if set(_beat_overrides) - set(_BEAT_JOBS):
+    raise ImproperlyConfigured(
+        f"MEADOW_BEAT_INTERVALS names unknown jobs: {sorted(set(_beat_overrides) - set(_BEAT_JOBS))}"
+    )
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
-    "accounts-purge-expired-codes": {"task": "meadow.accounts.tasks.purge_expired_codes", "schedule": 3600.0},
-    "enforcement-expire-sanctions": {"task": "meadow.enforcement.tasks.expire_sanctions", "schedule": 900.0},
-    "search-purge-old-logs": {"task": "meadow.search.tasks.search_log_purge", "schedule": 6 * 3600.0},
-    "search-refresh-ranks": {"task": "meadow.search.tasks.search_rank_refresh", "schedule": 300.0},
-    "orders-expire-unpaid": {"task": "meadow.orders.tasks.orders_expire_unpaid", "schedule": 60.0},
-    "orders-purge-idempotency": {"task": "meadow.orders.tasks.idempotency_purge", "schedule": 6 * 3600.0},
-    "distribution-evaluate-pools": {"task": "meadow.distribution.tasks.pools_evaluate_due", "schedule": 60.0},
-    "distribution-cf-retrain": {
-        "task": "meadow.distribution.tasks.cf_model_retrain",
-        "schedule": float(env("MEADOW_CF_RETRAIN_SECONDS", str(6 * 3600))),
-    },
+    name: {"task": task, "schedule": _beat_overrides.get(name, max(1.0, seconds * MEADOW_BEAT_SCALE))}
+    for name, (task, seconds) in _BEAT_JOBS.items()
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
@@ -395,6 +434,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # probes speak plain HTTP to the process
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))

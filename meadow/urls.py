@@ -5,6 +5,7 @@ from django.views.static import serve
 
 from meadow.accounts import views as accounts
 from meadow.api import api
+from meadow.core import health
 from meadow.distribution import creator_views as creator
 from meadow.distribution import views as distribution
 from meadow.enforcement import views as enforcement
@@ -69,6 +70,8 @@ from meadow.store.urls import web_patterns as store_web_patterns  # noqa: E402
 web_patterns += business_web_patterns + store_web_patterns
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("", include((web_patterns, "web"))),
     path("api/v1/", api.urls),
     path("accounts/", include("allauth.urls")),

@@ -50,6 +50,9 @@ def test_production_check_deploy_is_clean_with_secrets(tmp_path):
         ({"MEADOW_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(64)}, "ALLOWED_HOSTS"),
         ({"MEADOW_ENV": "production", "SECRET_KEY": "short", "ALLOWED_HOSTS": "x"}, "at least 50"),
         ({"DATABASE_URL": "mysql://nope"}, "DATABASE_URL"),
+        ({"MEADOW_BEAT_INTERVALS": '{"no-such-job": 1}'}, "MEADOW_BEAT_INTERVALS"),
+        ({"MEADOW_BEAT_INTERVALS": "[1, 2]"}, "MEADOW_BEAT_INTERVALS"),
+        ({"MEADOW_BEAT_SCALE": "0"}, "MEADOW_BEAT_SCALE"),
     ],
 )
 def test_missing_or_bad_configuration_fails_fast_with_a_clear_message(tmp_path, env, missing):
@@ -64,8 +67,33 @@ def test_development_check_uses_the_embedded_default(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "django.db.backends.sqlite3" in result.stdout
     assert "LocMemCache" in result.stdout and "InMemoryChannelLayer" in result.stdout
-    assert "CELERY_TASK_ALWAYS_EAGER = True" in result.stdout
+    # the embedded default runs a real worker and beat (the Procfile) on a SQLite broker file of its own
+    assert "CELERY_TASK_ALWAYS_EAGER = False" in result.stdout
+    assert f"CELERY_BROKER_URL = 'sqla+sqlite:///{tmp_path.resolve() / 'broker.sqlite3'}'" in result.stdout
+    assert f"CELERY_BEAT_SCHEDULE_FILENAME = '{tmp_path.resolve() / 'celerybeat-schedule'}'" in result.stdout
+    assert (
+        "CELERY_WORKER_POOL = 'threads'" in result.stdout and "CELERY_WORKER_CONCURRENCY = 2" in result.stdout
+    )
     assert (tmp_path / "meadow.sqlite3").parent.exists()
+
+
+def test_tasks_can_still_run_inline_and_beat_intervals_can_be_shortened(tmp_path):
+    result = _meadow(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; b = s.CELERY_BEAT_SCHEDULE; "
+        "print(s.CELERY_TASK_ALWAYS_EAGER, b['orders-expire-unpaid']['schedule'], "
+        "b['search-refresh-ranks']['schedule'], b['core-heartbeat']['schedule'])",
+        env={
+            "MEADOW_TASKS_EAGER": "true",
+            "MEADOW_BEAT_SCALE": "0.01",
+            "MEADOW_BEAT_INTERVALS": '{"orders-expire-unpaid": 2.5}',
+        },
+        tmp_path=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    # the override wins; 300 s × 0.01 = 3 s; 60 s × 0.01 is raised to the 1 s floor
+    assert result.stdout.strip().splitlines()[-1] == "True 2.5 3.0 1.0"
 
 
 def test_scale_profile_is_switched_on_by_environment_variables_only(tmp_path):
