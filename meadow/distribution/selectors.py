@@ -289,7 +289,7 @@ def _remember_why(viewer: User | None, reasons: dict[int, Sequence[Sequence[str]
 
 
 def _maybe_evaluate_pools() -> None:
-    """On the embedded default there is no beat: the first feed request each minute runs one batch inline."""
+    """With MEADOW_TASKS_EAGER there is no beat: the first feed request each minute runs one batch inline."""
     if settings.CELERY_TASK_ALWAYS_EAGER and cache.add("distribution:pools-evaluated", 1, 60):
         from meadow.distribution.services import pools_evaluate_due
 
