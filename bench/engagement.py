@@ -133,6 +133,7 @@ def _spawn(likes: int, workers: int) -> dict:
             "MEADOW_DATA_DIR": tmp,
             "MEADOW_LOG_LEVEL": "WARNING",
             "MEADOW_TASKS_EAGER": "false",  # notifications queue for a worker, as at scale (memory broker)
+            "CELERY_BROKER_URL": "memory://",  # the embedded default's broker is a SQLite file; keep the bench's
             "DATABASE_URL": f"{PG_SERVER}/{PG_DB}",
         }
         env.pop("REDIS_URL", None)

@@ -100,6 +100,7 @@ def _spawn(env_extra: dict, notes: int) -> dict:
             "MEADOW_DEBUG": "false",
             "MEADOW_DATA_DIR": tmp,
             "MEADOW_LOG_LEVEL": "WARNING",
+            "MEADOW_TASKS_EAGER": "true",  # as measured so far: the publish tasks run inline (no worker here)
             "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
             **env_extra,
         }
