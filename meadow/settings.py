@@ -2,7 +2,7 @@
 
 Two profiles share this file:
 
-* **embedded default** (no variables set): SQLite in WAL mode under ``MEADOW_DATA_DIR``, local-memory cache,
+* **embedded default** (no variables set): SQLite in WAL mode under ``MEADOW_DATA_DIR``, a disk cache shared by its processes,
   a Celery worker and beat on kombu's SQLAlchemy transport (a second SQLite file), Channels' in-memory layer,
   media in a local folder;
 * **scale**: ``DATABASE_URL=postgresql://…`` switches to PostgreSQL (psycopg 3) and ``REDIS_URL=redis://…``
@@ -189,7 +189,19 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "meadow"}}
+    # The web process, the worker and beat share one cache (lexicon stamps, the CF model pointer, unread
+    # counts, rate limits): diskcache's Django backend, SQLite files under the data directory, with atomic
+    # add/incr. A per-process local-memory cache would let each process see only its own changes.
+    CACHES = {
+        "default": {
+            "BACKEND": "diskcache.DjangoCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+            "TIMEOUT": 300,
+            "SHARDS": 4,
+            "DATABASE_TIMEOUT": 0.25,
+            "OPTIONS": {"size_limit": 2**30},
+        }
+    }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # Background work runs on real Celery worker and beat processes in both profiles (the Procfile; `make run` starts

@@ -2,7 +2,7 @@
 
 A card is the note shape of ``notes.api.note_out`` plus the feed's fields. Most of it is the same for every
 reader and changes only when the note is edited: title, body, media, hashtags, categories, mentions, location,
-dates. That part is kept in the cache (Redis at scale, so every web process shares it; locmem embedded) under
+dates. That part is kept in the cache (Redis at scale, a disk cache on the embedded default: every process shares it) under
 a key naming the note, its ``updated_at`` and the scheme and host the URLs were made absolute for. A page then
 costs, whatever its size:
 

@@ -66,7 +66,9 @@ def test_development_check_uses_the_embedded_default(tmp_path):
     result = _meadow("diffsettings", "--all", env={}, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "django.db.backends.sqlite3" in result.stdout
-    assert "LocMemCache" in result.stdout and "InMemoryChannelLayer" in result.stdout
+    # one cache shared by the web, worker and beat processes: diskcache's SQLite files under the data directory
+    assert "'BACKEND': 'diskcache.DjangoCache'" in result.stdout and "InMemoryChannelLayer" in result.stdout
+    assert f"'LOCATION': '{tmp_path.resolve() / 'cache'}'" in result.stdout
     # the embedded default runs a real worker and beat (the Procfile) on a SQLite broker file of its own
     assert "CELERY_TASK_ALWAYS_EAGER = False" in result.stdout
     assert f"CELERY_BROKER_URL = 'sqla+sqlite:///{tmp_path.resolve() / 'broker.sqlite3'}'" in result.stdout
@@ -178,3 +180,15 @@ def test_the_pool_really_serves_queries(tmp_path):
     result = _meadow("shell", "-v", "0", "-c", code, env=env, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["40", "3"]  # 40 queries from 8 threads through at most 3 connections
+
+
+def test_embedded_processes_share_one_cache(tmp_path):
+    """What the web process writes to the cache (a lexicon stamp, a CF model pointer, a rate-limit count), the
+    worker and beat processes read: each is a separate process on the embedded default."""
+    write = "from django.core.cache import cache; cache.set('shared-probe', 'from-web', 60); cache.add('n', 0); cache.incr('n')"
+    read = "from django.core.cache import cache; print(cache.get('shared-probe'), cache.get('n'))"
+    first = _meadow("shell", "-v", "0", "-c", write, env={}, tmp_path=tmp_path)
+    assert first.returncode == 0, first.stderr
+    second = _meadow("shell", "-v", "0", "-c", read, env={}, tmp_path=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.split() == ["from-web", "1"]
