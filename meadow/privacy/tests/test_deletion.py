@@ -204,3 +204,18 @@ def test_others_cannot_touch_someone_elses_deletion(user, other_user, api_for, a
         assert client.delete("/api/v1/me/deletion").status_code == 204
     assert list(AccountDeletion.objects.values_list("id", "user_id", "status", "scheduled_for")) == before
     assert api_for(user).get("/api/v1/me/deletion").json()["scheduled"] is True
+
+
+def test_logging_in_by_sms_code_cancels_too(db, api_for, sms_code):
+    person = User.objects.create_user("sms_login", phone="+60123451111")
+    AccountDeletion.objects.create(user=person, scheduled_for=timezone.now() + timedelta(days=14))
+    browser = Client()
+    browser.post("/login/code/", {"step": "phone", "phone": "+60123451111"})
+    response = browser.post(
+        "/login/code/",
+        {"step": "code", "phone": "+60123451111", "code": sms_code("+60123451111")},
+        follow=True,
+    )
+    assert response.wsgi_request.user.pk == person.pk
+    assert "will not be deleted" in response.content.decode()
+    assert AccountDeletion.objects.get(user=person).status == "cancelled"
