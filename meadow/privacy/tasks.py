@@ -3,7 +3,11 @@ is over. Each task is idempotent and safe to retry."""
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="meadow.privacy.tasks.data_export_build", bind=True, max_retries=2, default_retry_delay=60)
@@ -14,10 +18,13 @@ def data_export_build(self, export_id: int) -> str:
     try:
         return services.data_export_build(export_id=export_id)
     except Exception as exc:
-        if self.request.is_eager or self.request.retries >= self.max_retries:
-            services.data_export_fail(export_id=export_id)
-            raise
-        raise self.retry(exc=exc) from exc
+        if not self.request.is_eager and self.request.retries < self.max_retries:
+            raise self.retry(exc=exc) from exc
+        # Given up: the export is marked failed (the page says so) and the account may ask again. Inline (the
+        # embedded default) this must not turn the request that queued it into an error page.
+        logger.exception("data export %s failed", export_id)
+        services.data_export_fail(export_id=export_id)
+        return "failed"
 
 
 @shared_task(name="meadow.privacy.tasks.data_exports_purge")

@@ -177,3 +177,21 @@ def test_export_endpoints_authorization_matrix(who, world, ready_export, anon, a
         assert download.json()["error"]["code"] == "not_found"
         assert listed.json()["items"] == []
     assert list(DataExport.objects.values_list("id", "status", "file", "sha256")) == before
+
+
+def test_a_failing_build_is_marked_failed_and_the_account_may_ask_again(
+    user, api_for, monkeypatch, private_media, django_capture_on_commit_callbacks
+):
+    from meadow.core import privacy as registry
+
+    def broken(_user):
+        raise OSError("disk full")
+
+    monkeypatch.setitem(registry._sections, "broken", broken)
+    client = api_for(user)
+    response = _request(client, django_capture_on_commit_callbacks)
+    assert response.status_code == 202
+    assert DataExport.objects.get(pk=response.json()["id"]).status == "failed"
+    monkeypatch.delitem(registry._sections, "broken")
+    again = _request(client, django_capture_on_commit_callbacks)
+    assert again.status_code == 202 and DataExport.objects.get(pk=again.json()["id"]).status == "ready"
