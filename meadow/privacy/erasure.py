@@ -20,7 +20,7 @@ A new app registers its own step in its ``AppConfig.ready`` (``meadow.core.priva
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from meadow.core.privacy import register_erasure_step
@@ -63,6 +63,12 @@ def erase_engagement(user) -> int:
         changed += engagement.note_unlike(user=user, note=like.note)
     for save in Save.objects.filter(user=user).select_related("note").order_by("id"):
         changed += engagement.note_unsave(user=user, note=save.note)
+    # Other people's saves of the account's (now removed) notes: out of their boards, board counts corrected,
+    # without an "unsave" event that would teach their interest profiles something they did not do.
+    for save in Save.objects.filter(note__author=user).order_by("id"):
+        if Save.objects.filter(pk=save.pk).delete()[0]:
+            Board.objects.filter(pk=save.board_id).update(note_count=F("note_count") - 1)
+            changed += 1
     for comment_like in CommentLike.objects.filter(user=user).select_related("comment").order_by("id"):
         changed += engagement.comment_unlike(user=user, comment=comment_like.comment)
     # Top-level comments first: deleting one takes its replies with it (comment_delete counts them).

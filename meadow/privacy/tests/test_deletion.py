@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from meadow.accounts.models import ApiToken, Follow, User
-from meadow.engagement.models import Comment, Like, Save
+from meadow.engagement.models import Board, Comment, Like, Save
 from meadow.notes.models import Hashtag, Note
 from meadow.notifications.models import Notification
 from meadow.orders.models import Address, Order
@@ -135,6 +135,7 @@ def test_erasure_leaves_nothing_searchable_corrects_counters_and_keeps_orders(
     friend_note = Note.objects.get(pk=world.friend_note.pk)
     assert (friend_note.like_count, friend_note.save_count, friend_note.comment_count) == (1, 1, 2)
     assert (friend.followers_count, friend.following_count, friend.likes_saves_received_count) == (1, 1, 2)
+    assert Board.objects.get(owner=friend, is_default=True).note_count == 1
 
     _schedule(owner, token_client)
     _make_due(owner)
@@ -161,6 +162,9 @@ def test_erasure_leaves_nothing_searchable_corrects_counters_and_keeps_orders(
     assert (friend_note.like_count, friend_note.save_count, friend_note.comment_count) == (0, 0, 0)
     assert (friend.followers_count, friend.following_count, friend.likes_saves_received_count) == (0, 0, 0)
     assert not Like.objects.filter(user=owner).exists() and not Save.objects.filter(user=owner).exists()
+    # the friend's save of the owner's note leaves the friend's board, its count corrected
+    assert not Save.objects.filter(note__author=owner).exists()
+    assert Board.objects.get(owner=friend, is_default=True).note_count == 0
     assert not Comment.objects.filter(author=owner).exists()
     assert (
         not Follow.objects.filter(follower=owner).exists()
