@@ -279,3 +279,7 @@ from meadow.store.api import router as store_router  # noqa: E402
 
 api.add_router("", business_router)
 api.add_router("", store_router)
+
+from meadow.privacy.api import router as privacy_router  # noqa: E402
+
+api.add_router("", privacy_router)

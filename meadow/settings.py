@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "meadow.distribution",
     "meadow.business",
     "meadow.store",
+    "meadow.privacy",
 ]
 
 MIDDLEWARE = [
@@ -246,6 +247,8 @@ _BEAT_JOBS: dict[str, tuple[str, float]] = {
     "search-refresh-ranks": ("meadow.search.tasks.search_rank_refresh", 300.0),
     "orders-expire-unpaid": ("meadow.orders.tasks.orders_expire_unpaid", 60.0),
     "orders-purge-idempotency": ("meadow.orders.tasks.idempotency_purge", 6 * 3600.0),
+    "privacy-purge-exports": ("meadow.privacy.tasks.data_exports_purge", 3600.0),
+    "privacy-erase-due-accounts": ("meadow.privacy.tasks.account_deletions_run_due", 3600.0),
     "distribution-evaluate-pools": ("meadow.distribution.tasks.pools_evaluate_due", 60.0),
     "distribution-cf-retrain": (
         "meadow.distribution.tasks.cf_model_retrain",
@@ -393,6 +396,11 @@ MEADOW_ORDER_PAYMENT_TIMEOUT_MINUTES = int(env("MEADOW_ORDER_PAYMENT_TIMEOUT_MIN
 MEADOW_PAYMENT_GATEWAY = env("MEADOW_PAYMENT_GATEWAY", "meadow.orders.gateway.SandboxGateway")
 MEADOW_SANDBOX_WEBHOOK_SECRET = env("MEADOW_SANDBOX_WEBHOOK_SECRET")
 MEADOW_SANDBOX_WEBHOOK_TOLERANCE_SECONDS = int(env("MEADOW_SANDBOX_WEBHOOK_TOLERANCE_SECONDS", "300"))
+
+# Privacy rights (docs/operations.md): how long a "Download my data" archive may be downloaded, and the grace
+# period between "Delete my account" and the erasure (logging in during it cancels the request).
+MEADOW_EXPORT_TTL_DAYS = int(env("MEADOW_EXPORT_TTL_DAYS", "7"))
+MEADOW_DELETION_GRACE_DAYS = int(env("MEADOW_DELETION_GRACE_DAYS", "14"))
 
 # --- i18n ----------------------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -69,6 +69,10 @@ from meadow.store.urls import web_patterns as store_web_patterns  # noqa: E402
 
 web_patterns += business_web_patterns + store_web_patterns
 
+from meadow.privacy.urls import web_patterns as privacy_web_patterns  # noqa: E402
+
+web_patterns += privacy_web_patterns
+
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

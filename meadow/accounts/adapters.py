@@ -19,6 +19,14 @@ class AccountAdapter(DefaultAccountAdapter):
             raise forms.ValidationError(str(exc.message)) from exc
         return super().clean_username(handle, shallow=shallow)
 
+    def login(self, request, user):
+        """allauth's sign-in doors (social accounts, e-mail confirmation): logging in cancels a scheduled
+        account deletion, as on Meadow's own login pages."""
+        super().login(request, user)
+        from meadow.privacy.views import signed_in
+
+        signed_in(request, user)
+
     def save_user(self, request, user, form, commit=True):
         user = super().save_user(request, user, form, commit=False)
         user.handle = user.handle.lower()

@@ -187,6 +187,9 @@ def token(request: HttpRequest, payload: TokenIn):
         user, raw = services.token_issue(
             login=payload.login or "", password=payload.password or "", ip=ip, name=payload.name
         )
+    from meadow.privacy.services import account_deletion_cancel_on_login
+
+    account_deletion_cancel_on_login(user=user)  # signing in cancels a scheduled account deletion
     return {"token": raw, "handle": user.handle}
 
 

@@ -1,3 +1,4 @@
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 
 from meadow.accounts.selectors import user_find_by_login
@@ -12,7 +13,7 @@ class LoginBackend(ModelBackend):
             return None
         user = user_find_by_login(login=login)
         if user is None:
-            self.user_model().set_password(password)  # same work either way: no timing oracle
+            get_user_model()().set_password(password)  # same work either way: no timing oracle
             return None
         if user.check_password(password) and self.user_can_authenticate(user):
             return user

@@ -31,6 +31,7 @@ from meadow.accounts.validation import clean_phone
 from meadow.core.errors import DomainError
 from meadow.core.ratelimit import client_ip, rate_limit_hit
 from meadow.enforcement.services import enforcement_login_gate
+from meadow.privacy.views import signed_in as privacy_signed_in
 
 BACKEND = "meadow.accounts.backends.LoginBackend"
 
@@ -124,6 +125,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, _("The login or the password is not right."))
             else:
                 auth_login(request, user, backend=BACKEND)
+                privacy_signed_in(request, user)  # logging in cancels a scheduled account deletion
                 return _activate_language(redirect(_next_url(request, reverse("web:home"))), user.language)
     return render(request, "accounts/login.html", {"form": form, "next": request.GET.get("next", "")})
 
@@ -158,6 +160,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
                 _form_error(code_form, exc)
             else:
                 auth_login(request, user, backend=BACKEND)
+                privacy_signed_in(request, user)  # logging in cancels a scheduled account deletion
                 return _activate_language(redirect("web:home"), user.language)
     return render(request, "accounts/login_code.html", {"phone_form": phone_form, "code_form": code_form})
 

@@ -260,6 +260,12 @@ def pools_evaluate_due(*, now: datetime | None = None, limit: int | None = None)
 
 
 # --- interests ------------------------------------------------------------------------------------------------------
+def _learns(user_id: int) -> bool:
+    """Only an active account has an interest profile: the undo events an account erasure writes (unlike,
+    unsave) arrive after it and must not create a new one for the erased account."""
+    return User.objects.filter(pk=user_id, is_active=True).exists()
+
+
 def _profile_apply(
     *, user_id: int, topics: dict[str, float], signal: float, now: datetime
 ) -> InterestProfile:
@@ -295,7 +301,7 @@ def interests_learn_event(
     from meadow.engagement.services import signal_weight
 
     signal = interest_config().read_signal if kind == "read" else signal_weight(kind)
-    if not signal:
+    if not signal or not _learns(user_id):
         return None
     topics = note_topic_shares(note_id=note_id)
     if not topics:
@@ -307,6 +313,8 @@ def interests_learn_follow(
     *, user_id: int, followee_id: int, now: datetime | None = None
 ) -> InterestProfile | None:
     """Following an account teaches the categories of its recent notes (shares summing to 1)."""
+    if not _learns(user_id):
+        return None
     rows = list(
         NoteCategory.objects.filter(note__author_id=followee_id, note__status=Note.Status.PUBLISHED)
         .order_by("-note_id")
