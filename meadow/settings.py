@@ -358,10 +358,16 @@ STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("MEADOW_MEDIA_ROOT") or (DATA_DIR / "media"))
-# Files that must never have a public URL (business licences): outside MEDIA_ROOT, served by views that check.
+# Files that must never have a public URL (business licences, the CF models that name users): outside
+# MEDIA_ROOT, served only by views that check. STORAGES["private"]; another backend (a private S3 bucket) with
+# MEADOW_PRIVATE_STORAGE_BACKEND and its options as JSON in MEADOW_PRIVATE_STORAGE_OPTIONS.
 MEADOW_PRIVATE_MEDIA_ROOT = Path(env("MEADOW_PRIVATE_MEDIA_ROOT") or (DATA_DIR / "private"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "private": {
+        "BACKEND": env("MEADOW_PRIVATE_STORAGE_BACKEND", "meadow.core.storage.PrivateStorage"),
+        "OPTIONS": json.loads(env("MEADOW_PRIVATE_STORAGE_OPTIONS") or "{}"),
+    },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION

@@ -180,6 +180,12 @@ def _public_notes() -> QuerySet[Note]:
     )
 
 
+def notes_public() -> QuerySet[Note]:
+    """The notes any feed may show anyone (``_public_notes``): what may leave its author's audience — topic
+    counts, the collaborative-filtering model, anything derived for everyone."""
+    return _public_notes()
+
+
 def notes_latest_public(
     *, viewer: User | None, cursor: str | None = None, limit: int | None = None
 ) -> dict[str, Any]:
