@@ -209,6 +209,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "orders-expire-unpaid": {"task": "meadow.orders.tasks.orders_expire_unpaid", "schedule": 60.0},
     "orders-purge-idempotency": {"task": "meadow.orders.tasks.idempotency_purge", "schedule": 6 * 3600.0},
     "distribution-evaluate-pools": {"task": "meadow.distribution.tasks.pools_evaluate_due", "schedule": 60.0},
+    "notes-hashtags-recount": {
+        "task": "meadow.notes.tasks.hashtags_recount",
+        "schedule": float(env("MEADOW_HASHTAG_RECOUNT_SECONDS", "600")),
+    },
     "distribution-cf-retrain": {
         "task": "meadow.distribution.tasks.cf_model_retrain",
         "schedule": float(env("MEADOW_CF_RETRAIN_SECONDS", str(6 * 3600))),
