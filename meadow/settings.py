@@ -397,6 +397,12 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Meadow <no-reply@meadow.local>")
 
 # --- security ------------------------------------------------------------------------------------------------
+# The client address behind a proxy (meadow.core.ratelimit.client_ip): the header is believed only on requests
+# from these proxies, and read from the right. Unset when uvicorn's --proxy-headers already resolved it.
+MEADOW_TRUSTED_PROXY_HEADER = env("MEADOW_TRUSTED_PROXY_HEADER")
+MEADOW_TRUSTED_PROXIES = [
+    p.strip() for p in env("MEADOW_TRUSTED_PROXIES", "127.0.0.1,::1").split(",") if p.strip()
+]
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads it for the X-CSRFToken header
 X_FRAME_OPTIONS = "DENY"
