@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# `make run` has no proxy in front: uvicorn must not believe X-Forwarded-For from anyone (by default it believes
+# any client on 127.0.0.1). Behind a local proxy: make run PROXY_ARGS="--proxy-headers --forwarded-allow-ips=127.0.0.1"
+PROXY_ARGS ?= --no-proxy-headers
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: install run test test-fast test-e2e test-profiles lint format demo openapi messages clean
@@ -26,7 +29,7 @@ install: $(BIN)/python
 run: install
 	$(BIN)/meadow migrate --no-input -v0
 	$(BIN)/meadow demo --if-empty
-	PATH="$(abspath $(BIN)):$$PATH" HOST=$(HOST) $(BIN)/python -m meadow.core.procfile start -f Procfile -p $(PORT)
+	PATH="$(abspath $(BIN)):$$PATH" HOST=$(HOST) PROXY_ARGS="$(PROXY_ARGS)" $(BIN)/python -m meadow.core.procfile start -f Procfile -p $(PORT)
 
 # The whole suite: unit, API, pages, contract and browser tests, in parallel.
 test: install

@@ -250,6 +250,10 @@ _BEAT_JOBS: dict[str, tuple[str, float]] = {
     "privacy-purge-exports": ("meadow.privacy.tasks.data_exports_purge", 3600.0),
     "privacy-erase-due-accounts": ("meadow.privacy.tasks.account_deletions_run_due", 3600.0),
     "distribution-evaluate-pools": ("meadow.distribution.tasks.pools_evaluate_due", 60.0),
+    "notes-hashtags-recount": (
+        "meadow.notes.tasks.hashtags_recount",
+        float(env("MEADOW_HASHTAG_RECOUNT_SECONDS", "600")),
+    ),
     "distribution-cf-retrain": (
         "meadow.distribution.tasks.cf_model_retrain",
         float(env("MEADOW_CF_RETRAIN_SECONDS", str(6 * 3600))),
@@ -417,10 +421,16 @@ STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("MEADOW_MEDIA_ROOT") or (DATA_DIR / "media"))
-# Files that must never have a public URL (business licences): outside MEDIA_ROOT, served by views that check.
+# Files that must never have a public URL (business licences, the CF models that name users): outside
+# MEDIA_ROOT, served only by views that check. STORAGES["private"]; another backend (a private S3 bucket) with
+# MEADOW_PRIVATE_STORAGE_BACKEND and its options as JSON in MEADOW_PRIVATE_STORAGE_OPTIONS.
 MEADOW_PRIVATE_MEDIA_ROOT = Path(env("MEADOW_PRIVATE_MEDIA_ROOT") or (DATA_DIR / "private"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "private": {
+        "BACKEND": env("MEADOW_PRIVATE_STORAGE_BACKEND", "meadow.core.storage.PrivateStorage"),
+        "OPTIONS": json.loads(env("MEADOW_PRIVATE_STORAGE_OPTIONS") or "{}"),
+    },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION
@@ -446,6 +456,12 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Meadow <no-reply@meadow.local>")
 
 # --- security ------------------------------------------------------------------------------------------------
+# The client address behind a proxy (meadow.core.ratelimit.client_ip): the header is believed only on requests
+# from these proxies, and read from the right. Unset when uvicorn's --proxy-headers already resolved it.
+MEADOW_TRUSTED_PROXY_HEADER = env("MEADOW_TRUSTED_PROXY_HEADER")
+MEADOW_TRUSTED_PROXIES = [
+    p.strip() for p in env("MEADOW_TRUSTED_PROXIES", "127.0.0.1,::1").split(",") if p.strip()
+]
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads it for the X-CSRFToken header
 X_FRAME_OPTIONS = "DENY"

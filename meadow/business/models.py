@@ -7,34 +7,20 @@ is stored in private storage (never under MEDIA_URL) and served only to the appl
 
 from __future__ import annotations
 
-import os
 import uuid
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
+from django.core.files.storage import Storage
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-
-class PrivateStorage(FileSystemStorage):
-    """Files outside MEDIA_ROOT (``MEADOW_PRIVATE_MEDIA_ROOT``, read on every access): nothing in it has a public
-    URL; views that check who is asking stream the files."""
-
-    @property
-    def base_location(self) -> str:
-        return str(settings.MEADOW_PRIVATE_MEDIA_ROOT)
-
-    @property
-    def location(self) -> str:
-        return os.path.abspath(self.base_location)
-
-    def url(self, name: str | None) -> str:
-        raise ValueError("Private files have no public URL; link to the view that serves them.")
+from meadow.core import storage
 
 
-def private_storage() -> FileSystemStorage:
-    return PrivateStorage()
+def private_storage() -> Storage:
+    """The licences' storage: the project's private storage (``meadow.core.storage``), never MEDIA_ROOT."""
+    return storage.private_storage()
 
 
 def upload_licence(instance: VerificationApplication, filename: str) -> str:

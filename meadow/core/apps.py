@@ -9,7 +9,10 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         import logging
 
-        from meadow.core import jobs  # noqa: F401  (connects the task signals that record job runs)
+        from meadow.core import (
+            checks,  # noqa: F401  (registers the system checks)
+            jobs,  # noqa: F401  (connects the task signals that record job runs)
+        )
         from meadow.core.health import ProbeAccessFilter
 
         logging.getLogger("uvicorn.access").addFilter(ProbeAccessFilter())

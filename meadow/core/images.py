@@ -20,7 +20,8 @@ try:  # HEIC/HEIF from phones
 except ImportError:  # pragma: no cover - the dependency is declared; this only guards odd installs
     pass
 
-ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "HEIF", "HEIC", "GIF", "MPO"}
+# What the docs promise (JPEG, PNG, WebP, HEIC; MPO is the JPEG phones write): no GIF, as for notes.
+ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "HEIF", "HEIC", "MPO"}
 
 
 @dataclass

@@ -8,6 +8,7 @@ raises every limit for load tests.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import time
 from dataclasses import dataclass
 
@@ -87,9 +88,47 @@ def rate_limit_hit(*, scope: str, key: str) -> None:
         raise RateLimited(retry_after=max(1, int(rate.period - (now - started)) + 1))
 
 
+def _trusted_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    raw = getattr(settings, "MEADOW_TRUSTED_PROXIES", ["127.0.0.1", "::1"])
+    networks = []
+    for item in raw:
+        try:
+            networks.append(ipaddress.ip_network(item.strip(), strict=False))
+        except ValueError:
+            continue
+    return networks
+
+
+def _is_trusted(address: str, networks) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
 def client_ip(request) -> str:
-    """The client's address. Behind a proxy, set MEADOW_TRUSTED_PROXY_HEADER (e.g. HTTP_X_FORWARDED_FOR)."""
+    """The client's address: the rate limits and agreement records key on it, so a client must not choose it.
+
+    ``REMOTE_ADDR`` unless ``MEADOW_TRUSTED_PROXY_HEADER`` (e.g. ``HTTP_X_FORWARDED_FOR``) is set *and* the
+    request comes from one of ``MEADOW_TRUSTED_PROXIES`` (addresses or networks). Then the header is read from
+    the right — each proxy appends the address it saw — skipping our own proxies; the first address that is
+    not one of them is the client. Whatever a client writes itself sits to the left of that and is ignored.
+    (Behind uvicorn ``--proxy-headers --forwarded-allow-ips=<proxy>``, uvicorn already did this and
+    ``REMOTE_ADDR`` is the client: leave the header setting unset.)"""
+    remote = request.META.get("REMOTE_ADDR", "")
     header = getattr(settings, "MEADOW_TRUSTED_PROXY_HEADER", "")
-    if header and request.META.get(header):
-        return request.META[header].split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR", "")
+    if not header or not request.META.get(header):
+        return remote
+    networks = _trusted_networks()
+    if not _is_trusted(remote, networks):
+        return remote  # not from our proxy: the header is the client's own words
+    for entry in reversed(str(request.META[header]).split(",")):
+        address = entry.strip()
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            return remote  # a garbled chain: trust nothing in it
+        if not _is_trusted(address, networks):
+            return address
+    return remote

@@ -2,10 +2,15 @@
 
 ``cf_model_retrain`` (periodic Celery task, ``MEADOW_CF_RETRAIN_SECONDS``) calls :func:`cf_model_train`: it
 reads the engagement events of the last ``MEADOW_CF_WINDOW_DAYS`` aggregated per (reader, note) in the
-database, keeps the pairs whose signal-weighted sum (likes, saves, comments, shares, completions, follows;
+database — only on notes that any feed may show anyone at training time (``notes_public``: published, ready,
+public notes of public, active accounts, not limited or held; a followers-only, only-me, removed or limited note
+never enters the model) — keeps the pairs whose signal-weighted sum (likes, saves, comments, shares, completions, follows;
 undo events subtract; each read adds ``MEADOW_CF_READ_WEIGHT``) is positive and that the reader did not mark
-"not interested", fits :class:`~meadow.distribution.engine.cf.CollaborativeModel` and writes it through
-``default_storage`` as ``models/cf-<stamp>.npz`` (numpy arrays, never a pickle). The pointer to the current
+"not interested", fits :class:`~meadow.distribution.engine.cf.CollaborativeModel` and writes it to the *private* storage
+(``STORAGES["private"]``, ``meadow.core.storage``; never ``default_storage``, which the web server or object
+store serves under ``MEDIA_URL``: a model maps user ids to what they read) as ``models/cf-<stamp>.npz`` (numpy
+arrays, never a pickle). Models that older versions wrote under the public media root are deleted by the next
+training run and never loaded. The pointer to the current
 model is the small file ``models/cf-current.txt`` (shared by every process whatever the cache backend) plus a
 cache key, so other processes notice a new model within ``MEADOW_CF_RELOAD_SECONDS``.
 
@@ -23,10 +28,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.files.storage import Storage, default_storage
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from meadow.core.storage import private_storage
 from meadow.distribution.engine.cf import CFConfig, CollaborativeModel
 
 log = logging.getLogger(__name__)
@@ -37,6 +43,10 @@ POINTER_CACHE_KEY = "distribution:cf-model-current"
 
 _lock = threading.Lock()
 _state: dict[str, object] = {"name": None, "model": None, "checked": 0.0}
+
+
+def _store() -> Storage:
+    return private_storage()
 
 
 def _setting(name: str, default):
@@ -55,12 +65,14 @@ def cf_config() -> CFConfig:
 def engagement_interactions() -> list[tuple[int, int, float]]:
     """``(user id, note id, value)`` for every positive (reader, note) pair of the training window."""
     from meadow.engagement.models import EngagementEvent, Signal
+    from meadow.notes.selectors import notes_public
 
     since = timezone.now() - timedelta(days=float(_setting("MEADOW_CF_WINDOW_DAYS", 180)))
     read_weight = float(_setting("MEADOW_CF_READ_WEIGHT", 0.5))
     limit = int(_setting("MEADOW_CF_MAX_PAIRS", 5_000_000))
     rows = (
         EngagementEvent.objects.filter(created_at__gte=since, user__isnull=False)
+        .filter(note_id__in=notes_public().values("pk"))
         .exclude(kind=Signal.IMPRESSION)
         .values("user_id", "note_id")
         .annotate(
@@ -84,6 +96,7 @@ def engagement_interactions() -> list[tuple[int, int, float]]:
 
 def cf_model_train() -> dict[str, object]:
     """Fit a model on the engagement window, store it and make it current. Safe to repeat."""
+    _remove_public_models()
     interactions = engagement_interactions()
     minimum = int(_setting("MEADOW_CF_MIN_PAIRS", 20))
     if len(interactions) < minimum:
@@ -91,7 +104,7 @@ def cf_model_train() -> dict[str, object]:
     started = time.perf_counter()
     model = CollaborativeModel.fit(interactions, config=cf_config())
     stamp = timezone.now().strftime("%Y%m%dT%H%M%S%f")
-    name = default_storage.save(f"{MODEL_DIR}/cf-{stamp}.npz", ContentFile(model.to_bytes()))
+    name = _store().save(f"{MODEL_DIR}/cf-{stamp}.npz", ContentFile(model.to_bytes()))
     _write_pointer(name)
     _prune(keep=int(_setting("MEADOW_CF_KEEP", 3)), current=name)
     seconds = time.perf_counter() - started
@@ -117,33 +130,56 @@ def _write_pointer(name: str) -> None:
     # The cache first: readers look there before the file, so the moment the file is being replaced (storages
     # have no atomic rename) is not seen by them.
     cache.set(POINTER_CACHE_KEY, name, None)
-    if default_storage.exists(POINTER):
-        default_storage.delete(POINTER)
-    default_storage.save(POINTER, ContentFile(name.encode()))
+    store = _store()
+    if store.exists(POINTER):
+        store.delete(POINTER)
+    store.save(POINTER, ContentFile(name.encode()))
 
 
 def _read_pointer() -> str | None:
     name = cache.get(POINTER_CACHE_KEY)
     if name:
         return str(name)
-    if not default_storage.exists(POINTER):
+    store = _store()
+    if not store.exists(POINTER):
         return None
-    with default_storage.open(POINTER, "rb") as handle:
+    with store.open(POINTER, "rb") as handle:
         name = handle.read().decode().strip()
     if name:
         cache.set(POINTER_CACHE_KEY, name, None)
     return name or None
 
 
-def _prune(*, keep: int, current: str) -> None:
+def _model_files(store: Storage) -> list[str]:
     try:
-        _, files = default_storage.listdir(MODEL_DIR)
+        _, files = store.listdir(MODEL_DIR)
     except (FileNotFoundError, NotImplementedError):
-        return
-    models = sorted(f"{MODEL_DIR}/{f}" for f in files if f.startswith("cf-") and f.endswith(".npz"))
+        return []
+    return sorted(f"{MODEL_DIR}/{f}" for f in files if f.startswith("cf-") and f.endswith(".npz"))
+
+
+def _prune(*, keep: int, current: str) -> None:
+    store = _store()
+    models = _model_files(store)
     for old in models[: max(len(models) - max(keep, 1), 0)]:
         if old != current:
-            default_storage.delete(old)
+            store.delete(old)
+
+
+def _remove_public_models() -> int:
+    """Delete the models (and their pointer) that versions before the private storage wrote through
+    ``default_storage`` under the public media root; they are never loaded. Returns how many files went."""
+    removed = 0
+    for name in [*_model_files(default_storage), POINTER]:
+        try:
+            if default_storage.exists(name):
+                default_storage.delete(name)
+                removed += 1
+        except (OSError, NotImplementedError):
+            log.exception("cannot delete the public CF model file %s", name)
+    if removed:
+        log.warning("deleted %d CF model file(s) from the public media storage", removed)
+    return removed
 
 
 def load_current_model() -> CollaborativeModel | None:
@@ -164,7 +200,7 @@ def load_current_model() -> CollaborativeModel | None:
         if name == _state["name"]:
             return _state["model"]  # type: ignore[return-value]
         try:
-            with default_storage.open(name, "rb") as handle:
+            with _store().open(name, "rb") as handle:
                 model = CollaborativeModel.from_bytes(handle.read())
         except (OSError, ValueError, KeyError):
             log.exception("cannot load the CF model %s; keeping the previous one", name)

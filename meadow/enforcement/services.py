@@ -27,7 +27,6 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models, transaction
-from django.db.models import F
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
@@ -475,14 +474,15 @@ def _take_down(*, obj, violation: Violation, action: str) -> None:
 def _content_remove(*, obj) -> None:
     """Take content down without deleting it (a voided violation restores it)."""
     if _is_note(obj):
-        from meadow.notes.models import Hashtag, Note, NoteHashtag
+        from meadow.notes.models import Note, NoteHashtag
+        from meadow.notes.services import hashtags_recount
 
         with transaction.atomic():
             if Note.objects.filter(pk=obj.pk, status=Note.Status.PUBLISHED).update(
                 status=Note.Status.REMOVED, updated_at=timezone.now()
             ):
                 ids = list(NoteHashtag.objects.filter(note_id=obj.pk).values_list("hashtag_id", flat=True))
-                Hashtag.objects.filter(pk__in=ids, use_count__gt=0).update(use_count=F("use_count") - 1)
+                hashtags_recount(hashtag_ids=ids)
         return
     status_field = _status_field(obj)
     if status_field is not None:
@@ -491,14 +491,15 @@ def _content_remove(*, obj) -> None:
 
 def _content_restore(*, obj) -> None:
     if _is_note(obj):
-        from meadow.notes.models import Hashtag, Note, NoteHashtag
+        from meadow.notes.models import Note, NoteHashtag
+        from meadow.notes.services import hashtags_recount
 
         with transaction.atomic():
             if Note.objects.filter(pk=obj.pk, status=Note.Status.REMOVED, deleted_at__isnull=True).update(
                 status=Note.Status.PUBLISHED, updated_at=timezone.now()
             ):
                 ids = list(NoteHashtag.objects.filter(note_id=obj.pk).values_list("hashtag_id", flat=True))
-                Hashtag.objects.filter(pk__in=ids).update(use_count=F("use_count") + 1)
+                hashtags_recount(hashtag_ids=ids)
         return
     status_field = _status_field(obj)
     if status_field is not None and getattr(obj, status_field.name, None) == "removed":

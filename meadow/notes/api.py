@@ -365,7 +365,7 @@ class HashtagOut(Schema):
 @router.get("/hashtags/{name}", response=responses({200: HashtagOut}), auth=optional_auth, tags=["hashtags"])
 def hashtag_get(request: HttpRequest, name: str, cursor: str | None = None, limit: int | None = None):
     """A topic (any spelling: #KL美食 = kl美食 = ＫＬ美食) with its count, categories and a page of notes."""
-    hashtag = selectors.hashtag_get(name=name)
+    hashtag = selectors.hashtag_get(name=name, viewer=_viewer(request))
     language = getattr(request, "LANGUAGE_CODE", "en")
     page = selectors.notes_for_hashtag(viewer=_viewer(request), hashtag=hashtag, cursor=cursor, limit=limit)
     return {

@@ -5,12 +5,10 @@ pipeline and shared between notes; ``tasks.note_media_purge`` never deletes a fi
 from __future__ import annotations
 
 import random
-from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Count
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
@@ -379,13 +377,6 @@ def seed_notes(
 
 
 def _recount(hashtags: list[Hashtag]) -> None:
-    counts = Counter(
-        dict(
-            NoteHashtag.objects.filter(hashtag__in=hashtags, note__status=Note.Status.PUBLISHED)
-            .values("hashtag_id")
-            .annotate(n=Count("id"))
-            .values_list("hashtag_id", "n")
-        )
-    )
-    for hashtag in hashtags:
-        Hashtag.objects.filter(pk=hashtag.pk).update(use_count=counts.get(hashtag.pk, 0))
+    from meadow.notes.services import hashtags_recount
+
+    hashtags_recount(hashtag_ids=[h.pk for h in hashtags])

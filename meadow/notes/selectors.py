@@ -180,6 +180,12 @@ def _public_notes() -> QuerySet[Note]:
     )
 
 
+def notes_public() -> QuerySet[Note]:
+    """The notes any feed may show anyone (``_public_notes``): what may leave its author's audience — topic
+    counts, the collaborative-filtering model, anything derived for everyone."""
+    return _public_notes()
+
+
 def notes_latest_public(
     *, viewer: User | None, cursor: str | None = None, limit: int | None = None
 ) -> dict[str, Any]:
@@ -190,14 +196,23 @@ def notes_latest_public(
     )
 
 
-def hashtag_get(*, name: str) -> Hashtag:
-    """A topic by any spelling (#KL美食, kl美食, ＫＬ美食 …); 404 if nobody used it."""
+def hashtag_get(*, name: str, viewer: User | None = None) -> Hashtag:
+    """A topic by any spelling (#KL美食, kl美食, ＫＬ美食 …); 404 if nobody used it on a note everyone may see
+    (``use_count``), unless ``viewer`` may see a note carrying it (their own, or one they follow): a topic used
+    only on followers-only or only-me notes does not exist for anyone else."""
     hashtag = (
         Hashtag.objects.prefetch_related("categories")
         .filter(name=normalize_hashtag(name or "")[:200])
         .first()
     )
     if hashtag is None:
+        raise Http404
+    if hashtag.use_count <= 0 and not (
+        _signed_in(viewer)
+        and _exclude_blocked(
+            Note.objects.filter(hashtag_links__hashtag=hashtag).filter(_visible_q(viewer)), viewer
+        ).exists()
+    ):
         raise Http404
     return hashtag
 
@@ -216,9 +231,7 @@ def hashtags_trending(*, days: int = TRENDING_DAYS, limit: int = 10) -> list[Has
         now = timezone.now()
         rows = (
             NoteHashtag.objects.filter(
-                note__status=Note.Status.PUBLISHED,
-                note__visibility=Note.Visibility.PUBLIC,
-                note__published_at__gte=now - timedelta(days=days),
+                note__in=_public_notes().filter(published_at__gte=now - timedelta(days=days)).values("pk")
             )
             .order_by("-note__published_at")
             .values_list("hashtag_id", "note__published_at")[:5000]
@@ -237,14 +250,14 @@ def hashtags_trending(*, days: int = TRENDING_DAYS, limit: int = 10) -> list[Has
 
 
 def hashtags_cooccurring(*, names: list[str], exclude: set[str], limit: int = 3) -> list[Hashtag]:
-    """Hashtags that appear together with ``names`` on recent published notes, most frequent first."""
+    """Hashtags that appear together with ``names`` on recent notes everyone may see, most frequent first."""
     if not names:
         return []
     base_ids = list(Hashtag.objects.filter(name__in=names).values_list("id", flat=True))
     if not base_ids:
         return []
     note_ids = list(
-        NoteHashtag.objects.filter(hashtag_id__in=base_ids, note__status=Note.Status.PUBLISHED)
+        NoteHashtag.objects.filter(hashtag_id__in=base_ids, note__in=_public_notes().values("pk"))
         .order_by("-note_id")
         .values_list("note_id", flat=True)[:500]
     )

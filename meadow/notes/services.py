@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import models, transaction
-from django.db.models import F
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -241,12 +241,42 @@ def note_categorize(*, note: Note, matcher: CategoryMatcher | None = None) -> li
     return [cid for cid, _s in best]
 
 
-def _adjust_use_counts(*, added: Iterable[int], removed: Iterable[int]) -> None:
-    added, removed = sorted(set(added)), sorted(set(removed))
-    if added:
-        Hashtag.objects.filter(pk__in=added).update(use_count=F("use_count") + 1)
-    if removed:
-        Hashtag.objects.filter(pk__in=removed, use_count__gt=0).update(use_count=F("use_count") - 1)
+def hashtags_recount(*, hashtag_ids: Iterable[int] | None = None) -> int:
+    """Set each hashtag's ``use_count`` to the number of notes any feed may show anyone
+    (``selectors.notes_public``: published, ready, public notes of public, active accounts, not limited or held)
+    that carry it: a followers-only, only-me, removed or limited note never makes a topic public or adds to its
+    count. ``None``: every hashtag in use (the periodic task, which catches what changes without a note event —
+    an account turning private or banned, a limit starting or ending, a video finishing). Returns how many
+    counts changed.
+
+    The rows are locked first (primary-key order) and counted in the next statement, so its snapshot includes
+    every transaction that recounted before us: two notes published together cannot lose each other's use."""
+    from meadow.notes.selectors import notes_public
+
+    with transaction.atomic():
+        rows = Hashtag.objects.select_for_update().order_by("pk")
+        if hashtag_ids is not None:
+            ids = sorted(set(hashtag_ids))
+            if not ids:
+                return 0
+            rows = rows.filter(pk__in=ids)
+            used = NoteHashtag.objects.filter(hashtag_id__in=ids)
+        else:
+            rows = rows.filter(
+                models.Q(use_count__gt=0) | models.Q(pk__in=NoteHashtag.objects.values("hashtag_id"))
+            )
+            used = NoteHashtag.objects.all()
+        current = dict(rows.values_list("pk", "use_count"))
+        counts = dict(
+            used.filter(note_id__in=notes_public().values("pk"))
+            .values("hashtag_id")
+            .annotate(n=Count("note_id", distinct=True))
+            .values_list("hashtag_id", "n")
+        )
+        changed = {pk: counts.get(pk, 0) for pk, was in current.items() if counts.get(pk, 0) != was}
+        for n in sorted(set(changed.values())):
+            Hashtag.objects.filter(pk__in=[pk for pk, c in changed.items() if c == n]).update(use_count=n)
+    return len(changed)
 
 
 def _mentions_resolve(*, body: str, author: User) -> list[User]:
@@ -358,6 +388,7 @@ def note_publish(
                 draft=draft,
             )
             enforcement_hold(obj=note, account=author, screening=screening)
+            hashtags_recount(hashtag_ids=[h.pk for h in note.hashtags.all()])  # after the hold: final state
             if product_ids:
                 note_products_set(note=note, product_ids=product_ids)
             from meadow.search.tasks import search_index_note
@@ -438,7 +469,7 @@ def _note_create(
             height=probe.height,
             has_uploaded_cover=bool(renditions),
         )
-    _set_hashtags(note=note, tags=tags, counted_before=[])
+    _set_hashtags(note=note, tags=tags)
     NoteMention.objects.bulk_create(
         [NoteMention(note=note, user=u) for u in _mentions_resolve(body=body, author=author)],
         ignore_conflicts=True,
@@ -449,19 +480,16 @@ def _note_create(
     return note
 
 
-def _set_hashtags(*, note: Note, tags: list[tuple[str, str]], counted_before: list[int]) -> list[int]:
-    """Replace the note's hashtags; keep use counts right (only published notes count)."""
+def _set_hashtags(*, note: Note, tags: list[tuple[str, str]]) -> list[int]:
+    """Replace the note's hashtags; returns the ids of the hashtags it had before and has now (whose use counts
+    the caller recounts once the note's state is final, see ``hashtags_recount``)."""
+    before = list(NoteHashtag.objects.filter(note=note).values_list("hashtag_id", flat=True))
     rows = hashtags_resolve(tags=tags)
     NoteHashtag.objects.filter(note=note).delete()
     NoteHashtag.objects.bulk_create(
         [NoteHashtag(note=note, hashtag=h, position=i) for i, h in enumerate(rows)]
     )
-    ids = [h.pk for h in rows]
-    counted_now = ids if note.status == Note.Status.PUBLISHED else []
-    _adjust_use_counts(
-        added=set(counted_now) - set(counted_before), removed=set(counted_before) - set(counted_now)
-    )
-    return ids
+    return sorted({*before, *(h.pk for h in rows)})
 
 
 # --- edit and delete ------------------------------------------------------------------------------------------------
@@ -547,9 +575,7 @@ def note_update(
         enforcement_hold(obj=locked, account=editor, screening=screening)
         if product_ids is not UNSET:
             note_products_set(note=locked, product_ids=product_ids)
-        _set_hashtags(
-            note=locked, tags=tags, counted_before=[hid for hid, _n in current] if was_published else []
-        )
+        hashtags_recount(hashtag_ids=_set_hashtags(note=locked, tags=tags))
         if new_body != old_body:
             NoteMention.objects.filter(note=locked).delete()
             NoteMention.objects.bulk_create(
@@ -603,11 +629,11 @@ def note_delete(*, note: Note, user: User) -> None:
 
     with transaction.atomic():
         locked = _lock_own(note=note, user=user)
-        if locked.status == Note.Status.PUBLISHED:
-            ids = list(NoteHashtag.objects.filter(note=locked).values_list("hashtag_id", flat=True))
-            _adjust_use_counts(added=[], removed=ids)
         Note.objects.filter(pk=locked.pk).update(
             status=Note.Status.REMOVED, deleted_at=timezone.now(), updated_at=timezone.now()
+        )
+        hashtags_recount(
+            hashtag_ids=NoteHashtag.objects.filter(note=locked).values_list("hashtag_id", flat=True)
         )
         enqueue(note_media_purge, note_id=locked.pk)
         enqueue(search_remove_note, note_id=locked.pk)

@@ -13,7 +13,7 @@ from django.db import transaction
 
 from meadow.core.errors import ValidationFailed
 from meadow.notes import media
-from meadow.notes.models import Note, NoteImage, NoteVideo
+from meadow.notes.models import Note, NoteHashtag, NoteImage, NoteVideo
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,11 @@ def note_video_process(note_id: int) -> str:
                 blurhash=renditions.blurhash,
             )
         Note.objects.filter(pk=note_id).update(media_state=Note.MediaState.READY)
+        from meadow.notes.services import hashtags_recount
+
+        hashtags_recount(
+            hashtag_ids=NoteHashtag.objects.filter(note_id=note_id).values_list("hashtag_id", flat=True)
+        )
         transaction.on_commit(lambda: media.delete_files([old_source]))
         if renditions is not None:  # the poster frame is the cover now: scan it like a photo (QR, OCR, NSFW)
             from meadow.core.tasks import enqueue
@@ -109,3 +114,13 @@ def note_media_purge(note_id: int) -> int:
     NoteImage.objects.filter(note=note).update(thumb="", detail="")
     NoteVideo.objects.filter(note=note).update(file="", source="")
     return deleted
+
+
+@shared_task(name="meadow.notes.tasks.hashtags_recount")
+def hashtags_recount() -> int:
+    """Periodic (beat, ``MEADOW_HASHTAG_RECOUNT_SECONDS``): recount every topic from the notes any feed may
+    show anyone, for what changes without a note event (an account turns private or is banned, a limit or a
+    hold starts or ends). Idempotent. Returns how many counts changed."""
+    from meadow.notes.services import hashtags_recount as recount
+
+    return recount()

@@ -56,7 +56,7 @@ def note_detail(request: HttpRequest, note_id: int) -> HttpResponse:
 
 
 def hashtag_page(request: HttpRequest, name: str) -> HttpResponse:
-    hashtag = selectors.hashtag_get(name=name)
+    hashtag = selectors.hashtag_get(name=name, viewer=_viewer(request))
     page = selectors.notes_for_hashtag(
         viewer=_viewer(request), hashtag=hashtag, cursor=request.GET.get("cursor")
     )

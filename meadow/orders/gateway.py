@@ -33,6 +33,8 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils.module_loading import import_string
 
+from meadow.core.secrets import derived_secret
+
 SIGNATURE_HEADER = "Meadow-Signature"
 
 
@@ -90,13 +92,16 @@ class PaymentGateway(ABC):
 
 
 def webhook_secret() -> bytes:
+    """``MEADOW_SANDBOX_WEBHOOK_SECRET`` when set; in production, derived from ``SECRET_KEY`` (secret there, and
+    shared by every host); elsewhere derived from the per-instance secret under ``MEADOW_DATA_DIR``
+    (``meadow.core.secrets``) — never from the development ``SECRET_KEY``, which is published."""
     configured = getattr(settings, "MEADOW_SANDBOX_WEBHOOK_SECRET", "")
     if configured:
         return configured.encode()
-    # Not configured: derive one from SECRET_KEY so no fixed secret ships in the code.
-    return (
-        hmac.new(settings.SECRET_KEY.encode(), b"meadow.sandbox.webhook", hashlib.sha256).hexdigest().encode()
-    )
+    if getattr(settings, "PRODUCTION", False):
+        key = settings.SECRET_KEY.encode()
+        return hmac.new(key, b"meadow.sandbox.webhook", hashlib.sha256).hexdigest().encode()
+    return derived_secret("meadow.sandbox.webhook")
 
 
 def sign(body: bytes, *, timestamp: int | None = None, secret: bytes | None = None) -> str:

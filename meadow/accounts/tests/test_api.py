@@ -494,6 +494,27 @@ def test_avatar_accepts_png_and_webp(api_for, user, fmt):
     assert stored_image(user)[0].size == (400, 400)
 
 
+@pytest.mark.parametrize(
+    ("url", "field"), [("/api/v1/me/avatar", "avatar"), ("/api/v1/me/background", "background")]
+)
+def test_gif_avatar_and_background_are_refused_as_the_docs_say(api_for, user, url, field):
+    """Avatars and backgrounds are JPEG, PNG, WebP or HEIC (docs, error message and code agree): a GIF — even
+    named .jpg — is a translated 400 and the account keeps what it had."""
+    client = api_for(user)
+    before = profile_state(User.objects.get(pk=user.pk))
+    out = io.BytesIO()
+    Image.new("P", (300, 300), 3).save(out, "GIF")
+    for name in ("a.gif", "a.jpg"):
+        response = client.post(url, {"file": upload(out.getvalue(), name, "image/gif")})
+        assert_error(response, 400, "bad_image_type", field)
+        assert "JPEG, PNG, WebP or HEIC" in error(response)["message"]
+        response = client.post(
+            url, {"file": upload(out.getvalue(), name, "image/gif")}, HTTP_ACCEPT_LANGUAGE="zh-hans"
+        )
+        assert "JPEG" in error(response)["message"] and "Please" not in error(response)["message"]
+    assert profile_state(User.objects.get(pk=user.pk)) == before
+
+
 def test_background_is_cropped_to_3_by_1(api_for, user):
     response = api_for(user).post("/api/v1/me/background", {"file": upload(jpeg_bytes((2000, 2000)))})
     assert response.status_code == 200, response.content

@@ -136,6 +136,35 @@ def test_a_forged_webhook_is_refused_and_nothing_changes(buyer_api, sku, webhook
     assert not PaymentEvent.objects.exists() and Payment.objects.get().status == "requires_confirmation"
 
 
+def test_a_webhook_signed_with_the_published_development_key_is_refused(
+    buyer_api, sku, webhooks, anon, settings
+):
+    """Outside production the secret came from the development SECRET_KEY printed in settings.py, so anyone
+    could sign "payment.succeeded": it now comes from the per-instance secret under MEADOW_DATA_DIR."""
+    import hashlib
+    import hmac
+
+    settings.SECRET_KEY = "django-insecure-meadow-development-key-never-use-in-production"
+    settings.MEADOW_SANDBOX_WEBHOOK_SECRET = ""
+    order, payment = checkout_and_pay_intent(buyer_api, sku)
+    forged = {
+        "id": "evt_forged_dev_key",
+        "type": "payment.succeeded",
+        "created": int(time.time()),
+        "data": {"intent": payment["intent"], "amount": payment["amount"], "currency": "MYR"},
+    }
+    public_key = settings.SECRET_KEY.encode()
+    derived = hmac.new(public_key, b"meadow.sandbox.webhook", hashlib.sha256).hexdigest().encode()
+    body, headers = signed(forged, secret=derived)
+    r = post_webhook(anon, body, headers)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "bad_signature"
+    assert state(order["id"]) == "pending_payment" and not PaymentEvent.objects.exists()
+    sandbox_confirm(intent_id=payment["intent"], succeed=True)  # the sandbox's own deliveries still work
+    for event in webhooks:
+        deliver(event)
+    assert state(order["id"]) == "paid"
+
+
 def test_out_of_order_processing_after_succeeded_does_not_go_back(buyer_api, sku, webhooks):
     order, payment = checkout_and_pay_intent(buyer_api, sku)
     sandbox_confirm(intent_id=payment["intent"], succeed=True)
