@@ -2,14 +2,31 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from meadow.accounts.models import Agreement, ApiToken, Block, Follow, User
 from meadow.core.ratelimit import RateLimited
 
 
+class RevokingAdminPasswordChangeForm(AdminPasswordChangeForm):
+    """Staff setting someone's password (or making it unusable) revokes that account's API tokens too, as a
+    change or reset by the person does; their sessions end by Django's session hash."""
+
+    def save(self, commit=True):
+        from meadow.accounts.services import tokens_revoke_all
+
+        with transaction.atomic():
+            user = super().save(commit=commit)
+            if commit:
+                tokens_revoke_all(user=user)
+        return user
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    change_password_form = RevokingAdminPasswordChangeForm
     ordering = ("-id",)
     list_display = (
         "handle",

@@ -339,7 +339,12 @@ def user_password_set(*, user: User, password: str) -> int:
     with transaction.atomic():
         user.set_password(password)
         user.save(update_fields=["password"])
-        return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        return tokens_revoke_all(user=user)
+
+
+def tokens_revoke_all(*, user: User) -> int:
+    """Revoke every live API token of ``user`` (their password changed); returns how many."""
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
 TOKEN_TOUCH_EVERY = timedelta(minutes=1)

@@ -416,6 +416,24 @@ def test_password_reset_revokes_tokens_and_sessions(anon, user):
     assert browser.get("/api/v1/me").status_code == 401
 
 
+def test_staff_setting_a_password_in_the_admin_revokes_that_accounts_tokens(anon, user, other_user):
+    app = bearer(issue(anon, user, "Pixel 9"))
+    bystander = bearer(issue(anon, other_user))
+    admin = Client()
+    admin.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    response = admin.post(
+        f"/admin/accounts/user/{user.pk}/password/",
+        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+    assert app.get("/api/v1/me").status_code == 401 and live_tokens(user) == []
+    assert bystander.get("/api/v1/me").status_code == 200
+
+
 # --- 6. the Settings page lists the signed-in apps and signs them out -----------------------------------------------
 def test_settings_page_lists_apps_and_signs_one_out(anon, user):
     raw = issue(anon, user, "Pixel 9")
