@@ -8,7 +8,9 @@ not visible, 409 conflict, 429 rate limited.
 from __future__ import annotations
 
 import functools
+import inspect
 
+from asgiref.sync import sync_to_async
 from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest
 from django.http.multipartparser import MultiPartParserError
@@ -201,6 +203,16 @@ def session_writes_need_csrf(run):
     token, or it is refused (403 ``csrf_failed``) before authentication, validation or the endpoint run. The auth
     classes check this too; this guard makes it hold for operations that declare no auth (sign-up, tokens,
     codes), and for any auth class added later, so no endpoint can accept a bare session cookie."""
+
+    if inspect.iscoroutinefunction(run):  # an async operation (none yet): the same check, off the event loop
+
+        @functools.wraps(run)
+        async def guarded_async(request: HttpRequest, *args, **kwargs):
+            if await sync_to_async(_csrf_refused)(request):
+                return on_http_error(request, HttpError(403, "CSRF check Failed"))
+            return await run(request, *args, **kwargs)
+
+        return guarded_async
 
     @functools.wraps(run)
     def guarded(request: HttpRequest, *args, **kwargs):
