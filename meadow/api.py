@@ -7,6 +7,10 @@ not visible, 409 conflict, 429 rate limited.
 
 from __future__ import annotations
 
+import functools
+import inspect
+
+from asgiref.sync import sync_to_async
 from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest
 from django.http.multipartparser import MultiPartParserError
@@ -16,6 +20,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from ninja.security import HttpBearer, SessionAuth
+from ninja.utils import check_csrf
 from pydantic import Field
 
 from meadow.core.errors import DomainError, ValidationFailed
@@ -85,8 +90,29 @@ class SessionAuthActive(SessionAuth):
 token_or_session = [BearerAuth(), SessionAuthActive()]
 
 
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _session_user_signed_in(request: HttpRequest) -> bool:
+    user = getattr(request, "user", None)
+    return user is not None and user.is_authenticated
+
+
+def _csrf_refused(request: HttpRequest) -> bool:
+    """True when a write carried by a signed-in session lacks a valid CSRF token (Django's own check)."""
+    return (
+        request.method in UNSAFE_METHODS
+        and _session_user_signed_in(request)
+        and check_csrf(request) is not None
+    )
+
+
 class OptionalAuth(BearerAuth):
-    """Authenticates when a valid token or session is present; anonymous otherwise (never refuses)."""
+    """Authenticates when a valid token or session is present; anonymous otherwise (never refuses).
+
+    A session is a cookie the browser sends on its own, so — exactly as for ``SessionAuth`` — a write that a
+    session signs must carry the CSRF token; otherwise any site could make a signed-in reader's browser post
+    impressions, reads or tag clicks in their name."""
 
     def __call__(self, request: HttpRequest):
         header = request.headers.get("Authorization", "")
@@ -95,7 +121,9 @@ class OptionalAuth(BearerAuth):
             if user is None:
                 raise AuthenticationError()
             return user
-        if getattr(request, "user", None) is not None and request.user.is_authenticated:
+        if _session_user_signed_in(request):
+            if _csrf_refused(request):
+                raise HttpError(403, "CSRF check Failed")
             return request.user
         return True
 
@@ -168,6 +196,34 @@ api = MeadowAPI(
     docs_url="/docs",
     parser=JSONObjectParser(),
 )
+
+
+def session_writes_need_csrf(run):
+    """Every operation, whatever its auth: a write sent with a signed-in session cookie must carry the CSRF
+    token, or it is refused (403 ``csrf_failed``) before authentication, validation or the endpoint run. The auth
+    classes check this too; this guard makes it hold for operations that declare no auth (sign-up, tokens,
+    codes), and for any auth class added later, so no endpoint can accept a bare session cookie."""
+
+    if inspect.iscoroutinefunction(run):  # an async operation (none yet): the same check, off the event loop
+
+        @functools.wraps(run)
+        async def guarded_async(request: HttpRequest, *args, **kwargs):
+            if await sync_to_async(_csrf_refused)(request):
+                return on_http_error(request, HttpError(403, "CSRF check Failed"))
+            return await run(request, *args, **kwargs)
+
+        return guarded_async
+
+    @functools.wraps(run)
+    def guarded(request: HttpRequest, *args, **kwargs):
+        if _csrf_refused(request):
+            return on_http_error(request, HttpError(403, "CSRF check Failed"))
+        return run(request, *args, **kwargs)
+
+    return guarded
+
+
+api.add_decorator(session_writes_need_csrf, mode="view")
 
 
 def _error(request: HttpRequest, status: int, code: str, message: str, field: str | None = None):

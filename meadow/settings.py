@@ -325,6 +325,9 @@ MEADOW_PHONE_DEFAULT_REGION = env("MEADOW_PHONE_DEFAULT_REGION", "MY")
 MEADOW_PENALTY_LADDER: dict = json.loads(env("MEADOW_PENALTY_LADDER") or "{}")
 MEADOW_PHONE_CODE_TTL = int(env("MEADOW_PHONE_CODE_TTL", "600"))  # seconds a one-time code lives
 MEADOW_PHONE_CODE_MAX_ATTEMPTS = 5
+MEADOW_API_TOKEN_DAYS = int(env("MEADOW_API_TOKEN_DAYS", "90"))  # a bearer token works this many days
+if MEADOW_API_TOKEN_DAYS < 1:
+    raise ImproperlyConfigured("MEADOW_API_TOKEN_DAYS must be a whole number of days, at least 1.")
 MEADOW_AVATAR_MAX_BYTES = int(env("MEADOW_AVATAR_MAX_BYTES", str(5 * 1024 * 1024)))
 MEADOW_IMAGE_MAX_PIXELS = int(env("MEADOW_IMAGE_MAX_PIXELS", str(40_000_000)))
 MEADOW_IMAGE_MAX_BYTES = int(env("MEADOW_IMAGE_MAX_BYTES", str(20 * 1024 * 1024)))  # one note image

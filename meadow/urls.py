@@ -39,6 +39,7 @@ web_patterns = [
     path("me/creator/notes/<int:note_id>/stats.csv", creator.creator_note_csv, name="creator_note_csv"),
     path("me/status/appeal/<int:violation_id>/", enforcement.appeal, name="appeal"),
     path("settings/", accounts.privacy, name="settings"),
+    path("settings/apps/<int:token_id>/sign-out/", accounts.token_revoke, name="token_revoke"),
     path(f"@{HANDLE}/", accounts.profile, name="profile"),
     path(f"@{HANDLE}/followers/", accounts.connections, {"which": "followers"}, name="followers"),
     path(f"@{HANDLE}/following/", accounts.connections, {"which": "following"}, name="following"),

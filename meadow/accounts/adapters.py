@@ -9,6 +9,7 @@ from django import forms
 
 from meadow.accounts.validation import clean_handle
 from meadow.core.errors import DomainError
+from meadow.core.ratelimit import RateLimited
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -26,6 +27,20 @@ class AccountAdapter(DefaultAccountAdapter):
         from meadow.privacy.views import signed_in
 
         signed_in(request, user)
+
+    def authenticate(self, request, **credentials):
+        """allauth's login goes through Django's ``authenticate()``, where ``LoginBackend`` counts the attempt
+        against the account; past the limit the form says so instead of failing."""
+        try:
+            return super().authenticate(request, **credentials)
+        except RateLimited as exc:
+            raise forms.ValidationError(str(exc.message), code="rate_limited") from exc
+
+    def set_password(self, user, password) -> None:
+        """Password change, reset and first set: the new password also revokes every API token."""
+        from meadow.accounts.services import user_password_set
+
+        user_password_set(user=user, password=password)
 
     def save_user(self, request, user, form, commit=True):
         user = super().save_user(request, user, form, commit=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -242,6 +242,54 @@ def me_background(request: HttpRequest, file: UploadedFile = File(...)):
     services.profile_set_image(user=request.user, kind="background", upload=file)
     request.user.refresh_from_db()
     return me_out(request, request.user)
+
+
+TokenId = Annotated[int, Field(ge=1, le=2**63 - 1)]  # larger ids would overflow the database
+
+
+class TokenInfoOut(Schema):
+    id: int
+    name: str = Field(description="The label given when the token was issued (e.g. the device); may be empty")
+    created_at: datetime
+    last_used_at: datetime | None = Field(description="Updated at most once a minute")
+    expires_at: datetime
+    current: bool = Field(description="True for the token this request carries")
+
+
+class TokenPage(Schema):
+    items: list[TokenInfoOut]
+    next_cursor: str | None
+
+
+def token_info_out(token, *, current_id: int | None) -> dict:
+    return {
+        "id": token.pk,
+        "name": token.name,
+        "created_at": token.created_at,
+        "last_used_at": token.last_used_at,
+        "expires_at": token.expires_at,
+        "current": token.pk == current_id,
+    }
+
+
+@me_router.get("/tokens", response=responses({200: TokenPage}))
+def me_tokens(request: HttpRequest, cursor: str | None = None, limit: int | None = None):
+    """The signed-in account's API tokens that still work (the apps signed in), newest first. The secret is
+    never shown again after it is issued."""
+    current = getattr(request, "auth_token", None)
+    return paginate_desc(
+        selectors.tokens_live_for(user=request.user),
+        cursor=cursor,
+        limit=limit,
+        shape=lambda token: token_info_out(token, current_id=current.pk if current else None),
+    )
+
+
+@me_router.delete("/tokens/{token_id}", response=responses({204: None}))
+def me_token_delete(request: HttpRequest, token_id: TokenId):
+    """Revoke one of the signed-in account's tokens (sign that app out). Another account's token is 404."""
+    services.token_revoke_for_user(user=request.user, token_id=token_id)
+    return Status(204, None)
 
 
 class UserPage(Schema):

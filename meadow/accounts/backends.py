@@ -1,20 +1,23 @@
-from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 
-from meadow.accounts.selectors import user_find_by_login
+from meadow.core.ratelimit import client_ip
 
 
 class LoginBackend(ModelBackend):
-    """Authenticate with a handle, an e-mail address or a phone number, and a password."""
+    """Authenticate with a handle, an e-mail address or a phone number, and a password.
+
+    It is the first backend, so every password login through Django's ``authenticate()`` — the web login, allauth's
+    login and the admin — is counted here against the account it aims at (however the login is spelled) and
+    raises ``RateLimited`` past the limit, before any other backend checks the password."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
-        login = username or kwargs.get("login") or kwargs.get("handle")
+        from meadow.accounts import services
+
+        login = username or kwargs.get("login") or kwargs.get("handle") or kwargs.get("email")
         if not login or not password:
             return None
-        user = user_find_by_login(login=login)
-        if user is None:
-            get_user_model()().set_password(password)  # same work either way: no timing oracle
-            return None
-        if user.check_password(password) and self.user_can_authenticate(user):
+        services.login_attempt_count(login=login, ip=client_ip(request) if request is not None else None)
+        user = services.user_check_password(login=login, password=password)
+        if user is not None and self.user_can_authenticate(user):
             return user
         return None

@@ -177,7 +177,11 @@ class PhoneCode(models.Model):
 
 
 class ApiToken(models.Model):
-    """A bearer token for mobile and third-party clients. Only its SHA-256 is stored."""
+    """A bearer token for mobile and third-party clients. Only its SHA-256 is stored.
+
+    It works until ``expires_at`` (``MEADOW_API_TOKEN_DAYS`` after it was issued) unless revoked first: by its
+    owner (one at a time, or by signing out the app), or all at once by a password change or reset.
+    ``last_used_at`` is refreshed at most once a minute."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     key_hash = models.CharField(max_length=64, unique=True)
@@ -185,6 +189,7 @@ class ApiToken(models.Model):
     name = models.CharField(max_length=60, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:

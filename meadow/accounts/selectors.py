@@ -2,17 +2,43 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
-from meadow.accounts.models import Block, Follow, User
+from meadow.accounts.models import ApiToken, Block, Follow, User
 from meadow.accounts.validation import normalize_phone_or_none
+
+
+def login_normalize(*, login: str) -> str:
+    """One spelling of a login: compatibility forms folded (full-width letters and digits become ASCII),
+    outer space trimmed. Case and the leading @ are left to the lookup (handles and e-mails ignore case)."""
+    return unicodedata.normalize("NFKC", login or "").strip()
+
+
+def login_identity(*, login: str) -> str:
+    """What a login attempt is counted against: the account it names (``user:<id>``) whichever way it is
+    spelled (``@Handle``, ``HANDLE``, the e-mail in any case, the phone as ``+6012…``, ``012-…``, ``(012) …`` or
+    in full-width digits), or, for a login no account answers to, its normalised form (a phone in E.164, an
+    e-mail or handle in lower case without the @)."""
+    user = user_find_by_login(login=login)
+    if user is not None:
+        return f"user:{user.pk}"
+    login = login_normalize(login=login)
+    if "@" in login[1:]:
+        return "email:" + login.casefold()
+    phone = normalize_phone_or_none(login)
+    if phone:
+        return "phone:" + phone
+    return "handle:" + login.lstrip("@").casefold()
 
 
 def user_find_by_login(*, login: str) -> User | None:
     """The account a login names: a handle (with or without @), an e-mail address or a phone number."""
-    login = (login or "").strip()
-    if not login:
+    login = login_normalize(login=login)
+    if not login or "\x00" in login:
         return None
     if "@" in login[1:]:
         return User.objects.filter(email__iexact=login).first()
@@ -116,3 +142,10 @@ def users_suggested(*, viewer: User | None, limit: int = 8) -> list[User]:
             .exclude(blocks_made__blocked=viewer)
         )
     return list(qs.order_by("-followers_count", "-id")[:limit])
+
+
+def tokens_live_for(*, user: User) -> QuerySet[ApiToken]:
+    """``user``'s API tokens that still work (not revoked, not expired), newest first."""
+    return ApiToken.objects.filter(
+        user=user, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).order_by("-id")

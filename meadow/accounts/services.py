@@ -17,12 +17,12 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from meadow.accounts.models import Agreement, ApiToken, Block, Follow, PhoneCode, User
-from meadow.accounts.selectors import has_blocked, user_find_by_login
+from meadow.accounts.selectors import has_blocked, login_identity, user_find_by_login
 from meadow.accounts.sms import get_backend
 from meadow.accounts.validation import clean_bio, clean_display_name, clean_handle, clean_phone
 from meadow.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
@@ -235,38 +235,77 @@ def phone_codes_purge(*, older_than: timedelta = timedelta(days=1)) -> int:
 
 
 # --- tokens and login ------------------------------------------------------------------------------------------
+def login_attempt_count(*, login: str, ip: str | None = None) -> None:
+    """Count one login attempt against the caller's address and against the account it aims at; raise
+    ``RateLimited`` past either limit. The account limit is keyed on the account the login resolves to (or, for
+    a login no account answers to, on its normalised spelling), so writing ``@Handle``, ``+6012…``, ``012-…`` or
+    full-width digits does not open a fresh allowance. Every door that checks a password passes through here:
+    the token endpoint, the web login, allauth's login and the admin (all through ``LoginBackend``)."""
+    if ip:
+        rate_limit_hit(scope="login:ip", key=ip)
+    rate_limit_hit(scope="login:account", key=login_identity(login=login))
+
+
+def user_check_password(*, login: str, password: str) -> User | None:
+    """The account ``login`` names if ``password`` is its password (active or not; callers decide), else
+    ``None``. An unknown login costs the same work as a known one: a dummy password is hashed with the default
+    hasher, so the answer's timing does not tell whether an account exists."""
+    user = user_find_by_login(login=login)
+    if user is None:
+        User().set_password(password or "")
+        return None
+    return user if user.check_password(password or "") else None
+
+
 def _token_create(*, user: User, name: str = "") -> str:
     raw = "mdw_" + secrets.token_urlsafe(32)
+    now = timezone.now()
     ApiToken.objects.create(
-        user=user, key_hash=hashlib.sha256(raw.encode()).hexdigest(), prefix=raw[:10], name=name[:60]
+        user=user,
+        key_hash=hashlib.sha256(raw.encode()).hexdigest(),
+        prefix=raw[:10],
+        name=name[:60],
+        created_at=now,
+        expires_at=now + timedelta(days=settings.MEADOW_API_TOKEN_DAYS),
     )
     return raw
 
 
+def _bad_credentials() -> DomainError:
+    return DomainError(_("The login or the password is not right."), code="bad_credentials")
+
+
 def token_issue(*, login: str, password: str, ip: str | None = None, name: str = "") -> tuple[User, str]:
-    """A bearer token for ``login`` (handle, e-mail or phone) and ``password``."""
-    if ip:
-        rate_limit_hit(scope="login:ip", key=ip)
-    rate_limit_hit(scope="login:account", key=(login or "").strip().lower())
-    user = user_find_by_login(login=login)
+    """A bearer token for ``login`` (handle, e-mail or phone) and ``password``. A wrong password and an unknown
+    login get the same answer (and cost the same work)."""
+    login_attempt_count(login=login, ip=ip)
+    user = user_check_password(login=login, password=password)
     if user is not None and not user.is_active:  # suspended: say so and until when (or lift an ended one)
-        user = enforcement_login_gate(login=login, password=password) or user
-    if user is None or not user.check_password(password or "") or not user.is_active:
-        raise DomainError(_("The login or the password is not right."), code="bad_credentials")
+        user = enforcement_login_gate(login=login, password=password)
+    if user is None or not user.is_active:
+        raise _bad_credentials()
     return user, _token_create(user=user, name=name)
+
+
+def _user_by_phone_code(*, phone: str, code: str) -> User:
+    """The active account of ``phone``, proven by its one-time code. The code is checked whether or not an
+    account uses the number, so a wrong code answers the same for both; only the owner of the number, having
+    proven it, learns that no account uses it."""
+    phone = clean_phone(phone)
+    phone_code_consume(phone=phone, code=code)
+    user = User.objects.filter(phone=phone, is_active=True).first()
+    if user is None:
+        raise DomainError(
+            _("No account uses this phone number. Sign up first."), field="phone", code="no_account"
+        )
+    return user
 
 
 def token_issue_by_phone(*, phone: str, code: str, ip: str | None = None, name: str = "") -> tuple[User, str]:
     """A bearer token for a phone account proven by a one-time code."""
     if ip:
         rate_limit_hit(scope="login:ip", key=ip)
-    phone = clean_phone(phone)
-    user = User.objects.filter(phone=phone, is_active=True).first()
-    if user is None:
-        raise DomainError(
-            _("No account uses this phone number. Sign up first."), field="phone", code="no_account"
-        )
-    phone_code_consume(phone=phone, code=code)
+    user = _user_by_phone_code(phone=phone, code=code)
     return user, _token_create(user=user, name=name)
 
 
@@ -274,33 +313,64 @@ def user_login_by_phone(*, phone: str, code: str, ip: str | None = None) -> User
     """The account a phone number and its one-time code prove (for the web login by code)."""
     if ip:
         rate_limit_hit(scope="login:ip", key=ip)
-    phone = clean_phone(phone)
-    user = User.objects.filter(phone=phone, is_active=True).first()
-    if user is None:
-        raise DomainError(
-            _("No account uses this phone number. Sign up first."), field="phone", code="no_account"
-        )
-    phone_code_consume(phone=phone, code=code)
-    return user
+    return _user_by_phone_code(phone=phone, code=code)
 
 
 def token_revoke(*, token: ApiToken) -> None:
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
+def token_revoke_for_user(*, user: User, token_id: int) -> None:
+    """Revoke one of ``user``'s own tokens. Another account's token (or none) is ``NotFound``: its existence
+    does not leak, and nothing is revoked. Revoking an already revoked or expired token is a no-op."""
+    if not ApiToken.objects.filter(pk=token_id, user=user).exists():
+        raise NotFound(_("Not found."))
+    ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def user_password_set(*, user: User, password: str) -> int:
+    """Change (or reset, or first set) ``user``'s password, and revoke every API token of theirs in the same
+    transaction; returns how many tokens were revoked. allauth's password change, reset and set flows all come
+    here (``AccountAdapter.set_password``).
+
+    Sessions need no row-by-row sweep: Django keeps a hash of the password in each session and refuses a session
+    whose hash no longer matches, so every other browser is signed out by the change itself, while the session
+    that made a change is re-stamped by allauth (``update_session_auth_hash``) and stays signed in."""
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        return tokens_revoke_all(user=user)
+
+
+def tokens_revoke_all(*, user: User) -> int:
+    """Revoke every live API token of ``user`` (their password changed); returns how many."""
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+TOKEN_TOUCH_EVERY = timedelta(minutes=1)
+
+
 def token_authenticate(*, raw: str) -> tuple[User, ApiToken] | None:
+    """The account and token a bearer secret names, if the token is live: not revoked, not expired, and its
+    account active. ``last_used_at`` moves at most once a minute per token, with a conditional UPDATE (a busy
+    client does not write on every request, and concurrent requests write once)."""
     if not raw or not raw.startswith("mdw_") or len(raw) > 100:
         return None
+    now = timezone.now()
     token = (
         ApiToken.objects.select_related("user")
-        .filter(key_hash=hashlib.sha256(raw.encode()).hexdigest(), revoked_at__isnull=True)
+        .filter(
+            key_hash=hashlib.sha256(raw.encode()).hexdigest(), revoked_at__isnull=True, expires_at__gt=now
+        )
         .first()
     )
     if token is None or not token.user.is_active:
         return None
-    now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    if token.last_used_at is None or now - token.last_used_at >= TOKEN_TOUCH_EVERY:
+        ApiToken.objects.filter(pk=token.pk).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - TOKEN_TOUCH_EVERY)
+        ).update(last_used_at=now)
+        token.last_used_at = now
     return token.user, token
 
 

@@ -28,8 +28,8 @@ from meadow.accounts.forms import (
     ProfileForm,
 )
 from meadow.accounts.validation import clean_phone
-from meadow.core.errors import DomainError
-from meadow.core.ratelimit import client_ip, rate_limit_hit
+from meadow.core.errors import DomainError, NotFound
+from meadow.core.ratelimit import client_ip
 from meadow.enforcement.services import enforcement_login_gate
 from meadow.privacy.views import signed_in as privacy_signed_in
 
@@ -109,8 +109,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            rate_limit_hit(scope="login:ip", key=client_ip(request))
-            rate_limit_hit(scope="login:account", key=form.cleaned_data["login"].strip().lower())
+            # LoginBackend counts the attempt (per address, per account) and raises RateLimited past the limit.
             user = authenticate(
                 request, username=form.cleaned_data["login"], password=form.cleaned_data["password"]
             )
@@ -275,7 +274,22 @@ def privacy(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Settings saved."))
             return _activate_language(redirect("web:settings"), form.cleaned_data["language"])
     blocked = [b.blocked for b in user.blocks_made.select_related("blocked").order_by("-id")[:200]]
-    return render(request, "accounts/settings.html", {"form": form, "blocked_users": blocked})
+    tokens = list(selectors.tokens_live_for(user=user)[:100])
+    return render(
+        request, "accounts/settings.html", {"form": form, "blocked_users": blocked, "tokens": tokens}
+    )
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    """Sign one app out (revoke one of the account's API tokens). Another account's token is a 404."""
+    try:
+        services.token_revoke_for_user(user=request.user, token_id=token_id)
+    except NotFound as exc:
+        raise Http404 from exc
+    messages.success(request, _("The app is signed out."))
+    return redirect(reverse("web:settings") + "#apps")
 
 
 @login_required

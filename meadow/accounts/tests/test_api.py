@@ -279,13 +279,17 @@ def test_token_by_phone_and_code(anon, sms_code):
 
 
 def test_token_by_phone_without_an_account(anon, sms_code):
+    """Only the owner of the number, having proven it with the code, learns that no account uses it (a wrong code
+    answers exactly as for a registered number: see test_security.py)."""
     phone = new_phone()
-    request_code(anon, phone, sms_code)
+    code = request_code(anon, phone, sms_code)
     before = db_state()
     assert_error(
-        post(anon, "/api/v1/auth/token", {"phone": phone, "code": "123456"}), 400, "no_account", "phone"
+        post(anon, "/api/v1/auth/token", {"phone": phone, "code": wrong(code)}), 400, "code_wrong", "code"
     )
     assert db_state() == before
+    assert_error(post(anon, "/api/v1/auth/token", {"phone": phone, "code": code}), 400, "no_account", "phone")
+    assert db_state() == {**before, "used_codes": before["used_codes"] + 1}  # no account, no token
 
 
 def test_delete_token_revokes_it(anon, user):

@@ -144,10 +144,9 @@ document.addEventListener("click", async (event) => {
     timer = null; if (!queue.length) return;
     const batch = queue.splice(0, 100);
     const data = { note_ids: batch.filter((c) => !c.token).map((c) => c.id), tokens: batch.filter((c) => c.token).map((c) => c.token), source: source() };
-    const body = JSON.stringify(data);
-    if (!(navigator.sendBeacon && navigator.sendBeacon("/api/v1/impressions", new Blob([body], { type: "application/json" })))) {
-      post("/api/v1/impressions", data);
-    }
+    // fetch with keepalive (not sendBeacon): it outlives the page like a beacon, and it can carry the CSRF
+    // header the API requires of every write a signed-in session makes (a beacon cannot set headers).
+    post("/api/v1/impressions", data);
     if (queue.length) timer = setTimeout(flush, 0);
   };
   // Automated browsers (navigator.webdriver) are not readers: their impressions are not counted.
