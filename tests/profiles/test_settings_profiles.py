@@ -36,6 +36,9 @@ def test_production_check_deploy_is_clean_with_secrets(tmp_path):
             "MEADOW_ENV": "production",
             "SECRET_KEY": secrets.token_urlsafe(64),
             "ALLOWED_HOSTS": "meadow.example",
+            # a real provider's adapter: production with the sandbox gateway warns (meadow.W001, tested in
+            # meadow/core/tests/test_instance_secret_and_checks.py); checks do not import the adapter
+            "MEADOW_PAYMENT_GATEWAY": "provider_payments.adapter.Gateway",
         },
         tmp_path=tmp_path,
     )
