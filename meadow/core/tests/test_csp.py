@@ -298,3 +298,49 @@ def test_reports_are_rate_limited_per_address(caplog):
     assert not [rec for rec in caplog.records if rec.name == "meadow.csp"]  # nothing logged past the limit
     other = Client(REMOTE_ADDR="10.0.0.9")
     assert other.post("/csp-report/", body, content_type="application/csp-report").status_code == 204
+
+
+def _policy_in(env: dict[str, str]) -> dict:
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    code = (
+        "import json; from meadow import settings as s; "
+        "print(json.dumps(s.CONTENT_SECURITY_POLICY['DIRECTIVES'], default=repr))"
+    )
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("MEADOW_", "DJANGO_"))}
+    base["MEADOW_DATA_DIR"] = tempfile.mkdtemp(prefix="meadow-csp-")
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return json.loads(out.stdout)
+
+
+KEY = "k3Jx9-Qw2Lr8Vt5Zp0Nb7Hc4Md1Fs6Ga3Ye9Ui2Oo5Pa8Sd1Fg4Hj7Kl0Zx3Cv6Bn9Mq"
+
+
+def test_the_policy_is_the_same_in_every_profile_and_operators_extend_it_by_environment():
+    development = _policy_in({"MEADOW_ENV": "development"})
+    production = _policy_in(
+        {"MEADOW_ENV": "production", "SECRET_KEY": KEY, "ALLOWED_HOSTS": "meadow.example"}
+    )
+    test = _policy_in({"MEADOW_ENV": "test"})
+    assert development == production == test
+    assert development["script-src"] == ["'self'", "csp.constants.NONCE"]
+    cdn = _policy_in(
+        {
+            "MEADOW_ENV": "production",
+            "SECRET_KEY": KEY,
+            "ALLOWED_HOSTS": "meadow.example",
+            "MEADOW_CSP_IMG_SRC": "https://media.example https://img.example",
+        }
+    )
+    assert cdn["img-src"] == ["'self'", "data:", "blob:", "https://media.example", "https://img.example"]
+    assert cdn["script-src"] == development["script-src"]
