@@ -71,7 +71,9 @@ class CSPMiddleware(BaseCSPMiddleware):
         match = getattr(request, "resolver_match", None)
         name = (match.url_name or "") if match else ""
         if name.endswith("_login") and not report_only:  # allauth's provider login pages: <provider>_login
-            origins = settings.MEADOW_CSP_OAUTH_FORM_ACTION.get(name.removesuffix("_login"), ())
+            origins = getattr(settings, "MEADOW_CSP_OAUTH_FORM_ACTION", {}).get(
+                name.removesuffix("_login"), ()
+            )
             if origins:
                 update["form-action"] = [*update.get("form-action", ()), *origins]
         parts.update = update
