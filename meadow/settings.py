@@ -16,8 +16,10 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -82,6 +84,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "csp",
+    "ninja",  # serves Swagger UI's files from our own origin (/api/v1/docs works under the CSP, no CDN)
     "channels",
     "allauth",
     "allauth.account",
@@ -106,6 +110,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "meadow.core.csp.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -479,6 +484,45 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# Content-Security-Policy (django-csp 4), the same in every profile: scripts only from our origin or with this
+# response's nonce (no 'unsafe-inline', no 'unsafe-eval'), no plugins, no framing, forms post only to us.
+# Style attributes stay allowed (style-src-attr): templates carry data-driven aspect ratios and cover colours;
+# <style> elements need the nonce. The middleware adds this host's ws:/wss: origin to connect-src and the
+# Reporting-Endpoints header. How to extend it: docs/architecture.md, "Content-Security-Policy".
+CONTENT_SECURITY_POLICY: dict[str, dict[str, Any]] = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:"],
+        "media-src": [SELF, "blob:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "worker-src": [SELF],
+        "frame-src": [NONE],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "report-uri": ["/csp-report/"],
+        "report-to": "csp",
+    },
+}
+_csp_extra = {  # operators may add origins (a CDN for MEDIA_URL, say): MEADOW_CSP_<DIRECTIVE>="origin origin"
+    directive: env(f"MEADOW_CSP_{directive.upper().replace('-', '_')}").split()
+    for directive in ("img-src", "media-src", "connect-src", "style-src", "font-src", "form-action")
+}
+for _directive, _origins in _csp_extra.items():
+    CONTENT_SECURITY_POLICY["DIRECTIVES"][_directive] += _origins
+# A provider's "Continue" page posts to us and we redirect to the provider; browsers hold that redirect to
+# form-action, so each provider's login page (and only it) also allows the provider's authorisation origin.
+MEADOW_CSP_OAUTH_FORM_ACTION = {
+    "google": ["https://accounts.google.com"],
+    "facebook": ["https://www.facebook.com"],
+    "weixin": ["https://open.weixin.qq.com"],
+}
 
 LOGGING = {
     "version": 1,

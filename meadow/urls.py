@@ -5,7 +5,7 @@ from django.views.static import serve
 
 from meadow.accounts import views as accounts
 from meadow.api import api
-from meadow.core import health
+from meadow.core import csp, health
 from meadow.distribution import creator_views as creator
 from meadow.distribution import views as distribution
 from meadow.enforcement import views as enforcement
@@ -81,6 +81,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path(csp.REPORT_PATH.lstrip("/"), csp.report, name="csp_report"),
     path("admin/", admin.site.urls),
 ]
 

@@ -21,6 +21,7 @@ from django.utils.safestring import SafeString, mark_safe
 PALETTE = ("#ff2442", "#2f6fde", "#1a9e77", "#e89a2c", "#7b5fc7", "#6b7280")
 _SIZE_ATTRS = re.compile(r'\s(width|height)="[^"]*pt"')
 _FONT_FAMILY = re.compile(r"font-family: [^;\"]*")
+_STYLE_ELEMENT = re.compile(r"<style\b[^>]*>.*?</style>\s*", re.S)
 
 
 def chart_svg(
@@ -80,6 +81,9 @@ def chart_svg(
         fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     svg = _FONT_FAMILY.sub("font-family: inherit", buffer.getvalue())
     svg = svg[svg.index("<svg") :]  # drop the XML prolog and doctype: the SVG sits inside HTML
+    # matplotlib's one <style> (stroke joins) would need the page's CSP nonce, and inside HTML its ``*`` rule
+    # applied to the whole page: meadow.css has the same rule scoped to ``.chart``.
+    svg = _STYLE_ELEMENT.sub("", svg)
     # Scale with the container: keep the viewBox, drop the fixed size in points.
     svg = _SIZE_ATTRS.sub("", svg.split(">", 1)[0], count=2) + ">" + svg.split(">", 1)[1]
     label = escape(title)

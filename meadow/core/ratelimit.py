@@ -36,7 +36,10 @@ RATES: dict[str, Rate] = {
     "code_verify:phone": Rate(10, 600),
     "moderation:account": Rate(120, 60),  # the composer checks as the creator types (debounced)
     "moderation:ip": Rate(300, 60),
-    "report:account": Rate(30, 3600),  # reports feed a human queue: enough for honest use, not for floods
+    "report:account": Rate(30, 3600),
+    "csp_report:ip": Rate(
+        60, 60
+    ),  # violation reports (a broken page sends a few per view): logs, not floods  # reports feed a human queue: enough for honest use, not for floods
 }
 
 

@@ -47,6 +47,39 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.e2e)
 
 
+# Every page of every browser test runs under the Content-Security-Policy, and a violation fails the test: each
+# context (the ``page`` fixture's and those tests open themselves) reports ``securitypolicyviolation`` events
+# and Chromium's "Refused to …" console messages to the list below.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (e) => window.__meadowCspViolation(
+  `${e.effectiveDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber} on ${e.documentURI}`));
+"""
+
+
+def watch_csp(context, sink: list[str]):
+    context.expose_binding("__meadowCspViolation", lambda _source, text: sink.append(text))
+    context.add_init_script(CSP_LISTENER)
+    context.on(
+        "console",
+        lambda msg: sink.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    return context
+
+
+class CSPWatchedBrowser:
+    """The browser, whose ``new_context`` watches every context it opens for CSP violations."""
+
+    def __init__(self, browser) -> None:
+        self._browser = browser
+        self.csp_violations: list[str] = []
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
+
+    def new_context(self, **kwargs):
+        return watch_csp(self._browser.new_context(**kwargs), self.csp_violations)
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
@@ -55,8 +88,19 @@ def browser():
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
+        yield CSPWatchedBrowser(browser)
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations(browser):
+    """Fails any browser test during which a page broke the Content-Security-Policy."""
+    browser.csp_violations.clear()
+    yield browser.csp_violations
+    violations = list(browser.csp_violations)
+    browser.csp_violations.clear()
+    if violations:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(violations), pytrace=False)
 
 
 @pytest.fixture(params=["phone", "desktop"])

@@ -54,3 +54,9 @@ def test_counts_get_whole_number_ticks_and_an_empty_chart_reads_zero_to_one():
     assert "0.05" not in ticks(zero) and "1" in ticks(zero)
     money = chart_svg(series={"Revenue": [(DAY, 0.2), (DAY + timedelta(days=1), 0.75)]})
     assert any("." in t for t in ticks(money))  # amounts keep their fractional ticks
+
+
+def test_chart_has_no_style_element_the_content_security_policy_would_block():
+    """A <style> needs the response's CSP nonce (and matplotlib's ``*`` rule leaked onto the whole page)."""
+    svg = chart_svg(series={"Reads": _points(5, 2)}, title="Reads")
+    assert "<style" not in svg

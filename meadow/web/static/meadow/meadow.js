@@ -13,6 +13,11 @@ function updateCounter(textarea) {
   out.textContent = `${n}/${max}`;
   out.classList.toggle("over", n > max);
 }
+// Forms that ask first (data-confirm: the question, already translated); no inline handlers under the CSP.
+document.addEventListener("submit", (event) => {
+  const form = event.target.closest("form[data-confirm]");
+  if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
+});
 document.addEventListener("input", (event) => {
   if (event.target.matches("textarea[data-counter]")) updateCounter(event.target);
 });

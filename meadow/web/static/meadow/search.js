@@ -4,28 +4,7 @@
 (() => {
   "use strict";
   const API = "/api/v1/search";
-  const css = `
-    .top-search, .search-box { position: relative; }
-    .search-suggest { position: absolute; left: 0; right: 0; top: calc(100% + 6px); z-index: 60; background: #fff;
-      border: 1px solid var(--line, #eee); border-radius: 16px; box-shadow: 0 12px 32px rgba(60, 35, 20, .14);
-      padding: .35rem; max-height: min(70vh, 460px); overflow-y: auto; text-align: left; }
-    .search-suggest[hidden] { display: none; }
-    .search-suggest h3 { font-size: .72rem; letter-spacing: .04em; text-transform: uppercase; color: var(--ink-2, #776);
-      margin: .5rem .6rem .25rem; display: flex; justify-content: space-between; align-items: center; font-weight: 600; }
-    .search-suggest h3 button { border: 0; background: none; color: var(--ink-2, #776); font: inherit; cursor: pointer;
-      text-transform: none; letter-spacing: 0; }
-    .search-suggest a { display: flex; align-items: center; gap: .6rem; padding: .45rem .6rem; border-radius: 10px;
-      color: var(--ink, #222); font-size: .92rem; text-decoration: none; }
-    .search-suggest a:hover, .search-suggest a.on { background: var(--accent-soft, #fdeee6); color: var(--accent-dark, #c95f34); }
-    .search-suggest .sg-ico { width: 26px; height: 26px; border-radius: 8px; display: grid; place-items: center; flex: none;
-      background: #f4efea; color: var(--ink-2, #776); font-size: .8rem; font-weight: 700; }
-    .search-suggest .sg-ico.hot { background: var(--accent-soft, #fdeee6); color: var(--accent, #e8774a); }
-    .search-suggest img.sg-ico { object-fit: cover; border-radius: 50%; }
-    .search-suggest .sg-meta { margin-left: auto; font-size: .78rem; color: var(--ink-2, #776); }
-    .search-suggest mark { background: none; color: var(--accent-dark, #c95f34); font-weight: 700; }`;
-  const style = document.createElement("style");
-  style.textContent = css;
-  document.head.appendChild(style);
+  // The dropdown's rules are in search.css (a <style> added from here would need the CSP nonce).
 
   const csrf = () => {
     try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || ""; }
