@@ -317,7 +317,7 @@ def _cart_item(item: CartItem) -> dict:
 def _payment(p: Payment) -> dict:
     return {
         "id": p.pk,
-        "intent": p.intent_id,
+        "intent": p.intent_id or "",  # empty only while the gateway has not answered (or failed to)
         "gateway": p.gateway,
         "status": p.status,
         "amount": str(p.amount),

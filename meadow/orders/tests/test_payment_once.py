@@ -172,3 +172,29 @@ def test_paying_again_while_a_payment_is_open_reuses_it_and_after_payment_is_ref
     r = post(client, "/api/v1/payments", {"orders": [order["id"]]})
     assert r.status_code == 409 and r.json()["error"]["code"] == "not_payable"
     assert Payment.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_provider_outage_answers_502_and_leaves_the_order_payable(user, api_for, monkeypatch):
+    from meadow.orders.gateway import GatewayError, SandboxGateway
+
+    sku = make_sku(price="25.00", stock=5)
+    client = api_for(user)
+    order = buy(client, [{"sku": sku.pk, "quantity": 1}]).json()["orders"][0]
+    real = SandboxGateway.create_intent
+
+    def down(self, **kwargs):
+        raise GatewayError("provider unreachable")
+
+    monkeypatch.setattr(SandboxGateway, "create_intent", down)
+    r = post(client, "/api/v1/payments", {"orders": [order["id"]]})
+    assert r.status_code == 502 and r.json()["error"]["code"] == "payment_unavailable"
+    assert r.json()["error"]["message"]
+    assert Payment.objects.get().status == "failed" and not SandboxIntent.objects.exists()
+    assert Order.objects.get(pk=order["id"]).status == "pending_payment"
+    assert client.get(f"/api/v1/payments/{Payment.objects.get().pk}").json()["intent"] == ""
+
+    monkeypatch.setattr(SandboxGateway, "create_intent", real)
+    r = post(client, "/api/v1/payments", {"orders": [order["id"]]})
+    assert r.status_code == 201 and r.json()["intent"].startswith("pi_sbx_")
+    assert Payment.objects.filter(status="requires_confirmation").count() == 1
