@@ -405,6 +405,9 @@ MEADOW_SEARCH_EXHAUSTIVE_MATCHES = int(env("MEADOW_SEARCH_EXHAUSTIVE_MATCHES", "
 # Orders and payments (docs/operations.md): how long an unpaid order holds its stock, the payment provider, and
 # the sandbox provider's webhook signing secret (derived from SECRET_KEY when unset) and replay window.
 MEADOW_ORDER_PAYMENT_TIMEOUT_MINUTES = int(env("MEADOW_ORDER_PAYMENT_TIMEOUT_MINUTES", "15"))
+# The most units one buyer may hold reserved in unpaid orders: of one SKU, and in total (stock is a shared good).
+MEADOW_UNPAID_MAX_UNITS_PER_SKU = int(env("MEADOW_UNPAID_MAX_UNITS_PER_SKU", "20"))
+MEADOW_UNPAID_MAX_UNITS = int(env("MEADOW_UNPAID_MAX_UNITS", "50"))
 MEADOW_PAYMENT_GATEWAY = env("MEADOW_PAYMENT_GATEWAY", "meadow.orders.gateway.SandboxGateway")
 MEADOW_SANDBOX_WEBHOOK_SECRET = env("MEADOW_SANDBOX_WEBHOOK_SECRET")
 MEADOW_SANDBOX_WEBHOOK_TOLERANCE_SECONDS = int(env("MEADOW_SANDBOX_WEBHOOK_TOLERANCE_SECONDS", "300"))

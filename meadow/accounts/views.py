@@ -14,7 +14,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -30,6 +29,7 @@ from meadow.accounts.forms import (
 from meadow.accounts.validation import clean_phone
 from meadow.core.errors import DomainError, NotFound
 from meadow.core.ratelimit import client_ip
+from meadow.core.redirects import next_url
 from meadow.enforcement.services import enforcement_login_gate
 from meadow.privacy.views import signed_in as privacy_signed_in
 
@@ -42,12 +42,7 @@ def _form_error(form, exc: DomainError) -> None:
 
 
 def _next_url(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, {request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
+    return next_url(request, default)
 
 
 def _activate_language(response: HttpResponse, language: str) -> HttpResponse:
@@ -126,7 +121,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 auth_login(request, user, backend=BACKEND)
                 privacy_signed_in(request, user)  # logging in cancels a scheduled account deletion
                 return _activate_language(redirect(_next_url(request, reverse("web:home"))), user.language)
-    return render(request, "accounts/login.html", {"form": form, "next": request.GET.get("next", "")})
+    return render(request, "accounts/login.html", {"form": form, "next": next_url(request, "")})
 
 
 def login_code(request: HttpRequest) -> HttpResponse:

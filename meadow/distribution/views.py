@@ -6,20 +6,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from meadow.core.errors import DomainError
+from meadow.core.redirects import next_url
 from meadow.distribution import selectors, services
 from meadow.notes.selectors import categories_all, note_get_for_viewer
 
 
 def _next(request: HttpRequest) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return "/me/edit/"
+    return next_url(request, "/me/edit/")
 
 
 @login_required

