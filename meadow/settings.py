@@ -103,6 +103,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "meadow.core.logs.RequestLogMiddleware",  # first: times everything, request id on every response
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -401,10 +402,22 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
+# Structured logs (meadow/core/logs.py): JSON lines in production, readable lines in development; one line per
+# request with its request id, which tasks queued by the request carry into their own log lines.
+MEADOW_LOG_FORMAT = env("MEADOW_LOG_FORMAT", "json" if PRODUCTION else "console").lower()
+if MEADOW_LOG_FORMAT not in {"json", "console"}:
+    raise ImproperlyConfigured(f"MEADOW_LOG_FORMAT must be json or console, not {MEADOW_LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"meadow": {"()": "meadow.core.logs.formatter", "log_format": MEADOW_LOG_FORMAT}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "meadow"}},
     "root": {"handlers": ["console"], "level": env("MEADOW_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "celery": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "celery": {"level": "WARNING"},
+        # the request line replaces Django's and uvicorn's own access lines
+        "django.server": {"level": "WARNING"},
+        "uvicorn.access": {"level": "WARNING"},
+    },
 }
