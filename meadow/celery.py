@@ -27,16 +27,18 @@ def _log_setup(**kwargs):
 
 @signals.before_task_publish.connect(weak=False)
 def _log_before_publish(**kwargs):
-    from meadow.core.logs import on_before_task_publish
+    from meadow.core import logs, metrics
 
-    on_before_task_publish(**kwargs)
+    logs.on_before_task_publish(**kwargs)
+    metrics.on_before_task_publish(**kwargs)
 
 
 @signals.task_prerun.connect(weak=False)
 def _log_task_prerun(**kwargs):
-    from meadow.core.logs import on_task_prerun
+    from meadow.core import logs, metrics
 
-    on_task_prerun(**kwargs)
+    logs.on_task_prerun(**kwargs)
+    metrics.on_task_prerun(**kwargs)
 
 
 @signals.task_postrun.connect(weak=False)

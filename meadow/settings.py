@@ -100,10 +100,12 @@ INSTALLED_APPS = [
     "meadow.distribution",
     "meadow.business",
     "meadow.store",
+    "django_prometheus",
 ]
 
 MIDDLEWARE = [
-    "meadow.core.logs.RequestLogMiddleware",  # first: times everything, request id on every response
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "meadow.core.logs.RequestLogMiddleware",  # times everything, request id on every response
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -115,6 +117,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "meadow.urls"
@@ -343,6 +346,13 @@ MEADOW_ORDER_PAYMENT_TIMEOUT_MINUTES = int(env("MEADOW_ORDER_PAYMENT_TIMEOUT_MIN
 MEADOW_PAYMENT_GATEWAY = env("MEADOW_PAYMENT_GATEWAY", "meadow.orders.gateway.SandboxGateway")
 MEADOW_SANDBOX_WEBHOOK_SECRET = env("MEADOW_SANDBOX_WEBHOOK_SECRET")
 MEADOW_SANDBOX_WEBHOOK_TOLERANCE_SECONDS = int(env("MEADOW_SANDBOX_WEBHOOK_TOLERANCE_SECONDS", "300"))
+
+# Prometheus metrics at /metrics (meadow/core/metrics.py): never public. Allowed client addresses or networks
+# (comma-separated; loopback by default), and/or a bearer token. PROMETHEUS_MULTIPROC_DIR (read by
+# prometheus_client itself) switches to multi-process mode for uvicorn --workers and Celery workers.
+MEADOW_METRICS_ALLOW = env("MEADOW_METRICS_ALLOW", "127.0.0.1,::1")
+MEADOW_METRICS_TOKEN = env("MEADOW_METRICS_TOKEN")
+PROMETHEUS_EXPORT_MIGRATIONS = False
 
 # --- i18n ----------------------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

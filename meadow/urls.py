@@ -5,6 +5,7 @@ from django.views.static import serve
 
 from meadow.accounts import views as accounts
 from meadow.api import api
+from meadow.core import views as core_views
 from meadow.distribution import creator_views as creator
 from meadow.distribution import views as distribution
 from meadow.enforcement import views as enforcement
@@ -74,6 +75,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("metrics", core_views.metrics, name="metrics"),
 ]
 
 if settings.MEADOW_SERVE_MEDIA:
