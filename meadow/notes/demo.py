@@ -44,8 +44,22 @@ def _insert(model, objs: list) -> None:
             f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
         ) as copy,
     ):
+        # Plain values go to COPY as they are (psycopg adapts them); only fields that compute or convert their
+        # value (auto_now dates, JSON) take Django's slower path.
+        slow = [
+            getattr(f, "auto_now", False)
+            or getattr(f, "auto_now_add", False)
+            or f.get_internal_type() == "JSONField"
+            for f in fields
+        ]
+        attnames = [f.attname for f in fields]
         for obj in objs:
-            copy.write_row([f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields])
+            copy.write_row(
+                [
+                    f.get_db_prep_save(f.pre_save(obj, True), connection) if convert else obj.__dict__[name]
+                    for f, name, convert in zip(fields, attnames, slow, strict=True)
+                ]
+            )
 
 
 # (category, language) → (titles, bodies, hashtags). Short, plausible, within every limit.
