@@ -106,9 +106,12 @@ INSTALLED_APPS = [
     "meadow.business",
     "meadow.store",
     "meadow.privacy",
+    "django_prometheus",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "meadow.core.logs.RequestLogMiddleware",  # times everything, request id on every response
     "django.middleware.security.SecurityMiddleware",
     "meadow.core.csp.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -121,6 +124,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "meadow.urls"
@@ -181,7 +185,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- cache, tasks, real-time ----------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
-    CACHES = {
+    CACHES: dict[str, dict[str, Any]] = {
         "default": {
             "BACKEND": "meadow.core.cache.RedisCache",  # one connection pool per process
             "LOCATION": REDIS_URL,
@@ -416,6 +420,12 @@ MEADOW_SANDBOX_WEBHOOK_TOLERANCE_SECONDS = int(env("MEADOW_SANDBOX_WEBHOOK_TOLER
 # period between "Delete my account" and the erasure (logging in during it cancels the request).
 MEADOW_EXPORT_TTL_DAYS = int(env("MEADOW_EXPORT_TTL_DAYS", "7"))
 MEADOW_DELETION_GRACE_DAYS = int(env("MEADOW_DELETION_GRACE_DAYS", "14"))
+# Prometheus metrics at /metrics (meadow/core/metrics.py): never public. Allowed client addresses or networks
+# (comma-separated; loopback by default), and/or a bearer token. PROMETHEUS_MULTIPROC_DIR (read by
+# prometheus_client itself) switches to multi-process mode for uvicorn --workers and Celery workers.
+MEADOW_METRICS_ALLOW = env("MEADOW_METRICS_ALLOW", "127.0.0.1,::1")
+MEADOW_METRICS_TOKEN = env("MEADOW_METRICS_TOKEN")
+PROMETHEUS_EXPORT_MIGRATIONS = False
 
 # --- i18n ----------------------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -527,10 +537,22 @@ MEADOW_CSP_OAUTH_FORM_ACTION = {
     "weixin": ["https://open.weixin.qq.com"],
 }
 
+# Structured logs (meadow/core/logs.py): JSON lines in production, readable lines in development; one line per
+# request with its request id, which tasks queued by the request carry into their own log lines.
+MEADOW_LOG_FORMAT = env("MEADOW_LOG_FORMAT", "json" if PRODUCTION else "console").lower()
+if MEADOW_LOG_FORMAT not in {"json", "console"}:
+    raise ImproperlyConfigured(f"MEADOW_LOG_FORMAT must be json or console, not {MEADOW_LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"meadow": {"()": "meadow.core.logs.formatter", "log_format": MEADOW_LOG_FORMAT}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "meadow"}},
     "root": {"handlers": ["console"], "level": env("MEADOW_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "celery": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "celery": {"level": "WARNING"},
+        # the request line replaces Django's and uvicorn's own access lines
+        "django.server": {"level": "WARNING"},
+        "uvicorn.access": {"level": "WARNING"},
+    },
 }

@@ -6,6 +6,7 @@ from django.views.static import serve
 from meadow.accounts import views as accounts
 from meadow.api import api
 from meadow.core import csp, health
+from meadow.core import views as core_views
 from meadow.distribution import creator_views as creator
 from meadow.distribution import views as distribution
 from meadow.enforcement import views as enforcement
@@ -83,6 +84,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path(csp.REPORT_PATH.lstrip("/"), csp.report, name="csp_report"),
     path("admin/", admin.site.urls),
+    path("metrics", core_views.metrics, name="metrics"),
 ]
 
 if settings.MEADOW_SERVE_MEDIA:

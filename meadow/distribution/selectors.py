@@ -46,6 +46,7 @@ from django.utils.translation import gettext as _
 
 from meadow.accounts.models import Follow, User
 from meadow.core.errors import ValidationFailed
+from meadow.core.metrics import FEED_SECONDS, timed
 from meadow.core.pagination import clamp_limit
 from meadow.distribution import sources as feed_sources
 from meadow.distribution.conf import interest_config, pool_config
@@ -299,6 +300,14 @@ def _maybe_evaluate_pools() -> None:
 def discover_page(
     *, viewer: User | None, cursor: str | None = None, limit: int | None = None, now: datetime | None = None
 ) -> dict[str, Any]:
+    """Timed (``meadow_feed_seconds{feed="discover"}``): see :func:`_discover_page`."""
+    with timed(FEED_SECONDS, feed="discover"):
+        return _discover_page(viewer=viewer, cursor=cursor, limit=limit, now=now)
+
+
+def _discover_page(
+    *, viewer: User | None, cursor: str | None = None, limit: int | None = None, now: datetime | None = None
+) -> dict[str, Any]:
     """One page of Discover as rows, before the cards are made: ``{"rows": [[note id, reasons, author id,
     pool level]], "next_cursor", "visible", "checked"}`` — ``visible`` is the feed's visibility queryset for
     this reader, which the page's notes must still pass when they are shown (:func:`feed_discover`,
@@ -389,13 +398,14 @@ def feed_following(
     with impression tokens and the follow reason."""
     from meadow.notes.selectors import notes_following
 
-    page = notes_following(viewer=viewer, cursor=cursor, limit=limit)
-    reader_id = viewer.pk if _signed_in(viewer) else None
-    for note in page["items"]:
-        note.feed_reasons = [("follow", str(note.author_id))]
-        note.feed_level = 0
-        note.impression_token = impression_token(reader_id=reader_id, note_id=note.pk, source="following")
-    _remember_why(viewer, {n.pk: n.feed_reasons for n in page["items"]})
+    with timed(FEED_SECONDS, feed="following"):
+        page = notes_following(viewer=viewer, cursor=cursor, limit=limit)
+        reader_id = viewer.pk if _signed_in(viewer) else None
+        for note in page["items"]:
+            note.feed_reasons = [("follow", str(note.author_id))]
+            note.feed_level = 0
+            note.impression_token = impression_token(reader_id=reader_id, note_id=note.pk, source="following")
+        _remember_why(viewer, {n.pk: n.feed_reasons for n in page["items"]})
     return page
 
 

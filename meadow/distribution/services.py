@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from meadow.accounts.models import User
 from meadow.core.errors import ValidationFailed
+from meadow.core.metrics import POOL_EVALUATIONS, count_on_commit
 from meadow.core.tasks import enqueue
 from meadow.distribution.conf import interest_config, pool_config, pool_sizes
 from meadow.distribution.engine import interests as interest_rules
@@ -242,6 +243,8 @@ def pools_evaluate(*, note_ids: Iterable[int], now: datetime | None = None) -> d
                 )
             NotePool.objects.filter(pk=pool.pk).update(**changes)
         PoolTransition.objects.bulk_create(history)
+    for outcome, count in counts.items():
+        count_on_commit(POOL_EVALUATIONS, count, outcome=outcome)
     return counts
 
 

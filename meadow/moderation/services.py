@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from meadow.core.errors import ValidationFailed
+from meadow.core.metrics import moderation_verdict_count
 from meadow.moderation import images
 from meadow.moderation.engine import ACCOUNTS, FIELDS, MAX_TEXT_LENGTH, Engine, Lexicon, Result
 from meadow.moderation.engine.lexicon import term_from_record
@@ -88,9 +89,11 @@ def moderation_check(*, text: str, field: str = "note", account: str = "personal
     if account not in ACCOUNTS:
         raise ValidationFailed(_("Unknown account kind."), field="account", code="invalid_choice")
     try:
-        return moderation_engine().check(text, field=field, account=account)
+        result = moderation_engine().check(text, field=field, account=account)
     except ValueError as exc:  # e.g. longer than the engine accepts
         raise ValidationFailed(str(exc), field="text", code="bad_text") from exc
+    moderation_verdict_count(verdict=result.verdict, categories=result.categories)
+    return result
 
 
 def lexicon_entry_save(*, entry: LexiconEntry, by=None) -> LexiconEntry:

@@ -8,7 +8,7 @@ import random
 from collections.abc import Callable
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
@@ -19,7 +19,46 @@ from meadow.notes.services import category_matcher, hashtags_resolve, note_categ
 from meadow.notes.text import display_hashtag, normalize_hashtag
 
 COVER_POOL = 36
-BATCH = 500
+BATCH = 2000
+
+
+def _insert(model, objs: list) -> None:
+    """Bulk insert rows whose ids are not needed back: PostgreSQL's COPY (several times faster than INSERT),
+    else bulk_create."""
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objs, batch_size=BATCH)
+        return
+    fields = [
+        f
+        for f in model._meta.concrete_fields
+        if not (f.primary_key and f.get_internal_type().endswith("AutoField"))
+    ]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    with (
+        connection.cursor() as cursor,
+        cursor.connection.cursor().copy(
+            f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
+        ) as copy,
+    ):
+        # Plain values go to COPY as they are (psycopg adapts them); only fields that compute or convert their
+        # value (auto_now dates, JSON) take Django's slower path.
+        slow = [
+            getattr(f, "auto_now", False)
+            or getattr(f, "auto_now_add", False)
+            or f.get_internal_type() == "JSONField"
+            for f in fields
+        ]
+        attnames = [f.attname for f in fields]
+        for obj in objs:
+            copy.write_row(
+                [
+                    f.get_db_prep_save(f.pre_save(obj, True), connection) if convert else obj.__dict__[name]
+                    for f, name, convert in zip(fields, attnames, slow, strict=True)
+                ]
+            )
+
 
 # (category, language) → (titles, bodies, hashtags). Short, plausible, within every limit.
 TEMPLATES: dict[str, dict[str, tuple[list[str], list[str], list[str]]]] = {
@@ -290,6 +329,21 @@ def seed_notes(
         "hashtag__name", "category_id"
     ):
         tag_categories[name].append(cid)
+    known: dict[tuple[tuple[str, ...], str], list[tuple[int, float]]] = {}
+
+    def scores(tags: tuple[str, ...], text: str) -> list[tuple[int, float]]:
+        """The templates repeat: score each (hashtags, text) combination once."""
+        key = (tags, text)
+        if key not in known:
+            known[key] = list(
+                note_category_scores(
+                    hashtag_categories=[c for t in tags for c in tag_categories[normalize_hashtag(t)]],
+                    text=text,
+                    matcher=matcher,
+                )
+            )
+        return known[key]
+
     now = timezone.now()
     done = 0
     categories = list(TEMPLATES)
@@ -342,11 +396,12 @@ def seed_notes(
                     links.append(
                         NoteHashtag(note=note, hashtag=tag_rows[normalize_hashtag(tag)], position=position)
                     )
-            NoteImage.objects.bulk_create(images)
-            NoteHashtag.objects.bulk_create(links)
+            _insert(NoteImage, images)
+            _insert(NoteHashtag, links)
             from meadow.engagement.models import Comment
 
-            Comment.objects.bulk_create(
+            _insert(
+                Comment,
                 [
                     Comment(
                         note=note,
@@ -356,22 +411,19 @@ def seed_notes(
                     )
                     for note, (_c, lang, _t, _b, _tags) in zip(notes, specs, strict=True)
                     for _ in range(note.comment_count)
-                ]
+                ],
             )
-            NoteCategory.objects.bulk_create(
+            _insert(
+                NoteCategory,
                 [
                     NoteCategory(note=note, category_id=cid, score=score)
                     for note, (_c, _l, _t, _b, tags) in zip(notes, specs, strict=True)
-                    for cid, score in note_category_scores(
-                        hashtag_categories=[c for t in tags for c in tag_categories[normalize_hashtag(t)]],
-                        text=f"{note.title}\n{note.body}",
-                        matcher=matcher,
-                    )
-                ]
+                    for cid, score in scores(tuple(tags), f"{note.title}\n{note.body}")
+                ],
             )
         done += size
         if progress is not None:
-            progress(done)
+            progress(size)  # the number just done: the callers' progress bars advance by it
     _recount(list(tag_rows.values()))
     return done
 

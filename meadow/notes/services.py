@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from meadow.accounts.models import User
 from meadow.core.errors import NotFound, PermissionDenied, ValidationFailed
+from meadow.core.metrics import NOTES_PUBLISHED, count_on_commit
 from meadow.core.tasks import enqueue
 from meadow.core.text import visible_length
 from meadow.enforcement.services import (
@@ -409,6 +410,8 @@ def note_publish(
         media.delete_files(saved)
         raise
     note.moderation = screening.to_dict() if screening else {"verdict": "pass", "hits": []}
+    if not draft:
+        count_on_commit(NOTES_PUBLISHED)
     return note
 
 

@@ -40,6 +40,7 @@ from django.utils.translation import gettext as _
 
 from meadow.accounts.models import User
 from meadow.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from meadow.core.metrics import ORDERS_PLACED, PAYMENTS, count_on_commit
 from meadow.core.redirects import local_path
 from meadow.core.tasks import enqueue
 from meadow.orders.gateway import GatewayError, WebhookInvalid, get_gateway
@@ -481,6 +482,7 @@ def order_place(
                 CartItem.objects.filter(user=buyer, sku_id__in=sku_ids).delete()
             if record is not None:
                 IdempotencyRecord.objects.filter(pk=record.pk).update(result={"checkout": checkout.pk})
+            count_on_commit(ORDERS_PLACED, len(by_shop))
     except _Duplicate:
         previous = _idempotent_result(user=buyer, scope="orders", key=key, request_hash=request_hash)
         if previous is None or "checkout" not in previous:
@@ -906,6 +908,7 @@ def payment_webhook_receive(*, body: bytes, headers: Mapping[str, str]) -> str:
             return "duplicate"
         outcome = _payment_event_apply(event=event)
         PaymentEvent.objects.filter(pk=stored.pk).update(outcome=outcome)
+        count_on_commit(PAYMENTS, outcome=outcome)
     return outcome
 
 

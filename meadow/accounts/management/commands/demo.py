@@ -11,7 +11,9 @@ import io
 import itertools
 import math
 import random
+import time
 from contextlib import nullcontext
+from datetime import timedelta
 
 from django.apps import apps
 from django.contrib.auth.hashers import make_password
@@ -196,7 +198,11 @@ class Command(BaseCommand):
             created = self._seed_users(rng, users, bar)
             self._seed_follows(rng, created, follows, bar)
             last_note = self._last_note_id()
+            started = time.perf_counter()
             seeded_notes = self._seed_notes(rng, created, notes, bar)
+            notes_seconds = time.perf_counter() - started
+            if seeded_notes:
+                self._enter_pools(last_note, seeded_notes, bar)
             if seeded_notes and not opts["no_search_index"]:
                 self._index_notes(last_note, seeded_notes, bar)
             seeded_products = self._seed_store(rng, created) if seeded_notes else 0
@@ -206,6 +212,11 @@ class Command(BaseCommand):
                 f"Log in as @demo with the password {DEMO_PASSWORD!r}."
             )
         )
+        if seeded_notes:
+            self.stdout.write(
+                f"Notes: {seeded_notes / max(notes_seconds, 1e-9):,.0f} notes/s "
+                f"({seeded_notes:,} in {notes_seconds:,.1f} s, before pools and search indexing)."
+            )
 
     def _track(self, bar, description: str, total: int):
         if bar is None:
@@ -314,6 +325,56 @@ class Command(BaseCommand):
         from meadow.notes.models import Note
 
         return Note.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+    def _enter_pools(self, after: int, count: int, bar) -> None:
+        """Every seeded public note enters traffic pool 1 when it was published, as the publish service's
+        ``pool_enter`` task does one by one (bulk here; a note whose window has passed is due at once)."""
+        if not apps.is_installed("meadow.distribution"):
+            return
+        from meadow.distribution.conf import pool_config, pool_sizes
+        from meadow.distribution.models import NotePool, PoolTransition
+        from meadow.notes.models import Note
+
+        advance = self._track(bar, "traffic pools", count)
+        window = timedelta(hours=pool_config().window_hours)
+        first_size = pool_sizes()[0][0]
+        rows = (
+            Note.objects.filter(
+                pk__gt=after,
+                status=Note.Status.PUBLISHED,
+                visibility=Note.Visibility.PUBLIC,
+                pool__isnull=True,
+            )
+            .order_by("pk")
+            .values_list("pk", "published_at")
+        )
+        last = after
+        while True:
+            chunk = list(rows.filter(pk__gt=last)[:BATCH])
+            if not chunk:
+                break
+            with transaction.atomic():
+                NotePool.objects.bulk_create(
+                    [
+                        NotePool(
+                            note_id=pk,
+                            due_impressions=first_size,
+                            entered_at=at,
+                            level_entered_at=at,
+                            next_evaluation_at=at + window,
+                        )
+                        for pk, at in chunk
+                    ],
+                    ignore_conflicts=True,
+                )
+                PoolTransition.objects.bulk_create(
+                    [
+                        PoolTransition(note_id=pk, at=at, from_level=None, to_level=1, outcome="enter")
+                        for pk, at in chunk
+                    ]
+                )
+            last = chunk[-1][0]
+            advance(len(chunk))
 
     def _index_notes(self, after: int, count: int, bar) -> None:
         """The notes are bulk-created (no publish service, so no indexing task): index them for search."""
