@@ -21,7 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from meadow.accounts.models import Agreement, ApiToken, Block, Follow, PhoneCode, User
+from meadow.accounts.models import LOCATION_MAX, Agreement, ApiToken, Block, Follow, PhoneCode, User
 from meadow.accounts.selectors import has_blocked, user_find_by_login
 from meadow.accounts.sms import get_backend
 from meadow.accounts.validation import clean_bio, clean_display_name, clean_handle, clean_phone
@@ -335,7 +335,7 @@ def profile_update(*, user: User, **changes: Any) -> User:
         clean["bio"] = clean_bio(changes["bio"] or "")
     if "location" in changes:
         location = " ".join((changes["location"] or "").split())
-        if len(location) > 60:
+        if len(location) > LOCATION_MAX:
             raise ValidationFailed(_("The location is too long."), field="location", code="too_long")
         clean["location"] = location
     if "gender" in changes:
@@ -400,7 +400,8 @@ def profile_set_image(*, user: User, kind: str, upload) -> User:
 def follow_create(*, follower: User, followee: User) -> str:
     """Follow ``followee``. Idempotent. Returns ``following`` or, for a private account, ``requested``."""
     if follower.pk == followee.pk:
-        raise ValidationFailed(_("You cannot follow yourself."), code="follow_self")
+        # 409, not 400: the request is well formed (any handle is); it conflicts with who the caller is.
+        raise Conflict(_("You cannot follow yourself."), code="follow_self")
     if has_blocked(blocker=followee, blocked=follower):
         raise NotFound(_("This account is not available."))
     if has_blocked(blocker=follower, blocked=followee):
@@ -466,7 +467,7 @@ def _count_follow(*, follower_id: int, followee_id: int, delta: int) -> None:
 def block_create(*, blocker: User, blocked: User) -> None:
     """Block an account: follows both ways end, and it can no longer follow, message or comment. Idempotent."""
     if blocker.pk == blocked.pk:
-        raise ValidationFailed(_("You cannot block yourself."), code="block_self")
+        raise Conflict(_("You cannot block yourself."), code="block_self")
     with transaction.atomic():
         Block.objects.get_or_create(blocker=blocker, blocked=blocked)
         follow_delete(follower=blocker, followee=blocked)

@@ -846,7 +846,7 @@ def test_follow_and_unfollow_are_idempotent_and_counts_exact(api_for, user, othe
 def test_follow_yourself_is_refused(api_for, user):
     client = api_for(user)
     before = db_state()
-    assert_error(client.post(f"/api/v1/users/{user.handle}/follow"), 400, "follow_self")
+    assert_error(client.post(f"/api/v1/users/{user.handle}/follow"), 409, "follow_self")
     assert db_state() == before
 
 
@@ -967,7 +967,7 @@ def test_blocker_must_unblock_to_follow(api_for, user, other_user):
 def test_block_yourself_is_refused(api_for, user):
     client = api_for(user)
     before = db_state()
-    assert_error(client.post(f"/api/v1/users/{user.handle}/block"), 400, "block_self")
+    assert_error(client.post(f"/api/v1/users/{user.handle}/block"), 409, "block_self")
     assert db_state() == before
 
 
