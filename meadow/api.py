@@ -25,6 +25,7 @@ from pydantic import Field
 
 from meadow.core.errors import DomainError, ValidationFailed
 from meadow.core.ratelimit import RateLimited
+from meadow.core.schema import NO_NUL_PATTERN
 from meadow.moderation.labels import moderation_for_reader
 
 
@@ -185,7 +186,75 @@ class MeadowAPI(NinjaAPI):
             schemes.pop(optional, None)
             schemes.setdefault(BearerAuth.__name__, BearerAuth().openapi_security_schema)
             schemes.setdefault(SessionAuthActive.__name__, SessionAuthActive().openapi_security_schema)
+        _document_extra_properties(schema)
         return schema
+
+
+def _nul_free_extra() -> dict:
+    """What JSONObjectParser lets through in a property the schema does not name: anything without a NUL
+    character (stated two levels deep; the parser checks every level)."""
+    scalar = {
+        "anyOf": [{"type": "string", "pattern": NO_NUL_PATTERN}, {"type": ["number", "boolean", "null"]}]
+    }
+    names = {"pattern": NO_NUL_PATTERN}
+    return {
+        "anyOf": [
+            scalar,
+            {"type": "array", "items": scalar},
+            {"type": "object", "propertyNames": names, "additionalProperties": scalar},
+        ]
+    }
+
+
+def _document_extra_properties(schema: dict) -> None:
+    """JSONObjectParser refuses a NUL character anywhere in a request (400): say so in the schema, generated from
+    here for every endpoint, new ones included. Every free-text string in a body or query gets the NUL-free
+    pattern (``meadow.core.schema.Text`` states it where a schema is written by hand); a JSON object may carry
+    properties its schema does not name (they are ignored), but not with a NUL in a name or a value."""
+    components = schema.get("components", {}).get("schemas", {})
+    seen: set[str] = set()
+
+    def visit(node, objects: bool = True) -> None:
+        if isinstance(node, list):
+            for item in node:
+                visit(item, objects)
+            return
+        if not isinstance(node, dict):
+            return
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            name = ref.rsplit("/", 1)[1]
+            if name not in seen and name in components:
+                seen.add(name)
+                visit(components[name], objects)
+            return
+        if objects and node.get("type") == "object" and "additionalProperties" not in node:
+            node["propertyNames"] = {"pattern": NO_NUL_PATTERN}
+            node["additionalProperties"] = _nul_free_extra()
+        if _is_free_text(node):
+            node["pattern"] = NO_NUL_PATTERN
+        for value in node.values():
+            visit(value, objects)
+
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if isinstance(operation, dict):
+                content = operation.get("requestBody", {}).get("content", {})
+                for media_type, media in content.items():
+                    visit(media.get("schema"), media_type == "application/json")
+                for parameter in operation.get("parameters", []):
+                    if parameter.get("in") == "query":
+                        visit(parameter.get("schema"), False)
+
+
+def _is_free_text(node: dict) -> bool:
+    """A string the schema does not otherwise pin down (no pattern, choices or binary/date format)."""
+    return (
+        node.get("type") == "string"
+        and "pattern" not in node
+        and "enum" not in node
+        and node.get("format") not in ("binary", "date", "date-time")
+    )
 
 
 api = MeadowAPI(

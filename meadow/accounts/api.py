@@ -11,11 +11,13 @@ from ninja import File, Router, Schema, Status, UploadedFile
 from pydantic import Field, StrictBool
 
 from meadow.accounts import selectors, services
-from meadow.accounts.models import User
+from meadow.accounts.models import BIO_MAX, DISPLAY_NAME_MAX, HANDLE_MAX, LOCATION_MAX, User
+from meadow.accounts.validation import HANDLE_INPUT_PATTERN
 from meadow.api import optional_auth, responses, token_or_session
 from meadow.core.errors import NotFound, PermissionDenied, ValidationFailed
-from meadow.core.pagination import paginate_desc
+from meadow.core.pagination import PageCursor, PageLimit, paginate_desc
 from meadow.core.ratelimit import client_ip
+from meadow.core.schema import Limits, NonBlankText, Text
 
 auth_router = Router(tags=["auth"])
 me_router = Router(tags=["me"], auth=token_or_session)
@@ -95,9 +97,14 @@ def _viewer(request: HttpRequest) -> User | None:
     return user if user is not None and user.is_authenticated else None
 
 
+# The service checks the handle (clean_handle: its messages and codes); the schema states the same rule. Past 64
+# characters pydantic refuses it outright, before any work.
+Handle = Annotated[str, Field(max_length=64), Limits(max_length=HANDLE_MAX, pattern=HANDLE_INPUT_PATTERN)]
+
+
 # --- auth -------------------------------------------------------------------------------------------------------
 class SignupIn(Schema):
-    handle: str = Field(max_length=64)
+    handle: Handle
     agree_terms: StrictBool = Field(
         description="JSON true: the user read and agreed to the terms and privacy policy"
     )
@@ -105,7 +112,7 @@ class SignupIn(Schema):
     email: str | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=32)
     code: str | None = Field(default=None, max_length=16)
-    display_name: str | None = Field(default=None, max_length=100)
+    display_name: Annotated[Text, Limits(max_length=DISPLAY_NAME_MAX)] | None = None
     language: str | None = Field(default=None, max_length=8)
 
 
@@ -204,13 +211,18 @@ def token_delete(request: HttpRequest):
 
 # --- me ---------------------------------------------------------------------------------------------------------
 class MePatch(Schema):
-    display_name: str | None = Field(default=None, max_length=200)
-    handle: str | None = Field(default=None, max_length=64)
-    bio: str | None = Field(default=None, max_length=2000)
-    location: str | None = Field(default=None, max_length=200)
+    display_name: Annotated[NonBlankText, Limits(max_length=DISPLAY_NAME_MAX)] | None = None
+    handle: Handle | None = None
+    bio: Annotated[Text, Limits(max_length=BIO_MAX)] | None = None
+    location: Annotated[Text, Limits(max_length=LOCATION_MAX)] | None = None
     gender: Literal["", "female", "male", "other"] | None = None
-    birthday: date | None = None
-    is_private: bool | None = None
+    birthday: date | None = Field(
+        default=None,
+        description="From 1900-01-01 to today",
+        # The range JSON Schema cannot state: the schema offers 1900–2019 birthdays; the service checks the range.
+        json_schema_extra={"pattern": r"^(19[0-9]{2}|20[01][0-9])-"},
+    )
+    is_private: StrictBool | None = None
     message_policy: Literal["everyone", "following", "nobody"] | None = None
     language: Literal["", "zh-hans", "en", "ms"] | None = None
 
@@ -298,7 +310,7 @@ class UserPage(Schema):
 
 
 @me_router.get("/follow-requests", response=responses({200: UserPage}))
-def me_follow_requests(request: HttpRequest, cursor: str | None = None, limit: int | None = None):
+def me_follow_requests(request: HttpRequest, cursor: PageCursor = None, limit: PageLimit = None):
     """People asking to follow this private account."""
     return paginate_desc(
         selectors.follow_requests_for(user=request.user),
@@ -392,10 +404,10 @@ def _connections(
 
 
 @users_router.get("/{handle}/followers", response=responses({200: UserPage}), auth=optional_auth)
-def followers(request: HttpRequest, handle: str, cursor: str | None = None, limit: int | None = None):
+def followers(request: HttpRequest, handle: str, cursor: PageCursor = None, limit: PageLimit = None):
     return _connections(request, handle, "followers", cursor, limit)
 
 
 @users_router.get("/{handle}/following", response=responses({200: UserPage}), auth=optional_auth)
-def following(request: HttpRequest, handle: str, cursor: str | None = None, limit: int | None = None):
+def following(request: HttpRequest, handle: str, cursor: PageCursor = None, limit: PageLimit = None):
     return _connections(request, handle, "following", cursor, limit)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 HANDLE_MAX = 24
 BIO_MAX = 100  # characters as a person counts them (grapheme clusters)
 DISPLAY_NAME_MAX = 40
+LOCATION_MAX = 60
 
 
 def upload_avatar(instance: User, filename: str) -> str:
@@ -74,7 +75,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     avatar = models.ImageField(_("profile picture"), upload_to=upload_avatar, blank=True)
     background = models.ImageField(_("background image"), upload_to=upload_background, blank=True)
     accent_color = models.CharField(max_length=7, default="#e8a87c")
-    location = models.CharField(_("location"), max_length=60, blank=True, default="")
+    location = models.CharField(_("location"), max_length=LOCATION_MAX, blank=True, default="")
     gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices, blank=True, default="")
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     is_private = models.BooleanField(_("private account"), default=False)

@@ -21,7 +21,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from meadow.accounts.models import Agreement, ApiToken, Block, Follow, PhoneCode, User
+from meadow.accounts.models import LOCATION_MAX, Agreement, ApiToken, Block, Follow, PhoneCode, User
 from meadow.accounts.selectors import has_blocked, login_identity, user_find_by_login
 from meadow.accounts.sms import get_backend
 from meadow.accounts.validation import clean_bio, clean_display_name, clean_handle, clean_phone
@@ -405,7 +405,7 @@ def profile_update(*, user: User, **changes: Any) -> User:
         clean["bio"] = clean_bio(changes["bio"] or "")
     if "location" in changes:
         location = " ".join((changes["location"] or "").split())
-        if len(location) > 60:
+        if len(location) > LOCATION_MAX:
             raise ValidationFailed(_("The location is too long."), field="location", code="too_long")
         clean["location"] = location
     if "gender" in changes:

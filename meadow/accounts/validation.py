@@ -12,7 +12,12 @@ from meadow.core.errors import ValidationFailed
 from meadow.core.text import visible_length
 
 HANDLE_MIN = 3
-_HANDLE = regex.compile(r"^[a-z0-9](?:[a-z0-9_.]*[a-z0-9_])?$")
+# A handle: HANDLE_MIN–HANDLE_MAX letters a–z, digits, dots and underscores, starting with a letter or digit and
+# not ending with a dot. The API's schema states it as HANDLE_INPUT_PATTERN: what a client may send, before
+# clean_handle() strips the spaces and leading "@" and lower-cases it.
+_HANDLE_LENGTHS = f"{{{HANDLE_MIN - 2},{HANDLE_MAX - 2}}}"
+_HANDLE = regex.compile(rf"^[a-z0-9][a-z0-9_.]{_HANDLE_LENGTHS}[a-z0-9_]$")
+HANDLE_INPUT_PATTERN = rf"^\s*@*[A-Za-z0-9][A-Za-z0-9_.]{_HANDLE_LENGTHS}[A-Za-z0-9_]\s*$"
 RESERVED_HANDLES = frozenset(
     """admin administrator api static media accounts account me settings search store shop messages message
     notifications discover following nearby explore login logout signup register meadow support help staff
@@ -24,7 +29,7 @@ def clean_handle(value: str) -> str:
     handle = (value or "").strip().lstrip("@").lower()
     if not handle:
         raise ValidationFailed(_("Choose a handle."), field="handle", code="required")
-    if not HANDLE_MIN <= len(handle) <= HANDLE_MAX:
+    if not HANDLE_MIN <= len(handle) <= HANDLE_MAX:  # checked first: its own, clearer message
         raise ValidationFailed(
             _("A handle has %(min)d to %(max)d characters.") % {"min": HANDLE_MIN, "max": HANDLE_MAX},
             field="handle",

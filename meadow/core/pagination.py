@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from meadow.core.errors import ValidationFailed
+from meadow.core.schema import Limits
 
 T = TypeVar("T")
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 50
+
+# The ``?limit=`` of every list endpoint: the schema states the same range that ``clamp_limit`` enforces.
+PageLimit = Annotated[int, Limits(minimum=1, maximum=MAX_LIMIT)] | None
+# ``?cursor=``: the opaque ``next_cursor`` of the page before (format ``cursor``); anything else is a 400.
+PageCursor = Annotated[str, Limits(format="cursor")] | None
 
 
 def encode_cursor(value: int) -> str:

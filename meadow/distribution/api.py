@@ -7,14 +7,22 @@ popular — ``GET /notes/{id}/why`` says them in words).
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 
 from meadow.accounts.models import User
 from meadow.api import optional_auth, responses
+from meadow.core.pagination import PageCursor, PageLimit
+from meadow.core.schema import Limits
 from meadow.distribution import cards, selectors
 from meadow.notes.api import NoteOut, note_out
 from meadow.notes.selectors import note_get_for_viewer
+
+# The feeds' own cursors (a ranked session and an offset; an offset): opaque ``next_cursor`` tokens too.
+DiscoverCursor = Annotated[str, Limits(format="discover-cursor")] | None
+NearbyCursor = Annotated[str, Limits(format="nearby-cursor")] | None
 
 router = Router(tags=["feeds"])
 
@@ -64,7 +72,7 @@ def _page(request: HttpRequest, page: dict) -> dict:
 
 
 @router.get("/feed/discover", response=responses({200: FeedPage}), auth=optional_auth)
-def discover(request: HttpRequest, cursor: str | None = None, limit: int | None = None):
+def discover(request: HttpRequest, cursor: DiscoverCursor = None, limit: PageLimit = None):
     """Discover: notes ranked for you from your traffic pools, interests, similar readers, people you follow
     and what is trending — never one you already saw or hid, at most 2 of one author in any 20. Keep the
     ``next_cursor`` for the next page: pages of one session never repeat a card."""
@@ -93,13 +101,15 @@ def _render(request: HttpRequest, data: dict) -> HttpResponse:
 
 
 @router.get("/feed/following", response=responses({200: FeedPage}), auth=optional_auth)
-def following(request: HttpRequest, cursor: str | None = None, limit: int | None = None):
+def following(request: HttpRequest, cursor: PageCursor = None, limit: PageLimit = None):
     """The newest notes of the accounts you follow (empty when signed out)."""
     return _page(request, selectors.feed_following(viewer=_viewer(request), cursor=cursor, limit=limit))
 
 
 @router.get("/feed/nearby", response=responses({200: FeedPage}), auth=optional_auth)
-def nearby(request: HttpRequest, lat: float, lng: float, cursor: str | None = None, limit: int | None = None):
+def nearby(
+    request: HttpRequest, lat: float, lng: float, cursor: NearbyCursor = None, limit: PageLimit = None
+):
     """Public notes within the nearby radius (default 10 km) of ``lat``/``lng``, nearest and freshest first.
     The point is rounded to about 1 km, as notes store it."""
     return _page(

@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from meadow.api import responses, token_or_session
+from meadow.core.pagination import PageCursor, PageLimit
 from meadow.distribution import creator
 
 router = Router(tags=["creator"])
@@ -165,8 +166,8 @@ def account_stats(request: HttpRequest, days: int | None = None, account: str | 
 @router.get("/notes", response=responses({200: CreatorNotePage}), auth=token_or_session)
 def notes(
     request: HttpRequest,
-    cursor: str | None = None,
-    limit: int | None = None,
+    cursor: PageCursor = None,
+    limit: PageLimit = None,
     account: str | None = None,
 ):
     """Your notes, newest first, each with its running totals and current pool level (cursor pagination)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -12,6 +12,7 @@ from pydantic import Field
 
 from meadow.api import ModerationHitOut, responses, token_or_session
 from meadow.core.errors import NotFound, PermissionDenied
+from meadow.core.schema import Limits, NonBlankText, Text
 from meadow.enforcement import selectors, services
 from meadow.enforcement.models import Appeal, ReviewItem, Sanction, Violation
 from meadow.moderation.labels import hit_for_reader
@@ -167,7 +168,7 @@ class ReportIn(Schema):
     target_type: Literal["note", "comment", "account", "message"]
     target_id: str = Field(min_length=1, max_length=64, description="an id, or a handle for an account")
     reason: Literal["redirect", "spam", "false", "adult", "abuse", "plagiarism", "fake", "other"]
-    text: str = Field(default="", max_length=2000)
+    text: Annotated[Text, Limits(max_length=services.REPORT_TEXT_MAX)] = ""
 
 
 class ReportOut(Schema):
@@ -191,7 +192,7 @@ def report_create(request: HttpRequest, payload: ReportIn):
 
 class AppealIn(Schema):
     violation_id: int = Field(ge=1, le=2**62)
-    text: str = Field(min_length=1, max_length=4000)
+    text: Annotated[NonBlankText, Limits(max_length=services.APPEAL_TEXT_MAX)]
 
 
 @router.post("/appeals", response=responses({201: AppealOut}), auth=token_or_session)
@@ -213,7 +214,7 @@ class ReviewDecisionIn(Schema):
     decision: Literal["approve", "remove", "violation"]
     type: Literal["behaviour", "content", "channel"] | None = None
     severity: Literal["low", "medium", "high", "severe"] = "medium"
-    reason: str = Field(default="", max_length=2000)
+    reason: Text = Field(default="", max_length=2000)
 
 
 class ReviewItemOut(Schema):
@@ -260,7 +261,7 @@ class AppealDecisionIn(Schema):
     decision: Literal["uphold", "reject"] = Field(
         description="uphold: the appeal is right, the violation is voided; reject: it stands"
     )
-    response: str = Field(default="", max_length=2000)
+    response: Text = Field(default="", max_length=2000)
 
 
 @router.post(

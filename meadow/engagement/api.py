@@ -15,14 +15,16 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from ninja.errors import AuthenticationError
-from pydantic import Field, StrictInt
+from pydantic import Field, StrictBool, StrictInt
 
 from meadow.accounts.models import User
 from meadow.accounts.selectors import user_get_for_viewer
 from meadow.api import optional_auth, responses, token_or_session
 from meadow.core.errors import PermissionDenied
+from meadow.core.pagination import PageCursor, PageLimit
+from meadow.core.schema import Limits, NonBlankText, Text
 from meadow.engagement import selectors, services
-from meadow.engagement.models import Board, Comment
+from meadow.engagement.models import BOARD_NAME_MAX, COMMENT_MAX, Board, Comment
 from meadow.notes.api import NotePage, _page_out
 from meadow.notes.models import Note
 from meadow.notes.selectors import note_get_for_viewer
@@ -99,7 +101,7 @@ class ReplyPage(Schema):
 
 
 class CommentIn(Schema):
-    body: str = Field(max_length=4000)
+    body: Annotated[NonBlankText, Limits(max_length=COMMENT_MAX)]
     parent: int | None = None
     source: SourceIn = "direct"
 
@@ -136,7 +138,7 @@ class ImpressionsIn(Schema):
     )
     source: SourceIn = "discover"
     # The feed cards' signed impression tokens (distribution): each counts with the card's own source.
-    tokens: list[Annotated[str, Field(max_length=200)]] = Field(
+    tokens: list[Annotated[Text, Field(max_length=200)]] = Field(
         default=[], max_length=services.IMPRESSIONS_MAX
     )
 
@@ -161,13 +163,13 @@ class BoardList(Schema):
 
 
 class BoardIn(Schema):
-    name: str = Field(max_length=200)
-    private: bool = False
+    name: Annotated[NonBlankText, Limits(max_length=BOARD_NAME_MAX)]
+    private: StrictBool = False
 
 
 class BoardPatch(Schema):
-    name: str | None = Field(default=None, max_length=200)
-    private: bool | None = None
+    name: Annotated[NonBlankText, Limits(max_length=BOARD_NAME_MAX)] | None = None
+    private: StrictBool | None = None
 
 
 # --- shaping ----------------------------------------------------------------------------------------------------
@@ -351,7 +353,7 @@ def read(request: HttpRequest, note_id: int, source: SourceIn = "direct", s: str
 
 # --- comments ---------------------------------------------------------------------------------------------------
 @router.get("/notes/{note_id}/comments", response=responses({200: CommentPage}), auth=optional_auth)
-def comments(request: HttpRequest, note_id: int, cursor: str | None = None, limit: int | None = None):
+def comments(request: HttpRequest, note_id: int, cursor: PageCursor = None, limit: PageLimit = None):
     """A note's comments, newest first (the pinned one on top), each with its replies."""
     viewer = _viewer(request)
     note = note_get_for_viewer(viewer=viewer, note_id=note_id)
@@ -364,7 +366,7 @@ def comments(request: HttpRequest, note_id: int, cursor: str | None = None, limi
 
 @router.get("/comments/{comment_id}/replies", response=responses({200: ReplyPage}), auth=optional_auth)
 def comment_replies(
-    request: HttpRequest, comment_id: int, cursor: str | None = None, limit: int | None = None
+    request: HttpRequest, comment_id: int, cursor: PageCursor = None, limit: PageLimit = None
 ):
     """The replies of a comment, oldest first (a comment in a list carries only its first three)."""
     viewer = _viewer(request)
@@ -424,7 +426,7 @@ def comment_pin(request: HttpRequest, comment_id: int, pinned: bool = True):
 
 # --- boards -----------------------------------------------------------------------------------------------------
 class BoardsQuery(Schema):
-    owner: str | None = Field(default=None, max_length=200)
+    owner: Text | None = Field(default=None, max_length=200)
 
 
 @router.get("/boards", response=responses({200: BoardList}), auth=optional_auth)
@@ -467,7 +469,7 @@ def board_patch(request: HttpRequest, board_id: int, payload: BoardPatch):
 
 
 @router.get("/boards/{board_id}/notes", response=responses({200: NotePage}), auth=optional_auth)
-def board_notes(request: HttpRequest, board_id: int, cursor: str | None = None, limit: int | None = None):
+def board_notes(request: HttpRequest, board_id: int, cursor: PageCursor = None, limit: PageLimit = None):
     viewer = _viewer(request)
     board = selectors.board_get_for_viewer(viewer=viewer, board_id=board_id)
     return _page_out(request, selectors.board_notes(viewer=viewer, board=board, cursor=cursor, limit=limit))

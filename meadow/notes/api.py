@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Schema, Status, UploadedFile
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from meadow.accounts.models import User
 from meadow.accounts.selectors import user_get_for_viewer
 from meadow.api import ModerationErrorOut, ModerationOut, optional_auth, responses, token_or_session
 from meadow.core.errors import NotFound, PermissionDenied
+from meadow.core.pagination import PageCursor, PageLimit
+from meadow.core.schema import Limits, Text
 from meadow.engagement.selectors import viewer_state
 from meadow.moderation.labels import moderation_for_reader
 from meadow.notes import selectors, services
-from meadow.notes.models import Note
+from meadow.notes.models import BODY_MAX, LOCATION_NAME_MAX, TITLE_MAX, Note
 
 router = Router(tags=["notes"])
 
@@ -204,15 +206,19 @@ def _page_out(request: HttpRequest, page: dict) -> dict:
 
 
 # --- notes ------------------------------------------------------------------------------------------------------
+Latitude = Annotated[float, Field(ge=-90, le=90)]
+Longitude = Annotated[float, Field(ge=-180, le=180)]
+
+
 class NoteForm(Schema):
-    title: str = Field(default="", max_length=400)
-    body: str = Field(default="", max_length=8000)
-    hashtags: list[str] = Field(default_factory=list, max_length=64)
+    title: Annotated[Text, Limits(max_length=TITLE_MAX)] = ""
+    body: Annotated[Text, Limits(max_length=BODY_MAX)] = ""
+    hashtags: list[Text] = Field(default_factory=list, max_length=64)
     visibility: VisibilityIn = "public"
     content_type: ContentTypeIn = "daily_life"
-    location_name: str = Field(default="", max_length=400)
-    latitude: float | None = None
-    longitude: float | None = None
+    location_name: Annotated[Text, Limits(max_length=LOCATION_NAME_MAX)] = ""
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
     draft: bool = False
     products: list[int] = Field(
         default_factory=list, max_length=20, description="On-sale products to tag (≤5)"
@@ -265,15 +271,15 @@ def note_get(request: HttpRequest, note_id: int):
 
 
 class NotePatch(Schema):
-    title: str | None = Field(default=None, max_length=400)
-    body: str | None = Field(default=None, max_length=8000)
-    hashtags: list[str] | None = Field(default=None, max_length=64)
+    title: Annotated[Text, Limits(max_length=TITLE_MAX)] | None = None
+    body: Annotated[Text, Limits(max_length=BODY_MAX)] | None = None
+    hashtags: list[Text] | None = Field(default=None, max_length=64)
     visibility: VisibilityIn | None = None
     content_type: ContentTypeIn | None = None
-    location_name: str | None = Field(default=None, max_length=400)
-    latitude: float | None = None
-    longitude: float | None = None
-    publish: bool = Field(default=False, description="Publish a draft")
+    location_name: Annotated[Text, Limits(max_length=LOCATION_NAME_MAX)] | None = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    publish: StrictBool = Field(default=False, description="Publish a draft")
     products: list[int] | None = Field(default=None, max_length=20, description="Replace the product tags")
 
 
@@ -310,7 +316,7 @@ def note_remove(request: HttpRequest, note_id: int):
 
 
 @router.get("/users/{handle}/notes", response=responses({200: NotePage}), auth=optional_auth)
-def user_notes(request: HttpRequest, handle: str, cursor: str | None = None, limit: int | None = None):
+def user_notes(request: HttpRequest, handle: str, cursor: PageCursor = None, limit: PageLimit = None):
     """A profile's published notes, newest first (a private account: only for approved followers)."""
     viewer = _viewer(request)
     author = user_get_for_viewer(viewer=viewer, handle=handle)
@@ -324,7 +330,7 @@ def user_notes(request: HttpRequest, handle: str, cursor: str | None = None, lim
 
 
 @router.get("/notes", response=responses({200: NotePage}), auth=optional_auth)
-def notes_latest(request: HttpRequest, cursor: str | None = None, limit: int | None = None):
+def notes_latest(request: HttpRequest, cursor: PageCursor = None, limit: PageLimit = None):
     """The newest public notes (the placeholder Discover feed until personalised distribution lands)."""
     return _page_out(
         request, selectors.notes_latest_public(viewer=_viewer(request), cursor=cursor, limit=limit)
@@ -363,7 +369,7 @@ class HashtagOut(Schema):
 
 
 @router.get("/hashtags/{name}", response=responses({200: HashtagOut}), auth=optional_auth, tags=["hashtags"])
-def hashtag_get(request: HttpRequest, name: str, cursor: str | None = None, limit: int | None = None):
+def hashtag_get(request: HttpRequest, name: str, cursor: PageCursor = None, limit: PageLimit = None):
     """A topic (any spelling: #KL美食 = kl美食 = ＫＬ美食) with its count, categories and a page of notes."""
     hashtag = selectors.hashtag_get(name=name, viewer=_viewer(request))
     language = getattr(request, "LANGUAGE_CODE", "en")

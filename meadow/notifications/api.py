@@ -10,6 +10,7 @@ from ninja import Router, Schema
 from pydantic import Field, StrictBool, StrictInt
 
 from meadow.api import responses, token_or_session
+from meadow.core.pagination import PageCursor, PageLimit
 from meadow.notifications import selectors, services
 from meadow.notifications.models import Notification
 from meadow.notifications.text import notification_summary
@@ -126,7 +127,7 @@ def _settings_out(found) -> dict:
 
 @router.get("/notifications", response=responses({200: NotificationPage}))
 def notifications(
-    request: HttpRequest, bucket: BucketIn | None = None, cursor: str | None = None, limit: int | None = None
+    request: HttpRequest, bucket: BucketIn | None = None, cursor: PageCursor = None, limit: PageLimit = None
 ):
     """Your notifications, newest activity first; ``bucket`` picks comments and @mentions, likes and saves, new
     followers or system notices. Likes and saves of one note are grouped ("Lily and 12 others")."""

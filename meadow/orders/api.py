@@ -7,44 +7,53 @@ from typing import Annotated, Literal
 
 from django.http import HttpRequest
 from ninja import Header, Router, Schema, Status
-from pydantic import Field, StrictInt
+from pydantic import Field, StrictBool, StrictInt
 
 from meadow.api import ErrorOut, responses, token_or_session
-from meadow.core.pagination import paginate_desc
+from meadow.core.pagination import PageCursor, PageLimit, paginate_desc
+from meadow.core.schema import Limits, NonBlankText, Text
 from meadow.orders import selectors, services
-from meadow.orders.models import Address, CartItem, Checkout, Order, Payment
+from meadow.orders.models import Address, CartItem, Checkout, MalaysianState, Order, Payment
 
 router = Router(tags=["orders"], auth=token_or_session)
 
 Id = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
 PathId = Annotated[int, Field(ge=1, le=2**63 - 1)]  # larger ids would overflow the database
-Quantity = Annotated[StrictInt, Field(ge=0, le=10_000)]
+Quantity = Annotated[StrictInt, Limits(minimum=1, maximum=services.QUANTITY_MAX)]
+QuantityOrZero = Annotated[StrictInt, Limits(minimum=0, maximum=services.QUANTITY_MAX)]  # 0 removes the item
 IdemKey = Header(
     None, alias="Idempotency-Key", description="Repeat-safe key; a repeat returns the first result."
 )
 
 
 # --- schemas ---------------------------------------------------------------------------------------------------
+# The service also takes a code or name in any letter case.
+StateIn = Annotated[str, Limits(enum=tuple(MalaysianState.values) + tuple(map(str, MalaysianState.labels)))]
+Postcode = Annotated[str, Limits(pattern=rf"^\s*[0-9]{{{services.POSTCODE_LENGTH}}}\s*$")]
+# A Malaysian phone number (``phonenumbers`` decides); ``format`` names the rule the pattern cannot state.
+Phone = Annotated[Text, Limits(max_length=services.ADDRESS_PHONE_MAX, format="phone")]
+
+
 class AddressIn(Schema):
-    recipient_name: str = Field(max_length=200)
-    phone: str = Field(max_length=40)
-    line1: str = Field(max_length=400)
-    line2: str = Field(default="", max_length=400)
-    postcode: str = Field(max_length=20)
-    city: str = Field(max_length=200)
-    state: str = Field(max_length=60, description="A Malaysian state: code (e.g. SGR, KUL) or name")
-    is_default: bool = False
+    recipient_name: Annotated[NonBlankText, Limits(max_length=services.RECIPIENT_NAME_MAX)]
+    phone: Phone
+    line1: Annotated[NonBlankText, Limits(max_length=services.ADDRESS_LINE_MAX)]
+    line2: Annotated[Text, Limits(max_length=services.ADDRESS_LINE_MAX)] = ""
+    postcode: Postcode
+    city: Annotated[NonBlankText, Limits(max_length=services.CITY_MAX)]
+    state: StateIn = Field(description="A Malaysian state: code (e.g. SGR, KUL) or name")
+    is_default: StrictBool = False
 
 
 class AddressPatch(Schema):
-    recipient_name: str | None = Field(default=None, max_length=200)
-    phone: str | None = Field(default=None, max_length=40)
-    line1: str | None = Field(default=None, max_length=400)
-    line2: str | None = Field(default=None, max_length=400)
-    postcode: str | None = Field(default=None, max_length=20)
-    city: str | None = Field(default=None, max_length=200)
-    state: str | None = Field(default=None, max_length=60)
-    is_default: bool | None = None
+    recipient_name: Annotated[NonBlankText, Limits(max_length=services.RECIPIENT_NAME_MAX)] | None = None
+    phone: Phone | None = None
+    line1: Annotated[NonBlankText, Limits(max_length=services.ADDRESS_LINE_MAX)] | None = None
+    line2: Annotated[Text, Limits(max_length=services.ADDRESS_LINE_MAX)] | None = None
+    postcode: Postcode | None = None
+    city: Annotated[NonBlankText, Limits(max_length=services.CITY_MAX)] | None = None
+    state: StateIn | None = None
+    is_default: StrictBool | None = None
 
 
 class AddressOut(Schema):
@@ -62,7 +71,7 @@ class AddressOut(Schema):
 
 class AddressList(Schema):
     items: list[AddressOut]
-    next_cursor: str | None = None
+    next_cursor: PageCursor = None
 
 
 class CartItemIn(Schema):
@@ -71,7 +80,7 @@ class CartItemIn(Schema):
 
 
 class CartQuantityIn(Schema):
-    quantity: Quantity
+    quantity: QuantityOrZero
 
 
 class CartItemOut(Schema):
@@ -91,7 +100,7 @@ class CartItemOut(Schema):
 
 class CartOut(Schema):
     items: list[CartItemOut]
-    next_cursor: str | None = None
+    next_cursor: PageCursor = None
     total: str
     count: int
 
@@ -102,7 +111,7 @@ class LineIn(Schema):
 
 
 class OrderIn(Schema):
-    items: list[LineIn] = Field(min_length=1, max_length=50)
+    items: list[LineIn] = Field(min_length=1, max_length=services.ORDER_ITEMS_MAX)
     address: AddressIn | None = None
     address_id: Id | None = None
 
@@ -110,7 +119,9 @@ class OrderIn(Schema):
 class CartCheckoutIn(Schema):
     address: AddressIn | None = None
     address_id: Id | None = None
-    skus: list[Id] | None = Field(default=None, max_length=100, description="Only these SKUs of the cart")
+    skus: list[Id] | None = Field(
+        default=None, max_length=services.CART_ITEMS_MAX, description="Only these SKUs of the cart"
+    )
 
 
 class LineOut(Schema):
@@ -177,21 +188,23 @@ class OrderList(Schema):
 
 
 class CancelIn(Schema):
-    reason: str = Field(default="", max_length=1000)
+    reason: Annotated[Text, Limits(max_length=services.CANCEL_REASON_MAX)] = ""
 
 
 class ShipIn(Schema):
-    tracking_number: str = Field(max_length=200)
-    carrier: str = Field(max_length=200)
+    tracking_number: Annotated[NonBlankText, Limits(max_length=services.SHIPPING_FIELD_MAX)]
+    carrier: Annotated[NonBlankText, Limits(max_length=services.SHIPPING_FIELD_MAX)]
 
 
 class RefundRequestIn(Schema):
-    reason: str = Field(max_length=2000)
+    reason: Annotated[NonBlankText, Limits(max_length=services.REFUND_REASON_MAX)]
 
 
 class RefundDecisionIn(Schema):
     decision: Literal["approve", "reject"]
-    reason: str = Field(default="", max_length=2000)
+    reason: Annotated[Text, Limits(max_length=services.REFUND_REASON_MAX)] = Field(
+        default="", description="Required to reject"
+    )
 
 
 class RefundRequestItem(RefundRequestOut):
@@ -207,7 +220,7 @@ class RefundRequestList(Schema):
 
 class PaymentIn(Schema):
     orders: list[Id] = Field(min_length=1, max_length=50)
-    return_url: str | None = Field(
+    return_url: Text | None = Field(
         default=None, max_length=500, description="A path on this site, e.g. /orders/"
     )
 
@@ -430,7 +443,7 @@ StatusIn = Literal["pending_payment", "paid", "shipped", "delivered", "completed
 
 @router.get("/orders", response=responses({200: OrderList}))
 def order_list(
-    request: HttpRequest, status: StatusIn | None = None, cursor: str | None = None, limit: int | None = None
+    request: HttpRequest, status: StatusIn | None = None, cursor: PageCursor = None, limit: PageLimit = None
 ):
     qs = selectors.orders_for_buyer(user=request.user, status=status)
     return paginate_desc(qs, cursor=cursor, limit=limit, shape=_order)
@@ -494,7 +507,7 @@ def order_refund_decision(request: HttpRequest, order_id: PathId, payload: Refun
 # --- seller lists ----------------------------------------------------------------------------------------------
 @router.get("/seller/orders", response=responses({200: OrderList}))
 def seller_orders(
-    request: HttpRequest, status: StatusIn | None = None, cursor: str | None = None, limit: int | None = None
+    request: HttpRequest, status: StatusIn | None = None, cursor: PageCursor = None, limit: PageLimit = None
 ):
     """The orders of the caller's own shop (empty without a shop)."""
     qs = selectors.orders_for_seller(user=request.user, status=status)
@@ -505,8 +518,8 @@ def seller_orders(
 def seller_refund_requests(
     request: HttpRequest,
     status: Literal["pending", "approved", "rejected"] | None = None,
-    cursor: str | None = None,
-    limit: int | None = None,
+    cursor: PageCursor = None,
+    limit: PageLimit = None,
 ):
     qs = selectors.refund_requests_for_seller(user=request.user, status=status)
 

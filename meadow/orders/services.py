@@ -65,6 +65,16 @@ ORDER_ITEMS_MAX = 50
 CART_ITEMS_MAX = 100
 IDEMPOTENCY_KEY_MAX = 255
 POSTCODE = re.compile(r"^\d{5}$")
+# Address fields, in characters after runs of whitespace become one space (the API's schema states the same).
+RECIPIENT_NAME_MAX = 100
+ADDRESS_LINE_MAX = 200
+CITY_MAX = 100
+POSTCODE_LENGTH = 5
+STATE_MAX = 40
+ADDRESS_PHONE_MAX = 30
+CANCEL_REASON_MAX = 300
+SHIPPING_FIELD_MAX = 64  # tracking number, carrier
+REFUND_REASON_MAX = 500
 
 
 # --- errors ----------------------------------------------------------------------------------------------------
@@ -205,22 +215,22 @@ def address_clean(*, data: Mapping[str, Any]) -> dict[str, str]:
     if not isinstance(data, Mapping):
         raise ValidationFailed(_("The address must be an object."), field="address")
     cleaned = {
-        "recipient_name": _text(data, "recipient_name", label=_("Recipient"), max_length=100),
-        "line1": _text(data, "line1", label=_("Address line 1"), max_length=200),
-        "line2": _text(data, "line2", label=_("Address line 2"), max_length=200, required=False),
-        "city": _text(data, "city", label=_("City"), max_length=100),
+        "recipient_name": _text(data, "recipient_name", label=_("Recipient"), max_length=RECIPIENT_NAME_MAX),
+        "line1": _text(data, "line1", label=_("Address line 1"), max_length=ADDRESS_LINE_MAX),
+        "line2": _text(data, "line2", label=_("Address line 2"), max_length=ADDRESS_LINE_MAX, required=False),
+        "city": _text(data, "city", label=_("City"), max_length=CITY_MAX),
     }
-    postcode = _text(data, "postcode", label=_("Postcode"), max_length=5)
+    postcode = _text(data, "postcode", label=_("Postcode"), max_length=POSTCODE_LENGTH)
     if not POSTCODE.match(postcode):
         raise ValidationFailed(_("A Malaysian postcode has 5 digits."), field="postcode", code="bad_postcode")
     cleaned["postcode"] = postcode
-    state = _text(data, "state", label=_("State"), max_length=40)
+    state = _text(data, "state", label=_("State"), max_length=STATE_MAX)
     by_name = {label.lower(): code for code, label in MalaysianState.choices}
     by_name.update({code.lower(): code for code in MalaysianState.values})
     if state.lower() not in by_name:
         raise ValidationFailed(_("Choose a Malaysian state."), field="state", code="bad_state")
     cleaned["state"] = by_name[state.lower()]
-    raw_phone = _text(data, "phone", label=_("Phone"), max_length=30)
+    raw_phone = _text(data, "phone", label=_("Phone"), max_length=ADDRESS_PHONE_MAX)
     try:
         number = phonenumbers.parse(raw_phone, "MY")
         valid = phonenumbers.is_valid_number(number)
@@ -621,7 +631,9 @@ def _refund_create(*, order: Order, reason: str, payment: Payment | None = None)
 def order_cancel(*, order: Order, user: User, reason: str = "") -> Order:
     """Cancel before shipping, by the buyer or the seller: the stock comes back; a paid order is refunded."""
     role = _require(order=order, user=user, roles={"buyer", "seller"}, message="")
-    reason = _text({"reason": reason}, "reason", label=_("Reason"), max_length=300, required=False)
+    reason = _text(
+        {"reason": reason}, "reason", label=_("Reason"), max_length=CANCEL_REASON_MAX, required=False
+    )
     with transaction.atomic():
         left = _move(
             order=order,
@@ -643,8 +655,8 @@ def order_cancel(*, order: Order, user: User, reason: str = "") -> Order:
 def order_ship(*, order: Order, user: User, tracking_number: str, carrier: str) -> Order:
     _require(order=order, user=user, roles={"seller"}, message=_("Only the seller can ship an order."))
     data = {"tracking_number": tracking_number, "carrier": carrier}
-    tracking = _text(data, "tracking_number", label=_("Tracking number"), max_length=64)
-    carrier = _text(data, "carrier", label=_("Carrier"), max_length=64)
+    tracking = _text(data, "tracking_number", label=_("Tracking number"), max_length=SHIPPING_FIELD_MAX)
+    carrier = _text(data, "carrier", label=_("Carrier"), max_length=SHIPPING_FIELD_MAX)
     with transaction.atomic():
         _move(
             order=order,
@@ -694,7 +706,7 @@ REFUNDABLE = (S.PAID, S.SHIPPED, S.DELIVERED)
 
 def refund_request_create(*, order: Order, user: User, reason: str) -> RefundRequest:
     _require(order=order, user=user, roles={"buyer"}, message=_("Only the buyer can ask for a refund."))
-    reason = _text({"reason": reason}, "reason", label=_("Reason"), max_length=500)
+    reason = _text({"reason": reason}, "reason", label=_("Reason"), max_length=REFUND_REASON_MAX)
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
         if locked.status not in REFUNDABLE:
@@ -715,7 +727,9 @@ def refund_request_decide(*, order: Order, user: User, approve: bool, reason: st
     """The seller's decision: approve refunds through the gateway (and returns unshipped stock); reject needs a
     reason the buyer sees."""
     _require(order=order, user=user, roles={"seller"}, message=_("Only the seller decides refund requests."))
-    reason = _text({"reason": reason}, "reason", label=_("Reason"), max_length=500, required=not approve)
+    reason = _text(
+        {"reason": reason}, "reason", label=_("Reason"), max_length=REFUND_REASON_MAX, required=not approve
+    )
     with transaction.atomic():
         request = (
             RefundRequest.objects.select_for_update()

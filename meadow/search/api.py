@@ -11,6 +11,7 @@ from ninja import Query, Router, Schema, Status
 from meadow.accounts.api import UserOut, user_out
 from meadow.accounts.models import User
 from meadow.api import optional_auth, responses, token_or_session
+from meadow.core.pagination import PageLimit
 from meadow.notes.api import NoteOut, note_out
 from meadow.search import selectors, services
 
@@ -89,7 +90,7 @@ def search(
     time: Literal["all", "day", "week", "month", "year"] = "all",
     location: str = Query("", max_length=80, description="Only notes whose location contains this."),
     cursor: str | None = Query(None, max_length=200),
-    limit: int | None = None,
+    limit: PageLimit = None,
 ):
     """Search notes (ranked by text relevance × engagement × freshness; or ``sort`` by latest, likes, comments,
     saves), people, topics or products. Text is segmented (jieba) and normalised like moderation (case, width,

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import File, Router, Schema, Status, UploadedFile
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from meadow.api import ModerationErrorOut, optional_auth, responses, token_or_session
 from meadow.core.errors import PermissionDenied
+from meadow.core.pagination import PageCursor, PageLimit
+from meadow.core.schema import Limits, NonBlankText, Text
 from meadow.notes import selectors as note_selectors
 from meadow.notes.api import NotePage, note_out
 from meadow.store import selectors, services
-from meadow.store.models import Product, Shop
+from meadow.store.models import TITLE_MAX, Product, Shop
 
 router = Router(tags=["store"])
 
@@ -181,11 +183,14 @@ def _cards(request: HttpRequest, page: dict) -> dict:
 
 
 # --- shops ------------------------------------------------------------------------------------------------------
+ShopText = Annotated[Text, Limits(max_length=services.SHOP_TEXT_MAX)]
+
+
 class ShopIn(Schema):
-    name: str = Field(max_length=400)
-    description: str = Field(default="", max_length=4000)
-    shipping_policy: str = Field(default="", max_length=4000)
-    returns_policy: str = Field(default="", max_length=4000)
+    name: Annotated[NonBlankText, Limits(max_length=services.SHOP_NAME_MAX)]
+    description: ShopText = ""
+    shipping_policy: ShopText = ""
+    returns_policy: ShopText = ""
 
 
 class CreatedOut(Schema):
@@ -206,11 +211,11 @@ def shop_get(request: HttpRequest, shop_id: int):
 
 
 class ShopPatch(Schema):
-    name: str | None = Field(default=None, max_length=400)
-    description: str | None = Field(default=None, max_length=4000)
-    shipping_policy: str | None = Field(default=None, max_length=4000)
-    returns_policy: str | None = Field(default=None, max_length=4000)
-    is_active: bool | None = None
+    name: Annotated[NonBlankText, Limits(max_length=services.SHOP_NAME_MAX)] | None = None
+    description: ShopText | None = None
+    shipping_policy: ShopText | None = None
+    returns_policy: ShopText | None = None
+    is_active: StrictBool | None = None
 
 
 def _own_shop(request: HttpRequest, shop_id: int) -> Shop:
@@ -239,7 +244,7 @@ def shop_logo(request: HttpRequest, shop_id: int, logo: File[UploadedFile]):
 
 
 @router.get("/shops/{shop_id}/products", response=responses({200: ProductPage}), auth=optional_auth)
-def shop_products(request: HttpRequest, shop_id: int, cursor: str | None = None, limit: int | None = None):
+def shop_products(request: HttpRequest, shop_id: int, cursor: PageCursor = None, limit: PageLimit = None):
     """The shop's products, newest first (its owner also sees drafts, off-sale and held products)."""
     viewer = _viewer(request)
     shop = selectors.shop_get_for_viewer(viewer=viewer, shop_id=shop_id)
@@ -248,16 +253,16 @@ def shop_products(request: HttpRequest, shop_id: int, cursor: str | None = None,
 
 class SkuIn(Schema):
     id: int | None = None
-    name: str = Field(default="", max_length=200)
+    name: Annotated[Text, Limits(max_length=services.SKU_NAME_MAX)] = ""
     attributes: dict[str, str] = Field(default_factory=dict)
     price: Decimal = Field(max_digits=12, decimal_places=2)
     stock: int = Field(default=0, ge=0)
-    is_active: bool = True
+    is_active: StrictBool = True
 
 
 class ProductIn(Schema):
-    title: str = Field(max_length=400)
-    description: str = Field(default="", max_length=10000)
+    title: Annotated[NonBlankText, Limits(max_length=TITLE_MAX)]
+    description: Annotated[Text, Limits(max_length=services.PRODUCT_DESCRIPTION_MAX)] = ""
     status: StatusIn = "draft"
     skus: list[SkuIn] = Field(max_length=100)
 
@@ -287,7 +292,7 @@ def product_create(request: HttpRequest, shop_id: int, payload: ProductIn):
 
 
 @router.get("/products", response=responses({200: ProductPage}), auth=optional_auth)
-def products_list(request: HttpRequest, cursor: str | None = None, limit: int | None = None):
+def products_list(request: HttpRequest, cursor: PageCursor = None, limit: PageLimit = None):
     """Products on sale from verified shops, newest first."""
     return _cards(request, selectors.products_page(cursor=cursor, limit=limit))
 
@@ -312,8 +317,8 @@ def product_get(request: HttpRequest, product_id: int):
 
 
 class ProductPatch(Schema):
-    title: str | None = Field(default=None, max_length=400)
-    description: str | None = Field(default=None, max_length=10000)
+    title: Annotated[NonBlankText, Limits(max_length=TITLE_MAX)] | None = None
+    description: Annotated[Text, Limits(max_length=services.PRODUCT_DESCRIPTION_MAX)] | None = None
     status: StatusIn | None = None
     skus: list[SkuIn] | None = Field(default=None, max_length=100)
 
@@ -359,7 +364,7 @@ def product_image_remove(request: HttpRequest, product_id: int, image_id: int):
 
 
 @router.get("/products/{product_id}/notes", response=responses({200: NotePage}), auth=optional_auth)
-def product_notes(request: HttpRequest, product_id: int, cursor: str | None = None, limit: int | None = None):
+def product_notes(request: HttpRequest, product_id: int, cursor: PageCursor = None, limit: PageLimit = None):
     """ "See what people say": the notes that tag this product and that the caller may see, newest first."""
     viewer = _viewer(request)
     product = selectors.product_get_for_viewer(viewer=viewer, product_id=product_id)

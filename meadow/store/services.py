@@ -45,6 +45,8 @@ MAX_SKUS = 50
 MAX_PRICE = Decimal("999999.99")
 MAX_STOCK = 1_000_000
 SHOP_TEXT_MAX = 2000
+SHOP_NAME_MAX = 80
+SKU_NAME_MAX = 80
 PRODUCT_DESCRIPTION_MAX = 5000
 PRODUCT_IMAGE_FIT = (1440, 1440)
 
@@ -96,7 +98,10 @@ def skus_validate(skus: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     clean, seen = [], set()
     for i, raw in enumerate(skus):
         name = _text(
-            raw.get("name") or _("Standard"), field=f"skus.{i}.name", label=_("Variant"), max_length=80
+            raw.get("name") or _("Standard"),
+            field=f"skus.{i}.name",
+            label=_("Variant"),
+            max_length=SKU_NAME_MAX,
         )
         key = name.casefold()
         if key in seen:
@@ -168,7 +173,7 @@ def shop_create(
     """Open ``owner``'s shop (one per account). Only a verified enterprise; name and texts are checked."""
     _require_seller(owner)
     fields = {
-        "name": _text(name, field="name", label=_("Shop name"), max_length=80, required=True),
+        "name": _text(name, field="name", label=_("Shop name"), max_length=SHOP_NAME_MAX, required=True),
         "description": _text(
             description, field="description", label=_("Description"), max_length=SHOP_TEXT_MAX
         ),
@@ -220,7 +225,9 @@ def shop_update(
     _own_shop(shop=shop, user=editor)
     changes: dict[str, Any] = {}
     if name is not UNSET:
-        changes["name"] = _text(name, field="name", label=_("Shop name"), max_length=80, required=True)
+        changes["name"] = _text(
+            name, field="name", label=_("Shop name"), max_length=SHOP_NAME_MAX, required=True
+        )
     for key, label in (
         ("description", _("Description")),
         ("shipping_policy", _("Shipping policy")),

@@ -1,0 +1,63 @@
+"""Types shared by the API's request schemas, so the OpenAPI document states what the server enforces.
+
+One source for each limit: the owning app defines the constant (``BIO_MAX``, ``QUANTITY_MAX``, ``MAX_LIMIT``…),
+its service checks it with a clear, translated error and a stable code, and the request schema states the same
+constant through :class:`Limits`. The schema only *states* the rule (pydantic does not check it a second time),
+so a client gets the service's message (``too_long``, ``bad_quantity``…), not pydantic's English one.
+
+Text must not contain NUL characters: PostgreSQL refuses them, and the API's parser refuses a request that
+carries one anywhere (JSON body, query string, form) — ``Text`` says so in the schema.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any
+
+from pydantic import GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+
+# No NUL character anywhere in the string (ECMA 262 and Python regex alike).
+NO_NUL_PATTERN = r"^[^\x00]*$"
+# ... and at least one character that is not whitespace: services strip() required text and refuse it empty.
+NON_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
+_KEYWORDS = {
+    "max_length": "maxLength",
+    "min_length": "minLength",
+    "pattern": "pattern",
+    "minimum": "minimum",
+    "maximum": "maximum",
+    "format": "format",
+    "enum": "enum",
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """``Annotated`` metadata: the JSON Schema keywords for a rule the service checks (pass its constant).
+
+    Lengths the product counts *as a person counts them* (grapheme clusters, ``visible_length``: one emoji made
+    of several code points counts 1) are stated as ``maxLength`` with the same constant: JSON Schema counts code
+    points, never fewer than graphemes, so whatever the schema allows the service accepts."""
+
+    max_length: int | None = None
+    min_length: int | None = None
+    pattern: str | None = None
+    minimum: int | float | None = None
+    maximum: int | float | None = None
+    format: str | None = None
+    enum: tuple[str, ...] | None = None
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: Any, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        for name, value in asdict(self).items():
+            if value is not None:
+                schema[_KEYWORDS[name]] = list(value) if isinstance(value, tuple) else value
+        return schema
+
+
+Text = Annotated[str, Limits(pattern=NO_NUL_PATTERN)]
+NonBlankText = Annotated[str, Limits(pattern=NON_BLANK_PATTERN)]
