@@ -285,7 +285,7 @@ def token_info_out(token, *, current_id: int | None) -> dict:
 
 
 @me_router.get("/tokens", response=responses({200: TokenPage}))
-def me_tokens(request: HttpRequest, cursor: str | None = None, limit: int | None = None):
+def me_tokens(request: HttpRequest, cursor: PageCursor = None, limit: PageLimit = None):
     """The signed-in account's API tokens that still work (the apps signed in), newest first. The secret is
     never shown again after it is issued."""
     current = getattr(request, "auth_token", None)

@@ -11,7 +11,7 @@ from ninja import Router, Schema, Status
 from pydantic import Field
 
 from meadow.api import ErrorOut, responses, token_or_session
-from meadow.core.pagination import paginate_desc
+from meadow.core.pagination import PageCursor, PageLimit, paginate_desc
 from meadow.privacy import selectors, services
 from meadow.privacy.models import AccountDeletion, DataExport
 from meadow.privacy.responses import download_response
@@ -86,7 +86,7 @@ def export_request(request: HttpRequest):
 
 
 @router.get("/me/exports", response=responses({200: ExportPage}))
-def exports_list(request: HttpRequest, cursor: str | None = None, limit: int | None = None):
+def exports_list(request: HttpRequest, cursor: PageCursor = None, limit: PageLimit = None):
     return paginate_desc(
         DataExport.objects.filter(user=request.user), cursor=cursor, limit=limit, shape=_export_out
     )

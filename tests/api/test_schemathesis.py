@@ -77,6 +77,13 @@ _SELF = (
 KNOWN_GAPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "POST /api/v1/users/{handle}/follow": (_SELF, ("positive_data_acceptance",)),
     "POST /api/v1/users/{handle}/block": (_SELF, ("positive_data_acceptance",)),
+    "POST /api/v1/notes/{note_id}/follow": (_SELF, ("positive_data_acceptance",)),
+    "GET /api/v1/me/tokens": (_CURSOR, DATA_CHECKS),
+    "GET /api/v1/me/exports": (_CURSOR, DATA_CHECKS),
+    "POST /api/v1/me/deletion": (
+        "the password (or SMS code) must be the account's own, and one of the two is required",
+        DATA_CHECKS,
+    ),
     "DELETE /api/v1/comments/{comment_id}": (_UNTRIAGED, DATA_CHECKS),
     "GET /api/v1/creator/notes/{note_id}/stats": (_UNTRIAGED, DATA_CHECKS),
     "GET /api/v1/creator/stats": (_UNTRIAGED, DATA_CHECKS),
