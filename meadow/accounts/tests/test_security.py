@@ -608,3 +608,18 @@ def test_a_bearer_token_needs_no_csrf_even_for_the_reader_signals(api_for, user,
     response = post(client, f"/api/v1/products/{product.pk}/tag-clicks", {"note": note.pk})
     assert response.status_code == 204
     assert _engagement_state(note, product) == (2, 1)
+
+
+def test_an_authorization_header_of_another_scheme_is_never_logged(client, settings, caplog, user):
+    """Under DEBUG (the embedded default), Django Ninja logged an unexpected scheme's header whole: a Basic
+    password or a token sent as "Token …" ended up in the logs."""
+    from meadow.accounts.services import _token_create
+
+    settings.DEBUG = True
+    token = _token_create(user=user)
+    for header in ("Basic YnJrX3Byb2JlOlNlY3JldC1QYXNzdzByZCE=", f"Token {token}", f"bearer{token}"):
+        with caplog.at_level("DEBUG"):
+            response = client.get("/api/v1/me", HTTP_AUTHORIZATION=header)
+        assert response.status_code == 401
+    assert "YnJrX3Byb2Jl" not in caplog.text and token not in caplog.text
+    assert client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
