@@ -211,6 +211,13 @@ def backup_create(*, instance: Instance, path: Path) -> dict[str, Any]:
     """Write the archive to ``path`` (via a temporary name, so a failed backup leaves no half archive);
     returns the manifest."""
     path = Path(path)
+    public = instance.media_root.resolve()
+    if path.resolve() == public or path.resolve().is_relative_to(public):
+        # the public media folder is served to anyone: an archive there would publish the whole database
+        raise BackupError(
+            _("Write the backup outside the public media folder (%(path)s): it is served to anyone.")
+            % {"path": public}
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     vendor = instance.vendor
     manifest: dict[str, Any] = {
@@ -230,7 +237,12 @@ def backup_create(*, instance: Instance, path: Path) -> dict[str, Any]:
             counts, migrations = _pg_dump(instance.database, dump)
         manifest["database"].update({"row_counts": counts, "migrations": migrations})
         try:
-            with tarfile.open(partial, "w:gz", compresslevel=6) as archive:
+            # readable by the owner only, from its first byte: it holds password hashes and private files
+            descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with (
+                os.fdopen(descriptor, "wb") as raw,
+                tarfile.open(fileobj=raw, mode="w:gz", compresslevel=6) as archive,
+            ):
                 _add(archive, dump, DB_MEMBER[vendor], manifest)
                 dump.unlink()
                 for folder, root in instance.folders.items():
@@ -342,6 +354,8 @@ def backup_restore(*, instance: Instance, path: Path, force: bool = False) -> di
             _pg_restore(instance.database, dump)
         for folder, root in instance.folders.items():
             _swap_folder(Path(staging) / folder, root)
+            if folder == "private":
+                _owner_only(root)
         counts = _target_counts(instance)
         expected = manifest["database"]["row_counts"]
         wrong = sorted(t for t in expected if counts.get(t) != expected[t])
@@ -485,6 +499,16 @@ def _pg_restore(database: dict[str, Any], dump: Path) -> None:
         ],
         env,
     )
+
+
+def _owner_only(root: Path) -> None:
+    """Private files come back as private storage writes them: folders 0700, files 0600."""
+    root.chmod(0o700)
+    for folder, folders, files in os.walk(root):
+        for name in folders:
+            (Path(folder) / name).chmod(0o700)
+        for name in files:
+            (Path(folder) / name).chmod(0o600)
 
 
 def _swap_folder(staged: Path, root: Path) -> None:

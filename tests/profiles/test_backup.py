@@ -84,6 +84,7 @@ def test_sqlite_instance_round_trips_into_a_fresh_data_directory(tmp_path):
     assert any(name.startswith("private/") for name in files) and len(files) > 5
 
     _ok(_meadow(["backup", str(archive)], MEADOW_DATA_DIR=str(source)))
+    assert archive.stat().st_mode & 0o777 == 0o600  # it holds password hashes and private files
     manifest = _manifest_of(archive)
     assert manifest["format_version"] == 1 and manifest["database"]["vendor"] == "sqlite"
     assert manifest["database"]["row_counts"]["accounts_user"] == counts["accounts_user"]
@@ -92,6 +93,16 @@ def test_sqlite_instance_round_trips_into_a_fresh_data_directory(tmp_path):
     assert "Restored" in restored.stdout
     assert _sqlite_counts(fresh / "meadow.sqlite3") == counts
     assert _tree(fresh / "media", fresh / "private") == files
+    # private files come back private: folders 0700, files 0600, as private storage writes them
+    assert (fresh / "private").stat().st_mode & 0o777 == 0o700
+    for restored_file in (fresh / "private").rglob("*"):
+        assert restored_file.stat().st_mode & 0o777 == (0o700 if restored_file.is_dir() else 0o600), (
+            restored_file
+        )
+    # a backup is never written where the web server serves files to anyone
+    public = _meadow(["backup", str(source / "media" / "backup.tar.gz")], MEADOW_DATA_DIR=str(source))
+    assert public.returncode != 0 and "public media" in public.stderr
+    assert not list((source / "media").glob("backup.tar.gz*"))
     # the restored instance is usable: nothing left to migrate, and it serves its data
     check = _ok(_meadow(["migrate", "--check", "--no-input"], MEADOW_DATA_DIR=str(fresh)))
     assert check.returncode == 0
