@@ -155,25 +155,33 @@ def data_export_build(*, export_id: int) -> str:
         name = stored.file.field.generate_filename(stored, "export.zip")
         name = stored.file.storage.save(name, File(target), max_length=200)
     expires = now + timedelta(days=settings.MEADOW_EXPORT_TTL_DAYS)
-    with transaction.atomic():
-        moved = DataExport.objects.filter(pk=export.pk, status=DataExport.Status.PENDING).update(
-            status=DataExport.Status.READY,
-            file=name,
-            size=size,
-            sha256=digest,
-            finished_at=now,
-            expires_at=expires,
-        )
-        if not moved:  # another run finished first: keep its archive, drop ours
-            transaction.on_commit(lambda: export.file.storage.delete(name))
-            return DataExport.objects.get(pk=export.pk).status
-        with _in_language(user):
-            _notify(
-                user=user,
-                text=_("Your data is ready to download until %(date)s.")
-                % {"date": expires.strftime("%Y-%m-%d")},
-                data={"export": export.pk, "url": reverse("web:privacy_data")},
+    try:
+        with transaction.atomic():
+            moved = DataExport.objects.filter(pk=export.pk, status=DataExport.Status.PENDING).update(
+                status=DataExport.Status.READY,
+                file=name,
+                size=size,
+                sha256=digest,
+                finished_at=now,
+                expires_at=expires,
             )
+            if moved:
+                with _in_language(user):
+                    _notify(
+                        user=user,
+                        text=_("Your data is ready to download until %(date)s.")
+                        % {"date": expires.strftime("%Y-%m-%d")},
+                        data={"export": export.pk, "url": reverse("web:privacy_data")},
+                    )
+    except BaseException:
+        export.file.storage.delete(name)  # nothing refers to the archive we stored: never leave it behind
+        raise
+    if not moved:
+        # another run finished first (keep its archive), or the export is gone (the account was erased):
+        # either way ours is referred to by nothing
+        export.file.storage.delete(name)
+        current = DataExport.objects.filter(pk=export.pk).values_list("status", flat=True).first()
+        return current or "missing"
     return DataExport.Status.READY
 
 

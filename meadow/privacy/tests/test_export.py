@@ -195,3 +195,37 @@ def test_a_failing_build_is_marked_failed_and_the_account_may_ask_again(
     monkeypatch.delitem(registry._sections, "broken")
     again = _request(client, django_capture_on_commit_callbacks)
     assert again.status_code == 202 and DataExport.objects.get(pk=again.json()["id"]).status == "ready"
+
+
+def _stored_archives() -> list[Path]:
+    return list((Path(settings.MEADOW_PRIVATE_MEDIA_ROOT) / "exports").rglob("*.zip"))
+
+
+def test_an_archive_whose_export_vanished_or_failed_to_record_is_not_left_behind(
+    world, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The breaker found a ZIP of an erased account left in private storage: the export row was deleted while
+    the archive was being written, and the build then failed looking the row up again."""
+    write_archive = services._write_archive
+
+    export = DataExport.objects.create(user=world.owner)
+
+    def erased_meanwhile(**kwargs):
+        write_archive(**kwargs)
+        DataExport.objects.filter(pk=export.pk).delete()  # the account's erasure ran meanwhile
+
+    monkeypatch.setattr(services, "_write_archive", erased_meanwhile)
+    assert services.data_export_build(export_id=export.pk) == "missing"
+    assert _stored_archives() == []
+
+    monkeypatch.setattr(services, "_write_archive", write_archive)
+
+    def notice_fails(**kwargs):
+        raise RuntimeError("database is locked")
+
+    second = DataExport.objects.create(user=world.owner)
+    monkeypatch.setattr(services, "_notify", notice_fails)
+    with pytest.raises(RuntimeError):
+        services.data_export_build(export_id=second.pk)
+    assert _stored_archives() == []
+    assert DataExport.objects.get(pk=second.pk).status == "pending"  # the retry builds it again
