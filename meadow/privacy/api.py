@@ -58,16 +58,11 @@ class DeletionStateOut(Schema):
 
 def _export_out(export: DataExport) -> dict:
     from django.urls import reverse
-    from django.utils import timezone
 
-    valid = (
-        export.status == DataExport.Status.READY
-        and export.expires_at is not None
-        and export.expires_at > timezone.now()
-    )
+    valid = export.current_status == DataExport.Status.READY
     return {
         "id": export.pk,
-        "status": export.status,
+        "status": export.current_status,
         "created_at": export.created_at,
         "expires_at": export.expires_at,
         "size": export.size,

@@ -51,6 +51,22 @@ class DataExport(models.Model):
     def __str__(self) -> str:
         return f"export {self.pk} of {self.user_id} ({self.status})"
 
+    @property
+    def current_status(self) -> str:
+        """The status as the owner sees it now: a ready archive past its expiry is expired at once, before the
+        hourly purge has deleted it."""
+        if (
+            self.status == self.Status.READY
+            and self.expires_at is not None
+            and self.expires_at <= timezone.now()
+        ):
+            return self.Status.EXPIRED
+        return self.status
+
+    @property
+    def current_status_label(self) -> str:
+        return str(self.Status(self.current_status).label)
+
 
 class AccountDeletion(models.Model):
     """A "Delete my account" request: erased at ``scheduled_for`` unless cancelled (logging in cancels it)."""

@@ -131,7 +131,12 @@ def test_link_expires_and_the_periodic_job_deletes_the_file(
     DataExport.objects.filter(pk=export_id).update(expires_at=timezone.now() - timedelta(seconds=1))
     gone, _ = _download(client, export_id)
     assert gone.status_code == 410 and gone.json()["error"]["code"] == "export_expired"
-    assert client.get("/api/v1/me/exports").json()["items"][0]["download"] is None
+    listed = client.get("/api/v1/me/exports").json()["items"][0]
+    assert listed["download"] is None and listed["status"] == "expired"  # before the purge has run, too
+    assert client.get(f"/api/v1/me/exports/{export_id}").json()["status"] == "expired"
+    client.force_login(world.owner)
+    page = client.get("/settings/data/").content.decode()
+    assert 'data-testid="download-export"' not in page and "privacy-status-expired" in page
 
     assert services.data_exports_purge() == 1
     assert not path.exists()
