@@ -58,7 +58,7 @@ def test_worker_task_lines_carry_the_request_id_and_its_lag_is_measured(tmp_path
         text=True,
     )
     try:
-        client = Celery("meadow-client", broker=REDIS_URL, backend=REDIS_URL)
+        client = Celery("meadow-client", broker=REDIS_URL, backend=REDIS_URL, set_as_current=False)
         result = client.send_task(
             "meadow.core.tasks.ping",
             kwargs={"token": "t"},

@@ -95,7 +95,7 @@ def test_a_task_really_runs_through_redis_on_a_worker(celery_worker_process):
     from celery import Celery
 
     proc, queue = celery_worker_process
-    client = Celery("meadow-client", broker=REDIS_URL, backend=REDIS_URL)
+    client = Celery("meadow-client", broker=REDIS_URL, backend=REDIS_URL, set_as_current=False)
     token = uuid.uuid4().hex
     result = client.send_task("meadow.core.tasks.ping", kwargs={"token": token}, queue=queue)
     try:
