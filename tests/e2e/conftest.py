@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -133,3 +135,17 @@ def login(page, live_server, handle: str) -> None:
     page.get_by_label("Password").fill("correct horse battery")
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(re.compile(r"/$"))
+
+
+@pytest.fixture(autouse=True)
+def _live_server_quiet_before_flush(live_server):
+    """Set up after the live server (and its database), so torn down before the database is flushed: wait until
+    the server has no request in hand. A page's last requests (the impressions flushed with fetch(keepalive) on
+    pagehide, an htmx call) can still be running when the test ends; on PostgreSQL the flush's TRUNCATE then
+    deadlocks with their row locks, and the next test finds the last one's rows."""
+    yield
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(
+        thread.is_alive() and "process_request_thread" in thread.name for thread in threading.enumerate()
+    ):
+        time.sleep(0.05)
