@@ -50,8 +50,12 @@ PAYMENTS = Counter("meadow_payments_total", "Payment webhooks applied, by outcom
 def count_on_commit(counter: Any, amount: float = 1, **labels: str) -> None:
     """Increment after the current transaction commits (at once outside one)."""
     target = counter.labels(**labels) if labels else counter
-    if amount:
+    if not amount:
+        return
+    if transaction.get_connection().in_atomic_block:
         transaction.on_commit(lambda: target.inc(amount))
+    else:  # the write is already committed (or there is no transaction to wait for): count now
+        target.inc(amount)
 
 
 @contextmanager
