@@ -215,7 +215,7 @@ def _reconfirm(*, user: User, password: str | None, code: str | None) -> None:
     from meadow.accounts.services import phone_code_consume
 
     if user.has_usable_password():
-        rate_limit_hit(scope="login:account", key=user.handle)
+        rate_limit_hit(scope="reconfirm:account", key=f"user:{user.pk}")
         if not password:
             raise ValidationFailed(_("Enter your password to confirm."), field="password", code="required")
         if not user.check_password(password):
