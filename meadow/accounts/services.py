@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from datetime import date, timedelta
 from typing import Any
 
@@ -34,6 +35,7 @@ from meadow.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from meadow.core.images import process_image_upload
 from meadow.core.ratelimit import rate_limit_hit, rate_limit_refund
 from meadow.core.tasks import enqueue
+from meadow.core.text import strip_invisible
 from meadow.enforcement.services import enforcement_login_gate, enforcement_screen_profile
 
 LANGUAGE_CODES = {"zh-hans", "en", "ms"}
@@ -286,6 +288,16 @@ def user_check_password(*, login: str, password: str) -> User | None:
     return user if user.check_password(password or "") else None
 
 
+TOKEN_NAME_MAX = 60
+
+
+def _token_name(name: str) -> str:
+    """A token's label as people see it in Settings: one line, without bidi controls or other invisible
+    characters (which could make "Pixel 9" display as someone else's device), at most 60 characters."""
+    one_line = " ".join(unicodedata.normalize("NFC", name or "").split())
+    return " ".join(strip_invisible(one_line).split())[:TOKEN_NAME_MAX]
+
+
 def _token_create(*, user: User, name: str = "") -> str:
     raw = "mdw_" + secrets.token_urlsafe(32)
     now = timezone.now()
@@ -293,7 +305,7 @@ def _token_create(*, user: User, name: str = "") -> str:
         user=user,
         key_hash=hashlib.sha256(raw.encode()).hexdigest(),
         prefix=raw[:10],
-        name=name[:60],
+        name=_token_name(name),
         created_at=now,
         expires_at=now + timedelta(days=settings.MEADOW_API_TOKEN_DAYS),
         password_stamp=user_password_stamp(user=user),

@@ -174,3 +174,24 @@ def test_signing_in_through_allauth_cancels_a_scheduled_deletion(owner):
     response = Client().post("/accounts/login/", {"login": "owner@example.com", "password": PASSWORD})
     assert response.status_code == 302
     assert _status(owner) == "cancelled"
+
+
+# --- 8. token names carry no bidi controls or other invisible characters ---------------------------------------------
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("Pixel\u202e9 enohp", "Pixel9 enohp"),  # right-to-left override
+        ("\u2067iPad\u2069 \u200eMini\u200f", "iPad Mini"),  # isolates, LRM/RLM
+        ("Work\u200b\u200bLaptop\ufeff\u00ad", "WorkLaptop"),  # zero-width space, BOM, soft hyphen
+        ("Phone\U000e0041\U000e0042", "Phone"),  # tag characters
+        ("My\nphone\t2", "My phone 2"),
+        ("\u202e\u200b", ""),
+        ("家里的 iPad 👨\u200d👩\u200d👧", "家里的 iPad 👨\u200d👩\u200d👧"),  # emoji joiners stay
+    ],
+)
+def test_token_names_are_stripped_of_invisible_characters(owner, given, stored):
+    response = post(Client(), TOKEN_URL, {"login": "real_owner", "password": PASSWORD, "name": given})
+    assert response.status_code == 200, response.content
+    assert ApiToken.objects.get(prefix=response.json()["token"][:10]).name == stored
+    listed = Client(HTTP_AUTHORIZATION=f"Bearer {response.json()['token']}").get("/api/v1/me/tokens").json()
+    assert [item["name"] for item in listed["items"]] == [stored]
