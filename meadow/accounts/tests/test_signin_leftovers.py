@@ -104,6 +104,16 @@ def test_a_signed_in_password_reconfirmation_has_its_own_tight_limit(owner):
     assert post(client, "/api/v1/me/deletion", {"password": PASSWORD}).status_code == 429
 
 
+def test_reconfirming_with_the_right_password_or_none_never_counts(owner):
+    client = Client()
+    client.force_login(owner)
+    for _ in range(12):  # more than the limit of 10
+        assert post(client, "/api/v1/me/deletion", {}).status_code == 400  # no password given: not a guess
+        assert post(client, "/api/v1/me/deletion", {"password": PASSWORD}).status_code == 202
+        assert client.delete("/api/v1/me/deletion").status_code == 204
+    assert post(client, "/api/v1/me/deletion", {"password": "wrong"}).status_code == 400  # not 429
+
+
 # --- 2. every password change revokes the account's tokens, however it happens ---------------------------------------
 def _token(user: User) -> str:
     response = post(Client(), TOKEN_URL, {"login": user.handle, "password": PASSWORD, "name": "Pixel"})
