@@ -786,11 +786,13 @@ def _payments_close_unconfirmed(*, order_id: int) -> None:
     front, and close each payment whose intent the gateway cancelled (an intent that also covered other orders
     goes too; those may be paid in a new payment). An intent the buyer already confirmed cannot be cancelled:
     its payment stays open and its capture, when the webhook comes, is refunded automatically."""
-    open_ = list(
-        Payment.objects.filter(
+    open_ = [
+        (pk, intent)
+        for pk, intent in Payment.objects.filter(
             orders=order_id, status=Payment.Status.REQUIRES_CONFIRMATION, intent_id__isnull=False
         ).values_list("pk", "intent_id")
-    )
+        if intent
+    ]
     if not open_:
         return
 
