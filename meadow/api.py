@@ -26,6 +26,7 @@ from pydantic import Field
 from meadow.core.errors import DomainError, ValidationFailed
 from meadow.core.ratelimit import RateLimited
 from meadow.core.schema import NO_NUL_PATTERN
+from meadow.core.validation_messages import validation_message
 from meadow.moderation.labels import moderation_for_reader
 
 
@@ -329,7 +330,7 @@ def on_validation_error(request, exc: NinjaValidationError):
     if loc and loc[0] in ("body", "query", "path", "form", "file", "header", "cookie"):
         loc = loc[1:]  # drop the source but keep the name: a field may itself be called "file"
     field = loc[-1] if loc else None
-    message = first.get("msg") or _("This input is not valid.")
+    message = validation_message(first)  # pydantic's own messages are English only
     return _error(
         request,
         400,

@@ -35,6 +35,21 @@ def _on_configure(sender: Celery, **kwargs: object) -> None:
     prepare_sqlite_broker(str(sender.conf.broker_url or ""))
 
 
+@signals.worker_init.connect(weak=False)
+def _worker_holds_the_instance(**kwargs):
+    """A worker is part of the running instance: `meadow restore` refuses while it runs."""
+    from meadow.core.running import instance_lock_hold
+
+    instance_lock_hold(role="worker")
+
+
+@signals.beat_init.connect(weak=False)
+def _beat_holds_the_instance(**kwargs):
+    from meadow.core.running import instance_lock_hold
+
+    instance_lock_hold(role="beat")
+
+
 # Structured logs (meadow.core.logs): a task queued during a request carries its request id in a message header,
 # and the worker binds it for the task's log lines. Imported lazily: this module loads before Django is set up.
 @signals.setup_logging.connect(weak=False)

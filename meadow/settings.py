@@ -425,6 +425,10 @@ MEADOW_DELETION_GRACE_DAYS = int(env("MEADOW_DELETION_GRACE_DAYS", "14"))
 # prometheus_client itself) switches to multi-process mode for uvicorn --workers and Celery workers.
 MEADOW_METRICS_ALLOW = env("MEADOW_METRICS_ALLOW", "127.0.0.1,::1")
 MEADOW_METRICS_TOKEN = env("MEADOW_METRICS_TOKEN")
+# A proxy (nginx, Caddy, a load balancer) forwards to this process: /metrics then opens only to the token, since
+# the direct peer is the proxy whatever client it relays (docs/operations.md, "Metrics"). On by default in
+# production; MEADOW_TRUSTED_PROXY_HEADER being set says so too.
+MEADOW_BEHIND_PROXY = env_bool("MEADOW_BEHIND_PROXY", default=PRODUCTION)
 PROMETHEUS_EXPORT_MIGRATIONS = False
 
 # --- i18n ----------------------------------------------------------------------------------------------------

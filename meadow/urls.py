@@ -83,6 +83,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path(csp.REPORT_PATH.lstrip("/"), csp.report, name="csp_report"),
+    # The admin's own sign-in page, wrapped so that it does what every sign-in door does (before admin.site.urls).
+    path("admin/login/", accounts.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
     path("metrics", core_views.metrics, name="metrics"),
 ]

@@ -7,8 +7,8 @@ class LoginBackend(ModelBackend):
     """Authenticate with a handle, an e-mail address or a phone number, and a password.
 
     It is the first backend, so every password login through Django's ``authenticate()`` — the web login, allauth's
-    login and the admin — is counted here against the account it aims at (however the login is spelled) and
-    raises ``RateLimited`` past the limit, before any other backend checks the password."""
+    login and the admin — is counted here (``user_authenticate``: failures only, per account and client address, under an
+    account-wide ceiling) and raises ``RateLimited`` past a limit, before any other backend checks the password."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         from meadow.accounts import services
@@ -16,8 +16,9 @@ class LoginBackend(ModelBackend):
         login = username or kwargs.get("login") or kwargs.get("handle") or kwargs.get("email")
         if not login or not password:
             return None
-        services.login_attempt_count(login=login, ip=client_ip(request) if request is not None else None)
-        user = services.user_check_password(login=login, password=password)
+        user = services.user_authenticate(
+            login=login, password=password, ip=client_ip(request) if request is not None else None
+        )
         if user is not None and self.user_can_authenticate(user):
             return user
         return None

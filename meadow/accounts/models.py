@@ -182,7 +182,9 @@ class ApiToken(models.Model):
 
     It works until ``expires_at`` (``MEADOW_API_TOKEN_DAYS`` after it was issued) unless revoked first: by its
     owner (one at a time, or by signing out the app), or all at once by a password change or reset.
-    ``last_used_at`` is refreshed at most once a minute."""
+    ``last_used_at`` is refreshed at most once a minute. ``password_stamp`` is the account's password stamp when
+    the token was issued (``user_password_stamp``): a token whose stamp no longer matches is dead, so every
+    password change revokes it, whichever way it happened (even ``meadow changepassword`` or the shell)."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     key_hash = models.CharField(max_length=64, unique=True)
@@ -192,6 +194,7 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
+    password_stamp = models.CharField(max_length=16, blank=True, default="")
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"

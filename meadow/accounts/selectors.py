@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 
 from django.db.models import Q, QuerySet
@@ -16,6 +17,13 @@ def login_normalize(*, login: str) -> str:
     """One spelling of a login: compatibility forms folded (full-width letters and digits become ASCII),
     outer space trimmed. Case and the leading @ are left to the lookup (handles and e-mails ignore case)."""
     return unicodedata.normalize("NFKC", login or "").strip()
+
+
+def user_password_stamp(*, user: User) -> str:
+    """A short digest of ``user``'s current password hash: it changes whenever the password changes, however
+    that happens (the web, a reset, the admin, ``meadow changepassword``, ``set_unusable_password``). API tokens
+    carry the stamp of their day and stop working when it no longer matches; sign-in limits key on it."""
+    return hashlib.sha256(f"meadow-password-stamp:{user.password}".encode()).hexdigest()[:16]
 
 
 def login_identity(*, login: str) -> str:
@@ -145,7 +153,11 @@ def users_suggested(*, viewer: User | None, limit: int = 8) -> list[User]:
 
 
 def tokens_live_for(*, user: User) -> QuerySet[ApiToken]:
-    """``user``'s API tokens that still work (not revoked, not expired), newest first."""
+    """``user``'s API tokens that still work (not revoked, not expired, issued under the current password),
+    newest first."""
     return ApiToken.objects.filter(
-        user=user, revoked_at__isnull=True, expires_at__gt=timezone.now()
+        user=user,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+        password_stamp=user_password_stamp(user=user),
     ).order_by("-id")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from datetime import date, timedelta
 from typing import Any
 
@@ -22,13 +23,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from meadow.accounts.models import LOCATION_MAX, Agreement, ApiToken, Block, Follow, PhoneCode, User
-from meadow.accounts.selectors import has_blocked, login_identity, user_find_by_login
+from meadow.accounts.selectors import (
+    has_blocked,
+    login_identity,
+    user_find_by_login,
+    user_password_stamp,
+)
 from meadow.accounts.sms import get_backend
 from meadow.accounts.validation import clean_bio, clean_display_name, clean_handle, clean_phone
 from meadow.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from meadow.core.images import process_image_upload
-from meadow.core.ratelimit import rate_limit_hit
+from meadow.core.ratelimit import rate_limit_hit, rate_limit_refund
 from meadow.core.tasks import enqueue
+from meadow.core.text import strip_invisible
 from meadow.enforcement.services import enforcement_login_gate, enforcement_screen_profile
 
 LANGUAGE_CODES = {"zh-hans", "en", "ms"}
@@ -235,26 +242,60 @@ def phone_codes_purge(*, older_than: timedelta = timedelta(days=1)) -> int:
 
 
 # --- tokens and login ------------------------------------------------------------------------------------------
-def login_attempt_count(*, login: str, ip: str | None = None) -> None:
-    """Count one login attempt against the caller's address and against the account it aims at; raise
-    ``RateLimited`` past either limit. The account limit is keyed on the account the login resolves to (or, for
-    a login no account answers to, on its normalised spelling), so writing ``@Handle``, ``+6012…``, ``012-…`` or
-    full-width digits does not open a fresh allowance. Every door that checks a password passes through here:
-    the token endpoint, the web login, allauth's login and the admin (all through ``LoginBackend``)."""
-    if ip:
-        rate_limit_hit(scope="login:ip", key=ip)
-    rate_limit_hit(scope="login:account", key=login_identity(login=login))
+def _login_limit_keys(*, login: str, ip: str | None) -> list[tuple[str, str]]:
+    """The rate-limit counters one password attempt on ``login`` from ``ip`` moves.
+
+    The account is the one the login resolves to (or, for a login no account answers to, its normalised
+    spelling), so ``@Handle``, ``+6012…``, ``012-…`` or full-width digits open no fresh allowance. A known
+    account's key carries its password stamp: after a reset or any password change the owner starts afresh
+    everywhere, whatever a guesser piled up against the old password."""
+    user = user_find_by_login(login=login)
+    account = f"user:{user.pk}:{user_password_stamp(user=user)}" if user else login_identity(login=login)
+    keys = [("login:account", f"{account}|{ip or '-'}"), ("login:account:all", account)]
+    return [("login:ip", ip), *keys] if ip else keys
+
+
+def user_authenticate(*, login: str, password: str, ip: str | None = None) -> User | None:
+    """The account ``login`` names if ``password`` is its password (active or not; callers decide), else
+    ``None``; ``RateLimited`` past a limit. Every door that checks a password comes here: the token endpoint,
+    the web login, allauth's login and the admin (the last three through ``LoginBackend``).
+
+    Only failures count. Each attempt is counted first (so parallel guesses cannot overshoot the limit) and a
+    right password gives its attempt back. The tight limit is per account *and* client address: a stranger who
+    keeps failing locks only their own address out, not the owner elsewhere; a much higher account-wide ceiling
+    slows a guesser spread over many addresses. Signing in with an SMS code and resetting the password never
+    pass through here, so the owner always has a way in, and a new password starts a fresh count."""
+    counted: list[tuple[str, str]] = []
+    for scope, key in _login_limit_keys(login=login, ip=ip):
+        rate_limit_hit(scope=scope, key=key)
+        counted.append((scope, key))
+    user = user_check_password(login=login, password=password)
+    if user is not None:
+        for scope, key in counted:
+            rate_limit_refund(scope=scope, key=key)
+    return user
 
 
 def user_check_password(*, login: str, password: str) -> User | None:
     """The account ``login`` names if ``password`` is its password (active or not; callers decide), else
     ``None``. An unknown login costs the same work as a known one: a dummy password is hashed with the default
-    hasher, so the answer's timing does not tell whether an account exists."""
+    hasher, so the answer's timing does not tell whether an account exists. Counts nothing: sign-in doors use
+    :func:`user_authenticate`."""
     user = user_find_by_login(login=login)
     if user is None:
         User().set_password(password or "")
         return None
     return user if user.check_password(password or "") else None
+
+
+TOKEN_NAME_MAX = 60
+
+
+def _token_name(name: str) -> str:
+    """A token's label as people see it in Settings: one line, without bidi controls or other invisible
+    characters (which could make "Pixel 9" display as someone else's device), at most 60 characters."""
+    one_line = " ".join(unicodedata.normalize("NFC", name or "").split())
+    return " ".join(strip_invisible(one_line).split())[:TOKEN_NAME_MAX]
 
 
 def _token_create(*, user: User, name: str = "") -> str:
@@ -264,9 +305,10 @@ def _token_create(*, user: User, name: str = "") -> str:
         user=user,
         key_hash=hashlib.sha256(raw.encode()).hexdigest(),
         prefix=raw[:10],
-        name=name[:60],
+        name=_token_name(name),
         created_at=now,
         expires_at=now + timedelta(days=settings.MEADOW_API_TOKEN_DAYS),
+        password_stamp=user_password_stamp(user=user),
     )
     return raw
 
@@ -278,8 +320,7 @@ def _bad_credentials() -> DomainError:
 def token_issue(*, login: str, password: str, ip: str | None = None, name: str = "") -> tuple[User, str]:
     """A bearer token for ``login`` (handle, e-mail or phone) and ``password``. A wrong password and an unknown
     login get the same answer (and cost the same work)."""
-    login_attempt_count(login=login, ip=ip)
-    user = user_check_password(login=login, password=password)
+    user = user_authenticate(login=login, password=password, ip=ip)
     if user is not None and not user.is_active:  # suspended: say so and until when (or lift an ended one)
         user = enforcement_login_gate(login=login, password=password)
     if user is None or not user.is_active:
@@ -351,8 +392,8 @@ TOKEN_TOUCH_EVERY = timedelta(minutes=1)
 
 
 def token_authenticate(*, raw: str) -> tuple[User, ApiToken] | None:
-    """The account and token a bearer secret names, if the token is live: not revoked, not expired, and its
-    account active. ``last_used_at`` moves at most once a minute per token, with a conditional UPDATE (a busy
+    """The account and token a bearer secret names, if the token is live: not revoked, not expired, issued
+    under the account's current password (its password stamp), and its account active. ``last_used_at`` moves at most once a minute per token, with a conditional UPDATE (a busy
     client does not write on every request, and concurrent requests write once)."""
     if not raw or not raw.startswith("mdw_") or len(raw) > 100:
         return None
@@ -365,6 +406,10 @@ def token_authenticate(*, raw: str) -> tuple[User, ApiToken] | None:
         .first()
     )
     if token is None or not token.user.is_active:
+        return None
+    if not hmac.compare_digest(token.password_stamp, user_password_stamp(user=token.user)):
+        # The password changed since the token was issued (by any path): the token is dead; record it.
+        ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now)
         return None
     if token.last_used_at is None or now - token.last_used_at >= TOKEN_TOUCH_EVERY:
         ApiToken.objects.filter(pk=token.pk).filter(

@@ -124,6 +124,18 @@ def login_view(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/login.html", {"form": form, "next": next_url(request, "")})
 
 
+def admin_login(request: HttpRequest) -> HttpResponse:
+    """The Django admin's sign-in page (its form, throttled like every password door by ``LoginBackend``), plus
+    what every sign-in does: a scheduled account deletion is cancelled, as on Meadow's own login pages."""
+    from django.contrib import admin
+
+    before = request.user.pk if request.user.is_authenticated else None
+    response = admin.site.login(request)
+    if request.method == "POST" and request.user.is_authenticated and request.user.pk != before:
+        privacy_signed_in(request, request.user)
+    return response
+
+
 def login_code(request: HttpRequest) -> HttpResponse:
     """Log in with a phone number and a one-time code (no password needed)."""
     if request.user.is_authenticated:

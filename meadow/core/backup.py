@@ -37,6 +37,8 @@ from typing import IO, Any
 
 from django.utils.translation import gettext as _
 
+from meadow.core.running import instance_exclusive
+
 FORMAT = "meadow-backup"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -57,6 +59,8 @@ class Instance:
     database: dict[str, Any]
     media_root: Path
     private_root: Path
+    # Where the running processes hold their lock (meadow.core.running); None: not checked.
+    data_dir: Path | None = None
     folders: dict[str, Path] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -81,6 +85,7 @@ def instance_from_settings() -> Instance:
         database=dict(settings.DATABASES["default"]),
         media_root=Path(settings.MEDIA_ROOT),
         private_root=Path(settings.MEADOW_PRIVATE_MEDIA_ROOT),
+        data_dir=Path(settings.DATA_DIR),
     )
 
 
@@ -323,11 +328,26 @@ def _pg_dump(database: dict[str, Any], dump: Path) -> tuple[dict[str, int], list
 # --- restore -------------------------------------------------------------------------------------------------
 def backup_restore(*, instance: Instance, path: Path, force: bool = False) -> dict[str, Any]:
     """Restore the archive at ``path`` into ``instance``; returns its manifest. Raises BackupError, having
-    changed nothing, when the archive is damaged, of another version or vendor, or the target is not empty
-    and ``force`` is not given."""
+    changed nothing, when the archive is damaged, of another version or vendor, or — unless ``force`` — the
+    instance is running (a web, worker or beat process holds its lock) or the target is not empty. While it
+    restores it holds the instance exclusively when it can."""
     path = Path(path)
     if not path.is_file():
         raise BackupError(_("There is no backup at %(path)s.") % {"path": path})
+    if instance.data_dir is None:
+        return _restore(instance=instance, path=path, force=force)
+    with instance_exclusive(instance.data_dir) as alone:
+        if not alone and not force:
+            raise BackupError(
+                _(
+                    "Meadow is running on this instance (its web, worker or beat processes). Stop them "
+                    "first, or pass --force to restore under them."
+                )
+            )
+        return _restore(instance=instance, path=path, force=force)
+
+
+def _restore(*, instance: Instance, path: Path, force: bool) -> dict[str, Any]:
     vendor = instance.vendor
     # Staging beside each folder, so the final swap is a rename on the same file system.
     for root in instance.folders.values():

@@ -28,8 +28,13 @@ class Rate:
 # The limits, by scope. Each scope is counted per key (an IP address, a phone number, a login…).
 RATES: dict[str, Rate] = {
     "signup:ip": Rate(20, 3600),
+    # Failed password sign-ins (a success gives its attempt back: ``rate_limit_refund``). The tight limit is per
+    # account *and* client address, so a stranger elsewhere cannot lock the owner out; the account-wide ceiling
+    # is much higher and only slows a distributed guesser. SMS codes and password resets stay open throughout.
     "login:ip": Rate(30, 300),
-    "login:account": Rate(10, 300),
+    "login:account": Rate(10, 300),  # per account and client address
+    "login:account:all": Rate(100, 3600),  # per account, from every address together
+    "reconfirm:account": Rate(10, 300),  # a signed-in person re-entering their password (Delete my account)
     "code:ip": Rate(20, 3600),
     "code:phone": Rate(5, 3600),
     "code:phone:burst": Rate(1, 60),
@@ -89,6 +94,21 @@ def rate_limit_hit(*, scope: str, key: str) -> None:
     if count > limit:
         started = cache.get(start_key) or now
         raise RateLimited(retry_after=max(1, int(rate.period - (now - started)) + 1))
+
+
+def rate_limit_refund(*, scope: str, key: str) -> None:
+    """Give back one attempt counted by :func:`rate_limit_hit` for ``key`` in ``scope`` (it turned out to be
+    one that must not count, e.g. a successful sign-in). Counting first and giving back afterwards keeps the
+    limit exact under concurrency, where checking first and counting afterwards would not."""
+    if _multiplier() is None or not key:
+        return
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    count_key = f"rl:{scope}:{digest}"
+    try:
+        if int(cache.get(count_key) or 0) > 0:
+            cache.decr(count_key)
+    except ValueError:  # the window expired meanwhile: nothing to give back
+        pass
 
 
 def _trusted_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:

@@ -1,5 +1,6 @@
 """Text helpers shared by every app: length as a person counts it, and validated form text."""
 
+import unicodedata
 from typing import Any
 
 import regex
@@ -14,6 +15,23 @@ def visible_length(text: str) -> int:
     """Number of user-perceived characters (grapheme clusters): one CJK character, one emoji (even a family
     emoji made of several code points joined by ZWJ) or one accented letter each count 1."""
     return len(_GRAPHEME.findall(text))
+
+
+# Kept although invisible: the zero-width joiner and non-joiner shape emoji sequences and several scripts (Persian,
+# Indic); the variation selectors (category Mn, not touched) pick emoji presentation.
+_KEEP_FORMAT = {"\u200c", "\u200d"}
+
+
+def strip_invisible(text: str) -> str:
+    """``text`` without the characters that change how it reads without being seen: bidirectional controls
+    (U+202A–U+202E, U+2066–U+2069, LRM/RLM/ALM), zero-width spaces, the BOM, soft hyphens, tag characters and
+    every other format (Cf) or control (Cc) character except the joiners emoji and some scripts need, and
+    private-use or unassigned code points. Line breaks and tabs are controls too: for one-line labels."""
+    return "".join(
+        char
+        for char in text
+        if char in _KEEP_FORMAT or unicodedata.category(char) not in {"Cc", "Cf", "Co", "Cn", "Cs"}
+    )
 
 
 def clean_text(

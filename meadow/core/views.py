@@ -8,7 +8,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from meadow.core.metrics import metrics_allowed
-from meadow.core.ratelimit import client_ip
 
 _PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
 
@@ -18,12 +17,13 @@ def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus metrics, for the allow-listed addresses or the bearer token only (docs/operations.md)."""
     from django_prometheus.exports import ExportToDjangoView
 
-    proxied_unknown = not getattr(settings, "MEADOW_TRUSTED_PROXY_HEADER", "") and any(
-        h in request.META for h in _PROXY_HEADERS
-    )
+    # The address rule holds only when this process faces its clients directly. Behind a proxy the direct peer
+    # is the proxy for every client (a same-host proxy that adds no X-Forwarded-For looks like loopback), and a
+    # resolved client address is only as good as the proxy's headers: only the token counts.
+    proxy_configured = bool(settings.MEADOW_TRUSTED_PROXY_HEADER) or settings.MEADOW_BEHIND_PROXY
+    proxied = any(h in request.META for h in _PROXY_HEADERS)
     allowed = metrics_allowed(
-        # Through a proxy that is not declared trusted, the peer address is the proxy's: only the token counts.
-        client_ip="" if proxied_unknown else client_ip(request),
+        client_ip="" if proxy_configured or proxied else request.META.get("REMOTE_ADDR", ""),
         authorization=request.headers.get("Authorization", ""),
         allow=settings.MEADOW_METRICS_ALLOW,
         token=settings.MEADOW_METRICS_TOKEN,

@@ -23,14 +23,16 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from meadow.core.secrets import derived_secret
@@ -78,9 +80,23 @@ class PaymentGateway(ABC):
 
     @abstractmethod
     def create_intent(
-        self, *, reference: str, amount: Decimal, currency: str, return_url: str, idempotency_key: str
+        self,
+        *,
+        reference: str,
+        amount: Decimal,
+        currency: str,
+        return_url: str,
+        idempotency_key: str,
+        expires_at: datetime | None = None,
     ) -> Intent:
-        """Create (or, for a repeated ``idempotency_key``, return) an intent to collect ``amount``."""
+        """Create (or, for a repeated ``idempotency_key``, return) an intent to collect ``amount``; the buyer
+        cannot confirm it after ``expires_at``."""
+
+    def cancel_intent(self, *, intent_id: str) -> bool:
+        """Cancel an intent the buyer has not confirmed yet, so its hosted page refuses to take the money (the
+        order was cancelled or expired). Returns whether it was cancelled. A provider that cannot cancel keeps
+        this default: the automatic refund of a capture for an order that is no longer payable is the backstop."""
+        return False
 
     @abstractmethod
     def verify_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
@@ -122,7 +138,14 @@ class SandboxGateway(PaymentGateway):
     name = "sandbox"
 
     def create_intent(
-        self, *, reference: str, amount: Decimal, currency: str, return_url: str, idempotency_key: str
+        self,
+        *,
+        reference: str,
+        amount: Decimal,
+        currency: str,
+        return_url: str,
+        idempotency_key: str,
+        expires_at: datetime | None = None,
     ) -> Intent:
         from meadow.orders.models import SandboxIntent
 
@@ -144,6 +167,7 @@ class SandboxGateway(PaymentGateway):
                         amount=amount,
                         currency=currency,
                         return_url=return_url,
+                        expires_at=expires_at,
                     )
             except IntegrityError:
                 found = SandboxIntent.objects.get(reference=ref)
@@ -167,9 +191,13 @@ class SandboxGateway(PaymentGateway):
 
         outcome = SandboxIntent.Status.SUCCEEDED if succeed else SandboxIntent.Status.FAILED
         with transaction.atomic():
-            changed = SandboxIntent.objects.filter(
-                intent_id=intent_id, status=SandboxIntent.Status.REQUIRES_CONFIRMATION
-            ).update(status=outcome)
+            changed = (
+                SandboxIntent.objects.filter(
+                    intent_id=intent_id, status=SandboxIntent.Status.REQUIRES_CONFIRMATION
+                )
+                .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+                .update(status=outcome)
+            )
             if not changed:
                 return False
             row = SandboxIntent.objects.get(intent_id=intent_id)
@@ -177,6 +205,15 @@ class SandboxGateway(PaymentGateway):
             for kind in ("payment.processing", "payment.succeeded" if succeed else "payment.failed"):
                 enqueue(sandbox_webhook_deliver, event=self.event_payload(row, kind, created=now))
         return True
+
+    def cancel_intent(self, *, intent_id: str) -> bool:
+        from meadow.orders.models import SandboxIntent
+
+        return bool(
+            SandboxIntent.objects.filter(
+                intent_id=intent_id, status=SandboxIntent.Status.REQUIRES_CONFIRMATION
+            ).update(status=SandboxIntent.Status.CANCELED)
+        )
 
     @staticmethod
     def event_payload(row, kind: str, *, created: int) -> dict[str, Any]:

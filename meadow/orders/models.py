@@ -306,6 +306,7 @@ class SandboxIntent(models.Model):
         REQUIRES_CONFIRMATION = "requires_confirmation", _("Waiting for the buyer")
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
+        CANCELED = "canceled", _("Cancelled")
 
     intent_id = models.CharField(max_length=100, unique=True)
     reference = models.CharField(
@@ -315,6 +316,9 @@ class SandboxIntent(models.Model):
     currency = models.CharField(max_length=3)
     return_url = models.CharField(max_length=500)
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.REQUIRES_CONFIRMATION)
+    # After this the buyer can no longer confirm (the merchant's payment window closed), like a checkout
+    # session's expiry at a real provider.
+    expires_at = models.DateTimeField(null=True, blank=True)
     refunded = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -646,6 +646,8 @@ def order_cancel(*, order: Order, user: User, reason: str = "") -> Order:
         _release_stock(order_id=order.pk)
         if left == S.PAID:
             _refund_create(order=order, reason=Refund.Reason.CANCELLED)
+        else:
+            _payments_close_unconfirmed(order_id=order.pk)
         other = order.shop.owner if role == "buyer" else order.buyer
         with _in_language(other):
             _notify(recipient=other, order=order, text=_("Order #%(id)d was cancelled.") % {"id": order.pk})
@@ -774,7 +776,39 @@ def order_expire(*, order_id: int) -> bool:
         )
         if changed:
             _release_stock(order_id=order_id)
+            _payments_close_unconfirmed(order_id=order_id)
     return bool(changed)
+
+
+def _payments_close_unconfirmed(*, order_id: int) -> None:
+    """The order can no longer be paid (cancelled, expired): once this transaction commits, cancel at the
+    gateway the intents of its payments still waiting for the buyer, so the provider's page refuses the money up
+    front, and close each payment whose intent the gateway cancelled (an intent that also covered other orders
+    goes too; those may be paid in a new payment). An intent the buyer already confirmed cannot be cancelled:
+    its payment stays open and its capture, when the webhook comes, is refunded automatically."""
+    open_ = [
+        (pk, intent)
+        for pk, intent in Payment.objects.filter(
+            orders=order_id, status=Payment.Status.REQUIRES_CONFIRMATION, intent_id__isnull=False
+        ).values_list("pk", "intent_id")
+        if intent
+    ]
+    if not open_:
+        return
+
+    def cancel() -> None:
+        gateway = get_gateway()
+        for pk, intent in open_:
+            try:
+                cancelled = gateway.cancel_intent(intent_id=intent)
+            except GatewayError:
+                continue
+            if cancelled:
+                Payment.objects.filter(pk=pk, status=Payment.Status.REQUIRES_CONFIRMATION).update(
+                    status=Payment.Status.FAILED, updated_at=timezone.now()
+                )
+
+    transaction.on_commit(cancel)
 
 
 def orders_expire_overdue(*, limit: int = 500) -> int:
@@ -877,6 +911,7 @@ def _payment_intent_ensure(*, payment: Payment, return_url: str) -> Payment:
         return payment
     gateway = get_gateway()
     ids = sorted(payment.orders.values_list("pk", flat=True))
+    due = Order.objects.filter(pk__in=ids).order_by("payment_due_at").values_list("payment_due_at", flat=True)
     try:
         intent = gateway.create_intent(
             reference="orders:" + ",".join(map(str, ids)),
@@ -884,6 +919,7 @@ def _payment_intent_ensure(*, payment: Payment, return_url: str) -> Payment:
             currency=payment.currency,
             return_url=return_url,
             idempotency_key=f"meadow-payment-{payment.pk}",
+            expires_at=due.first(),  # the first order's payment window closes the intent too
         )
     except GatewayError as exc:
         # No intent exists, so nothing can be captured: close the payment so the orders can be paid again.

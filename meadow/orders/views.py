@@ -13,6 +13,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -358,13 +359,29 @@ def sandbox_pay_page(request: HttpRequest, intent_id: str) -> HttpResponse:
     intent = SandboxIntent.objects.filter(intent_id=intent_id).first()
     if intent is None:
         raise Http404
+    back = local_path(intent.return_url) or "/"
     if request.method == "POST":
         outcome = request.POST.get("outcome")
-        if outcome in ("pay", "fail"):
-            services.sandbox_confirm(intent_id=intent_id, succeed=outcome == "pay")
-        return HttpResponseRedirect(local_path(intent.return_url) or "/")
-    back = local_path(intent.return_url) or "/"
-    return render(request, "orders/sandbox_pay.html", {"intent": intent, "back": back})
+        if outcome in ("pay", "fail") and not services.sandbox_confirm(
+            intent_id=intent_id, succeed=outcome == "pay"
+        ):
+            intent.refresh_from_db()
+            context = _sandbox_context(intent, back)
+            if intent.status == SandboxIntent.Status.CANCELED or context["expired"]:
+                # The order can no longer be paid: nothing was taken; say why instead of going back.
+                return render(request, "orders/sandbox_pay.html", context, status=409)
+        return HttpResponseRedirect(back)  # decided (a second click changes nothing): back to the shop
+    return render(request, "orders/sandbox_pay.html", _sandbox_context(intent, back))
+
+
+def _sandbox_context(intent: SandboxIntent, back: str) -> dict:
+    expired = (
+        intent.status == SandboxIntent.Status.REQUIRES_CONFIRMATION
+        and intent.expires_at is not None
+        and intent.expires_at <= timezone.now()
+    )
+    payable = intent.status == SandboxIntent.Status.REQUIRES_CONFIRMATION and not expired
+    return {"intent": intent, "back": back, "payable": payable, "expired": expired}
 
 
 # --- seller ----------------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from meadow.accounts.models import User
 from meadow.core.errors import Conflict, DomainError, ValidationFailed
 from meadow.core.privacy import ExportSection, erasure_steps, export_sections
-from meadow.core.ratelimit import rate_limit_hit
+from meadow.core.ratelimit import rate_limit_hit, rate_limit_refund
 from meadow.core.tasks import enqueue
 from meadow.privacy.models import AccountDeletion, DataExport
 
@@ -215,11 +215,13 @@ def _reconfirm(*, user: User, password: str | None, code: str | None) -> None:
     from meadow.accounts.services import phone_code_consume
 
     if user.has_usable_password():
-        rate_limit_hit(scope="login:account", key=user.handle)
-        if not password:
+        if not password:  # nothing was guessed: not counted
             raise ValidationFailed(_("Enter your password to confirm."), field="password", code="required")
+        key = f"user:{user.pk}"
+        rate_limit_hit(scope="reconfirm:account", key=key)  # only wrong passwords count, as at sign-in
         if not user.check_password(password):
             raise ValidationFailed(_("This password is not right."), field="password", code="wrong_password")
+        rate_limit_refund(scope="reconfirm:account", key=key)
         return
     if not user.phone:
         raise ValidationFailed(

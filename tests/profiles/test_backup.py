@@ -327,3 +327,74 @@ def test_a_failed_backup_leaves_no_partial_archive(tmp_path):
     with pytest.raises(BackupError, match="no database"):
         backup_create(instance=missing, path=tmp_path / "out" / "b.tar.gz")
     assert list((tmp_path / "out").iterdir()) == []
+
+
+# --- a running instance is not restored under its processes -------------------------------------------------------
+def _holder(data_dir: Path, code: str, **env: str) -> subprocess.Popen:
+    """A process of the instance (started here, stopped by the test): prints 'held' once it holds the lock."""
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("MEADOW_", "DATABASE_URL", "REDIS_URL"))
+    }
+    clean.update({"DJANGO_SETTINGS_MODULE": "meadow.settings", "MEADOW_DATA_DIR": str(data_dir), **env})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code + "; print('held', flush=True); import time; time.sleep(120)"],
+        env=clean,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    line = proc.stdout.readline()
+    assert line.strip() == "held", line + proc.stderr.read()
+    return proc
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.kill()
+    proc.wait(timeout=30)
+
+
+def test_restore_refuses_while_a_process_of_the_instance_runs_unless_forced(archive_and_target):
+    archive, target, tmp_path = archive_and_target
+    target.data_dir = tmp_path / "target"
+    before = _state(target)
+    worker = _holder(
+        target.data_dir,
+        f"from meadow.core.running import instance_lock_hold; instance_lock_hold(role='worker', data_dir={str(target.data_dir)!r})",
+    )
+    try:
+        with pytest.raises(BackupError, match="Meadow is running on this instance"):
+            backup_restore(instance=target, path=archive)
+        assert _state(target) == before
+        with translation.override("ms"), pytest.raises(BackupError) as refused:
+            backup_restore(instance=target, path=archive)
+        assert "--force" in str(refused.value) and "is running" not in str(refused.value)
+    finally:
+        _stop(worker)
+    # once it stopped, the next refusal is only the non-empty target's (the running check passed)
+    with pytest.raises(BackupError, match="already has accounts"):
+        backup_restore(instance=target, path=archive)
+    worker = _holder(
+        target.data_dir,
+        f"from meadow.core.running import instance_lock_hold; instance_lock_hold(role='worker', data_dir={str(target.data_dir)!r})",
+    )
+    try:
+        backup_restore(instance=target, path=archive, force=True)  # --force restores under it
+    finally:
+        _stop(worker)
+    with sqlite3.connect(target.database["NAME"]) as conn:
+        assert conn.execute("SELECT count(*) FROM accounts_user").fetchone()[0] == 3
+
+
+def test_meadow_restore_refuses_while_the_web_process_runs(tmp_path):
+    data = tmp_path / "data"
+    archive = tmp_path / "backup.tar.gz"
+    archive.write_bytes(b"never read: the running instance is refused first")
+    web = _holder(data, "import meadow.asgi")  # what uvicorn imports: the web process holds the lock
+    try:
+        result = _meadow(["restore", str(archive)], MEADOW_DATA_DIR=str(data))
+        assert result.returncode != 0
+        assert "Meadow is running on this instance" in result.stderr, result.stderr
+    finally:
+        _stop(web)
+    result = _meadow(["restore", str(archive)], MEADOW_DATA_DIR=str(data))
+    assert result.returncode != 0 and "damaged" in result.stderr  # no longer running: the archive is read

@@ -124,3 +124,53 @@ def test_an_inline_task_observes_no_lag():
     before = value("meadow_task_lag_seconds_count", task="meadow.core.tasks.ping")
     ping.apply(kwargs={"token": "t"}, headers={"meadow_published_at": 1.0})
     assert value("meadow_task_lag_seconds_count", task="meadow.core.tasks.ping") == before
+
+
+def test_behind_a_same_host_proxy_without_forwarded_headers_only_the_token_opens(settings):
+    """A proxy on the same host that forwards without X-Forwarded-For makes every visitor 127.0.0.1: once a proxy
+    is configured (MEADOW_BEHIND_PROXY, on by default in production, or MEADOW_TRUSTED_PROXY_HEADER), the
+    address allow-list no longer counts and only the token opens /metrics."""
+    settings.MEADOW_METRICS_TOKEN = "s3cret-token-for-prometheus"
+    settings.MEADOW_BEHIND_PROXY = True
+    assert _client().get("/metrics").status_code == 403  # loopback peer, no forwarding headers
+    ok = _client().get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-token-for-prometheus")
+    assert ok.status_code == 200
+
+    settings.MEADOW_BEHIND_PROXY = False
+    settings.MEADOW_TRUSTED_PROXY_HEADER = "HTTP_X_FORWARDED_FOR"
+    assert _client().get("/metrics").status_code == 403
+    # a trusted proxy relaying an allow-listed address does not open it either: the header is the proxy's word
+    assert _client().get("/metrics", HTTP_X_FORWARDED_FOR="127.0.0.1").status_code == 403
+
+    settings.MEADOW_TRUSTED_PROXY_HEADER = ""
+    assert _client().get("/metrics").status_code == 200  # no proxy configured: the direct loopback peer
+
+
+def _behind_proxy_in(env: dict[str, str]) -> bool:
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("MEADOW_", "DJANGO_"))}
+    base["MEADOW_DATA_DIR"] = tempfile.mkdtemp(prefix="meadow-metrics-")
+    out = subprocess.run(
+        [sys.executable, "-c", "from meadow import settings as s; print(s.MEADOW_BEHIND_PROXY)"],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return out.stdout.strip() == "True"
+
+
+def test_production_assumes_a_proxy_unless_told_otherwise():
+    production = {
+        "MEADOW_ENV": "production",
+        "SECRET_KEY": "k3Jx9-Qw2Lr8Vt5Zp0Nb7Hc4Md1Fs6Ga3Ye9Ui2Oo5Pa8Sd1Fg4Hj7Kl0Zx3Cv6Bn9Mq",
+        "ALLOWED_HOSTS": "meadow.example",
+    }
+    assert _behind_proxy_in(production) is True
+    assert _behind_proxy_in({**production, "MEADOW_BEHIND_PROXY": "0"}) is False
+    assert _behind_proxy_in({"MEADOW_ENV": "development"}) is False

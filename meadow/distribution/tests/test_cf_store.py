@@ -195,3 +195,27 @@ def test_notes_others_cannot_see_never_enter_the_training_pairs(population):
     model = cf_store.load_current_model()
     assert result["trained"] is True and model is not None
     assert not {n.pk for n in hidden.values()} & set(model.items)
+
+
+def test_upgrading_deletes_models_left_in_public_media_before_any_retrain(db, tmp_path):
+    """Models that versions before the private storage wrote under the public media root go at `meadow migrate`
+    (distribution 0002), not at the first retrain, which may be hours away or never (no scheduler running)."""
+    import importlib
+
+    from django.db.migrations.loader import MigrationLoader
+
+    old_files = ["models/cf-20250101T000000000000.npz", "models/cf-20250102T000000000000.npz"]
+    for name in old_files:
+        default_storage.save(name, ContentFile(b"user ids and the notes they read"))
+    default_storage.save(cf_store.POINTER, ContentFile(old_files[-1].encode()))
+    default_storage.save("models/unrelated.txt", ContentFile(b"not a model"))
+    store().save("models/cf-20250103T000000000000.npz", ContentFile(b"the private one"))
+
+    migration = importlib.import_module("meadow.distribution.migrations.0002_remove_public_cf_models")
+    assert ("distribution", "0002_remove_public_cf_models") in MigrationLoader(None).disk_migrations
+    migration.remove_public_models(apps=None, schema_editor=None)
+
+    public_models = tmp_path / "media" / "models"
+    assert sorted(p.name for p in public_models.iterdir()) == ["unrelated.txt"]
+    assert store().exists("models/cf-20250103T000000000000.npz")  # the private storage is not touched
+    migration.remove_public_models(apps=None, schema_editor=None)  # idempotent

@@ -15,13 +15,15 @@ class Command(BaseCommand):
     help = (
         "Restore a backup archive (checked against its manifest first) into this instance's database and media "
         "folders. Refuses an instance that has accounts or files unless --force. Stop the web and worker "
-        "processes first."
+        "processes first: it refuses while they run on this host, unless --force."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="the archive written by `meadow backup`")
         parser.add_argument(
-            "--force", action="store_true", help="replace the database and files of a non-empty instance"
+            "--force",
+            action="store_true",
+            help="replace the database and files of a non-empty instance, even while it runs",
         )
 
     def handle(self, *args, **opts):
