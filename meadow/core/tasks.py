@@ -3,6 +3,8 @@ embedded default, on a worker through Redis at scale). Every task must be idempo
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import socket
 from datetime import datetime, timedelta
@@ -10,10 +12,31 @@ from typing import Any
 
 from celery import Task, shared_task
 from django.db import transaction
+from kombu.exceptions import OperationalError as BrokerOperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+BROKER_ERRORS = (BrokerOperationalError, RedisConnectionError, RedisTimeoutError)
+
+
+log = logging.getLogger("meadow.tasks")
 
 
 def enqueue(task: Task, **kwargs: Any) -> None:
-    transaction.on_commit(lambda: task.apply_async(kwargs=kwargs))
+    """Queue ``task`` once the current transaction commits. The data is committed by then, so a broker outage
+    (Redis restarting) must not turn the request into a 500 that a client would retry: after Celery's publish
+    retries (CELERY_TASK_PUBLISH_RETRY_POLICY) the task is logged at ERROR with its arguments, to be run again by
+    hand (``celery -A meadow call <task> --kwargs '<json>'``); the periodic jobs catch up on their own."""
+
+    def publish() -> None:
+        try:
+            task.apply_async(kwargs=kwargs)
+        except BROKER_ERRORS as exc:
+            log.error(
+                "task not queued (broker unavailable): %s kwargs=%s: %s", task.name, json.dumps(kwargs), exc
+            )
+
+    transaction.on_commit(publish)
 
 
 @shared_task(name="meadow.core.tasks.ping")
