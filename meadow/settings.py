@@ -235,8 +235,13 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # acks late (below): a task a killed worker had taken stays in Redis' "unacked" set and is given to another
     # worker after the visibility timeout — longer than the longest task (or ETA/countdown), or it would run
     # twice while the first run is still going. Sockets time out so a Redis restart cannot hang a publisher.
+    _visibility = int(env("MEADOW_BROKER_VISIBILITY_TIMEOUT", "3600"))
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": int(env("MEADOW_BROKER_VISIBILITY_TIMEOUT", "3600")),
+        "visibility_timeout": _visibility,
+        # every worker looks for such abandoned messages this often (kombu's default is ~100 s; a sweep is one
+        # cheap ZRANGE), so one returns at most a few seconds after its visibility timeout
+        "unacked_restore_interval": max(1, min(10, _visibility // 4)),
+        "unacked_restore_throttle": 1,
         "socket_connect_timeout": REDIS_TIMEOUT,
         "socket_timeout": max(REDIS_TIMEOUT, 5.0),
     }

@@ -158,4 +158,8 @@ class Load:
             "first_error_at": round(min(a.at for a in bad), 2) if bad else None,
             "last_error_at": round(max(a.at + a.seconds for a in bad), 2) if bad else None,
             "slowest_s": round(max(a.seconds for a in self.answers), 2),
+            "slowest_by_action": {
+                action: round(max(a.seconds for a in self.answers if a.action == action), 2)
+                for action in sorted({a.action for a in self.answers})
+            },
         }

@@ -63,7 +63,7 @@ class PrivateRedis:
                 "no",
                 "--dir",
                 str(self.folder),
-            ],  # fmt: skip
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -91,8 +91,18 @@ class PrivatePostgres:
         subprocess.run([*self.as_user, *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def init(self) -> None:
-        self._run(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                  "--no-sync")  # fmt: skip
+        self._run(
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
         self.start()
         import psycopg
 
@@ -103,8 +113,17 @@ class PrivatePostgres:
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=60"
-        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.folder / "log"),
-                  "-w", "start")  # fmt: skip
+        self._run(
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.folder / "log"),
+            "-w",
+            "start",
+        )
 
     def stop(self) -> None:
         self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
@@ -142,10 +161,15 @@ class Process:
         self.args, self.env, self.log, self.proc = args, env, log, None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            self.args, env=self.env, cwd=ROOT, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                self.args,
+                env=self.env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def kill(self) -> None:
         """SIGKILL to the whole process group: what the OOM killer or a lost host does to a worker."""
@@ -180,7 +204,7 @@ def web(env: dict[str, str], port: int, folder: Path) -> Process:
             "--workers",
             "1",
             "--no-access-log",
-        ],  # fmt: skip
+        ],
         env,
         folder / "web.log",
     )
@@ -201,7 +225,7 @@ def worker(env: dict[str, str], folder: Path, *extra: str) -> Process:
             "--without-mingle",
             "--loglevel=WARNING",
             *extra,
-        ],  # fmt: skip
+        ],
         env,
         folder / "worker.log",
     )

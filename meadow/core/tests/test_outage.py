@@ -177,3 +177,20 @@ def test_publishing_on_a_full_disk_is_a_clear_503_with_no_rows_or_files(
     assert calls["n"] == 3
     assert not Note.objects.exists() and not NoteImage.objects.exists()
     assert [f for _, _, files in os.walk(private_media / "media") for f in files] == []
+
+
+@pytest.mark.django_db
+def test_the_publish_form_shows_the_full_disk_as_a_form_error(client, user, monkeypatch, private_media):
+    from meadow.notes.models import Note
+    from meadow.notes.tests.factories import jpeg
+
+    def full(self, name, content):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(FileSystemStorage, "_save", full)
+    client.force_login(user)
+    r = client.post("/publish/", {"title": "Nasi lemak", "body": "Sedap!", "images": [jpeg("a.jpg")]})
+    page = r.content.decode()
+    assert r.status_code >= 400 and "error-box" in page
+    assert "no room for this file" in page and "Nasi lemak" in page  # the typed text is kept
+    assert not Note.objects.exists()
