@@ -243,7 +243,7 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         "unacked_restore_interval": max(1, min(10, _visibility // 4)),
         "unacked_restore_throttle": 1,
         "socket_connect_timeout": REDIS_TIMEOUT,
-        "socket_timeout": max(REDIS_TIMEOUT, 5.0),
+        "socket_timeout": max(REDIS_TIMEOUT, 2.0),
     }
     CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_TIMEOUT
 # Queuing a task during a broker outage retries for about 1 s (then meadow.core.tasks.enqueue logs the task).

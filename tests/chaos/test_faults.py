@@ -128,7 +128,8 @@ def test_redis_restart_keeps_the_web_serving(scale):
     during = [a for a in load.answers if down_at <= a.at <= up_at]
     assert len(during) > 10, summary  # the web kept answering while Redis was down ...
     assert all(200 <= a.status < 500 for a in load.answers), summary  # ... and never with a 5xx
-    assert max(a.seconds for a in load.answers) < 5, summary
+    # bounded waits: a cache call ≤ MEADOW_REDIS_TIMEOUT; queuing a task (the pay form) ≤ Celery's publish retries
+    assert max(a.seconds for a in load.answers) < 8, summary
     state = invariants(scale)
     assert state["ok"], state["problems"]
 
