@@ -226,10 +226,18 @@ else:
 # file of its own (messages survive a restart; a separate file so queue polling never contends with the app's
 # database). MEADOW_TASKS_EAGER=true opts out: tasks then run inline in the web process (after commit).
 BROKER_SQLITE_PATH = DATA_DIR / "broker.sqlite3"
-CELERY_BROKER_URL = env("CELERY_BROKER_URL") or REDIS_URL or f"sqla+sqlite:///{BROKER_SQLITE_PATH}"
-if CELERY_BROKER_URL.startswith("sqla+sqlite"):
+# "sqlack": kombu's SQLAlchemy transport made ack-based (meadow.core.broker) — a task a killed worker had taken
+# returns to the queue; plain "sqla+" URLs still work but lose that task.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL") or REDIS_URL or f"sqlack+sqlite:///{BROKER_SQLITE_PATH}"
+if CELERY_BROKER_URL.startswith(("sqla+sqlite", "sqlack+sqlite")):
     # create_engine() arguments: sqlite3's busy timeout (seconds) so the worker, beat and web wait for a lock.
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {"connect_args": {"timeout": 30}}
+    if CELERY_BROKER_URL.startswith("sqlack+"):
+        # a living worker renews the lease of each message it holds every third of this; a lease not renewed
+        # for this long (its worker died) returns the message to the queue
+        CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = float(
+            env("MEADOW_BROKER_VISIBILITY_TIMEOUT", "30")
+        )
     CELERY_WORKER_ENABLE_REMOTE_CONTROL = False  # no fanout on this transport: `celery inspect` is Redis-only
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # acks late (below): a task a killed worker had taken stays in Redis' "unacked" set and is given to another

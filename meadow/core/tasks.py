@@ -54,25 +54,36 @@ def heartbeat() -> dict[str, Any]:
 
 @shared_task(name="meadow.core.tasks.broker_prune")
 def broker_prune(older_than_hours: float = 24.0) -> int:
-    """Periodic (beat): kombu's SQLAlchemy transport keeps every delivered message (``visible = false``);
-    delete those delivered more than a day ago so the embedded broker file stays small. Nothing to do on
-    Redis. Idempotent."""
+    """Periodic (beat): kombu's plain SQLAlchemy transport (``sqla+`` URLs, and rows it left before the
+    embedded default became ack-based) keeps every delivered message (``visible = false``); delete those
+    delivered more than a day ago so the broker file stays small. Leased rows of the ack-based transport
+    (meadow.core.broker) are left alone: an ack deletes them, a dead worker's lease returns them to the queue.
+    Nothing to do on Redis. Idempotent."""
     from django.conf import settings
 
+    from meadow.core.broker import LEASED, OUR_OPTIONS
+
     url = str(settings.CELERY_BROKER_URL)
-    if not url.startswith("sqla+"):
+    if not url.startswith(("sqla+", "sqlack+")):
         return 0
     import sqlalchemy as sa
 
-    engine = sa.create_engine(url.removeprefix("sqla+"), **settings.CELERY_BROKER_TRANSPORT_OPTIONS)
+    options = {k: v for k, v in settings.CELERY_BROKER_TRANSPORT_OPTIONS.items() if k not in OUR_OPTIONS}
+    engine = sa.create_engine(url.split("+", 1)[1], **options)
     try:
         with engine.begin() as db:
             if not sa.inspect(db).has_table("kombu_message"):
                 return 0
             # "timestamp" is set (local time, by kombu) when a message is delivered
             result = db.execute(
-                sa.text('DELETE FROM kombu_message WHERE visible = :hidden AND "timestamp" < :before'),
-                {"hidden": False, "before": datetime.now() - timedelta(hours=older_than_hours)},
+                sa.text(
+                    'DELETE FROM kombu_message WHERE visible = :hidden AND version != :leased AND "timestamp" < :before'
+                ),
+                {
+                    "hidden": False,
+                    "leased": LEASED,
+                    "before": datetime.now() - timedelta(hours=older_than_hours),
+                },
             )
             return int(result.rowcount or 0)
     finally:
