@@ -71,3 +71,17 @@ def _log_task_postrun(**kwargs):
     from meadow.core.logs import on_task_postrun
 
     on_task_postrun(**kwargs)
+
+
+@signals.worker_ready.connect(weak=False)
+def _resend_spool_at_start(sender=None, **kwargs):
+    """A worker that starts (the broker reachable) queues the re-send of tasks spooled during a broker outage
+    (meadow.core.spool), without waiting for beat's next ``core-spool-resend``."""
+    import logging
+
+    try:
+        app.send_task("meadow.core.tasks.spool_resend")
+    except Exception as exc:  # the worker must start whatever this finds
+        logging.getLogger("meadow.spool").warning(
+            "could not queue the spool re-send at worker start: %s", exc
+        )

@@ -254,7 +254,7 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         "socket_timeout": max(REDIS_TIMEOUT, 2.0),
     }
     CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_TIMEOUT
-# Queuing a task during a broker outage retries for about 1 s (then meadow.core.tasks.enqueue logs the task).
+# Queuing a task during a broker outage retries for about 1 s (then meadow.core.tasks.enqueue spools the task).
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 3,
     "interval_start": 0.1,
@@ -287,6 +287,7 @@ if MEADOW_BEAT_SCALE <= 0:
 _BEAT_JOBS: dict[str, tuple[str, float]] = {
     "core-heartbeat": ("meadow.core.tasks.heartbeat", 60.0),
     "core-broker-prune": ("meadow.core.tasks.broker_prune", 6 * 3600.0),
+    "core-spool-resend": ("meadow.core.tasks.spool_resend", 60.0),
     "accounts-purge-expired-codes": ("meadow.accounts.tasks.purge_expired_codes", 3600.0),
     "enforcement-expire-sanctions": ("meadow.enforcement.tasks.expire_sanctions", 900.0),
     "search-purge-old-logs": ("meadow.search.tasks.search_log_purge", 6 * 3600.0),

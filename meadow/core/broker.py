@@ -83,7 +83,7 @@ class Channel(kombu_sqla.Channel):
         return self._queue_ids[queue]
 
     # --- taking, acking, giving back -------------------------------------------------------------------------
-    def _get(self, queue: str) -> dict[str, Any]:
+    def _get(self, queue: str, timeout: float | None = None) -> dict[str, Any]:
         queue_id = self._queue_id(queue)
         table = self.message_tablename
         with self.engine.begin() as db:

@@ -25,18 +25,26 @@ log = logging.getLogger("meadow.tasks")
 def enqueue(task: Task, **kwargs: Any) -> None:
     """Queue ``task`` once the current transaction commits. The data is committed by then, so a broker outage
     (Redis restarting) must not turn the request into a 500 that a client would retry: after Celery's publish
-    retries (CELERY_TASK_PUBLISH_RETRY_POLICY) the task is logged at ERROR with its arguments, to be run again by
-    hand (``celery -A meadow call <task> --kwargs '<json>'``); the periodic jobs catch up on their own."""
+    retries (CELERY_TASK_PUBLISH_RETRY_POLICY) the task is written to the spool (core.SpooledTask) and sent again
+    by ``spool_resend`` once the broker is back (meadow.core.spool) — at least once, never lost."""
 
     def publish() -> None:
         try:
             task.apply_async(kwargs=kwargs)
         except BROKER_ERRORS as exc:
-            log.error(
-                "task not queued (broker unavailable): %s kwargs=%s: %s", task.name, json.dumps(kwargs), exc
-            )
+            from meadow.core.spool import spool_add
+
+            spool_add(task=task.name, kwargs=json.loads(json.dumps(kwargs)), error=exc)
 
     transaction.on_commit(publish)
+
+
+@shared_task(name="meadow.core.tasks.spool_resend")
+def spool_resend() -> dict[str, int]:
+    """Periodic (beat, every minute) and at worker start: send the tasks spooled during a broker outage."""
+    from meadow.core.spool import spool_resend as resend
+
+    return resend()
 
 
 @shared_task(name="meadow.core.tasks.ping")
