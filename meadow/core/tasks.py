@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import socket
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,19 +23,33 @@ BROKER_ERRORS = (BrokerOperationalError, RedisConnectionError, RedisTimeoutError
 log = logging.getLogger("meadow.tasks")
 
 
+BROKER_RETRY_AFTER = 5.0  # seconds a process spools at once after a failed publish, without trying the broker
+_broker_down_until = 0.0
+
+
 def enqueue(task: Task, **kwargs: Any) -> None:
     """Queue ``task`` once the current transaction commits. The data is committed by then, so a broker outage
     (Redis restarting) must not turn the request into a 500 that a client would retry: after Celery's publish
     retries (CELERY_TASK_PUBLISH_RETRY_POLICY) the task is written to the spool (core.SpooledTask) and sent again
-    by ``spool_resend`` once the broker is back (meadow.core.spool) — at least once, never lost."""
+    by ``spool_resend`` once the broker is back (meadow.core.spool) — at least once, never lost. After a failed
+    publish the process spools for ``BROKER_RETRY_AFTER`` s without trying: each try costs a request about a
+    second, and the web's sync views share one thread."""
 
     def publish() -> None:
+        global _broker_down_until
+        from meadow.core.spool import spool_add
+
+        payload = json.loads(json.dumps(kwargs))
+        if time.monotonic() < _broker_down_until:
+            spool_add(
+                task=task.name, kwargs=payload, error=RuntimeError("broker unavailable (recent failure)")
+            )
+            return
         try:
             task.apply_async(kwargs=kwargs)
         except BROKER_ERRORS as exc:
-            from meadow.core.spool import spool_add
-
-            spool_add(task=task.name, kwargs=json.loads(json.dumps(kwargs)), error=exc)
+            _broker_down_until = time.monotonic() + BROKER_RETRY_AFTER
+            spool_add(task=task.name, kwargs=payload, error=exc)
 
     transaction.on_commit(publish)
 

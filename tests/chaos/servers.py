@@ -210,7 +210,27 @@ def web(env: dict[str, str], port: int, folder: Path) -> Process:
     )
 
 
-def worker(env: dict[str, str], folder: Path, *extra: str) -> Process:
+def beat(env: dict[str, str], folder: Path) -> Process:
+    return Process(
+        [
+            str(BIN / "python"),
+            "-m",
+            "celery",
+            "-A",
+            "meadow",
+            "beat",
+            "--loglevel=WARNING",
+            "--schedule",
+            str(folder / "celerybeat-schedule"),
+        ],
+        env,
+        folder / "beat.log",
+    )
+
+
+def worker(
+    env: dict[str, str], folder: Path, *extra: str, pool: str = "prefork", concurrency: int = 1
+) -> Process:
     return Process(
         [
             str(BIN / "python"),
@@ -219,8 +239,8 @@ def worker(env: dict[str, str], folder: Path, *extra: str) -> Process:
             "-A",
             "meadow",
             "worker",
-            "--pool=prefork",
-            "--concurrency=1",
+            f"--pool={pool}",
+            f"--concurrency={concurrency}",
             "--without-gossip",
             "--without-mingle",
             "--loglevel=WARNING",

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
+import threading
 import time
 import uuid
 
 import pytest
 
 from tests.chaos import servers
-from tests.chaos.load import Load, jpeg_bytes, multipart
+from tests.chaos.load import ADDRESS, Load, jpeg_bytes, multipart
 from tests.chaos.servers import request
 
 DOWN_SECONDS = 4  # how long each private server stays down
@@ -39,23 +41,60 @@ def scale():
         MEADOW_DB_POOL_MAX="4",
         MEADOW_DB_POOL_TIMEOUT="3",
         MEADOW_BROKER_VISIBILITY_TIMEOUT="8",
+        MEADOW_BEAT_INTERVALS='{"core-spool-resend": 2}',
     )
     servers.run_meadow(env, "-m", "meadow", "migrate", "--no-input", "-v0")
     world = json.loads(servers.run_meadow(env, "-m", "tests.chaos.world", "seed"))
     web = servers.web(env, port, folder)
     worker = servers.worker(env, folder, "-I", "tests.chaos.probe")
+    beat = servers.beat(env, folder)  # sends core-spool-resend (every 2 s here)
     web.start()
     worker.start()
+    beat.start()
     try:
         servers.wait_port(port, timeout=60)
         yield {"pg": pg, "redis": redis, "port": port, "env": env, "world": world, "folder": folder,
                "web": web, "worker": worker}  # fmt: skip
     finally:
         web.stop()
+        beat.stop()
         worker.stop()
         redis.stop()
         pg.stop()
         subprocess.run(["rm", "-rf", str(folder)], check=False)
+
+
+def payment_ready_to_pay(port: int, token: str, sku: int):
+    """Buy now and open the sandbox's pay page; returns the payment id and a function that submits "pay"."""
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    body = json.dumps({"items": [{"sku": sku, "quantity": 1}], "address": ADDRESS}).encode()
+    status, data, _, _ = request(port, "POST", "/api/v1/orders", body=body,
+                                 headers={**auth, "Idempotency-Key": uuid.uuid4().hex})  # fmt: skip
+    assert status == 201, data
+    body = json.dumps({"orders": [data["orders"][0]["id"]]}).encode()
+    status, data, _, _ = request(port, "POST", "/api/v1/payments", body=body,
+                                 headers={**auth, "Idempotency-Key": uuid.uuid4().hex})  # fmt: skip
+    assert status == 201, data
+    page = f"/pay/sandbox/{data['intent']}/"
+    status, _, _, headers = request(port, "GET", page)
+    cookie = re.search(r"csrftoken=([^;]+)", headers.get("set-cookie", ""))
+    assert status == 200 and cookie, status
+
+    def pay() -> int:
+        form = f"csrfmiddlewaretoken={cookie.group(1)}&outcome=pay".encode()
+        headers = {
+            "Cookie": f"csrftoken={cookie.group(1)}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        return request(port, "POST", page, body=form, headers=headers)[0]
+
+    return data["id"], pay
+
+
+def payment_status(port: int, token: str, payment: int) -> str:
+    status, data, _, _ = request(port, "GET", f"/api/v1/payments/{payment}",
+                                 headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    return data.get("status", "") if status == 200 else f"http {status}"
 
 
 def invariants(stack) -> dict:
@@ -112,19 +151,40 @@ def test_redis_restart_keeps_the_web_serving(scale):
     port = scale["port"]
     wait_ready(port)
     load = Load(port=port, tokens=scale["world"]["tokens"], sku=scale["world"]["sku"], publish=False)
+    token = scale["world"]["tokens"][0]
+    payment, pay = payment_ready_to_pay(port, token, scale["world"]["sku"])
     load.start()
     time.sleep(3)
     down_at = load.now()
     scale["redis"].stop()
-    time.sleep(DOWN_SECONDS)
+    time.sleep(1)
+    paying: list[int] = []  # the buyer pays while Redis is down: its webhook tasks cannot be queued → spooled
+    payer = threading.Thread(target=lambda: paying.append(pay()), daemon=True)
+    payer.start()
+    time.sleep(DOWN_SECONDS - 1)
     scale["redis"].start()
     up_at = load.now()
-    time.sleep(8)
+    recovered = time.monotonic()
+    captured_after = None
+    while time.monotonic() - recovered < 30:
+        if payment_status(port, token, payment) == "succeeded":
+            captured_after = time.monotonic() - recovered
+            break
+        time.sleep(0.2)
+    time.sleep(max(0.0, 8 - (time.monotonic() - recovered)))
     load.stop()
+    payer.join(timeout=30)
+    paid_status = paying[0] if paying else None
     ready_after = wait_ready(port)
     summary = {**load.summary(), "down_at": round(down_at, 2), "up_at": round(up_at, 2),
-               "ready_after_s": round(ready_after, 2)}  # fmt: skip
+               "ready_after_s": round(ready_after, 2), "pay_during_outage": paid_status,
+               "captured_after_recovery_s": None if captured_after is None else round(captured_after, 2)}  # fmt: skip
     report("redis-restart", summary)
+    # the payment made during the outage was recorded after it: its webhook was spooled, then re-sent
+    assert paid_status == 302, summary
+    logs = {"web": scale["web"].output()[-1500:], "worker": scale["worker"].output()[-1500:],
+            "beat": (scale["folder"] / "beat.log").read_text(errors="replace")[-1500:]}  # fmt: skip
+    assert captured_after is not None, (summary, logs)
     during = [a for a in load.answers if down_at <= a.at <= up_at]
     assert len(during) > 10, summary  # the web kept answering while Redis was down ...
     assert all(200 <= a.status < 500 for a in load.answers), summary  # ... and never with a 5xx
@@ -134,38 +194,63 @@ def test_redis_restart_keeps_the_web_serving(scale):
     assert state["ok"], state["problems"]
 
 
-def test_a_worker_killed_mid_task_completes_it_once_after_restart(scale):
+def kill_a_worker_mid_task(broker_url: str, worker: servers.Process, folder, **transport_options) -> dict:
+    """Queue six probe tasks, SIGKILL the worker while it runs the first (3 s), start it again; every task must
+    complete exactly once and the killed one run twice."""
     from celery import Celery
 
-    folder = scale["folder"] / "probe"
+    from meadow.core.broker import register
+
+    register()  # the embedded default's "sqlack+" URL
     folder.mkdir()
     os.chmod(folder, 0o777)
-    client = Celery("chaos-client", broker=scale["redis"].url, set_as_current=False)
+    client = Celery("chaos-client", broker=broker_url, set_as_current=False)
+    client.conf.broker_transport_options = transport_options
     tokens = [f"t{i}-{uuid.uuid4().hex[:6]}" for i in range(6)]
     for i, token in enumerate(tokens):  # the first takes 3 s: it is the one in hand when the worker dies
         client.send_task("tests.chaos.probe.probe", kwargs={"token": token, "seconds": 3 if i == 0 else 0.2,
                          "folder": str(folder)})  # fmt: skip
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while not (folder / f"{tokens[0]}.runs").exists():
-        assert time.monotonic() < deadline, scale["worker"].output()
+        assert time.monotonic() < deadline, worker.output()
         time.sleep(0.05)
     time.sleep(0.5)
-    scale["worker"].kill()  # SIGKILL, main process and children, in the middle of the task
+    worker.kill()  # SIGKILL, main process and children, in the middle of the task
     killed_at = time.monotonic()
     assert not (folder / f"{tokens[0]}.done").exists()
-    scale["worker"].start()
+    worker.start()
     deadline = time.monotonic() + 60
     while not all((folder / f"{t}.done").exists() for t in tokens):
-        assert time.monotonic() < deadline, (
-            sorted(p.name for p in folder.iterdir()),
-            scale["worker"].output(),
-        )
+        assert time.monotonic() < deadline, (sorted(p.name for p in folder.iterdir()), worker.output())
         time.sleep(0.2)
+    done_after = time.monotonic() - killed_at
     time.sleep(3)  # room for a wrong second delivery to show
     runs = {t: len((folder / f"{t}.runs").read_text().split()) for t in tokens}
-    report("worker-kill", {"runs": runs, "all_done_after_s": round(time.monotonic() - killed_at - 3, 2)})
     assert not list(folder.glob("*.dup")), runs  # completed exactly once
     assert runs[tokens[0]] == 2, runs  # the killed run, then the redelivered one
+    return {"runs": runs, "all_done_after_s": round(done_after, 2)}
+
+
+def test_a_worker_killed_mid_task_completes_it_once_after_restart(scale):
+    result = kill_a_worker_mid_task(scale["redis"].url, scale["worker"], scale["folder"] / "probe")
+    report("worker-kill", result)
+
+
+def test_a_worker_killed_mid_task_on_the_embedded_default_completes_it_once_after_restart():
+    """The embedded default: SQLite database, the ack-based SQLite broker (meadow.core.broker), the threads
+    worker of the Procfile."""
+    folder = servers.temp_folder("embedded")
+    env = servers.meadow_env(folder / "data", MEADOW_BROKER_VISIBILITY_TIMEOUT="4")
+    servers.run_meadow(env, "-m", "meadow", "migrate", "--no-input", "-v0")
+    url = f"sqlack+sqlite:///{folder / 'data' / 'broker.sqlite3'}"
+    worker = servers.worker(env, folder, "-I", "tests.chaos.probe", pool="threads", concurrency=2)
+    worker.start()
+    try:
+        result = kill_a_worker_mid_task(url, worker, folder / "probe", connect_args={"timeout": 30})
+        report("worker-kill-embedded", result)
+    finally:
+        worker.stop()
+        subprocess.run(["rm", "-rf", str(folder)], check=False)
 
 
 @pytest.fixture

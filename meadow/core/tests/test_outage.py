@@ -109,6 +109,7 @@ def test_rate_limits_fail_open_while_the_cache_is_down(monkeypatch, settings):
 def test_a_broker_outage_after_commit_spools_the_task_instead_of_raising(monkeypatch, settings):
     from kombu.exceptions import OperationalError as BrokerDown
 
+    from meadow.core import tasks
     from meadow.core.models import SpooledTask
     from meadow.core.tasks import enqueue, ping
 
@@ -118,6 +119,7 @@ def test_a_broker_outage_after_commit_spools_the_task_instead_of_raising(monkeyp
         raise BrokerDown("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     monkeypatch.setattr(ping, "apply_async", refuse)
+    monkeypatch.setattr(tasks, "_broker_down_until", 0.0)
     from django.db import transaction
 
     with transaction.atomic():
