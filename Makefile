@@ -9,7 +9,7 @@ PORT   ?= 8000
 PROXY_ARGS ?= --no-proxy-headers
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install run test test-fast test-e2e test-profiles lint format demo openapi messages clean
+.PHONY: install run test test-fast test-e2e test-profiles chaos lint format demo openapi messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ test-fast: install
 # The same suite on the scale profile (PostgreSQL + Redis on localhost); .ci/run does this too.
 test-profiles: install
 	MEADOW_TEST_POSTGRES=1 MEADOW_TEST_REDIS=1 $(BIN)/pytest -n auto
+
+# Fault checks (docs/operations.md, "Faults"): private PostgreSQL and Redis on free ports, web and worker
+# processes, bounded traffic to 127.0.0.1; restarts only those private servers. Needs root (tmpfs, runuser).
+chaos: install
+	MEADOW_CHAOS=1 $(BIN)/pytest tests/chaos -p no:randomly -p no:xdist -v -s
 
 lint: install
 	$(BIN)/ruff check .

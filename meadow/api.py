@@ -12,6 +12,8 @@ import inspect
 
 from asgiref.sync import sync_to_async
 from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError as DjangoInterfaceError
+from django.db import OperationalError as DjangoOperationalError
 from django.http import Http404, HttpRequest
 from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
@@ -24,6 +26,7 @@ from ninja.utils import check_csrf
 from pydantic import Field
 
 from meadow.core.errors import DomainError, ValidationFailed
+from meadow.core.outage import database_unavailable_response
 from meadow.core.ratelimit import RateLimited
 from meadow.core.schema import NO_NUL_PATTERN
 from meadow.core.validation_messages import validation_message
@@ -359,6 +362,14 @@ def on_bad_request(request, exc: Exception):
     if isinstance(exc, RequestDataTooBig):
         return _error(request, 400, "too_large", _("The request is too large."))
     return _error(request, 400, "bad_request", _("The request could not be read."))
+
+
+@api.exception_handler(DjangoOperationalError)
+@api.exception_handler(DjangoInterfaceError)
+def on_database_outage(request, exc: Exception):
+    """The database is unreachable (restarting, pool exhausted): 503 ``service_unavailable`` with Retry-After,
+    at once, instead of a 500; nothing was written (the transaction did not commit)."""
+    return database_unavailable_response(request, exc)
 
 
 @api.exception_handler(HttpError)

@@ -9,6 +9,9 @@ from pathlib import Path
 
 from celery import Celery, signals
 
+from meadow.core.broker import register as register_ack_broker
+
+register_ack_broker()  # the "sqlack+" broker URLs of the embedded default
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "meadow.settings")
 
 app = Celery("meadow")
@@ -19,9 +22,9 @@ app.autodiscover_tasks()
 def prepare_sqlite_broker(url: str) -> None:
     """Put the SQLite broker file in WAL mode (persistent in the file) so the web process can queue a task
     while a worker polls; the busy timeout is set per connection (CELERY_BROKER_TRANSPORT_OPTIONS)."""
-    if not url.startswith("sqla+sqlite:///"):
+    if not url.startswith(("sqla+sqlite:///", "sqlack+sqlite:///")):
         return
-    path = Path(url.removeprefix("sqla+sqlite:///"))
+    path = Path(url.split("+sqlite:///", 1)[1])
     if not path.name or str(path) == ":memory:":
         return
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,3 +86,17 @@ def _log_task_postrun(**kwargs):
     from meadow.core.logs import on_task_postrun
 
     on_task_postrun(**kwargs)
+
+
+@signals.worker_ready.connect(weak=False)
+def _resend_spool_at_start(sender=None, **kwargs):
+    """A worker that starts (the broker reachable) queues the re-send of tasks spooled during a broker outage
+    (meadow.core.spool), without waiting for beat's next ``core-spool-resend``."""
+    import logging
+
+    try:
+        app.send_task("meadow.core.tasks.spool_resend")
+    except Exception as exc:  # the worker must start whatever this finds
+        logging.getLogger("meadow.spool").warning(
+            "could not queue the spool re-send at worker start: %s", exc
+        )

@@ -112,6 +112,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "meadow.core.logs.RequestLogMiddleware",  # times everything, request id on every response
+    "meadow.core.outage.OutageMiddleware",  # database down → 503 + Retry-After, not a 500 page
     "django.middleware.security.SecurityMiddleware",
     "meadow.core.csp.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -171,6 +172,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     }
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["CONN_HEALTH_CHECKS"] = not DB_POOL_MAX  # a pool checks its connections itself
+    # Fail fast while PostgreSQL is down or restarting: a connection attempt gives up after this many seconds
+    # and the request answers 503 (meadow.core.outage) instead of hanging.
+    _db.setdefault("OPTIONS", {}).setdefault("connect_timeout", int(env("MEADOW_DB_CONNECT_TIMEOUT", "3")))
     if DB_POOL_MAX:
         _db.setdefault("OPTIONS", {})["pool"] = {
             "min_size": min(2, DB_POOL_MAX),
@@ -184,12 +188,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache, tasks, real-time ----------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL")
+REDIS_TIMEOUT = float(env("MEADOW_REDIS_TIMEOUT", "1"))
 if REDIS_URL:
     CACHES: dict[str, dict[str, Any]] = {
         "default": {
             "BACKEND": "meadow.core.cache.RedisCache",  # one connection pool per process
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("MEADOW_CACHE_PREFIX", "meadow"),
+            # a Redis outage costs a request at most this long per cache call, then counts as a miss
+            "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT, "socket_timeout": REDIS_TIMEOUT},
         }
     }
     CHANNEL_LAYERS = {
@@ -219,11 +226,41 @@ else:
 # file of its own (messages survive a restart; a separate file so queue polling never contends with the app's
 # database). MEADOW_TASKS_EAGER=true opts out: tasks then run inline in the web process (after commit).
 BROKER_SQLITE_PATH = DATA_DIR / "broker.sqlite3"
-CELERY_BROKER_URL = env("CELERY_BROKER_URL") or REDIS_URL or f"sqla+sqlite:///{BROKER_SQLITE_PATH}"
-if CELERY_BROKER_URL.startswith("sqla+sqlite"):
+# "sqlack": kombu's SQLAlchemy transport made ack-based (meadow.core.broker) — a task a killed worker had taken
+# returns to the queue; plain "sqla+" URLs still work but lose that task.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL") or REDIS_URL or f"sqlack+sqlite:///{BROKER_SQLITE_PATH}"
+if CELERY_BROKER_URL.startswith(("sqla+sqlite", "sqlack+sqlite")):
     # create_engine() arguments: sqlite3's busy timeout (seconds) so the worker, beat and web wait for a lock.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"connect_args": {"timeout": 30}}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {"connect_args": {"timeout": 30}}
+    if CELERY_BROKER_URL.startswith("sqlack+"):
+        # a living worker renews the lease of each message it holds every third of this; a lease not renewed
+        # for this long (its worker died) returns the message to the queue
+        CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = float(
+            env("MEADOW_BROKER_VISIBILITY_TIMEOUT", "30")
+        )
     CELERY_WORKER_ENABLE_REMOTE_CONTROL = False  # no fanout on this transport: `celery inspect` is Redis-only
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # acks late (below): a task a killed worker had taken stays in Redis' "unacked" set and is given to another
+    # worker after the visibility timeout — longer than the longest task (or ETA/countdown), or it would run
+    # twice while the first run is still going. Sockets time out so a Redis restart cannot hang a publisher.
+    _visibility = int(env("MEADOW_BROKER_VISIBILITY_TIMEOUT", "3600"))
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": _visibility,
+        # every worker looks for such abandoned messages this often (kombu's default is ~100 s; a sweep is one
+        # cheap ZRANGE), so one returns at most a few seconds after its visibility timeout
+        "unacked_restore_interval": max(1, min(10, _visibility // 4)),
+        "unacked_restore_throttle": 1,
+        "socket_connect_timeout": REDIS_TIMEOUT,
+        "socket_timeout": max(REDIS_TIMEOUT, 2.0),
+    }
+    CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_TIMEOUT
+# Queuing a task during a broker outage retries for about 1 s (then meadow.core.tasks.enqueue spools the task).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 3,
+    "interval_start": 0.1,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 # Nothing reads task results on the embedded default; at scale they live in Redis for an hour.
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND") or REDIS_URL or "cache+memory://"
 CELERY_TASK_ALWAYS_EAGER = env_bool("MEADOW_TASKS_EAGER", default=False)
@@ -250,6 +287,7 @@ if MEADOW_BEAT_SCALE <= 0:
 _BEAT_JOBS: dict[str, tuple[str, float]] = {
     "core-heartbeat": ("meadow.core.tasks.heartbeat", 60.0),
     "core-broker-prune": ("meadow.core.tasks.broker_prune", 6 * 3600.0),
+    "core-spool-resend": ("meadow.core.tasks.spool_resend", 60.0),
     "accounts-purge-expired-codes": ("meadow.accounts.tasks.purge_expired_codes", 3600.0),
     "enforcement-expire-sanctions": ("meadow.enforcement.tasks.expire_sanctions", 900.0),
     "search-purge-old-logs": ("meadow.search.tasks.search_log_purge", 6 * 3600.0),
@@ -451,7 +489,8 @@ MEDIA_ROOT = Path(env("MEADOW_MEDIA_ROOT") or (DATA_DIR / "media"))
 # MEADOW_PRIVATE_STORAGE_BACKEND and its options as JSON in MEADOW_PRIVATE_STORAGE_OPTIONS.
 MEADOW_PRIVATE_MEDIA_ROOT = Path(env("MEADOW_PRIVATE_MEDIA_ROOT") or (DATA_DIR / "private"))
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # FileSystemStorage that leaves no partial file on a full disk and answers 503 storage_full (core/storage.py)
+    "default": {"BACKEND": "meadow.core.storage.MediaStorage"},
     "private": {
         "BACKEND": env("MEADOW_PRIVATE_STORAGE_BACKEND", "meadow.core.storage.PrivateStorage"),
         "OPTIONS": json.loads(env("MEADOW_PRIVATE_STORAGE_OPTIONS") or "{}"),

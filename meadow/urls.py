@@ -75,6 +75,9 @@ from meadow.privacy.urls import web_patterns as privacy_web_patterns  # noqa: E4
 
 web_patterns += privacy_web_patterns
 
+# A database outage a middleware raised answers 503 too (meadow.core.outage); anything else is Django's 500.
+handler500 = "meadow.core.outage.server_error"
+
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

@@ -37,3 +37,11 @@ class PermissionDenied(DomainError):
 class NotFound(DomainError):
     status = 404
     code = "not_found"
+
+
+class StorageFull(DomainError):
+    """The media storage refused a file because its disk is full (ENOSPC) or a quota is reached (EDQUOT):
+    nothing of the upload was kept; the caller may try again later."""
+
+    status = 503
+    code = "storage_full"

@@ -122,6 +122,7 @@ def _ago(at: datetime | None, now: datetime) -> float | None:
 def system_status(*, now: datetime | None = None) -> dict[str, Any]:
     """Everything ``meadow status`` prints, as plain data."""
     from meadow.core.models import JobRun
+    from meadow.core.spool import spool_depth
 
     now = now or timezone.now()
     rows = {row.task: row for row in JobRun.objects.all()}
@@ -169,6 +170,7 @@ def system_status(*, now: datetime | None = None) -> dict[str, Any]:
             "last_heartbeat_seconds_ago": _ago(heartbeat.finished_at, now) if heartbeat else None,
         },
         "queue": queue_depth(),
+        "spool": spool_depth(now=now),
         "jobs": jobs,
         "last_error": None
         if last_error is None

@@ -34,3 +34,25 @@ class JobRun(models.Model):
 
     def __str__(self) -> str:
         return self.task
+
+
+class SpooledTask(models.Model):
+    """A task that could not be queued because the broker was down (meadow.core.tasks.enqueue), kept in the
+    database until ``spool_resend`` (periodic, and when a worker starts) hands it to the broker; the row is
+    deleted once sent. Tasks are idempotent, so a resend that raced another is harmless."""
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    kwargs = models.JSONField(default=dict)
+    options = models.JSONField(default=dict)  # apply_async options (countdown, queue, …)
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=0)  # failed sends, the first one included
+    last_error = models.TextField(blank=True, default="")
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("spooled task")
+        verbose_name_plural = _("spooled tasks")
+
+    def __str__(self) -> str:
+        return self.task

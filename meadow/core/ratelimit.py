@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 
+from meadow.core.cache import CacheUnavailable
 from meadow.core.errors import DomainError
 
 
@@ -87,6 +88,10 @@ def rate_limit_hit(*, scope: str, key: str) -> None:
         cache.set(count_key, 0, timeout=rate.period)
     try:
         count = cache.incr(count_key)
+    except CacheUnavailable:
+        # Redis is down (restarting): fail open. Refusing everyone would lock every sign-in, sign-up and code
+        # request out for the outage; the window an attacker gains is the outage's length (docs/operations.md).
+        return
     except ValueError:  # the window expired between the two calls: this attempt opens a new one
         cache.set(start_key, now, timeout=rate.period)
         cache.set(count_key, 1, timeout=rate.period)

@@ -3,17 +3,63 @@ embedded default, on a worker through Redis at scale). Every task must be idempo
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import socket
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
 from celery import Task, shared_task
 from django.db import transaction
+from kombu.exceptions import OperationalError as BrokerOperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+BROKER_ERRORS = (BrokerOperationalError, RedisConnectionError, RedisTimeoutError)
+
+
+log = logging.getLogger("meadow.tasks")
+
+
+BROKER_RETRY_AFTER = 5.0  # seconds a process spools at once after a failed publish, without trying the broker
+_broker_down_until = 0.0
 
 
 def enqueue(task: Task, **kwargs: Any) -> None:
-    transaction.on_commit(lambda: task.apply_async(kwargs=kwargs))
+    """Queue ``task`` once the current transaction commits. The data is committed by then, so a broker outage
+    (Redis restarting) must not turn the request into a 500 that a client would retry: after Celery's publish
+    retries (CELERY_TASK_PUBLISH_RETRY_POLICY) the task is written to the spool (core.SpooledTask) and sent again
+    by ``spool_resend`` once the broker is back (meadow.core.spool) — at least once, never lost. After a failed
+    publish the process spools for ``BROKER_RETRY_AFTER`` s without trying: each try costs a request about a
+    second, and the web's sync views share one thread."""
+
+    def publish() -> None:
+        global _broker_down_until
+        from meadow.core.spool import spool_add
+
+        payload = json.loads(json.dumps(kwargs))
+        if time.monotonic() < _broker_down_until:
+            spool_add(
+                task=task.name, kwargs=payload, error=RuntimeError("broker unavailable (recent failure)")
+            )
+            return
+        try:
+            task.apply_async(kwargs=kwargs)
+        except BROKER_ERRORS as exc:
+            _broker_down_until = time.monotonic() + BROKER_RETRY_AFTER
+            spool_add(task=task.name, kwargs=payload, error=exc)
+
+    transaction.on_commit(publish)
+
+
+@shared_task(name="meadow.core.tasks.spool_resend")
+def spool_resend() -> dict[str, int]:
+    """Periodic (beat, every minute) and at worker start: send the tasks spooled during a broker outage."""
+    from meadow.core.spool import spool_resend as resend
+
+    return resend()
 
 
 @shared_task(name="meadow.core.tasks.ping")
@@ -31,25 +77,36 @@ def heartbeat() -> dict[str, Any]:
 
 @shared_task(name="meadow.core.tasks.broker_prune")
 def broker_prune(older_than_hours: float = 24.0) -> int:
-    """Periodic (beat): kombu's SQLAlchemy transport keeps every delivered message (``visible = false``);
-    delete those delivered more than a day ago so the embedded broker file stays small. Nothing to do on
-    Redis. Idempotent."""
+    """Periodic (beat): kombu's plain SQLAlchemy transport (``sqla+`` URLs, and rows it left before the
+    embedded default became ack-based) keeps every delivered message (``visible = false``); delete those
+    delivered more than a day ago so the broker file stays small. Leased rows of the ack-based transport
+    (meadow.core.broker) are left alone: an ack deletes them, a dead worker's lease returns them to the queue.
+    Nothing to do on Redis. Idempotent."""
     from django.conf import settings
 
+    from meadow.core.broker import LEASED, OUR_OPTIONS
+
     url = str(settings.CELERY_BROKER_URL)
-    if not url.startswith("sqla+"):
+    if not url.startswith(("sqla+", "sqlack+")):
         return 0
     import sqlalchemy as sa
 
-    engine = sa.create_engine(url.removeprefix("sqla+"), **settings.CELERY_BROKER_TRANSPORT_OPTIONS)
+    options = {k: v for k, v in settings.CELERY_BROKER_TRANSPORT_OPTIONS.items() if k not in OUR_OPTIONS}
+    engine = sa.create_engine(url.split("+", 1)[1], **options)
     try:
         with engine.begin() as db:
             if not sa.inspect(db).has_table("kombu_message"):
                 return 0
             # "timestamp" is set (local time, by kombu) when a message is delivered
             result = db.execute(
-                sa.text('DELETE FROM kombu_message WHERE visible = :hidden AND "timestamp" < :before'),
-                {"hidden": False, "before": datetime.now() - timedelta(hours=older_than_hours)},
+                sa.text(
+                    'DELETE FROM kombu_message WHERE visible = :hidden AND version != :leased AND "timestamp" < :before'
+                ),
+                {
+                    "hidden": False,
+                    "leased": LEASED,
+                    "before": datetime.now() - timedelta(hours=older_than_hours),
+                },
             )
             return int(result.rowcount or 0)
     finally:

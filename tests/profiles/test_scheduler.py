@@ -272,7 +272,7 @@ def test_the_real_scheduler_does_the_periodic_work_and_ctrl_c_stops_it(data_dir:
             jobs["orders-expire-unpaid"]["runs"] >= 1 and jobs["orders-expire-unpaid"]["every_seconds"] == 1
         )
         assert jobs["distribution-cf-retrain"]["runs"] == 0  # 6 h × 0.05: not due yet
-        assert shown["broker"].startswith("sqla+sqlite:///") and isinstance(shown["queue"]["depth"], int)
+        assert shown["broker"].startswith("sqlack+sqlite:///") and isinstance(shown["queue"]["depth"], int)
         assert shown["processes"]["workers"] and shown["last_error"] is None
     except BaseException:
         honcho.close()

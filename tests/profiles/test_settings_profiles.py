@@ -74,7 +74,7 @@ def test_development_check_uses_the_embedded_default(tmp_path):
     assert f"'LOCATION': '{tmp_path.resolve() / 'cache'}'" in result.stdout
     # the embedded default runs a real worker and beat (the Procfile) on a SQLite broker file of its own
     assert "CELERY_TASK_ALWAYS_EAGER = False" in result.stdout
-    assert f"CELERY_BROKER_URL = 'sqla+sqlite:///{tmp_path.resolve() / 'broker.sqlite3'}'" in result.stdout
+    assert f"CELERY_BROKER_URL = 'sqlack+sqlite:///{tmp_path.resolve() / 'broker.sqlite3'}'" in result.stdout
     assert f"CELERY_BEAT_SCHEDULE_FILENAME = '{tmp_path.resolve() / 'celerybeat-schedule'}'" in result.stdout
     assert (
         "CELERY_WORKER_POOL = 'threads'" in result.stdout and "CELERY_WORKER_CONCURRENCY = 2" in result.stdout

@@ -24,7 +24,7 @@ def test_healthz_answers_without_touching_anything(client, django_assert_num_que
 
 def test_readyz_checks_the_database_the_cache_and_the_broker(client, settings, tmp_path):
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    settings.CELERY_BROKER_URL = f"sqla+sqlite:///{tmp_path / 'broker.sqlite3'}"
+    settings.CELERY_BROKER_URL = f"sqlack+sqlite:///{tmp_path / 'broker.sqlite3'}"
     r = client.get("/readyz")
     assert r.status_code == 200, r.content
     assert r.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok", "broker": "ok"}}

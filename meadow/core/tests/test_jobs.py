@@ -100,7 +100,7 @@ def test_meadow_status_shows_every_periodic_job_its_last_run_and_the_last_error(
 def test_queue_depth_is_asked_of_the_sqlite_broker(settings, tmp_path):
     from meadow.core.jobs import queue_depth
 
-    url = f"sqla+sqlite:///{tmp_path / 'broker.sqlite3'}"
+    url = f"sqlack+sqlite:///{tmp_path / 'broker.sqlite3'}"
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_BROKER_URL = url
     with app.connection_for_write(url) as conn:

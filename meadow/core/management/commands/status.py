@@ -43,6 +43,14 @@ class Command(BaseCommand):
             out(f"Queue:   {queue['queue']}: {queue['depth']} waiting")
         elif queue["error"]:
             out(f"Queue:   {queue['queue']}: unreachable ({queue['error']})")
+        spool = status["spool"]
+        if spool["depth"]:
+            out(
+                f"Spool:   {spool['depth']} task(s) not yet queued (broker was down), oldest "
+                f"{_seconds(spool['oldest_seconds'])}; last error: {spool['last_error'] or '-'}"
+            )
+        elif spool["depth"] == 0:
+            out("Spool:   empty")
         out(f"Web:     this process {processes['web']['host']}:{processes['web']['pid']}")
         workers = processes["workers"] or []
         if workers:
