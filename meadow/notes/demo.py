@@ -14,7 +14,9 @@ from __future__ import annotations
 import queue
 import random
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
@@ -313,12 +315,14 @@ def seed_notes(
     rng: random.Random,
     progress: Callable[[int], None] | None = None,
     on_batch: Callable[[list[SeededNote]], None] | None = None,
+    jobs: int = 1,
 ) -> int:
     """Create ``count`` published notes (mostly public, a few followers-only) by ``authors``, spread over the
     last 30 days, in zh/en/ms across the categories, with images, hashtags, categories and comments (as many
     rows as each note's comment count). Returns the number created. ``progress`` is called with the number done
     after each batch; ``on_batch`` with the batch's notes inside its transaction (to add pools or search
-    documents in the same pass)."""
+    documents in the same pass). ``jobs`` > 1 on PostgreSQL: that many batches are written at once, each by a
+    thread on its own connection (PostgreSQL then works on several cores)."""
     if not authors or count <= 0:
         return 0
     pool = _cover_pool(rng, min(COVER_POOL, max(4, count // 20)))
@@ -400,9 +404,9 @@ def seed_notes(
 
     postgres = connection.vendor == "postgresql"
     write = _write_copy if postgres else _write_orm
-    tables: dict[str, BulkTable] = {}
-    done = 0
-    for plans in _ahead([min(BATCH, count - start) for start in range(0, count, BATCH)], plan):
+    tables = _copy_tables() if postgres else {}
+
+    def store(plans: list[_Plan]) -> int:
         with transaction.atomic():
             if postgres:  # a crash loses at most the last batches of a demo, never makes it inconsistent
                 with connection.cursor() as cursor:
@@ -425,14 +429,65 @@ def seed_notes(
                         for note_id, p in zip(ids, plans, strict=True)
                     ]
                 )
-        done += len(plans)
-        if progress is not None:
-            progress(len(plans))  # the number just done: the callers' progress bars advance by it
+        return len(plans)
+
+    batches = _ahead([min(BATCH, count - start) for start in range(0, count, BATCH)], plan)
+    # Writer threads have their own connections, which cannot see what this one has not committed (the
+    # authors, the topics): inside a transaction (tests) every batch is written on this connection.
+    if postgres and jobs > 1 and not connection.in_atomic_block:
+        done = _in_threads(batches, store, jobs=jobs, progress=progress)
+    else:
+        done = 0
+        for plans in batches:
+            done += store(plans)
+            if progress is not None:
+                progress(len(plans))  # the number just done: the callers' progress bars advance by it
     _recount(list(tag_rows.values()))
     return done
 
 
 Pool = Sequence[tuple[media.ImageRenditions, tuple[str, str]]]
+
+
+def _in_threads(
+    batches: Iterator[list[_Plan]],
+    store: Callable[[list[_Plan]], int],
+    *,
+    jobs: int,
+    progress: Callable[[int], None] | None,
+) -> int:
+    """``store`` each batch in a pool of ``jobs`` threads, at most two batches a thread queued; the first error
+    stops the run (batches already committed stay: each is consistent on its own)."""
+    done = 0
+    pending: deque[Future[int]] = deque()
+
+    def finish(future: Future[int]) -> None:
+        nonlocal done
+        n = future.result()
+        done += n
+        if progress is not None:
+            progress(n)
+
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="demo-writer") as pool:
+        try:
+            for plans in batches:
+                pending.append(pool.submit(store, plans))
+                while len(pending) > 2 * jobs or (pending and pending[0].done()):
+                    finish(pending.popleft())
+            while pending:
+                finish(pending.popleft())
+        finally:
+            for future in pending:
+                future.cancel()
+            barrier = threading.Barrier(jobs)
+
+            def close() -> None:  # once in every thread of the pool: its connection is closed
+                barrier.wait(timeout=600)
+                connection.close()
+
+            for _ in range(jobs):
+                pool.submit(close)
+    return done
 
 
 def _ahead(sizes: list[int], plan: Callable[[int], list[_Plan]]) -> Iterator[list[_Plan]]:
@@ -471,24 +526,26 @@ def _ahead(sizes: list[int], plan: Callable[[int], list[_Plan]]) -> Iterator[lis
         worker.join()
 
 
+def _copy_tables() -> dict[str, BulkTable]:
+    return {
+        "note": BulkTable(
+            Note,
+            ["id", "author_id", "kind", "title", "body", "content_type", "visibility", "status",
+             "created_at", "updated_at", "published_at", "like_count", "save_count", "comment_count"],
+        ),
+        "image": BulkTable(
+            NoteImage,
+            ["note_id", "position", "thumb", "detail", "width", "height", "thumb_width", "thumb_height",
+             "color", "blurhash"],
+        ),
+        "hashtag": BulkTable(NoteHashtag, ["note_id", "hashtag_id", "position"]),
+        "comment": BulkTable(_comment_model(), ["note_id", "author_id", "body", "created_at"]),
+        "category": BulkTable(NoteCategory, ["note_id", "category_id", "score"]),
+    }  # fmt: skip
+
+
 def _write_copy(plans: list[_Plan], pool: Pool, tables: dict[str, BulkTable]) -> list[int]:
     """PostgreSQL: reserve the notes' ids, then COPY the notes and their rows as plain tuples."""
-    if not tables:
-        tables.update(
-            note=BulkTable(
-                Note,
-                ["id", "author_id", "kind", "title", "body", "content_type", "visibility", "status",
-                 "created_at", "updated_at", "published_at", "like_count", "save_count", "comment_count"],
-            ),
-            image=BulkTable(
-                NoteImage,
-                ["note_id", "position", "thumb", "detail", "width", "height", "thumb_width", "thumb_height",
-                 "color", "blurhash"],
-            ),
-            hashtag=BulkTable(NoteHashtag, ["note_id", "hashtag_id", "position"]),
-            comment=BulkTable(_comment_model(), ["note_id", "author_id", "body", "created_at"]),
-            category=BulkTable(NoteCategory, ["note_id", "category_id", "score"]),
-        )  # fmt: skip
     ids = ids_reserve(Note, len(plans))
     image, public, followers = (
         str(Note.Kind.IMAGE),

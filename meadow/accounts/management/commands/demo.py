@@ -183,6 +183,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
         parser.add_argument(
+            "--jobs",
+            type=int,
+            default=2,
+            help="PostgreSQL: batches of notes written at once, each on its own connection (default 2)",
+        )
+        parser.add_argument(
             "--no-search-index",
             action="store_true",
             help="leave the new notes out of the search index (a benchmark that never searches them)",
@@ -212,7 +218,9 @@ class Command(BaseCommand):
             created = self._seed_users(rng, users, bar)
             self._seed_follows(rng, created, follows, bar)
             started = time.perf_counter()
-            seeded_notes = self._seed_notes(rng, created, notes, bar, index=not opts["no_search_index"])
+            seeded_notes = self._seed_notes(
+                rng, created, notes, bar, index=not opts["no_search_index"], jobs=max(1, opts["jobs"])
+            )
             notes_seconds = time.perf_counter() - started
             seeded_products = self._seed_store(rng, created) if seeded_notes else 0
         total_seconds = time.perf_counter() - began
@@ -349,7 +357,9 @@ class Command(BaseCommand):
         owners = list(User.objects.filter(pk__in=ids[-3:]).order_by("id"))
         return seed_store(rng=rng, owners=owners)
 
-    def _seed_notes(self, rng: random.Random, ids: list[int], count: int, bar, *, index: bool) -> int:
+    def _seed_notes(
+        self, rng: random.Random, ids: list[int], count: int, bar, *, index: bool, jobs: int
+    ) -> int:
         if count == 0 or not apps.is_installed("meadow.notes"):
             return 0
         try:
@@ -359,7 +369,12 @@ class Command(BaseCommand):
         authors = list(User.objects.filter(pk__in=ids[: max(10, len(ids) // 3)]))
         advance = self._track(bar, "notes", count)
         return seed_notes(
-            authors=authors, count=count, rng=rng, progress=advance, on_batch=self._batch_hook(index=index)
+            authors=authors,
+            count=count,
+            rng=rng,
+            progress=advance,
+            on_batch=self._batch_hook(index=index),
+            jobs=jobs,
         )
 
     @staticmethod
