@@ -116,3 +116,15 @@ def models_copy(model: type[Model], objs: Sequence[Model], *, using: str = "defa
         ),
         using=using,
     )
+
+
+def tables_analyze(models: Sequence[type[Model]], *, using: str = "default") -> None:
+    """Refresh PostgreSQL's planner statistics of tables a bulk load just filled (no-op elsewhere). Until
+    autovacuum gets to them the planner believes they are as small as before the load: at a million notes the
+    hashtag recount after ``meadow demo`` ran as a nested loop for minutes instead of one hash join."""
+    connection = connections[using]
+    if connection.vendor != "postgresql" or not models:
+        return
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(quote(m._meta.db_table) for m in models))

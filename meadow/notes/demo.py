@@ -25,7 +25,7 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from meadow.accounts.models import User
-from meadow.core.bulk import BulkTable, ids_reserve
+from meadow.core.bulk import BulkTable, ids_reserve, tables_analyze
 from meadow.notes import media
 from meadow.notes.models import Hashtag, HashtagCategory, Note, NoteCategory, NoteHashtag, NoteImage
 from meadow.notes.services import category_matcher, hashtags_resolve, note_category_scores
@@ -442,6 +442,7 @@ def seed_notes(
             done += store(plans)
             if progress is not None:
                 progress(len(plans))  # the number just done: the callers' progress bars advance by it
+    tables_analyze([Note, NoteImage, NoteHashtag, NoteCategory, _comment_model()])
     _recount(list(tag_rows.values()))
     return done
 

@@ -29,7 +29,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from meadow.accounts.models import Follow, User
 from meadow.accounts.services import ACCENT_COLORS
-from meadow.core.bulk import BulkTable, models_copy
+from meadow.core.bulk import BulkTable, models_copy, tables_analyze
 
 DEMO_PASSWORD = "meadow-demo"
 BATCH = 2000
@@ -222,6 +222,7 @@ class Command(BaseCommand):
                 rng, created, notes, bar, index=not opts["no_search_index"], jobs=max(1, opts["jobs"])
             )
             notes_seconds = time.perf_counter() - started
+            self._analyze_hooked()
             seeded_products = self._seed_store(rng, created) if seeded_notes else 0
         total_seconds = time.perf_counter() - began
         self.stdout.write(
@@ -329,6 +330,7 @@ class Command(BaseCommand):
             if len(batch) >= 10 * BATCH:
                 flush()
         flush()
+        tables_analyze([User, Follow])  # the recount below is planned on fresh statistics
         self._recount_follows(ids)
 
     @staticmethod
@@ -376,6 +378,20 @@ class Command(BaseCommand):
             on_batch=self._batch_hook(index=index),
             jobs=jobs,
         )
+
+    @staticmethod
+    def _analyze_hooked() -> None:
+        """Fresh planner statistics for what the batch hook filled (seed_notes does its own tables)."""
+        models = []
+        if apps.is_installed("meadow.distribution"):
+            from meadow.distribution.models import NotePool, PoolTransition
+
+            models += [NotePool, PoolTransition]
+        if apps.is_installed("meadow.search"):
+            from meadow.search.models import NoteSearchDoc
+
+            models.append(NoteSearchDoc)
+        tables_analyze(models)
 
     @staticmethod
     def _batch_hook(*, index: bool):
