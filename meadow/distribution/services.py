@@ -12,12 +12,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from meadow.accounts.models import User
+from meadow.core.bulk import BulkTable
 from meadow.core.errors import ValidationFailed
 from meadow.core.metrics import POOL_EVALUATIONS, count_on_commit
 from meadow.core.tasks import enqueue
@@ -71,6 +72,49 @@ def _snapshots(note_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
             "score": row["stats__signal_score"] or 0.0,
         }
     return out
+
+
+def pools_enter_new(*, notes: Sequence[tuple[int, datetime]]) -> int:
+    """A bulk import's new public notes (``meadow demo``) enter pool 1 when they were published, as
+    ``pool_enter`` does one by one, in the caller's transaction: ``(note id, published at)`` pairs of notes that
+    have no pool row yet and are known to be distributable (new notes of new, active, public accounts — unlike
+    ``pool_enter``, nothing is checked). A note whose window has passed is due at once. PostgreSQL: COPY; other
+    databases: ``bulk_create``. Returns the number of notes that entered."""
+    if not notes:
+        return 0
+    window = timedelta(hours=pool_config().window_hours)
+    first = pool_sizes()[0][0]
+    if connection.vendor == "postgresql":
+        pools = BulkTable(
+            NotePool, ["note_id", "status", "level", "due_impressions", "entered_at", "level_entered_at",
+                       "next_evaluation_at"],
+        )  # fmt: skip
+        enter = BulkTable(PoolTransition, ["note_id", "at", "from_level", "to_level", "outcome"])
+        active, outcome = str(NotePool.Status.ACTIVE), str(PoolTransition.Outcome.ENTER)
+        pools.copy((pk, active, 1, first, at, at, at + window) for pk, at in notes)
+        enter.copy((pk, at, None, 1, outcome) for pk, at in notes)
+        return len(notes)
+    NotePool.objects.bulk_create(
+        [
+            NotePool(
+                note_id=pk,
+                due_impressions=first,
+                entered_at=at,
+                level_entered_at=at,
+                next_evaluation_at=at + window,
+            )
+            for pk, at in notes
+        ]
+    )
+    PoolTransition.objects.bulk_create(
+        [
+            PoolTransition(
+                note_id=pk, at=at, from_level=None, to_level=1, outcome=PoolTransition.Outcome.ENTER
+            )
+            for pk, at in notes
+        ]
+    )
+    return len(notes)
 
 
 def pool_enter(*, note_id: int, now: datetime | None = None) -> NotePool | None:

@@ -13,14 +13,13 @@ import math
 import random
 import time
 from contextlib import nullcontext
-from datetime import timedelta
 
 from django.apps import apps
 from django.contrib.auth.hashers import make_password
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -30,6 +29,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from meadow.accounts.models import Follow, User
 from meadow.accounts.services import ACCENT_COLORS
+from meadow.core.bulk import BulkTable, models_copy, tables_analyze
 
 DEMO_PASSWORD = "meadow-demo"
 BATCH = 2000
@@ -153,6 +153,19 @@ def _avatar_pool(rng: random.Random, size: int) -> list[str]:
     return names
 
 
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _users_insert(batch: list[User]) -> None:
+    """New people whose ids are read back afterwards: COPY on PostgreSQL, bulk_create elsewhere."""
+    if _postgres():
+        with transaction.atomic():
+            models_copy(User, batch)
+    else:
+        User.objects.bulk_create(batch, batch_size=BATCH)
+
+
 class Command(BaseCommand):
     help = (
         "Seed a believable demo: users with avatars and bios (zh/en/ms), follows, and notes when available."
@@ -169,6 +182,12 @@ class Command(BaseCommand):
             "--if-empty", action="store_true", help="do nothing if the database has users already"
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
+        parser.add_argument(
+            "--jobs",
+            type=int,
+            default=2,
+            help="PostgreSQL: batches of notes written at once, each on its own connection (default 2)",
+        )
         parser.add_argument(
             "--no-search-index",
             action="store_true",
@@ -194,18 +213,18 @@ class Command(BaseCommand):
                 transient=False,
             )
         )
+        began = time.perf_counter()
         with progress as bar:
             created = self._seed_users(rng, users, bar)
             self._seed_follows(rng, created, follows, bar)
-            last_note = self._last_note_id()
             started = time.perf_counter()
-            seeded_notes = self._seed_notes(rng, created, notes, bar)
+            seeded_notes = self._seed_notes(
+                rng, created, notes, bar, index=not opts["no_search_index"], jobs=max(1, opts["jobs"])
+            )
             notes_seconds = time.perf_counter() - started
-            if seeded_notes:
-                self._enter_pools(last_note, seeded_notes, bar)
-            if seeded_notes and not opts["no_search_index"]:
-                self._index_notes(last_note, seeded_notes, bar)
+            self._analyze_hooked()
             seeded_products = self._seed_store(rng, created) if seeded_notes else 0
+        total_seconds = time.perf_counter() - began
         self.stdout.write(
             self.style.SUCCESS(
                 f"Seeded {len(created)} people, {seeded_notes} notes and {seeded_products} products. "
@@ -215,7 +234,8 @@ class Command(BaseCommand):
         if seeded_notes:
             self.stdout.write(
                 f"Notes: {seeded_notes / max(notes_seconds, 1e-9):,.0f} notes/s "
-                f"({seeded_notes:,} in {notes_seconds:,.1f} s, before pools and search indexing)."
+                f"({seeded_notes:,} in {notes_seconds:,.1f} s, with their traffic pools and search documents); "
+                f"whole command {total_seconds:,.1f} s."
             )
 
     def _track(self, bar, description: str, total: int):
@@ -262,11 +282,11 @@ class Command(BaseCommand):
                 )
             )
             if len(batch) >= BATCH:
-                User.objects.bulk_create(batch, batch_size=BATCH)
+                _users_insert(batch)
                 advance(len(batch))
                 batch = []
         if batch:
-            User.objects.bulk_create(batch, batch_size=BATCH)
+            _users_insert(batch)
             advance(len(batch))
         return list(User.objects.filter(password=password).order_by("id").values_list("id", flat=True))
 
@@ -279,17 +299,38 @@ class Command(BaseCommand):
         now = timezone.now()
         popular = ids[:]
         rng.shuffle(popular)
-        batch: list[Follow] = []
+        # The pairs are new (``ids`` are people this run created) and unique per follower: PostgreSQL takes them
+        # with COPY, other databases with bulk_create (ignoring conflicts all the same).
+        copy = BulkTable(Follow, ["follower_id", "followee_id", "created_at"]) if _postgres() else None
+        batch: list[tuple[int, int]] = []
+        pending = [0]  # followers whose pairs are in the batch
+
+        def flush() -> None:
+            if copy is not None:
+                with transaction.atomic():
+                    copy.copy((a, b, now) for a, b in batch)
+            else:
+                Follow.objects.bulk_create(
+                    [Follow(follower_id=a, followee_id=b, created_at=now) for a, b in batch],
+                    ignore_conflicts=True,
+                    batch_size=BATCH,
+                )
+            advance(pending[0])
+            pending[0] = 0
+            batch.clear()
+
         for follower in ids:
             k = min(len(ids) - 1, max(1, int(rng.expovariate(1 / average))))
-            for followee in set(rng.choices(popular, cum_weights=cumulative, k=k)):
-                if followee != follower:
-                    batch.append(Follow(follower_id=follower, followee_id=followee, created_at=now))
-            if len(batch) >= BATCH:
-                Follow.objects.bulk_create(batch, ignore_conflicts=True, batch_size=BATCH)
-                batch = []
-            advance(1)
-        Follow.objects.bulk_create(batch, ignore_conflicts=True, batch_size=BATCH)
+            batch += [
+                (follower, followee)
+                for followee in set(rng.choices(popular, cum_weights=cumulative, k=k))
+                if followee != follower
+            ]
+            pending[0] += 1
+            if len(batch) >= 10 * BATCH:
+                flush()
+        flush()
+        tables_analyze([User, Follow])  # the recount below is planned on fresh statistics
         self._recount_follows(ids)
 
     @staticmethod
@@ -318,73 +359,9 @@ class Command(BaseCommand):
         owners = list(User.objects.filter(pk__in=ids[-3:]).order_by("id"))
         return seed_store(rng=rng, owners=owners)
 
-    @staticmethod
-    def _last_note_id() -> int:
-        if not apps.is_installed("meadow.notes"):
-            return 0
-        from meadow.notes.models import Note
-
-        return Note.objects.order_by("-id").values_list("id", flat=True).first() or 0
-
-    def _enter_pools(self, after: int, count: int, bar) -> None:
-        """Every seeded public note enters traffic pool 1 when it was published, as the publish service's
-        ``pool_enter`` task does one by one (bulk here; a note whose window has passed is due at once)."""
-        if not apps.is_installed("meadow.distribution"):
-            return
-        from meadow.distribution.conf import pool_config, pool_sizes
-        from meadow.distribution.models import NotePool, PoolTransition
-        from meadow.notes.models import Note
-
-        advance = self._track(bar, "traffic pools", count)
-        window = timedelta(hours=pool_config().window_hours)
-        first_size = pool_sizes()[0][0]
-        rows = (
-            Note.objects.filter(
-                pk__gt=after,
-                status=Note.Status.PUBLISHED,
-                visibility=Note.Visibility.PUBLIC,
-                pool__isnull=True,
-            )
-            .order_by("pk")
-            .values_list("pk", "published_at")
-        )
-        last = after
-        while True:
-            chunk = list(rows.filter(pk__gt=last)[:BATCH])
-            if not chunk:
-                break
-            with transaction.atomic():
-                NotePool.objects.bulk_create(
-                    [
-                        NotePool(
-                            note_id=pk,
-                            due_impressions=first_size,
-                            entered_at=at,
-                            level_entered_at=at,
-                            next_evaluation_at=at + window,
-                        )
-                        for pk, at in chunk
-                    ],
-                    ignore_conflicts=True,
-                )
-                PoolTransition.objects.bulk_create(
-                    [
-                        PoolTransition(note_id=pk, at=at, from_level=None, to_level=1, outcome="enter")
-                        for pk, at in chunk
-                    ]
-                )
-            last = chunk[-1][0]
-            advance(len(chunk))
-
-    def _index_notes(self, after: int, count: int, bar) -> None:
-        """The notes are bulk-created (no publish service, so no indexing task): index them for search."""
-        if not apps.is_installed("meadow.search"):
-            return
-        from meadow.search.services import search_reindex
-
-        search_reindex(after=after, progress=self._track(bar, "search index", count))
-
-    def _seed_notes(self, rng: random.Random, ids: list[int], count: int, bar) -> int:
+    def _seed_notes(
+        self, rng: random.Random, ids: list[int], count: int, bar, *, index: bool, jobs: int
+    ) -> int:
         if count == 0 or not apps.is_installed("meadow.notes"):
             return 0
         try:
@@ -393,4 +370,65 @@ class Command(BaseCommand):
             return 0
         authors = list(User.objects.filter(pk__in=ids[: max(10, len(ids) // 3)]))
         advance = self._track(bar, "notes", count)
-        return seed_notes(authors=authors, count=count, rng=rng, progress=advance)
+        return seed_notes(
+            authors=authors,
+            count=count,
+            rng=rng,
+            progress=advance,
+            on_batch=self._batch_hook(index=index),
+            jobs=jobs,
+        )
+
+    @staticmethod
+    def _analyze_hooked() -> None:
+        """Fresh planner statistics for what the batch hook filled (seed_notes does its own tables)."""
+        models = []
+        if apps.is_installed("meadow.distribution"):
+            from meadow.distribution.models import NotePool, PoolTransition
+
+            models += [NotePool, PoolTransition]
+        if apps.is_installed("meadow.search"):
+            from meadow.search.models import NoteSearchDoc
+
+            models.append(NoteSearchDoc)
+        tables_analyze(models)
+
+    @staticmethod
+    def _batch_hook(*, index: bool):
+        """What publishing does after a note, for each batch of bulk-created notes (no publish service runs):
+        public notes enter traffic pool 1 when they were published (as ``pool_enter`` would), and every note
+        gets its search document (unless ``--no-search-index``; ``meadow reindex`` does it later)."""
+        hooks = []
+        if apps.is_installed("meadow.distribution"):
+            from meadow.distribution.services import pools_enter_new
+
+            hooks.append(
+                lambda notes: pools_enter_new(notes=[(n.id, n.published_at) for n in notes if n.public])
+            )
+        if index and apps.is_installed("meadow.search"):
+            from meadow.search.services import NoteDocCache, search_index_new
+
+            cache = NoteDocCache()
+            hooks.append(
+                lambda notes: search_index_new(
+                    docs=[
+                        cache.build(
+                            note_id=n.id,
+                            title=n.title,
+                            body=n.body,
+                            topics=tuple((h.name, h.display_name) for h in n.hashtags),
+                            published=n.published_at,
+                            likes=n.like_count,
+                            saves=n.save_count,
+                            comments=n.comment_count,
+                        )
+                        for n in notes
+                    ]
+                )
+            )
+
+        def run(notes) -> None:
+            for hook in hooks:
+                hook(notes)
+
+        return run
