@@ -25,10 +25,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("notifications", "search", "distribution"),
     ("business", "store", "orders"),
     ("privacy",),
-    ("web",),
 ]
-# The project's entry points sit above every app; its infrastructure modules beside core.
-TOP = {"api", "urls", "routing", "asgi", "wsgi", "manage", "__main__"}
+# The HTTP layer and web shell (the project's entry points) sit above every app; its infrastructure modules beside core.
+TOP = {"api", "web", "urls", "routing", "asgi", "wsgi", "manage", "__main__"}
 INFRASTRUCTURE = {"celery", "settings", "test_settings"}
 
 
@@ -56,7 +55,11 @@ def build() -> tuple[dict[str, set[str]], list[list[str]]]:
     graph = grimp.build_graph("meadow", cache_dir=None)
     modules = sorted(m for m in graph.modules if not _excluded(m))
     edges = {
-        m: {t for t in graph.find_modules_directly_imported_by(m) if not _excluded(t) and t.startswith("meadow")}
+        m: {
+            t
+            for t in graph.find_modules_directly_imported_by(m)
+            if not _excluded(t) and t.startswith("meadow")
+        }
         for m in modules
     }
     return edges, _sccs(edges)

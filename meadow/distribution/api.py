@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 
 from meadow.accounts.models import User
-from meadow.api import optional_auth, responses
+from meadow.core.http import json_response, optional_auth, responses
 from meadow.core.pagination import PageCursor, PageLimit
 from meadow.core.schema import Limits
 from meadow.distribution import cards, selectors
@@ -95,9 +95,7 @@ def _render(request: HttpRequest, data: dict) -> HttpResponse:
     """The page as JSON through the API's renderer, without pydantic re-validating every card (the single
     most expensive step of a cached page before): the cards are ``note_out``'s shape by construction, and the
     tests check the answer against ``FeedPage`` and against ``GET /notes/{id}``."""
-    from meadow.api import api
-
-    return api.create_response(request, data, status=200)
+    return json_response(request, data, status=200)
 
 
 @router.get("/feed/following", response=responses({200: FeedPage}), auth=optional_auth)

@@ -19,8 +19,8 @@ from pydantic import Field, StrictBool, StrictInt
 
 from meadow.accounts.models import User
 from meadow.accounts.selectors import user_get_for_viewer
-from meadow.api import optional_auth, responses, token_or_session
 from meadow.core.errors import PermissionDenied
+from meadow.core.http import optional_auth, responses, token_or_session
 from meadow.core.pagination import PageCursor, PageLimit
 from meadow.core.schema import Limits, NonBlankText, Text
 from meadow.engagement import selectors, services
