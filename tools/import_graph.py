@@ -19,9 +19,10 @@ import grimp
 LAYERS: list[tuple[str, ...]] = [
     ("core",),
     ("accounts",),
-    ("moderation",),
     ("notes",),
-    ("enforcement", "engagement"),
+    ("moderation",),
+    ("enforcement",),
+    ("engagement",),
     ("notifications", "search", "distribution"),
     ("business", "store", "orders"),
     ("privacy",),
