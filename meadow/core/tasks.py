@@ -54,3 +54,12 @@ def broker_prune(older_than_hours: float = 24.0) -> int:
             return int(result.rowcount or 0)
     finally:
         engine.dispose()
+
+
+@shared_task(name="meadow.core.tasks.outbox_drain")
+def outbox_drain() -> dict[str, int]:
+    """After a commit that recorded outbox events, and periodically (beat): hand every consumer its new events in
+    order (``meadow.core.outbox``). Idempotent: each consumer's cursor moves with its effects."""
+    from meadow.core.outbox import outbox_drain as drain
+
+    return drain()
