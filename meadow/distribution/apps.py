@@ -10,13 +10,16 @@ class DistributionConfig(AppConfig):
 
     def ready(self) -> None:
         from meadow.accounts.services import FOLLOW_CREATED
-        from meadow.core.outbox import register_consumer
+        from meadow.core.outbox import register_consumer, register_log_consumer
+        from meadow.distribution import reactions
+        from meadow.engagement.models import EngagementEvent
 
-        register_consumer("distribution.interests_follow", topics=[FOLLOW_CREATED], handle=_interests_follow)
-
-
-def _interests_follow(event) -> None:
-    """A follow teaches the followee's categories to the follower's interest profile."""
-    from meadow.distribution.services import interests_learn_follow
-
-    interests_learn_follow(user_id=event.payload["follower_id"], followee_id=event.payload["followee_id"])
+        register_consumer(
+            "distribution.interests_follow", topics=[FOLLOW_CREATED], handle=reactions.interests_follow
+        )
+        register_log_consumer(
+            "distribution.interests_engagement",
+            log=EngagementEvent.objects.all(),
+            wants=reactions.engagement_wanted,
+            handle=reactions.interests_engagement,
+        )

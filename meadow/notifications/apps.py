@@ -10,13 +10,17 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from meadow.accounts.services import FOLLOW_ACTIVATED
-        from meadow.core.outbox import register_consumer
+        from meadow.core.outbox import register_consumer, register_log_consumer
+        from meadow.engagement.models import CommentLike, EngagementEvent
+        from meadow.notifications import reactions
 
-        register_consumer("notifications.follow", topics=[FOLLOW_ACTIVATED], handle=_notify_follow)
-
-
-def _notify_follow(event) -> None:
-    """A new follower: the followee gets a notification."""
-    from meadow.notifications.tasks import notify_follow
-
-    notify_follow(follower_id=event.payload["follower_id"], followee_id=event.payload["followee_id"])
+        register_consumer("notifications.follow", topics=[FOLLOW_ACTIVATED], handle=reactions.follow_notify)
+        register_log_consumer(
+            "notifications.engagement",
+            log=EngagementEvent.objects.all(),
+            wants=reactions.engagement_wanted,
+            handle=reactions.engagement_notify,
+        )
+        register_log_consumer(
+            "notifications.comment_likes", log=CommentLike.objects.all(), handle=reactions.comment_like_notify
+        )

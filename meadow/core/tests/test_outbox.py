@@ -111,6 +111,118 @@ def test_a_follow_teaches_interests_and_notifies_through_the_outbox(django_captu
     assert Notification.objects.filter(recipient=creator, kind="follow").count() == 1
 
 
+# --- consumers of an owner's own log (engagement events, comment likes) ---------------------------------------------
+@pytest.mark.django_db
+def test_a_log_consumer_reads_the_owners_table_in_order_and_moves_past_what_it_does_not_want(registry):
+    from meadow.engagement.models import EngagementEvent
+    from meadow.notes.tests.factories import NoteFactory
+
+    note = NoteFactory()
+    seen: list[str] = []
+    registry.register_log_consumer(
+        "t.log",
+        log=EngagementEvent.objects.all(),
+        wants=lambda e: e.kind != "impression",
+        handle=lambda e: seen.append(e.kind),
+    )
+    for kind in ("like", "impression", "save", "impression", "impression"):
+        EngagementEvent.objects.create(note=note, kind=kind)
+    assert registry.outbox_drain(batch=2) == {"t.log": 2}
+    assert seen == ["like", "save"]
+    # the cursor is past the trailing impressions too: the next run does not read them again
+    assert OutboxCursor.objects.get(consumer="t.log").position == EngagementEvent.objects.latest("pk").pk
+    assert registry.outbox_drain() == {"t.log": 0}
+
+
+@pytest.mark.django_db
+def test_a_kick_costs_no_query_and_drains_only_that_logs_consumers(
+    registry, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    from meadow.engagement.models import CommentLike, EngagementEvent
+    from meadow.notes.tests.factories import NoteFactory
+
+    note = NoteFactory()
+    seen: list[str] = []
+    registry.register_log_consumer(
+        "t.events", log=EngagementEvent.objects.all(), handle=lambda e: seen.append("e")
+    )
+    registry.register_log_consumer(
+        "t.likes", log=CommentLike.objects.all(), handle=lambda e: seen.append("c")
+    )
+    registry.register_consumer("t.topics", topics=["test.fact"], handle=lambda e: seen.append("t"))
+    _events(1)
+    with django_capture_on_commit_callbacks(execute=True):
+        EngagementEvent.objects.create(note=note, kind="like")
+        with django_assert_num_queries(0):
+            outbox.outbox_kick(EngagementEvent)
+        assert seen == []  # not before the commit
+    assert seen == ["e"]  # the comment likes' and the topics' consumers were not run
+
+
+@pytest.mark.django_db
+def test_a_like_a_save_and_a_comment_reach_interests_and_notifications_through_the_event_log(
+    django_capture_on_commit_callbacks,
+):
+    from meadow.engagement import services as engagement
+    from meadow.engagement.models import EngagementEvent
+    from meadow.notes.tests.factories import NoteFactory
+    from meadow.notifications.models import Notification
+    from tests.factories import UserFactory
+
+    reader, author = UserFactory(), UserFactory()
+    UserFactory(handle="friend.kl")
+    note = NoteFactory(author=author)
+    with django_capture_on_commit_callbacks(execute=True):
+        engagement.note_like(user=reader, note=note)
+        engagement.note_save(user=reader, note=note)
+        comment = engagement.comment_create(author=reader, note=note, body="so good @friend.kl")
+        engagement.comment_like(user=author, comment=comment)
+    kinds = set(Notification.objects.values_list("recipient__handle", "kind"))
+    assert kinds == {
+        (author.handle, "like"),
+        (author.handle, "save"),
+        (author.handle, "comment"),
+        ("friend.kl", "mention"),
+        (reader.handle, "comment_like"),
+    }
+    # interest learning read the same log to its end (what it learned: distribution's test_feeds)
+    newest = EngagementEvent.objects.latest("pk").pk
+    assert OutboxCursor.objects.get(consumer="distribution.interests_engagement").position == newest
+    before = Notification.objects.count()
+    assert outbox.outbox_drain() == dict.fromkeys(outbox.consumers(), 0)  # redelivered: nothing again
+    assert Notification.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_a_deploy_starts_the_log_cursors_at_the_newest_row():
+    """The data migrations that add the log consumers start them at the newest row: history is not replayed."""
+    import importlib
+
+    from django.apps import apps
+
+    from meadow.engagement.models import EngagementEvent
+    from meadow.notes.tests.factories import NoteFactory
+
+    note = NoteFactory()
+    newest = [EngagementEvent.objects.create(note=note, kind="like") for _ in range(3)][-1]
+    OutboxCursor.objects.all().delete()
+    for module in (
+        "meadow.distribution.migrations.0002_engagement_log_cursor",
+        "meadow.notifications.migrations.0002_engagement_log_cursors",
+    ):
+        importlib.import_module(module).start_at_newest(apps, None)
+    positions = dict(OutboxCursor.objects.values_list("consumer", "position"))
+    assert positions == {
+        "distribution.interests_engagement": newest.pk,
+        "notifications.engagement": newest.pk,
+        "notifications.comment_likes": 0,
+    }
+    assert outbox.outbox_drain(source="engagement.EngagementEvent") == {
+        "distribution.interests_engagement": 0,
+        "notifications.engagement": 0,
+    }
+
+
 @pytest.mark.django_db
 def test_on_sqlite_a_drainer_that_finds_the_cursor_moved_skips(registry, monkeypatch):
     """The single-drainer claim on SQLite: another drainer moved the cursor between our read and our claim
