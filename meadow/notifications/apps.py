@@ -11,10 +11,12 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         from meadow.accounts.services import FOLLOW_ACTIVATED
         from meadow.core.outbox import register_consumer, register_log_consumer
+        from meadow.enforcement.services import NOTICE_TOPICS
         from meadow.engagement.models import CommentLike, EngagementEvent
         from meadow.notifications import reactions
 
         register_consumer("notifications.follow", topics=[FOLLOW_ACTIVATED], handle=reactions.follow_notify)
+        register_consumer("notifications.enforcement", topics=NOTICE_TOPICS, handle=reactions.account_notice)
         register_log_consumer(
             "notifications.engagement",
             log=EngagementEvent.objects.all(),

@@ -3,9 +3,11 @@ once per fact, in order, after the owner's commit. Registered in ``Notifications
 
 from __future__ import annotations
 
+from meadow.accounts.models import User
 from meadow.core.models import OutboxEvent
 from meadow.engagement.models import Comment, CommentLike, CommentMention, EngagementEvent, Signal
 from meadow.notes.models import Note
+from meadow.notifications.services import notification_create
 from meadow.notifications.tasks import notify, notify_follow
 
 # The engagement events someone is told about: the note's author of a like or a save; for a comment, whom it
@@ -65,3 +67,13 @@ def comment_like_notify(like: CommentLike) -> None:
 def follow_notify(event: OutboxEvent) -> None:
     """A new follower: the followee gets a notification."""
     notify_follow(follower_id=event.payload["follower_id"], followee_id=event.payload["followee_id"])
+
+
+def account_notice(event: OutboxEvent) -> None:
+    """Enforcement recorded a violation, voided one or rejected an appeal: the account gets the system notice
+    enforcement wrote for it."""
+    account = User.objects.filter(pk=event.payload["account_id"]).first()
+    if account is not None:
+        notification_create(
+            recipient=account, kind="system", text=event.payload["text"], data=event.payload["data"]
+        )
