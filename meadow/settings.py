@@ -288,6 +288,7 @@ _BEAT_JOBS: dict[str, tuple[str, float]] = {
     "core-heartbeat": ("meadow.core.tasks.heartbeat", 60.0),
     "core-broker-prune": ("meadow.core.tasks.broker_prune", 6 * 3600.0),
     "core-spool-resend": ("meadow.core.tasks.spool_resend", 60.0),
+    "core-outbox-drain": ("meadow.core.tasks.outbox_drain", 60.0),
     "accounts-purge-expired-codes": ("meadow.accounts.tasks.purge_expired_codes", 3600.0),
     "enforcement-expire-sanctions": ("meadow.enforcement.tasks.expire_sanctions", 900.0),
     "search-purge-old-logs": ("meadow.search.tasks.search_log_purge", 6 * 3600.0),

@@ -13,8 +13,8 @@ from pydantic import Field, StrictBool
 from meadow.accounts import selectors, services
 from meadow.accounts.models import BIO_MAX, DISPLAY_NAME_MAX, HANDLE_MAX, LOCATION_MAX, User
 from meadow.accounts.validation import HANDLE_INPUT_PATTERN
-from meadow.api import optional_auth, responses, token_or_session
 from meadow.core.errors import NotFound, PermissionDenied, ValidationFailed
+from meadow.core.http import optional_auth, responses, token_or_session
 from meadow.core.pagination import PageCursor, PageLimit, paginate_desc
 from meadow.core.ratelimit import client_ip
 from meadow.core.schema import Limits, NonBlankText, Text

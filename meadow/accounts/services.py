@@ -33,8 +33,8 @@ from meadow.accounts.sms import get_backend
 from meadow.accounts.validation import clean_bio, clean_display_name, clean_handle, clean_phone
 from meadow.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from meadow.core.images import process_image_upload
+from meadow.core.outbox import outbox_record
 from meadow.core.ratelimit import rate_limit_hit, rate_limit_refund
-from meadow.core.tasks import enqueue
 from meadow.core.text import strip_invisible
 from meadow.enforcement.services import enforcement_login_gate, enforcement_screen_profile
 
@@ -512,6 +512,13 @@ def profile_set_image(*, user: User, kind: str, upload) -> User:
 
 
 # --- follow and block ------------------------------------------------------------------------------------------
+# Outbox topics (meadow.core.outbox) for the apps above: payload {"follower_id", "followee_id"}.
+FOLLOW_CREATED = "accounts.follow_created"  # a new follow, active at once (distribution: interests learn)
+FOLLOW_ACTIVATED = (
+    "accounts.follow_activated"  # any follow that became active (notifications: tell the followee)
+)
+
+
 def follow_create(*, follower: User, followee: User) -> str:
     """Follow ``followee``. Idempotent. Returns ``following`` or, for a private account, ``requested``."""
     if follower.pk == followee.pk:
@@ -527,9 +534,8 @@ def follow_create(*, follower: User, followee: User) -> str:
         )
         if created and link.status == Follow.Status.ACTIVE:
             _count_follow(follower_id=follower.pk, followee_id=followee.pk, delta=1)
-            from meadow.distribution.tasks import interests_follow
-
-            enqueue(interests_follow, user_id=follower.pk, followee_id=followee.pk)  # interest profile
+            # the follower's interest profile learns the followee's categories (distribution consumes it)
+            outbox_record(FOLLOW_CREATED, follower_id=follower.pk, followee_id=followee.pk)
     return "following" if link.status == Follow.Status.ACTIVE else "requested"
 
 
@@ -572,10 +578,8 @@ def _count_follow(*, follower_id: int, followee_id: int, delta: int) -> None:
     the followee, after commit — the one place every door to a follow passes through."""
     User.objects.filter(pk=followee_id).update(followers_count=F("followers_count") + delta)
     User.objects.filter(pk=follower_id).update(following_count=F("following_count") + delta)
-    if delta > 0:
-        from meadow.notifications.tasks import notify_follow
-
-        enqueue(notify_follow, follower_id=follower_id, followee_id=followee_id)
+    if delta > 0:  # the followee is told (notifications consumes it)
+        outbox_record(FOLLOW_ACTIVATED, follower_id=follower_id, followee_id=followee_id)
 
 
 def block_create(*, blocker: User, blocked: User) -> None:

@@ -11,10 +11,10 @@ from ninja import File, Form, Router, Schema, Status, UploadedFile
 from pydantic import Field
 
 from meadow.accounts.models import User
-from meadow.api import responses, token_or_session
 from meadow.business import selectors, services
 from meadow.business.models import BusinessCategory
 from meadow.core.errors import NotFound
+from meadow.core.http import responses, token_or_session
 
 router = Router(tags=["business"])
 

@@ -56,3 +56,34 @@ class SpooledTask(models.Model):
 
     def __str__(self) -> str:
         return self.task
+
+
+class OutboxEvent(models.Model):
+    """A fact an app recorded for the apps above it (``meadow.core.outbox``): written in the transaction that
+    made the fact true, read by each registered consumer in id order. Apps below never import their consumers."""
+
+    topic = models.CharField(max_length=100, db_index=True)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("outbox event")
+        verbose_name_plural = _("outbox events")
+
+    def __str__(self) -> str:
+        return f"{self.topic}#{self.pk}"
+
+
+class OutboxCursor(models.Model):
+    """How far one consumer has read the outbox: it handled every event of its topics up to ``position``."""
+
+    consumer = models.CharField(max_length=100, unique=True)
+    position = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("outbox cursor")
+        verbose_name_plural = _("outbox cursors")
+
+    def __str__(self) -> str:
+        return f"{self.consumer}@{self.position}"

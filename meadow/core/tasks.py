@@ -111,3 +111,13 @@ def broker_prune(older_than_hours: float = 24.0) -> int:
             return int(result.rowcount or 0)
     finally:
         engine.dispose()
+
+
+@shared_task(name="meadow.core.tasks.outbox_drain")
+def outbox_drain(source: str | None = None) -> dict[str, int]:
+    """After a commit that recorded outbox events or wrote a consumed log (``source``: the consumers of that one
+    only), and periodically (beat: every consumer): hand each consumer its new events in order
+    (``meadow.core.outbox``). Idempotent: each consumer's cursor moves with its effects."""
+    from meadow.core.outbox import outbox_drain as drain
+
+    return drain(source=source)

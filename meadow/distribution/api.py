@@ -11,12 +11,16 @@ from typing import Annotated
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
+from pydantic import Field, StrictInt
 
 from meadow.accounts.models import User
-from meadow.api import optional_auth, responses
+from meadow.core.http import json_response, optional_auth, responses
 from meadow.core.pagination import PageCursor, PageLimit
-from meadow.core.schema import Limits
+from meadow.core.schema import Limits, Text
 from meadow.distribution import cards, selectors
+from meadow.distribution.services import impressions_from_tokens, pools_record_impressions
+from meadow.engagement.api import SourceIn
+from meadow.engagement.services import IMPRESSIONS_MAX, impressions_record
 from meadow.notes.api import NoteOut, note_out
 from meadow.notes.selectors import note_get_for_viewer
 
@@ -95,9 +99,7 @@ def _render(request: HttpRequest, data: dict) -> HttpResponse:
     """The page as JSON through the API's renderer, without pydantic re-validating every card (the single
     most expensive step of a cached page before): the cards are ``note_out``'s shape by construction, and the
     tests check the answer against ``FeedPage`` and against ``GET /notes/{id}``."""
-    from meadow.api import api
-
-    return api.create_response(request, data, status=200)
+    return json_response(request, data, status=200)
 
 
 @router.get("/feed/following", response=responses({200: FeedPage}), auth=optional_auth)
@@ -125,3 +127,39 @@ def why(request: HttpRequest, note_id: int):
     note = note_get_for_viewer(viewer=viewer, note_id=note_id)
     reasons = selectors.note_why_reasons(viewer=viewer, note=note)
     return {"note": note.pk, "reasons": selectors.why_texts(reasons=reasons, viewer=viewer)}
+
+
+# --- impressions --------------------------------------------------------------------------------------------------
+# The endpoint sits with the feeds because it orchestrates them over engagement: it checks distribution's signed
+# card tokens, records the impressions through engagement, and feeds the traffic pools. Its place in the API
+# contract (the "engagement" tag, the operation id) is unchanged.
+class ImpressionsIn(Schema):
+    note_ids: list[Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]] = Field(
+        default=[], max_length=IMPRESSIONS_MAX
+    )
+    source: SourceIn = "discover"
+    # The feed cards' signed impression tokens (distribution): each counts with the card's own source.
+    tokens: list[Annotated[Text, Field(max_length=200)]] = Field(default=[], max_length=IMPRESSIONS_MAX)
+
+
+class ImpressionsOut(Schema):
+    counted: int
+
+
+@router.post(
+    "/impressions",
+    response=responses({200: ImpressionsOut}),
+    auth=optional_auth,
+    tags=["engagement"],
+    operation_id="meadow_engagement_api_impressions",
+)
+def impressions(request: HttpRequest, payload: ImpressionsIn):
+    """Cards a client showed, in bulk (up to 100 note ids and/or the cards' ``impression_token``s). A token
+    counts with the feed it came from; a token of another reader, or not signed here, is ignored. Impressions
+    feed the notes' traffic pools."""
+    viewer = _viewer(request)
+    counted = impressions_from_tokens(viewer=viewer, tokens=payload.tokens, exclude=payload.note_ids)
+    if payload.note_ids:
+        counted += impressions_record(viewer=viewer, note_ids=payload.note_ids, source=payload.source)
+        pools_record_impressions(note_ids=payload.note_ids)
+    return {"counted": counted}

@@ -57,7 +57,6 @@ def _host(request: HttpRequest) -> str:
 def _shape() -> str:
     """The card format's name: ``CARD_VERSION`` and a digest of the note shape's schema, so a deploy that
     changes ``NoteOut`` never reads the cards an older process cached."""
-    import meadow.api  # noqa: F401  (loads the routers in their order before the notes router's module)
     from meadow.notes.api import NoteOut
 
     schema = json.dumps(NoteOut.model_json_schema(), sort_keys=True).encode()

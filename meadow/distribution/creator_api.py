@@ -12,7 +12,7 @@ from typing import Literal
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from meadow.api import responses, token_or_session
+from meadow.core.http import responses, token_or_session
 from meadow.core.pagination import PageCursor, PageLimit
 from meadow.distribution import creator
 

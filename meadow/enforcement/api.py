@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from meadow.api import ModerationHitOut, responses, token_or_session
 from meadow.core.errors import NotFound, PermissionDenied
+from meadow.core.http import ModerationHitOut, responses, token_or_session
 from meadow.core.schema import Limits, NonBlankText, Text
 from meadow.enforcement import selectors, services
 from meadow.enforcement.models import Appeal, ReviewItem, Sanction, Violation

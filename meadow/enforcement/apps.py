@@ -7,3 +7,12 @@ class EnforcementConfig(AppConfig):
     label = "enforcement"
     verbose_name = _("Enforcement")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from meadow.core.outbox import register_consumer
+        from meadow.enforcement import reactions
+        from meadow.moderation.services import FINDING_REPORTED
+
+        register_consumer(
+            "enforcement.findings", topics=[FINDING_REPORTED], handle=reactions.finding_reported
+        )

@@ -31,6 +31,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from meadow.core.errors import NotFound, PermissionDenied, ValidationFailed
+from meadow.core.outbox import outbox_record
 from meadow.core.ratelimit import rate_limit_hit
 from meadow.enforcement import selectors
 from meadow.enforcement.ladder import step_for, type_for_category
@@ -116,14 +117,18 @@ def sanction_describe(sanction: Sanction) -> str:
     }
 
 
-def _notify(*, recipient, text: str, data: dict[str, Any] | None = None, note=None) -> None:
-    """A system notice through the notifications app; a no-op (logged) while that app is not installed."""
-    try:
-        from meadow.notifications.services import notification_create
-    except ImportError:
-        logger.warning("notifications app missing; not notified: %s", text)
-        return
-    notification_create(recipient=recipient, kind="system", note=note, text=text, data=data or {})
+# Outbox topics (meadow.core.outbox) for the apps above: what happened to an account's record, with the notice
+# that tells the account, written in its language here (the app that knows the rules describes them). Payload
+# {"account_id", "text", "data"}; notifications turns each into a system notice.
+VIOLATION_RECORDED = "enforcement.violation_recorded"  # data: violation, sanction, kind, ends_at, url
+VIOLATION_VOIDED = "enforcement.violation_voided"  # data: violation, url (an appeal was upheld)
+APPEAL_REJECTED = "enforcement.appeal_rejected"  # data: appeal, url
+NOTICE_TOPICS = (VIOLATION_RECORDED, VIOLATION_VOIDED, APPEAL_REJECTED)
+
+
+def _notify(topic: str, *, recipient, text: str, data: dict[str, Any]) -> None:
+    """Record the fact with its notice for the account (in the caller's transaction; told after the commit)."""
+    outbox_record(topic, account_id=recipient.pk, text=str(text), data=data)
 
 
 def _in_language(user):
@@ -383,6 +388,7 @@ def _notify_violation(*, violation: Violation, sanction: Sanction | None) -> Non
         parts.append(_("You can see the details and appeal on your account status page."))
         text = " ".join(parts)
     _notify(
+        VIOLATION_RECORDED,
         recipient=account,
         text=text,
         data={
@@ -555,7 +561,12 @@ def violation_void(
         text = _(
             "Your appeal was accepted: the violation “%(rule)s” is void and its penalties are lifted."
         ) % {"rule": locked.rule}
-    _notify(recipient=locked.account, text=text, data={"violation": locked.pk, "url": "/me/status/"})
+    _notify(
+        VIOLATION_VOIDED,
+        recipient=locked.account,
+        text=text,
+        data={"violation": locked.pk, "url": "/me/status/"},
+    )
     return void
 
 
@@ -787,7 +798,12 @@ def appeal_decide(*, appeal: Appeal, moderator, decision: str, response: str = "
                 "rule": locked.violation.rule,
                 "response": response or _("the decision stands."),
             }
-        _notify(recipient=locked.account, text=text, data={"appeal": locked.pk, "url": "/me/status/"})
+        _notify(
+            APPEAL_REJECTED,
+            recipient=locked.account,
+            text=text,
+            data={"appeal": locked.pk, "url": "/me/status/"},
+        )
     return locked
 
 

@@ -1,5 +1,6 @@
 """Engagement endpoints: like, save into boards, share, comments and their likes, pin, follow from a note,
-video completion, "not interested", impressions in bulk, boards.
+video completion, "not interested", boards. (Impressions in bulk, ``POST /impressions``, are distribution's
+endpoint: it checks its feed cards' tokens and feeds the traffic pools.)
 
 Every action is idempotent and answers the note's fresh counts. ``?source=`` says where the reader came from
 (discover, following, search, share, profile, topic, direct) for the creator centre's traffic sources.
@@ -15,12 +16,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from ninja.errors import AuthenticationError
-from pydantic import Field, StrictBool, StrictInt
+from pydantic import Field, StrictBool
 
 from meadow.accounts.models import User
 from meadow.accounts.selectors import user_get_for_viewer
-from meadow.api import optional_auth, responses, token_or_session
 from meadow.core.errors import PermissionDenied
+from meadow.core.http import optional_auth, responses, token_or_session
 from meadow.core.pagination import PageCursor, PageLimit
 from meadow.core.schema import Limits, NonBlankText, Text
 from meadow.engagement import selectors, services
@@ -130,21 +131,6 @@ class HiddenOut(Schema):
 
 class NoteFollowOut(Schema):
     status: str
-
-
-class ImpressionsIn(Schema):
-    note_ids: list[Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]] = Field(
-        default=[], max_length=services.IMPRESSIONS_MAX
-    )
-    source: SourceIn = "discover"
-    # The feed cards' signed impression tokens (distribution): each counts with the card's own source.
-    tokens: list[Annotated[Text, Field(max_length=200)]] = Field(
-        default=[], max_length=services.IMPRESSIONS_MAX
-    )
-
-
-class ImpressionsOut(Schema):
-    counted: int
 
 
 class BoardOut(Schema):
@@ -322,25 +308,6 @@ def not_interested_undo(request: HttpRequest, note_id: int, source: SourceIn = "
     note = note_get_for_viewer(viewer=request.user, note_id=note_id)
     services.note_not_interested_undo(user=request.user, note=note, source=source)
     return {"hidden": False}
-
-
-@router.post("/impressions", response=responses({200: ImpressionsOut}), auth=optional_auth)
-def impressions(request: HttpRequest, payload: ImpressionsIn):
-    """Cards a client showed, in bulk (up to 100 note ids and/or the cards' ``impression_token``s). A token
-    counts with the feed it came from; a token of another reader, or not signed here, is ignored. Impressions
-    feed the notes' traffic pools."""
-    from meadow.distribution.services import impressions_from_tokens
-
-    viewer = _viewer(request)
-    counted = impressions_from_tokens(viewer=viewer, tokens=payload.tokens, exclude=payload.note_ids)
-    if payload.note_ids:
-        counted += services.impressions_record(
-            viewer=viewer, note_ids=payload.note_ids, source=payload.source
-        )
-        from meadow.distribution.services import pools_record_impressions
-
-        pools_record_impressions(note_ids=payload.note_ids)
-    return {"counted": counted}
 
 
 @router.post("/notes/{note_id}/read", response=responses({200: CountedOut}), auth=optional_auth)

@@ -241,6 +241,17 @@ class EngagementEvent(models.Model):
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.DIRECT)
     weight = models.FloatField(default=0)
     share = models.ForeignKey(Share, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # The comment a ``comment`` event is about (notifications read it from the log). No database constraint and
+    # nothing done on delete: deleting a comment costs no extra query, and a deleted comment's id finds nothing.
+    comment = models.ForeignKey(
+        Comment,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,  # the log is read by id, never by comment: no index to keep up on every event
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

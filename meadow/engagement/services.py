@@ -5,7 +5,12 @@ Each action is idempotent (liking twice is one like) and writes, in one short tr
 the action's row (guarded by a unique constraint, never check-then-act), an ``EngagementEvent`` with the weight
 in force, and F() updates of the note's counters, its ``NoteStats`` (``signal_score`` …) and the author's
 ``likes_saves_received_count``. Rows are always updated in the same order (note, stats, author, then the
-rest), so concurrent actions never deadlock. Notifications are queued after commit.
+rest), so concurrent actions never deadlock.
+
+The apps above learn of it from the log this app keeps (``meadow.core.outbox``): distribution's interest
+learning reads ``EngagementEvent``, notifications read ``EngagementEvent`` (likes, saves, comments) and
+``CommentLike``. A write kicks their drain after the commit (``outbox_kick``, no query); this app imports none
+of them.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from django.utils.translation import gettext as _
 from meadow.accounts.models import Follow, User
 from meadow.accounts.selectors import is_blocked_between
 from meadow.core.errors import Conflict, PermissionDenied, ValidationFailed
-from meadow.core.tasks import enqueue
+from meadow.core.outbox import outbox_kick
 from meadow.core.text import visible_length
 from meadow.engagement.models import (
     BOARD_NAME_MAX,
@@ -81,19 +86,30 @@ def _stats_add(note_id: int, **deltas: float) -> None:
 
 
 def _record(
-    *, user: User | None, note: Note, kind: str, source: str, share: Share | None = None, **stats: float
+    *,
+    user: User | None,
+    note: Note,
+    kind: str,
+    source: str,
+    share: Share | None = None,
+    comment: Comment | None = None,
+    **stats: float,
 ) -> None:
     weight = signal_weight(kind)
     EngagementEvent.objects.create(
-        user=user, note_id=note.pk, kind=kind, source=source_clean(source), weight=weight, share=share
+        user=user,
+        note_id=note.pk,
+        kind=kind,
+        source=source_clean(source),
+        weight=weight,
+        share=share,
+        comment=comment,
     )
     if weight:
         stats["signal_score"] = stats.get("signal_score", 0) + weight
     _stats_add(note.pk, **stats)
-    if user is not None:  # the reader's interest profile learns from it (distribution)
-        from meadow.distribution.tasks import interests_learn
-
-        enqueue(interests_learn, user_id=user.pk, note_id=note.pk, kind=str(kind))
+    if user is not None:  # the reader's interest profile learns from it, the note's author may be told
+        outbox_kick(EngagementEvent)
 
 
 def _note_add(note: Note, **deltas: int) -> None:
@@ -115,12 +131,6 @@ def _insert_once(model, **fields) -> object | None:
         return None
 
 
-def _notify(**kwargs) -> None:
-    from meadow.notifications.tasks import notify
-
-    enqueue(notify, **kwargs)
-
-
 def _assert_can_comment(user: User) -> None:
     """A banned or suspended account may not comment (``PostingBanned``, 403, from enforcement)."""
     from meadow.enforcement.services import enforcement_assert_can_post
@@ -137,8 +147,7 @@ def note_like(*, user: User, note: Note, source: str = Source.DIRECT) -> bool:
         if created:
             _note_add(note, like_count=1)
             _record(user=user, note=note, kind=Signal.LIKE, source=source)
-            _author_received(note, 1)
-            _notify(kind="like", recipient_id=note.author_id, actor_id=user.pk, note_id=note.pk)
+            _author_received(note, 1)  # the author is told (notifications read the like from the log)
     return created
 
 
@@ -211,8 +220,7 @@ def note_save(*, user: User, note: Note, board: Board | None = None, source: str
             _note_add(note, save_count=1)
             _record(user=user, note=note, kind=Signal.SAVE, source=source)
             _author_received(note, 1)
-            Board.objects.filter(pk=target.pk).update(note_count=F("note_count") + 1)
-            _notify(kind="save", recipient_id=note.author_id, actor_id=user.pk, note_id=note.pk)
+            Board.objects.filter(pk=target.pk).update(note_count=F("note_count") + 1)  # the author is told
         else:
             existing = Save.objects.select_for_update().filter(user=user, note=note).first()
             if existing is not None and existing.board_id != target.pk:
@@ -263,7 +271,8 @@ def note_read(*, viewer: User | None, note: Note, source: str = Source.DIRECT, s
             source = Source.SHARE
         else:
             share = None
-        _record(user=user, note=note, kind=Signal.READ, source=source, share=share, **stats)
+        # the stats are counters only (mypy cannot tell the dict's keys from _record's other parameters)
+        _record(user=user, note=note, kind=Signal.READ, source=source, share=share, **stats)  # type: ignore[arg-type]
 
 
 def impressions_record(*, viewer: User | None, note_ids: Iterable[int], source: str = Source.DIRECT) -> int:
@@ -380,43 +389,15 @@ def comment_create(
     screening = enforcement_check_text(user=author, text=body, field="comment", error_field="body")
     with transaction.atomic():
         _note_add(note, comment_count=1)
-        _record(user=author, note=note, kind=Signal.COMMENT, source=source)
         comment = Comment.objects.create(
             note=note, author=author, parent=parent, reply_to=reply_to, body=body
         )
+        # the event names the comment: notifications tell whom it answers, the note's author and the mentioned
+        _record(user=author, note=note, kind=Signal.COMMENT, source=source, comment=comment)
         enforcement_hold(obj=comment, account=author, screening=screening)
         if parent is not None:
             Comment.objects.filter(pk=parent.pk).update(reply_count=F("reply_count") + 1)
         CommentMention.objects.bulk_create([CommentMention(comment=comment, user=u) for u in mentioned])
-        told = {author.pk}
-        if reply_to is not None and reply_to.pk not in told:
-            _notify(
-                kind="reply",
-                recipient_id=reply_to.pk,
-                actor_id=author.pk,
-                note_id=note.pk,
-                comment_id=comment.pk,
-            )
-            told.add(reply_to.pk)
-        if note.author_id not in told:
-            _notify(
-                kind="comment",
-                recipient_id=note.author_id,
-                actor_id=author.pk,
-                note_id=note.pk,
-                comment_id=comment.pk,
-            )
-            told.add(note.author_id)
-        for person in mentioned:
-            if person.pk not in told:
-                _notify(
-                    kind="mention",
-                    recipient_id=person.pk,
-                    actor_id=author.pk,
-                    note_id=note.pk,
-                    comment_id=comment.pk,
-                )
-                told.add(person.pk)
     return comment
 
 
@@ -477,13 +458,7 @@ def comment_like(*, user: User, comment: Comment) -> bool:
         created = _insert_once(CommentLike, user=user, comment=comment) is not None
         if created:
             Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") + 1)
-            _notify(
-                kind="comment_like",
-                recipient_id=comment.author_id,
-                actor_id=user.pk,
-                note_id=comment.note_id,
-                comment_id=comment.pk,
-            )
+            outbox_kick(CommentLike)  # the comment's author is told (notifications read CommentLike)
     return created
 
 

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 from pydantic import Field
 
-from meadow.api import responses, token_or_session
+from meadow.core.http import responses, token_or_session
 from meadow.core.ratelimit import client_ip, rate_limit_hit
 from meadow.moderation.engine import MAX_TEXT_LENGTH
 from meadow.moderation.labels import hit_for_reader

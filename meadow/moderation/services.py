@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.storage import default_storage
@@ -27,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from meadow.core.errors import ValidationFailed
 from meadow.core.metrics import moderation_verdict_count
+from meadow.core.outbox import outbox_record
 from meadow.moderation import images
 from meadow.moderation.engine import ACCOUNTS, FIELDS, MAX_TEXT_LENGTH, Engine, Lexicon, Result
 from meadow.moderation.engine.lexicon import term_from_record
@@ -162,35 +162,29 @@ def finding_record(
     )
 
 
+# Outbox topic (meadow.core.outbox): an adult/redirect/plagiarism finding for enforcement, which records the
+# violation (and may take the note down). Payload {"finding_id"}.
+FINDING_REPORTED = "moderation.finding_reported"
+
+
 def _report_to_enforcement(finding: ModerationFinding) -> bool:
-    """The single call site into enforcement: hand an adult/redirect/plagiarism finding to
-    ``meadow.enforcement.services.enforcement_record_finding`` (which may take the note down). A no-op when
-    the enforcement app is not installed. Idempotent: a reported finding is stamped and not reported again."""
+    """Hand an adult/redirect/plagiarism finding to enforcement: stamp it reported and record the fact, in one
+    transaction (enforcement consumes it after the commit). Idempotent: a reported finding is not reported
+    again, even by two scans at once (the stamp is a conditional UPDATE)."""
     if finding.category not in REPORTED_CATEGORIES or finding.reported_at is not None:
         return False
-    if not apps.is_installed("meadow.enforcement"):
-        return False
-    try:
-        from meadow.enforcement.services import enforcement_record_finding
-    except ImportError:  # pragma: no cover - enforcement not shipped
-        return False
-    evidence = {
-        **finding.evidence,
-        "finding": finding.pk,
-        "source": finding.source,
-        "score": finding.score,
-    }
-    enforcement_record_finding(
-        obj=finding.note,
-        category=finding.category,
-        evidence=evidence,
-        severity=finding.severity,
-        source="system",
-    )
-    ModerationFinding.objects.filter(pk=finding.pk, reported_at__isnull=True).update(
-        reported_at=timezone.now()
-    )
-    return True
+    with transaction.atomic():
+        stamped = ModerationFinding.objects.filter(pk=finding.pk, reported_at__isnull=True).update(
+            reported_at=timezone.now()
+        )
+        if stamped:
+            outbox_record(FINDING_REPORTED, finding_id=finding.pk)
+    return bool(stamped)
+
+
+def finding_evidence(finding: ModerationFinding) -> dict[str, Any]:
+    """A finding's evidence as enforcement records it on the violation."""
+    return {**finding.evidence, "finding": finding.pk, "source": finding.source, "score": finding.score}
 
 
 def _original_for(model: Any, *, value: int, note: Any, max_distance: int) -> tuple[int, int] | None:

@@ -12,8 +12,8 @@ from pydantic import Field, StrictBool
 
 from meadow.accounts.models import User
 from meadow.accounts.selectors import user_get_for_viewer
-from meadow.api import ModerationErrorOut, ModerationOut, optional_auth, responses, token_or_session
 from meadow.core.errors import NotFound, PermissionDenied
+from meadow.core.http import ModerationErrorOut, ModerationOut, optional_auth, responses, token_or_session
 from meadow.core.pagination import PageCursor, PageLimit
 from meadow.core.schema import Limits, Text
 from meadow.engagement.selectors import viewer_state

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 from pydantic import Field, StrictBool, StrictInt
 
-from meadow.api import responses, token_or_session
+from meadow.core.http import responses, token_or_session
 from meadow.core.pagination import PageCursor, PageLimit
 from meadow.notifications import selectors, services
 from meadow.notifications.models import Notification

@@ -7,3 +7,22 @@ class NotificationsConfig(AppConfig):
     label = "notifications"
     verbose_name = _("Notifications")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from meadow.accounts.services import FOLLOW_ACTIVATED
+        from meadow.core.outbox import register_consumer, register_log_consumer
+        from meadow.enforcement.services import NOTICE_TOPICS
+        from meadow.engagement.models import CommentLike, EngagementEvent
+        from meadow.notifications import reactions
+
+        register_consumer("notifications.follow", topics=[FOLLOW_ACTIVATED], handle=reactions.follow_notify)
+        register_consumer("notifications.enforcement", topics=NOTICE_TOPICS, handle=reactions.account_notice)
+        register_log_consumer(
+            "notifications.engagement",
+            log=EngagementEvent.objects.all(),
+            wants=reactions.engagement_wanted,
+            handle=reactions.engagement_notify,
+        )
+        register_log_consumer(
+            "notifications.comment_likes", log=CommentLike.objects.all(), handle=reactions.comment_like_notify
+        )

@@ -11,14 +11,14 @@ from django.db.models import Count
 from meadow.accounts.models import User
 from meadow.core.pagination import paginate_desc
 from meadow.notifications.models import Notification
-from meadow.notifications.services import UNREAD_CACHE_SECONDS, _unread_key
+from meadow.notifications.unread import UNREAD_CACHE_SECONDS, unread_key
 
 BUCKETS = [b.value for b in Notification.Bucket]
 
 
 def notifications_unread_counts(*, user_id: int) -> dict[str, int]:
     """``{"comments": n, "likes": n, "followers": n, "system": n, "total": n}`` for the badge."""
-    key = _unread_key(user_id)
+    key = unread_key(user_id)
     counts = cache.get(key)
     if counts is None:
         rows = (

@@ -20,6 +20,8 @@ from meadow.accounts.models import User
 from meadow.accounts.selectors import is_blocked_between
 from meadow.core.errors import ValidationFailed
 from meadow.notifications.models import Notification, NotificationSettings, sort_key_now
+from meadow.notifications.selectors import notifications_unread_counts
+from meadow.notifications.unread import unread_key
 
 logger = logging.getLogger(__name__)
 
@@ -50,16 +52,11 @@ SETTING_OF: dict[str, str] = {
 }
 GROUPED = {Kind.LIKE, Kind.SAVE, Kind.COMMENT_LIKE}
 SETTING_FIELDS = ("likes", "comments", "mentions", "follows", "comment_likes")
-UNREAD_CACHE_SECONDS = 300
 
 
 def user_group(user_id: int) -> str:
     """The Channels group of one person's open pages."""
     return f"notifications.user.{user_id}"
-
-
-def _unread_key(user_id: int) -> str:
-    return f"notifications:unread:{user_id}"
 
 
 def notification_settings_get(*, user: User) -> NotificationSettings:
@@ -144,7 +141,7 @@ def notification_create(
             except IntegrityError:  # another request opened the same group a moment ago
                 notification = _join_group(recipient=recipient, group_key=group_key, actor=actor, now=now)
         recipient_id = recipient.pk
-        cache.delete(_unread_key(recipient_id))
+        cache.delete(unread_key(recipient_id))
         transaction.on_commit(lambda: notifications_changed(user_id=recipient_id))
     return notification
 
@@ -173,18 +170,16 @@ def notifications_mark_read(*, user: User, bucket: str | None = None, ids: list[
     changed = rows.update(read_at=timezone.now())
     if changed:
         user_id = user.pk
-        cache.delete(_unread_key(user_id))
+        cache.delete(unread_key(user_id))
         transaction.on_commit(lambda: notifications_changed(user_id=user_id))
     return changed
 
 
 def notifications_changed(*, user_id: int) -> None:
     """After a commit: forget the cached unread counts and push the new ones to the person's open pages."""
-    cache.delete(_unread_key(user_id))
+    cache.delete(unread_key(user_id))
     try:
         from channels.layers import get_channel_layer
-
-        from meadow.notifications.selectors import notifications_unread_counts
 
         layer = get_channel_layer()
         if layer is None:

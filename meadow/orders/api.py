@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from ninja import Header, Router, Schema, Status
 from pydantic import Field, StrictBool, StrictInt
 
-from meadow.api import ErrorOut, responses, token_or_session
+from meadow.core.http import ErrorOut, responses, token_or_session
 from meadow.core.pagination import PageCursor, PageLimit, paginate_desc
 from meadow.core.schema import Limits, NonBlankText, Text
 from meadow.orders import selectors, services

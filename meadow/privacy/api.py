@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from meadow.api import ErrorOut, responses, token_or_session
+from meadow.core.http import ErrorOut, responses, token_or_session
 from meadow.core.pagination import PageCursor, PageLimit, paginate_desc
 from meadow.privacy import selectors, services
 from meadow.privacy.models import AccountDeletion, DataExport

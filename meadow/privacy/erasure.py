@@ -171,7 +171,7 @@ def erase_account(user) -> int:
 
 
 def _erase_exports(user) -> int:
-    from meadow.privacy.services import erase_exports
+    from meadow.privacy.jobs import erase_exports
 
     return erase_exports(user)
 

@@ -10,7 +10,7 @@ from ninja import Query, Router, Schema, Status
 
 from meadow.accounts.api import UserOut, user_out
 from meadow.accounts.models import User
-from meadow.api import optional_auth, responses, token_or_session
+from meadow.core.http import optional_auth, responses, token_or_session
 from meadow.core.pagination import PageLimit
 from meadow.notes.api import NoteOut, note_out
 from meadow.search import selectors, services

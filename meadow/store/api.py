@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 from ninja import File, Router, Schema, Status, UploadedFile
 from pydantic import Field, StrictBool
 
-from meadow.api import ModerationErrorOut, optional_auth, responses, token_or_session
 from meadow.core.errors import PermissionDenied
+from meadow.core.http import ModerationErrorOut, optional_auth, responses, token_or_session
 from meadow.core.pagination import PageCursor, PageLimit
 from meadow.core.schema import Limits, NonBlankText, Text
 from meadow.notes import selectors as note_selectors

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from meadow.core.management.commands.openapi import SNAPSHOT_PATH, render_schema, schema_diff
+from meadow.web.management.commands.openapi import SNAPSHOT_PATH, render_schema, schema_diff
 
 
 def test_live_schema_matches_the_committed_snapshot():

@@ -14,8 +14,14 @@ JSON = "application/json"
 
 
 @pytest.fixture
-def offender(db):
+def offender(db, django_capture_on_commit_callbacks):
     user = UserFactory()
+    with django_capture_on_commit_callbacks(execute=True):  # the notice is told after the commit (the outbox)
+        _record_redirect(user)
+    return user
+
+
+def _record_redirect(user):
     services.violation_record(
         account=user,
         type="content",
@@ -25,7 +31,6 @@ def offender(db):
             {"category": "redirect", "start": 2, "end": 4, "match": "薇信", "rule": "redirect:薇信",
              "severity": "high", "suggestion": "Remove it"}]},
     )  # fmt: skip
-    return user
 
 
 def test_status_shows_sanctions_and_violations_with_spans(offender, api_for):
@@ -129,21 +134,24 @@ def test_console_uphold_action_is_audited(client, moderator, offender):
     assert Decision.objects.filter(moderator=moderator, action="appeal_uphold").exists()
 
 
-def test_console_decision_carries_a_reason_to_the_owner(client, moderator, user, other_user):
+def test_console_decision_carries_a_reason_to_the_owner(
+    client, moderator, user, other_user, django_capture_on_commit_callbacks
+):
     note = NoteFactory(author=other_user)
     item = services.report_create(
         reporter=user, target_type="note", target_id=str(note.pk), reason="spam", text="ads"
     )
     client.force_login(moderator)
-    r = client.post(
-        "/admin/enforcement/reviewitem/",
-        {
-            "action": "violation_behaviour",
-            "_selected_action": [item.pk],
-            "index": 0,
-            "reason": "  Repeated   ads for the same shop ",
-        },
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # the notice is told after the commit (the outbox)
+        r = client.post(
+            "/admin/enforcement/reviewitem/",
+            {
+                "action": "violation_behaviour",
+                "_selected_action": [item.pk],
+                "index": 0,
+                "reason": "  Repeated   ads for the same shop ",
+            },
+        )
     assert r.status_code == 302
     assert Decision.objects.get(action="review_violation").reason == "Repeated ads for the same shop"
     violation = Violation.objects.get(account=other_user)

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from meadow.notifications.models import Notification
-from meadow.privacy import services
+from meadow.privacy import jobs, services
 from meadow.privacy.models import DataExport
 from tests.factories import UserFactory
 
@@ -211,7 +211,7 @@ def test_an_archive_whose_export_vanished_or_failed_to_record_is_not_left_behind
 ):
     """The breaker found a ZIP of an erased account left in private storage: the export row was deleted while
     the archive was being written, and the build then failed looking the row up again."""
-    write_archive = services._write_archive
+    write_archive = jobs._write_archive
 
     export = DataExport.objects.create(user=world.owner)
 
@@ -219,17 +219,17 @@ def test_an_archive_whose_export_vanished_or_failed_to_record_is_not_left_behind
         write_archive(**kwargs)
         DataExport.objects.filter(pk=export.pk).delete()  # the account's erasure ran meanwhile
 
-    monkeypatch.setattr(services, "_write_archive", erased_meanwhile)
+    monkeypatch.setattr(jobs, "_write_archive", erased_meanwhile)
     assert services.data_export_build(export_id=export.pk) == "missing"
     assert _stored_archives() == []
 
-    monkeypatch.setattr(services, "_write_archive", write_archive)
+    monkeypatch.setattr(jobs, "_write_archive", write_archive)
 
     def notice_fails(**kwargs):
         raise RuntimeError("database is locked")
 
     second = DataExport.objects.create(user=world.owner)
-    monkeypatch.setattr(services, "_notify", notice_fails)
+    monkeypatch.setattr(jobs, "_notify", notice_fails)
     with pytest.raises(RuntimeError):
         services.data_export_build(export_id=second.pk)
     assert _stored_archives() == []

@@ -1,0 +1,180 @@
+"""The outbox: how an app tells the apps above it that something happened, without importing them.
+
+The app that owns a fact records it with :func:`outbox_record` in the transaction that makes it true (a follow
+became active). Apps above register a consumer for its topic in their ``AppConfig.ready``
+(:func:`register_consumer`), explicitly — never a Django signal. After the commit the drain task
+(``meadow.core.tasks.outbox_drain``; inline in the suite and with ``MEADOW_TASKS_EAGER``, so the effect is there
+when the request ends) hands each consumer its new events **in id order**; beat runs it every minute too, to
+pick up whatever a failed run left.
+
+A consumer may instead read a **log the owner already keeps** (:func:`register_log_consumer`): a table of facts
+with an increasing primary key, such as the engagement app's ``EngagementEvent`` (every like, save, read…). The
+owner then writes nothing more than it already does: it calls :func:`outbox_kick` with the log's model in the
+transaction, which queues the drain after the commit (no query), and the consumer keeps a cursor over the
+table just as over the outbox. Such a consumer's cursor row is created by a data migration of the consuming
+app at the log's newest row, so a deploy does not replay the history.
+
+Guarantees:
+- *Idempotent on redelivery*: a consumer's cursor moves in the same transaction as its handler's effects, so an
+  event is handled once per consumer, however often the task is delivered.
+- *A failing consumer loses nothing*: its transaction rolls back, its cursor stays before the failing event,
+  the next run retries it; other consumers go on.
+- *One drainer per consumer*: the cursor row is locked with ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL (a
+  second drainer skips the consumer); on SQLite the cursor is claimed with a conditional UPDATE first, which
+  takes the database's single write lock, and a drainer that finds the cursor moved skips.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from celery import current_app
+from django.db import connection, models, transaction
+
+from meadow.core.models import OutboxCursor, OutboxEvent
+
+log = logging.getLogger("meadow.outbox")
+
+BATCH = 200
+DRAIN_TASK = "meadow.core.tasks.outbox_drain"
+OUTBOX = "core.OutboxEvent"  # the source of the consumers of topics
+
+
+@dataclass(frozen=True)
+class Consumer:
+    name: str
+    topics: frozenset[str]
+    handle: Callable[[Any], Any]
+    # A consumer of another app's own log: the rows to read (in pk order) and which of them to handle.
+    log: models.QuerySet | None = None
+    wants: Callable[[Any], bool] | None = None
+
+    @property
+    def source(self) -> str:
+        return OUTBOX if self.log is None else log_source(self.log.model)
+
+
+_CONSUMERS: dict[str, Consumer] = {}
+
+
+def register_consumer(name: str, *, topics: Iterable[str], handle: Callable[[OutboxEvent], Any]) -> None:
+    """Register (or replace) the consumer ``name`` of ``topics``; ``handle(event)`` must only write through its
+    app's services. Call it from the consuming app's ``AppConfig.ready``."""
+    _CONSUMERS[name] = Consumer(name=name, topics=frozenset(topics), handle=handle)
+
+
+def register_log_consumer(
+    name: str,
+    *,
+    log: models.QuerySet,
+    handle: Callable[[Any], Any],
+    wants: Callable[[Any], bool] | None = None,
+) -> None:
+    """Register (or replace) the consumer ``name`` of a lower app's own log ``log`` (a queryset of its fact
+    table, read in primary-key order): ``handle(row)`` runs for each new row ``wants(row)`` accepts (all rows
+    when ``wants`` is None), with the same guarantees as a consumer of topics. The owner calls
+    :func:`outbox_kick` with the log's model when it writes a row the consumer should see soon."""
+    _CONSUMERS[name] = Consumer(name=name, topics=frozenset(), handle=handle, log=log, wants=wants)
+
+
+def log_source(model: type[models.Model]) -> str:
+    return model._meta.label
+
+
+def unregister_consumer(name: str) -> None:
+    _CONSUMERS.pop(name, None)
+
+
+def consumers() -> dict[str, Consumer]:
+    return dict(_CONSUMERS)
+
+
+def outbox_record(topic: str, **payload: Any) -> OutboxEvent:
+    """Record a fact (in the caller's transaction) and have the consumers run after the commit."""
+    event = OutboxEvent.objects.create(topic=topic, payload=payload)
+    _drain_on_commit(OUTBOX)
+    return event
+
+
+def outbox_kick(log: type[models.Model]) -> None:
+    """The owner of ``log`` wrote a row (in the caller's transaction): have that log's consumers run after the
+    commit. No query (a drain that finds nothing new costs a few, on the worker)."""
+    _drain_on_commit(log_source(log))
+
+
+def _drain_on_commit(source: str) -> None:
+    # by name: meadow.core.tasks imports this module (the task's body is outbox_drain below)
+    transaction.on_commit(lambda: current_app.tasks[DRAIN_TASK].apply_async(kwargs={"source": source}))
+
+
+def _claim(consumer: Consumer) -> int | None:
+    """Inside the consumer's transaction: its position, or ``None`` when another drainer holds it."""
+    OutboxCursor.objects.get_or_create(consumer=consumer.name)
+    if connection.vendor == "postgresql":
+        row = (
+            OutboxCursor.objects.select_for_update(skip_locked=True)
+            .filter(consumer=consumer.name)
+            .values_list("position", flat=True)
+            .first()
+        )
+        return row
+    position = OutboxCursor.objects.filter(consumer=consumer.name).values_list("position", flat=True).get()
+    # The conditional UPDATE takes SQLite's write lock for this transaction; a drainer that read the same
+    # position before us finds it moved on (0 rows) once we commit, and skips.
+    if not OutboxCursor.objects.filter(consumer=consumer.name, position=position).update(position=position):
+        return None
+    return position
+
+
+def _drain_one(consumer: Consumer, *, batch: int) -> tuple[int, int, bool]:
+    """Read up to ``batch`` new rows of one consumer: ``(rows passed, rows handled, whether to go on)``."""
+    handled = passed = 0
+    with transaction.atomic():
+        position = _claim(consumer)
+        if position is None:
+            return 0, 0, False
+        if consumer.log is None:
+            rows = OutboxEvent.objects.filter(pk__gt=position, topic__in=consumer.topics)
+        else:
+            rows = consumer.log.filter(pk__gt=position)
+        events = list(rows.order_by("pk")[:batch])
+        failed = False
+        for event in events:
+            if consumer.wants is None or consumer.wants(event):
+                try:
+                    with transaction.atomic():
+                        consumer.handle(event)
+                except Exception:
+                    log.exception("outbox consumer %s failed on event %s", consumer.name, event.pk)
+                    failed = True
+                    break
+                handled += 1
+            position = event.pk
+            passed += 1
+        if passed:
+            OutboxCursor.objects.filter(consumer=consumer.name).update(position=position)
+    return passed, handled, not failed and len(events) == batch
+
+
+def outbox_drain(
+    *, consumer: str | None = None, source: str | None = None, batch: int = BATCH
+) -> dict[str, int]:
+    """Run every consumer (or one, or those of one ``source``: ``core.OutboxEvent`` or a log's model label)
+    over its new events, in id order; ``{consumer: events handled}``. Stops a consumer at an event its handler
+    fails on (retried next run)."""
+    if consumer:
+        chosen = [_CONSUMERS[consumer]]
+    else:
+        chosen = [c for c in _CONSUMERS.values() if source is None or c.source == source]
+    result: dict[str, int] = {}
+    for item in chosen:
+        total = 0
+        more = True
+        while more:
+            _passed, handled, more = _drain_one(item, batch=batch)
+            total += handled
+        result[item.name] = total
+    return result
