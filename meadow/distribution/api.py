@@ -21,8 +21,10 @@ from meadow.notes.api import NoteOut, note_out
 from meadow.notes.selectors import note_get_for_viewer
 
 # The feeds' own cursors (a ranked session and an offset; an offset): opaque ``next_cursor`` tokens too.
-DiscoverCursor = Annotated[str, Limits(format="discover-cursor")] | None
-NearbyCursor = Annotated[str, Limits(format="nearby-cursor")] | None
+DiscoverCursor = (
+    Annotated[str, Limits(format="discover-cursor", pattern=selectors.DISCOVER_CURSOR_PATTERN)] | None
+)
+NearbyCursor = Annotated[str, Limits(format="nearby-cursor", pattern=selectors.NEARBY_CURSOR_PATTERN)] | None
 
 router = Router(tags=["feeds"])
 
@@ -108,7 +110,11 @@ def following(request: HttpRequest, cursor: PageCursor = None, limit: PageLimit 
 
 @router.get("/feed/nearby", response=responses({200: FeedPage}), auth=optional_auth)
 def nearby(
-    request: HttpRequest, lat: float, lng: float, cursor: NearbyCursor = None, limit: PageLimit = None
+    request: HttpRequest,
+    lat: Annotated[float, Limits(minimum=-90, maximum=90)],
+    lng: Annotated[float, Limits(minimum=-180, maximum=180)],
+    cursor: NearbyCursor = None,
+    limit: PageLimit = None,
 ):
     """Public notes within the nearby radius (default 10 km) of ``lat``/``lng``, nearest and freshest first.
     The point is rounded to about 1 km, as notes store it."""
