@@ -15,14 +15,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from ninja.errors import AuthenticationError
-from pydantic import Field, StrictBool, StrictInt
+from pydantic import Field, StrictBool
 
 from meadow.accounts.models import User
 from meadow.accounts.selectors import user_get_for_viewer
 from meadow.api import optional_auth, responses, token_or_session
 from meadow.core.errors import PermissionDenied
 from meadow.core.pagination import PageCursor, PageLimit
-from meadow.core.schema import Limits, NonBlankText, Text
+from meadow.core.schema import JSONId, Limits, NonBlankText, Text
 from meadow.engagement import selectors, services
 from meadow.engagement.models import BOARD_NAME_MAX, COMMENT_MAX, Board, Comment
 from meadow.notes.api import NotePage, _page_out
@@ -133,9 +133,7 @@ class NoteFollowOut(Schema):
 
 
 class ImpressionsIn(Schema):
-    note_ids: list[Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]] = Field(
-        default=[], max_length=services.IMPRESSIONS_MAX
-    )
+    note_ids: list[JSONId] = Field(default=[], max_length=services.IMPRESSIONS_MAX)
     source: SourceIn = "discover"
     # The feed cards' signed impression tokens (distribution): each counts with the card's own source.
     tokens: list[Annotated[Text, Field(max_length=200)]] = Field(
