@@ -145,6 +145,17 @@ KNOWN_GAPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "POST /api/v1/products/{product_id}/images": (_IMAGE, DATA_CHECKS),
     "POST /api/v1/shops/{shop_id}/products": (_PRICE, DATA_CHECKS),
     "PATCH /api/v1/products/{product_id}": (_PRICE, DATA_CHECKS),
+    # Found by the first full run at 50 examples (2026-12-07, 6 failures in these 4 operations):
+    "PATCH /api/v1/me": ("birthday: a value of another type than the schema's date is accepted", DATA_CHECKS),
+    "POST /api/v1/addresses": (
+        "a full address book (20) is a 400 `invalid`: a state refusal, not a 409",
+        DATA_CHECKS,
+    ),
+    "PATCH /api/v1/addresses/{address_id}": (
+        "phone: no pattern the server's bad_phone check agrees with",
+        DATA_CHECKS,
+    ),
+    "POST /api/v1/orders/{order_id}/refund-decision": (f"{_ONE_OF}: a reason when refusing", DATA_CHECKS),
 }
 
 
