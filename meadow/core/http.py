@@ -216,19 +216,25 @@ class MeadowAPI(NinjaAPI):
         return schema
 
 
+UNNAMED = "UnnamedValue"
+
+
 def _nul_free_extra() -> dict:
-    """What JSONObjectParser lets through in a property the schema does not name: anything without a NUL
-    character (stated two levels deep; the parser checks every level)."""
-    scalar = {
-        "anyOf": [{"type": "string", "pattern": NO_NUL_PATTERN}, {"type": ["number", "boolean", "null"]}]
-    }
-    names = {"pattern": NO_NUL_PATTERN}
+    """What JSONObjectParser lets through in a property the schema does not name: any JSON value without a NUL
+    character at any depth (the parser checks every level) — a recursive schema, ``components/schemas``."""
+    return {"$ref": f"#/components/schemas/{UNNAMED}"}
+
+
+def _unnamed_value_schema() -> dict:
+    ref = _nul_free_extra()
     return {
+        "description": "A property the schema does not name: ignored, but text in it must not contain NUL.",
         "anyOf": [
-            scalar,
-            {"type": "array", "items": scalar},
-            {"type": "object", "propertyNames": names, "additionalProperties": scalar},
-        ]
+            {"type": "string", "pattern": NO_NUL_PATTERN},
+            {"type": ["number", "boolean", "null"]},
+            {"type": "array", "items": ref},
+            {"type": "object", "propertyNames": {"pattern": NO_NUL_PATTERN}, "additionalProperties": ref},
+        ],
     }
 
 
@@ -237,8 +243,9 @@ def _document_extra_properties(schema: dict) -> None:
     here for every endpoint, new ones included. Every free-text string in a body or query gets the NUL-free
     pattern (``meadow.core.schema.Text`` states it where a schema is written by hand); a JSON object may carry
     properties its schema does not name (they are ignored), but not with a NUL in a name or a value."""
-    components = schema.get("components", {}).get("schemas", {})
-    seen: set[str] = set()
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components[UNNAMED] = _unnamed_value_schema()
+    seen: set[str] = {UNNAMED}
 
     def visit(node, objects: bool = True) -> None:
         if isinstance(node, list):

@@ -11,12 +11,12 @@ from typing import Annotated
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
-from pydantic import Field, StrictInt
+from pydantic import Field
 
 from meadow.accounts.models import User
 from meadow.core.http import json_response, optional_auth, responses
 from meadow.core.pagination import PageCursor, PageLimit
-from meadow.core.schema import Limits, Text
+from meadow.core.schema import JSONId, Limits, Text
 from meadow.distribution import cards, selectors
 from meadow.distribution.services import impressions_from_tokens, pools_record_impressions
 from meadow.engagement.api import SourceIn
@@ -25,8 +25,10 @@ from meadow.notes.api import NoteOut, note_out
 from meadow.notes.selectors import note_get_for_viewer
 
 # The feeds' own cursors (a ranked session and an offset; an offset): opaque ``next_cursor`` tokens too.
-DiscoverCursor = Annotated[str, Limits(format="discover-cursor")] | None
-NearbyCursor = Annotated[str, Limits(format="nearby-cursor")] | None
+DiscoverCursor = (
+    Annotated[str, Limits(format="discover-cursor", pattern=selectors.DISCOVER_CURSOR_PATTERN)] | None
+)
+NearbyCursor = Annotated[str, Limits(format="nearby-cursor", pattern=selectors.NEARBY_CURSOR_PATTERN)] | None
 
 router = Router(tags=["feeds"])
 
@@ -110,7 +112,11 @@ def following(request: HttpRequest, cursor: PageCursor = None, limit: PageLimit 
 
 @router.get("/feed/nearby", response=responses({200: FeedPage}), auth=optional_auth)
 def nearby(
-    request: HttpRequest, lat: float, lng: float, cursor: NearbyCursor = None, limit: PageLimit = None
+    request: HttpRequest,
+    lat: Annotated[float, Limits(minimum=-90, maximum=90)],
+    lng: Annotated[float, Limits(minimum=-180, maximum=180)],
+    cursor: NearbyCursor = None,
+    limit: PageLimit = None,
 ):
     """Public notes within the nearby radius (default 10 km) of ``lat``/``lng``, nearest and freshest first.
     The point is rounded to about 1 km, as notes store it."""
@@ -134,9 +140,7 @@ def why(request: HttpRequest, note_id: int):
 # card tokens, records the impressions through engagement, and feeds the traffic pools. Its place in the API
 # contract (the "engagement" tag, the operation id) is unchanged.
 class ImpressionsIn(Schema):
-    note_ids: list[Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]] = Field(
-        default=[], max_length=IMPRESSIONS_MAX
-    )
+    note_ids: list[JSONId] = Field(default=[], max_length=IMPRESSIONS_MAX)
     source: SourceIn = "discover"
     # The feed cards' signed impression tokens (distribution): each counts with the card's own source.
     tokens: list[Annotated[Text, Field(max_length=200)]] = Field(default=[], max_length=IMPRESSIONS_MAX)

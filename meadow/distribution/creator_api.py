@@ -7,14 +7,18 @@ Only the note's author (the account itself) and staff read them; anyone else get
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.http import HttpRequest
 from ninja import Router, Schema
 
 from meadow.core.http import responses, token_or_session
 from meadow.core.pagination import PageCursor, PageLimit
+from meadow.core.schema import Limits
 from meadow.distribution import creator
+
+# ``?days=``: one of the periods the creator centre has (``creator.PERIODS``); anything else is 400 ``bad_period``.
+Days = Annotated[int, Limits(enum=creator.PERIODS)] | None
 
 router = Router(tags=["creator"])
 
@@ -142,7 +146,7 @@ def _period(period: creator.Period) -> dict:
 
 
 @router.get("/notes/{note_id}/stats", response=responses({200: NoteStatsOut}), auth=token_or_session)
-def note_stats(request: HttpRequest, note_id: int, days: int | None = None):
+def note_stats(request: HttpRequest, note_id: int, days: Days = None):
     """A note's numbers over the last ``days`` (7, 30, 90): totals, by day, traffic sources, pool level and
     history, and the running all-time totals."""
     note = creator.creator_note_get(viewer=request.user, note_id=note_id)
@@ -151,7 +155,7 @@ def note_stats(request: HttpRequest, note_id: int, days: int | None = None):
 
 
 @router.get("/stats", response=responses({200: AccountStatsOut}), auth=token_or_session)
-def account_stats(request: HttpRequest, days: int | None = None, account: str | None = None):
+def account_stats(request: HttpRequest, days: Days = None, account: str | None = None):
     """Your account's numbers over the last ``days``: every note's engagement summed by day, traffic sources
     and follower growth. Staff may read another account's with ``account=<handle>``."""
     owner = creator.creator_account_get(viewer=request.user, handle=account)

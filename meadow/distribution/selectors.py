@@ -26,8 +26,6 @@ shown is always decided live, by the visibility queryset (step 2, and again when
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -47,7 +45,12 @@ from django.utils.translation import gettext as _
 from meadow.accounts.models import Follow, User
 from meadow.core.errors import ValidationFailed
 from meadow.core.metrics import FEED_SECONDS, timed
-from meadow.core.pagination import clamp_limit
+from meadow.core.pagination import (
+    clamp_limit,
+    digit_token_decode,
+    digit_token_encode,
+    digit_token_pattern,
+)
 from meadow.distribution import sources as feed_sources
 from meadow.distribution.conf import interest_config, pool_config
 from meadow.distribution.engine import candidates as engine_candidates
@@ -256,26 +259,29 @@ def _reader_key(viewer: User | None) -> str:
     return str(viewer.pk) if _signed_in(viewer) else "anon"
 
 
-def _encode(prefix: str, *parts: object) -> str:
-    raw = ":".join([prefix, *(str(p) for p in parts)])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+# Feed cursors (base64url of digits, see ``meadow.core.pagination``): Discover names the ranked session (12
+# random digits) and the offset, Nearby the offset. The API's schema states the same patterns.
+DISCOVER_SESSION_DIGITS = 12
+OFFSET_DIGITS_MAX = 9
+DISCOVER_CURSOR_PATTERN = digit_token_pattern(
+    "d1", min_digits=DISCOVER_SESSION_DIGITS + 1, max_digits=DISCOVER_SESSION_DIGITS + OFFSET_DIGITS_MAX
+)
+NEARBY_CURSOR_PATTERN = digit_token_pattern("n1", min_digits=1, max_digits=OFFSET_DIGITS_MAX)
 
 
-def _decode(cursor: str, prefix: str, count: int) -> list[str]:
-    """The parts of a cursor; the last one is an offset (a non-negative integer)."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor[:200] + "=" * (-len(cursor[:200]) % 4)).decode()
-        parts = raw.split(":")
-        if (
-            parts[0] != prefix
-            or len(parts) != count + 1
-            or not (parts[-1].isascii() and parts[-1].isdigit())
-            or len(parts[-1]) > 9
-        ):
-            raise ValueError
-        return parts[1:]
-    except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
-        raise ValidationFailed(_("This cursor is not valid."), field="cursor", code="bad_cursor") from exc
+def discover_cursor_encode(session: str, offset: int) -> str:
+    return digit_token_encode("d1", f"{session}{offset}")
+
+
+def _discover_cursor_decode(cursor: str | None) -> tuple[str, int] | None:
+    digits = digit_token_decode(cursor, kind="d1", pattern=DISCOVER_CURSOR_PATTERN)
+    if digits is None:
+        return None
+    return digits[:DISCOVER_SESSION_DIGITS], int(digits[DISCOVER_SESSION_DIGITS:])
+
+
+def nearby_cursor_encode(offset: int) -> str:
+    return digit_token_encode("n1", str(offset))
 
 
 def _remember_why(viewer: User | None, reasons: dict[int, Sequence[Sequence[str]]]) -> None:
@@ -317,12 +323,12 @@ def _discover_page(
     now = now or timezone.now()
     reader = _reader_key(viewer)
     state: dict[str, Any] | None = None
-    if cursor:
-        session, offset_text = _decode(cursor, "d1", 2)
-        offset = int(offset_text)
+    position = _discover_cursor_decode(cursor)
+    if position is not None:
+        session, offset = position
         state = cache.get(f"distribution:feed:{reader}:{session}")
     else:
-        session, offset = get_random_string(12), 0
+        session, offset = get_random_string(DISCOVER_SESSION_DIGITS, allowed_chars="0123456789"), 0
         _maybe_evaluate_pools()
     if state is None:
         state = {"items": []}  # a new session, or one that expired: rank afresh without what was served
@@ -359,7 +365,7 @@ def _discover_page(
         )
     return {
         "rows": page,
-        "next_cursor": _encode("d1", session, next_offset) if more and page else None,
+        "next_cursor": discover_cursor_encode(session, next_offset) if more and page else None,
         "visible": visible,
         "checked": checked and changed,
     }
@@ -446,7 +452,7 @@ def feed_nearby(
     size = clamp_limit(limit)
     lat, lng = nearby_point(lat, lng)
     radius = radius_km or settings.MEADOW_NEARBY_RADIUS_KM
-    offset = int(_decode(cursor, "n1", 1)[0]) if cursor else 0
+    offset = int(digit_token_decode(cursor, kind="n1", pattern=NEARBY_CURSOR_PATTERN) or 0)
     dlat = radius / 111.32
     dlng = radius / (111.32 * max(math.cos(math.radians(lat)), 0.01))
     rows = (
@@ -481,7 +487,7 @@ def feed_nearby(
         note.impression_token = impression_token(reader_id=reader_id, note_id=note.pk, source="nearby")
     _remember_why(viewer, {n.pk: n.feed_reasons for n in notes})
     more = offset + size < len(placed)
-    return {"items": notes, "next_cursor": _encode("n1", offset + size) if more else None}
+    return {"items": notes, "next_cursor": nearby_cursor_encode(offset + size) if more else None}
 
 
 # --- why am I seeing this? -----------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from meadow.accounts.models import Block, Follow, User
 from meadow.accounts.selectors import is_blocked_between
-from meadow.core.pagination import paginate_desc
+from meadow.core.pagination import clamp_limit, decode_cursor, paginate_desc
 from meadow.enforcement.selectors import note_is_held, visible_in_distribution
 from meadow.notes.models import Hashtag, InterestCategory, Note, NoteHashtag, NoteImage
 from meadow.notes.text import extract_keywords, normalize_hashtag
@@ -297,6 +297,8 @@ def notes_following(
     *, viewer: User | None, cursor: str | None = None, limit: int | None = None
 ) -> dict[str, Any]:
     """The Following feed: the newest notes of the accounts the viewer follows (followers-only ones too)."""
+    clamp_limit(limit)  # the same answer to a bad limit or cursor, signed in or not
+    decode_cursor(cursor)
     if not _signed_in(viewer):
         return {"items": [], "next_cursor": None}
     followed = Follow.objects.filter(follower=viewer, status=Follow.Status.ACTIVE).values("followee_id")

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
 from django.http import HttpRequest
 from ninja import Router, Schema
-from pydantic import Field, StrictBool, StrictInt
+from pydantic import Field, StrictBool
 
 from meadow.core.http import responses, token_or_session
 from meadow.core.pagination import PageCursor, PageLimit
+from meadow.core.schema import JSONId
 from meadow.notifications import selectors, services
 from meadow.notifications.models import Notification
 from meadow.notifications.text import notification_summary
@@ -64,7 +65,7 @@ class NotificationPage(Schema):
 
 class ReadIn(Schema):
     bucket: BucketIn | None = None
-    ids: list[Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]] | None = Field(default=None, max_length=200)
+    ids: list[JSONId] | None = Field(default=None, max_length=200)
 
 
 class ReadOut(Schema):

@@ -7,20 +7,20 @@ from typing import Annotated, Literal
 
 from django.http import HttpRequest
 from ninja import Header, Router, Schema, Status
-from pydantic import Field, StrictBool, StrictInt
+from pydantic import Field, StrictBool
 
 from meadow.core.http import ErrorOut, responses, token_or_session
 from meadow.core.pagination import PageCursor, PageLimit, paginate_desc
-from meadow.core.schema import Limits, NonBlankText, Text
+from meadow.core.schema import JSONId, JSONInt, Limits, NonBlankText, Text
 from meadow.orders import selectors, services
 from meadow.orders.models import Address, CartItem, Checkout, MalaysianState, Order, Payment
 
 router = Router(tags=["orders"], auth=token_or_session)
 
-Id = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
+Id = JSONId
 PathId = Annotated[int, Field(ge=1, le=2**63 - 1)]  # larger ids would overflow the database
-Quantity = Annotated[StrictInt, Limits(minimum=1, maximum=services.QUANTITY_MAX)]
-QuantityOrZero = Annotated[StrictInt, Limits(minimum=0, maximum=services.QUANTITY_MAX)]  # 0 removes the item
+Quantity = Annotated[JSONInt, Limits(minimum=1, maximum=services.QUANTITY_MAX)]
+QuantityOrZero = Annotated[JSONInt, Limits(minimum=0, maximum=services.QUANTITY_MAX)]  # 0 removes the item
 IdemKey = Header(
     None, alias="Idempotency-Key", description="Repeat-safe key; a repeat returns the first result."
 )

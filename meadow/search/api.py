@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
@@ -12,8 +12,13 @@ from meadow.accounts.api import UserOut, user_out
 from meadow.accounts.models import User
 from meadow.core.http import optional_auth, responses, token_or_session
 from meadow.core.pagination import PageLimit
+from meadow.core.schema import NON_BLANK_PATTERN, Limits
 from meadow.notes.api import NoteOut, note_out
 from meadow.search import selectors, services
+from meadow.search.backends import CURSOR_PATTERN
+
+# ``?cursor=``: the ``next_cursor`` of the page before (an offset and the moment of the first page).
+SearchCursor = Annotated[str, Limits(format="search-cursor", pattern=CURSOR_PATTERN)] | None
 
 router = Router(tags=["search"])
 
@@ -83,13 +88,15 @@ def _hashtag(h) -> dict:
 @router.get("", response=responses({200: SearchOut}), auth=optional_auth)
 def search(
     request: HttpRequest,
-    q: str = Query(..., max_length=200, description="What to search for (Chinese, English or Malay)."),
+    q: Annotated[str, Limits(max_length=selectors.QUERY_MAX, pattern=NON_BLANK_PATTERN)] = Query(
+        ..., description="What to search for (Chinese, English or Malay)."
+    ),
     type: Literal["notes", "users", "hashtags", "products"] = "notes",
     sort: Literal["relevance", "latest", "likes", "comments", "saves"] = "relevance",
     kind: Literal["all", "image", "video"] = "all",
     time: Literal["all", "day", "week", "month", "year"] = "all",
     location: str = Query("", max_length=80, description="Only notes whose location contains this."),
-    cursor: str | None = Query(None, max_length=200),
+    cursor: SearchCursor = None,
     limit: PageLimit = None,
 ):
     """Search notes (ranked by text relevance × engagement × freshness; or ``sort`` by latest, likes, comments,

@@ -54,7 +54,6 @@ notes can move a result.
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import time
@@ -67,10 +66,8 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from meadow.core.errors import ValidationFailed
-from meadow.core.pagination import clamp_limit
+from meadow.core.pagination import clamp_limit, digit_token_decode, digit_token_encode, digit_token_pattern
 from meadow.notes.models import Note
 from meadow.search.analysis import ParsedQuery
 
@@ -140,28 +137,27 @@ class Cursor:
     now: float  # epoch seconds the first page was ranked at
 
 
+# The cursor (base64url of digits, see ``meadow.core.pagination``): the offset in ``OFFSET_DIGITS`` digits, then
+# the moment of the first page in milliseconds since the epoch in ``MOMENT_DIGITS``. Every token the pattern
+# matches is taken: an offset past ``MAX_RESULTS`` reads as the end (an empty page).
+OFFSET_DIGITS = len(str(MAX_RESULTS))
+MOMENT_DIGITS = 13  # milliseconds up to the year 2286
+CURSOR_PATTERN = digit_token_pattern(
+    "s1", min_digits=OFFSET_DIGITS + MOMENT_DIGITS, max_digits=OFFSET_DIGITS + MOMENT_DIGITS
+)
+
+
 def cursor_encode(cursor: Cursor) -> str:
-    raw = json.dumps({"o": cursor.offset, "t": round(cursor.now, 3)}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(f"s1:{raw}".encode()).decode().rstrip("=")
+    moment = min(max(round(cursor.now * 1000), 0), 10**MOMENT_DIGITS - 1)
+    return digit_token_encode("s1", f"{cursor.offset:0{OFFSET_DIGITS}d}{moment:0{MOMENT_DIGITS}d}")
 
 
 def cursor_decode(value: str | None) -> Cursor | None:
-    if not value:
+    digits = digit_token_decode(value, kind="s1", pattern=CURSOR_PATTERN)
+    if digits is None:
         return None
-    try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
-        prefix, body = raw.split(":", 1)
-        data = json.loads(body)
-        if prefix != "s1" or not isinstance(data, dict):
-            raise ValueError
-        offset, now = data["o"], data["t"]
-        if type(offset) is not int or not isinstance(now, int | float) or isinstance(now, bool):
-            raise ValueError
-        if not 0 < offset < MAX_RESULTS or not math.isfinite(now) or not 0 < now < 2**40:
-            raise ValueError
-        return Cursor(offset=offset, now=float(now))
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
-        raise ValidationFailed(_("This cursor is not valid."), field="cursor", code="bad_cursor") from exc
+    offset = min(int(digits[:OFFSET_DIGITS]), MAX_RESULTS)
+    return Cursor(offset=offset, now=int(digits[OFFSET_DIGITS:]) / 1000)
 
 
 class SearchBackend(Protocol):

@@ -118,14 +118,17 @@ def _ensure_user_dictionary() -> None:
             _dictionary_loaded = True
 
 
+QUERY_MAX = 200  # characters of a search query
+
+
 def search_parse(raw: str) -> ParsedQuery:
     """Validate and parse a query: 400 ``empty_query`` when nothing searchable is left."""
     text = (raw or "").strip()
     if not text:
         raise ValidationFailed(_("Type something to search for."), field="q", code="empty_query")
-    if len(text) > 200:
+    if len(text) > QUERY_MAX:
         raise ValidationFailed(
-            _("A search can have at most %(max)d characters.") % {"max": 200},
+            _("A search can have at most %(max)d characters.") % {"max": QUERY_MAX},
             field="q",
             code="query_too_long",
         )

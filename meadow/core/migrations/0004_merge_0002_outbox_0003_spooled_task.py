@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0002_outbox'),
-        ('core', '0003_spooled_task'),
+        ("core", "0002_outbox"),
+        ("core", "0003_spooled_task"),
     ]
 
-    operations = [
-    ]
+    operations = []

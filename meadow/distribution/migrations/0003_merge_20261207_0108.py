@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('distribution', '0002_engagement_log_cursor'),
-        ('distribution', '0002_remove_public_cf_models'),
+        ("distribution", "0002_engagement_log_cursor"),
+        ("distribution", "0002_remove_public_cf_models"),
     ]
 
-    operations = [
-    ]
+    operations = []
