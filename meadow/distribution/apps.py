@@ -11,8 +11,10 @@ class DistributionConfig(AppConfig):
     def ready(self) -> None:
         from meadow.accounts.services import FOLLOW_CREATED
         from meadow.core.outbox import register_consumer
+        from meadow.notes.events import NOTE_CREATED, NOTE_UPDATED
 
         register_consumer("distribution.interests_follow", topics=[FOLLOW_CREATED], handle=_interests_follow)
+        register_consumer("distribution.pool_enter", topics=[NOTE_CREATED, NOTE_UPDATED], handle=_pool_enter)
 
 
 def _interests_follow(event) -> None:
@@ -20,3 +22,13 @@ def _interests_follow(event) -> None:
     from meadow.distribution.services import interests_learn_follow
 
     interests_learn_follow(user_id=event.payload["follower_id"], followee_id=event.payload["followee_id"])
+
+
+def _pool_enter(event) -> None:
+    """A note that goes out (published at once, or a draft published) enters traffic pool 1."""
+    from meadow.core.tasks import enqueue
+    from meadow.distribution.tasks import pool_enter
+    from meadow.notes.events import note_went_public
+
+    if note_went_public(event.topic, event.payload):
+        enqueue(pool_enter, note_id=event.payload["note_id"])
