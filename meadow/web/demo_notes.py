@@ -1,6 +1,7 @@
 """Believable demo notes, fast: ``seed_notes`` bulk-creates notes in Chinese, English and Malay across the
 interest categories, with covers drawn by Pillow (a pool of a few dozen, processed once by the real media
-pipeline and shared between notes; ``tasks.note_media_purge`` never deletes a file another note still uses)."""
+pipeline and shared between notes; ``tasks.note_media_purge`` never deletes a file another note still uses),
+and comments under them. It lives in the web shell with ``meadow demo`` because it seeds more than one app."""
 
 from __future__ import annotations
 
