@@ -60,11 +60,34 @@ def consumers() -> dict[str, Consumer]:
 
 
 def outbox_record(topic: str, **payload: Any) -> OutboxEvent:
-    """Record a fact (in the caller's transaction) and have the consumers run after the commit."""
+    """Record a fact (in the caller's transaction) and have the consumers of its topic run after the commit.
+
+    One drain pass per commit, whatever the number of records: the first record of a transaction registers one
+    commit callback, and the later ones add their topic to it; the pass runs just the consumers of those topics.
+    A savepoint rolled back drops a callback registered inside it (Django's bookkeeping), so a later record
+    registers a new one; a topic whose record was rolled back only costs its consumers an empty look."""
     event = OutboxEvent.objects.create(topic=topic, payload=payload)
-    # by name: meadow.core.tasks imports this module (the task's body is outbox_drain below)
-    transaction.on_commit(lambda: current_app.tasks[DRAIN_TASK].apply_async())
+    conn = transaction.get_connection()
+    for _sids, func, _robust in conn.run_on_commit:  # the callbacks pending on this transaction
+        if isinstance(func, _DrainAfterCommit) and not func.queued:
+            func.topics.add(topic)
+            break
+    else:
+        transaction.on_commit(_DrainAfterCommit({topic}))
     return event
+
+
+@dataclass
+class _DrainAfterCommit:
+    """The commit callback that queues one drain of the consumers of ``topics``."""
+
+    topics: set[str]
+    queued: bool = False  # a test's captured callbacks stay listed after they ran: never add to a spent one
+
+    def __call__(self) -> None:
+        self.queued = True
+        # by name: meadow.core.tasks imports this module (the task's body is outbox_drain below)
+        current_app.tasks[DRAIN_TASK].apply_async(kwargs={"topics": sorted(self.topics)})
 
 
 def _claim(consumer: Consumer) -> int | None:
@@ -112,10 +135,16 @@ def _drain_one(consumer: Consumer, *, batch: int) -> int:
     return handled
 
 
-def outbox_drain(*, consumer: str | None = None, batch: int = BATCH) -> dict[str, int]:
-    """Run every consumer (or one) over its new events, in id order; ``{consumer: events handled}``. Stops a
-    consumer at an event its handler fails on (retried next run)."""
+def outbox_drain(
+    *, consumer: str | None = None, topics: Iterable[str] | None = None, batch: int = BATCH
+) -> dict[str, int]:
+    """Run every consumer (or one, or those of ``topics``: what a commit recorded) over its new events, in id
+    order; ``{consumer: events handled}``. Stops a consumer at an event its handler fails on (retried next
+    run)."""
     chosen = [_CONSUMERS[consumer]] if consumer else list(_CONSUMERS.values())
+    if topics is not None:
+        wanted = frozenset(topics)
+        chosen = [item for item in chosen if item.topics & wanted]
     result: dict[str, int] = {}
     for item in chosen:
         total = 0

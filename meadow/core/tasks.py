@@ -57,9 +57,10 @@ def broker_prune(older_than_hours: float = 24.0) -> int:
 
 
 @shared_task(name="meadow.core.tasks.outbox_drain")
-def outbox_drain() -> dict[str, int]:
-    """After a commit that recorded outbox events, and periodically (beat): hand every consumer its new events in
-    order (``meadow.core.outbox``). Idempotent: each consumer's cursor moves with its effects."""
+def outbox_drain(topics: list[str] | None = None) -> dict[str, int]:
+    """After a commit that recorded outbox events (``topics``: the consumers of what it recorded), and
+    periodically (beat, every consumer): hand the consumers their new events in order (``meadow.core.outbox``).
+    Idempotent: each consumer's cursor moves with its effects."""
     from meadow.core.outbox import outbox_drain as drain
 
-    return drain()
+    return drain(topics=topics)
