@@ -62,32 +62,50 @@ def consumers() -> dict[str, Consumer]:
 def outbox_record(topic: str, **payload: Any) -> OutboxEvent:
     """Record a fact (in the caller's transaction) and have the consumers of its topic run after the commit.
 
-    One drain pass per commit, whatever the number of records: the first record of a transaction registers one
-    commit callback, and the later ones add their topic to it; the pass runs just the consumers of those topics.
-    A savepoint rolled back drops a callback registered inside it (Django's bookkeeping), so a later record
-    registers a new one; a topic whose record was rolled back only costs its consumers an empty look."""
+    One drain pass per commit, whatever the number of records: the records of a transaction share one batch of
+    topics; each registers a commit callback, and the first of them to run queues one drain of just the
+    consumers of the batch's topics (the others find it queued). A savepoint rolled back drops the callbacks
+    registered inside it (Django's bookkeeping); a topic whose record was rolled back only costs its consumers
+    an empty look."""
     event = OutboxEvent.objects.create(topic=topic, payload=payload)
-    conn = transaction.get_connection()
-    for _sids, func, _robust in conn.run_on_commit:  # the callbacks pending on this transaction
-        if isinstance(func, _DrainAfterCommit) and not func.queued:
-            func.topics.add(topic)
-            break
-    else:
-        transaction.on_commit(_DrainAfterCommit({topic}))
+    batch = (
+        next(
+            (
+                func.batch
+                for _sids, func, _robust in transaction.get_connection().run_on_commit  # pending on this transaction
+                if isinstance(func, _DrainAfterCommit) and not func.batch.queued
+            ),
+            None,
+        )
+        or _Batch(topics=set())
+    )
+    batch.topics.add(topic)
+    transaction.on_commit(_DrainAfterCommit(batch))
     return event
 
 
 @dataclass
-class _DrainAfterCommit:
-    """The commit callback that queues one drain of the consumers of ``topics``."""
+class _Batch:
+    """The topics one transaction recorded, and whether their drain is queued."""
 
     topics: set[str]
-    queued: bool = False  # a test's captured callbacks stay listed after they ran: never add to a spent one
+    queued: bool = False
+
+
+@dataclass
+class _DrainAfterCommit:
+    """A commit callback: the first of a batch's callbacks queues one drain of the consumers of its topics.
+    (Each record registers its own, so a test that runs only the callbacks registered inside a block still runs
+    one for every record made there.)"""
+
+    batch: _Batch
 
     def __call__(self) -> None:
-        self.queued = True
+        if self.batch.queued:
+            return
+        self.batch.queued = True
         # by name: meadow.core.tasks imports this module (the task's body is outbox_drain below)
-        current_app.tasks[DRAIN_TASK].apply_async(kwargs={"topics": sorted(self.topics)})
+        current_app.tasks[DRAIN_TASK].apply_async(kwargs={"topics": sorted(self.batch.topics)})
 
 
 def _claim(consumer: Consumer) -> int | None:
