@@ -4,7 +4,7 @@ parser and handlers) and adds every app's router; it holds no endpoint and no sc
 
 from __future__ import annotations
 
-from meadow.accounts.api import auth_router, me_router, users_router
+from meadow.accounts.api import auth_router, me_router, token_sign_in_hooks_set, users_router
 from meadow.accounts.services import token_authenticate
 from meadow.business.api import router as business_router
 from meadow.core.http import api_build
@@ -18,6 +18,7 @@ from meadow.notes.api import router as notes_router
 from meadow.notifications.api import router as notifications_router
 from meadow.orders.api import router as orders_router
 from meadow.privacy.api import router as privacy_router
+from meadow.privacy.services import account_deletion_cancel_on_login
 from meadow.search.api import router as search_router
 from meadow.store.api import router as store_router
 
@@ -30,6 +31,7 @@ api = api_build(
     urls_namespace="api",
     docs_url="/docs",
 )
+token_sign_in_hooks_set(account_deletion_cancel_on_login)  # signing in cancels a scheduled account deletion
 
 # The order of the routers is the order of the operations in the OpenAPI document (docs/api/openapi.json).
 api.add_router("/auth", auth_router)

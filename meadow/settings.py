@@ -343,7 +343,7 @@ LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:home"
 
 # django-allauth: e-mail accounts (verification sent, optional by default) and OAuth providers.
-ACCOUNT_ADAPTER = "meadow.accounts.adapters.AccountAdapter"
+ACCOUNT_ADAPTER = "meadow.web.adapters.AccountAdapter"  # accounts.adapters + the sign-in hooks above
 SOCIALACCOUNT_ADAPTER = "meadow.accounts.adapters.SocialAccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = "handle"
 ACCOUNT_LOGIN_METHODS = {"email", "username"}

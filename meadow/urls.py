@@ -13,6 +13,7 @@ from meadow.enforcement import views as enforcement
 from meadow.engagement import views as engagement
 from meadow.notes import views as notes
 from meadow.notifications import views as notifications
+from meadow.web import account_pages
 from meadow.web import views as web
 
 HANDLE = "<str:handle>"
@@ -25,8 +26,8 @@ web_patterns = [
     path("terms/", web.legal, {"document": "terms"}, name="terms"),
     path("privacy/", web.legal, {"document": "privacy"}, name="privacy"),
     path("signup/", accounts.signup, name="signup"),
-    path("login/", accounts.login_view, name="login"),
-    path("login/code/", accounts.login_code, name="login_code"),
+    path("login/", account_pages.login_view, name="login"),
+    path("login/code/", account_pages.login_code, name="login_code"),
     path("logout/", accounts.logout_view, name="logout"),
     path("me/", accounts.me, name="me"),
     path("me/edit/", accounts.profile_edit, name="profile_edit"),
@@ -41,7 +42,7 @@ web_patterns = [
     path("me/status/appeal/<int:violation_id>/", enforcement.appeal, name="appeal"),
     path("settings/", accounts.privacy, name="settings"),
     path("settings/apps/<int:token_id>/sign-out/", accounts.token_revoke, name="token_revoke"),
-    path(f"@{HANDLE}/", accounts.profile, name="profile"),
+    path(f"@{HANDLE}/", account_pages.profile, name="profile"),
     path(f"@{HANDLE}/followers/", accounts.connections, {"which": "followers"}, name="followers"),
     path(f"@{HANDLE}/following/", accounts.connections, {"which": "following"}, name="following"),
     path(f"@{HANDLE}/follow/", accounts.follow_toggle, name="follow"),
@@ -87,7 +88,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path(csp.REPORT_PATH.lstrip("/"), csp.report, name="csp_report"),
     # The admin's own sign-in page, wrapped so that it does what every sign-in door does (before admin.site.urls).
-    path("admin/login/", accounts.admin_login, name="admin_login"),
+    path("admin/login/", account_pages.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
     path("metrics", core_views.metrics, name="metrics"),
 ]

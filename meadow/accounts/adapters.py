@@ -1,5 +1,7 @@
 """django-allauth adapters: allauth handles e-mail verification, password reset and OAuth (WeChat, Facebook,
-Google); these make it use Meadow's handle rules and record the agreement."""
+Google); these make it use Meadow's handle rules and record the agreement. The adapter allauth uses
+(``ACCOUNT_ADAPTER``) is ``meadow.web.adapters.AccountAdapter``, which adds what sign-in means to apps above
+accounts (privacy's deletion cancel)."""
 
 from __future__ import annotations
 
@@ -19,14 +21,6 @@ class AccountAdapter(DefaultAccountAdapter):
         except DomainError as exc:
             raise forms.ValidationError(str(exc.message)) from exc
         return super().clean_username(handle, shallow=shallow)
-
-    def login(self, request, user):
-        """allauth's sign-in doors (social accounts, e-mail confirmation): logging in cancels a scheduled
-        account deletion, as on Meadow's own login pages."""
-        super().login(request, user)
-        from meadow.privacy.views import signed_in
-
-        signed_in(request, user)
 
     def authenticate(self, request, **credentials):
         """allauth's login goes through Django's ``authenticate()``, where ``LoginBackend`` counts the attempt

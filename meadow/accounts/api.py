@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -182,6 +183,16 @@ class TokenOut(Schema):
     handle: str
 
 
+# What signing in for a token means to apps above accounts (privacy cancels a scheduled account deletion),
+# handed in by ``meadow/api.py`` when it builds the API, as the token check is.
+_ON_TOKEN_SIGN_IN: list[Callable[..., Any]] = []
+
+
+def token_sign_in_hooks_set(*hooks: Callable[..., Any]) -> None:
+    """The functions ``POST /auth/token`` calls with ``user=`` after a successful sign-in."""
+    _ON_TOKEN_SIGN_IN[:] = list(hooks)
+
+
 @auth_router.post("/token", response=responses({200: TokenOut}), auth=None)
 def token(request: HttpRequest, payload: TokenIn):
     """A bearer token: ``{"login", "password"}`` or ``{"phone", "code"}``."""
@@ -194,9 +205,8 @@ def token(request: HttpRequest, payload: TokenIn):
         user, raw = services.token_issue(
             login=payload.login or "", password=payload.password or "", ip=ip, name=payload.name
         )
-    from meadow.privacy.services import account_deletion_cancel_on_login
-
-    account_deletion_cancel_on_login(user=user)  # signing in cancels a scheduled account deletion
+    for on_sign_in in _ON_TOKEN_SIGN_IN:  # privacy's: signing in cancels a scheduled account deletion
+        on_sign_in(user=user)
     return {"token": raw, "handle": user.handle}
 
 

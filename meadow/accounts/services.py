@@ -10,11 +10,13 @@ import hashlib
 import hmac
 import secrets
 import unicodedata
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import password_validation
+from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -36,10 +38,30 @@ from meadow.core.images import process_image_upload
 from meadow.core.outbox import outbox_record
 from meadow.core.ratelimit import rate_limit_hit, rate_limit_refund
 from meadow.core.text import strip_invisible
-from meadow.enforcement.services import enforcement_login_gate, enforcement_screen_profile
 
 LANGUAGE_CODES = {"zh-hans", "en", "ms"}
 ACCENT_COLORS = ["#e8a87c", "#85c1a9", "#f3c969", "#9fb4e6", "#e49ab0", "#b7a6e0", "#7fc8d6", "#f0a46b"]
+
+
+# --- the gates of apps above ------------------------------------------------------------------------------------
+# Enforcement (above accounts) decides whether a suspended account may sign in and screens a profile edit's name
+# and bio; it hands both in from its ``AppConfig.ready`` (``account_gates_set``), so accounts never imports it.
+_LOGIN_GATE: list[Callable[..., User | None]] = []
+_PROFILE_SCREEN: list[Callable[..., Any]] = []
+
+
+def account_gates_set(*, login_gate: Callable[..., User | None], profile_screen: Callable[..., Any]) -> None:
+    """Hand in the sign-in gate for an inactive account (``login_gate(login=, password=)`` → the account
+    reactivated, or ``None``, or raises) and the profile screening (``profile_screen(user=, changes=)``, raises
+    to refuse). Called once by the enforcement app's ``AppConfig.ready``."""
+    _LOGIN_GATE[:] = [login_gate]
+    _PROFILE_SCREEN[:] = [profile_screen]
+
+
+def _gate(hooks: list[Callable[..., Any]], what: str) -> Callable[..., Any]:
+    if not hooks:
+        raise ImproperlyConfigured(f"meadow.accounts: no {what} (the enforcement app hands it in when ready)")
+    return hooks[0]
 
 
 # --- sign-up --------------------------------------------------------------------------------------------------
@@ -322,7 +344,7 @@ def token_issue(*, login: str, password: str, ip: str | None = None, name: str =
     login get the same answer (and cost the same work)."""
     user = user_authenticate(login=login, password=password, ip=ip)
     if user is not None and not user.is_active:  # suspended: say so and until when (or lift an ended one)
-        user = enforcement_login_gate(login=login, password=password)
+        user = _gate(_LOGIN_GATE, "login gate")(login=login, password=password)
     if user is None or not user.is_active:
         raise _bad_credentials()
     return user, _token_create(user=user, name=name)
@@ -480,7 +502,9 @@ def profile_update(*, user: User, **changes: Any) -> User:
         if (changes["language"] or "") not in LANGUAGE_CODES | {""}:
             raise ValidationFailed(_("Choose one of the options."), field="language", code="invalid_choice")
         clean["language"] = changes["language"] or ""
-    enforcement_screen_profile(user=user, changes=clean)  # name and bio are moderated: a redirect refuses
+    _gate(_PROFILE_SCREEN, "profile screening")(
+        user=user, changes=clean
+    )  # name and bio are moderated: a redirect refuses
     if not clean:
         return user
     try:

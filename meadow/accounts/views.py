@@ -1,10 +1,11 @@
-"""Account pages: sign-up by phone code, login (password or code), profile, edit, privacy, follow lists."""
+"""Account pages: sign-up by phone code, logout, profile edit, privacy, follow lists. The login pages and the
+profile page compose apps above accounts (enforcement's ban gate, privacy's deletion cancel, the notes grid) and
+live in the web shell (``meadow.web.account_pages``)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import authenticate
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.decorators import login_required
@@ -19,9 +20,7 @@ from django.views.decorators.http import require_POST
 
 from meadow.accounts import selectors, services
 from meadow.accounts.forms import (
-    LoginForm,
     PhoneForm,
-    PhoneLoginForm,
     PhoneSignupForm,
     PrivacyForm,
     ProfileForm,
@@ -30,8 +29,6 @@ from meadow.accounts.validation import clean_phone
 from meadow.core.errors import DomainError, NotFound
 from meadow.core.ratelimit import client_ip
 from meadow.core.redirects import next_url
-from meadow.enforcement.services import enforcement_login_gate
-from meadow.privacy.views import signed_in as privacy_signed_in
 
 BACKEND = "meadow.accounts.backends.LoginBackend"
 
@@ -98,79 +95,6 @@ def signup(request: HttpRequest) -> HttpResponse:
     )
 
 
-def login_view(request: HttpRequest) -> HttpResponse:
-    if request.user.is_authenticated:
-        return redirect("web:home")
-    form = LoginForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            # LoginBackend counts the attempt (per address, per account) and raises RateLimited past the limit.
-            user = authenticate(
-                request, username=form.cleaned_data["login"], password=form.cleaned_data["password"]
-            )
-            if user is None:  # suspended: say so and until when (or lift an ended suspension)
-                user = enforcement_login_gate(
-                    login=form.cleaned_data["login"], password=form.cleaned_data["password"]
-                )
-        except DomainError as exc:
-            _form_error(form, exc)
-        else:
-            if user is None:
-                form.add_error(None, _("The login or the password is not right."))
-            else:
-                auth_login(request, user, backend=BACKEND)
-                privacy_signed_in(request, user)  # logging in cancels a scheduled account deletion
-                return _activate_language(redirect(_next_url(request, reverse("web:home"))), user.language)
-    return render(request, "accounts/login.html", {"form": form, "next": next_url(request, "")})
-
-
-def admin_login(request: HttpRequest) -> HttpResponse:
-    """The Django admin's sign-in page (its form, throttled like every password door by ``LoginBackend``), plus
-    what every sign-in does: a scheduled account deletion is cancelled, as on Meadow's own login pages."""
-    from django.contrib import admin
-
-    before = request.user.pk if request.user.is_authenticated else None
-    response = admin.site.login(request)
-    if request.method == "POST" and request.user.is_authenticated and request.user.pk != before:
-        privacy_signed_in(request, request.user)
-    return response
-
-
-def login_code(request: HttpRequest) -> HttpResponse:
-    """Log in with a phone number and a one-time code (no password needed)."""
-    if request.user.is_authenticated:
-        return redirect("web:home")
-    phone_form, code_form = PhoneForm(), None
-    if request.method == "POST" and request.POST.get("step") == "phone":
-        phone_form = PhoneForm(request.POST)
-        if phone_form.is_valid():
-            try:
-                phone = clean_phone(phone_form.cleaned_data["phone"])
-                if not selectors.user_find_by_login(login=phone):
-                    raise DomainError(_("No account uses this phone number. Sign up first."), field="phone")
-                services.phone_code_request(phone=phone, ip=client_ip(request))
-            except DomainError as exc:
-                _form_error(phone_form, exc)
-            else:
-                code_form = PhoneLoginForm(initial={"phone": phone})
-    elif request.method == "POST" and request.POST.get("step") == "code":
-        code_form = PhoneLoginForm(request.POST)
-        if code_form.is_valid():
-            try:
-                user = services.user_login_by_phone(
-                    phone=code_form.cleaned_data["phone"],
-                    code=code_form.cleaned_data["code"],
-                    ip=client_ip(request),
-                )
-            except DomainError as exc:
-                _form_error(code_form, exc)
-            else:
-                auth_login(request, user, backend=BACKEND)
-                privacy_signed_in(request, user)  # logging in cancels a scheduled account deletion
-                return _activate_language(redirect("web:home"), user.language)
-    return render(request, "accounts/login_code.html", {"phone_form": phone_form, "code_form": code_form})
-
-
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     auth_logout(request)
@@ -178,38 +102,6 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 
 # --- profile ---------------------------------------------------------------------------------------------------------
-def profile(request: HttpRequest, handle: str) -> HttpResponse:
-    from meadow.notes import selectors as note_selectors
-    from meadow.notes.views import render_grid
-
-    viewer = request.user if request.user.is_authenticated else None
-    user = selectors.user_get_for_viewer(viewer=viewer, handle=handle)
-    drafts = bool(request.GET.get("drafts")) and viewer is not None and viewer.pk == user.pk
-    cursor = request.GET.get("cursor")
-    if drafts:
-        page = note_selectors.notes_drafts(author=user, cursor=cursor)
-    else:
-        page = note_selectors.notes_for_profile(viewer=viewer, author=user, cursor=cursor)
-        if viewer is not None and viewer.pk == user.pk:
-            # The author sees which of their notes are kept out of feeds and search (限流), and why (status page).
-            from meadow.enforcement.selectors import notes_limited_ids
-
-            limited = notes_limited_ids(note_ids=[note.pk for note in page["items"]])
-            for note in page["items"]:
-                note.limited_for_author = note.pk in limited
-    context = {
-        "drafts": drafts,
-        "profile": user,
-        "follow": selectors.follow_status(follower=viewer, followee=user),
-        "blocked": bool(viewer and selectors.has_blocked(blocker=viewer, blocked=user)),
-        "can_see": selectors.can_see_connections(viewer=viewer, user=user),
-        "requests": selectors.follow_requests_for(user=user).count()
-        if viewer and viewer.pk == user.pk
-        else 0,
-    }
-    return render_grid(request, page, template="accounts/profile.html", context=context)
-
-
 def connections(request: HttpRequest, handle: str, which: str) -> HttpResponse:
     viewer = request.user if request.user.is_authenticated else None
     user = selectors.user_get_for_viewer(viewer=viewer, handle=handle)

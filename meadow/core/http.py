@@ -49,6 +49,21 @@ def _token_authenticator() -> Callable[..., Any]:
     return _TOKEN_AUTHENTICATOR[0]
 
 
+# ``moderation_for_reader(moderation)`` → the findings with their labels in the reader's language: the moderation
+# app's, given by ``api_build``; endpoints that answer findings (the publish answer) use ``moderation_labelled``.
+_MODERATION_FOR_READER: list[Callable[[Any], Any]] = []
+
+
+def moderation_labelled(moderation: Any) -> Any:
+    """``moderation`` (``{verdict, hits}``) as the reader sees it: each hit's category labelled in the request's
+    language, by the moderation app's function that ``meadow/api.py`` hands to ``api_build``."""
+    if not _MODERATION_FOR_READER:
+        raise ImproperlyConfigured(
+            "meadow.core.http: no moderation labels (meadow.api builds the API with them)"
+        )
+    return _MODERATION_FOR_READER[0](moderation)
+
+
 class ErrorBody(Schema):
     code: str
     message: str
@@ -310,6 +325,7 @@ def api_build(
     token (the accounts app's ``token_authenticate``); ``moderation_for_reader`` shows a ``moderation_blocked``
     error's findings in the reader's language (the moderation app's)."""
     _TOKEN_AUTHENTICATOR[:] = [token_authenticator]
+    _MODERATION_FOR_READER[:] = [moderation_for_reader]
     api = MeadowAPI(parser=JSONObjectParser(), **options)
 
     def session_writes_need_csrf(run):

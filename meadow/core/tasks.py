@@ -114,10 +114,10 @@ def broker_prune(older_than_hours: float = 24.0) -> int:
 
 
 @shared_task(name="meadow.core.tasks.outbox_drain")
-def outbox_drain(source: str | None = None) -> dict[str, int]:
-    """After a commit that recorded outbox events or wrote a consumed log (``source``: the consumers of that one
-    only), and periodically (beat: every consumer): hand each consumer its new events in order
-    (``meadow.core.outbox``). Idempotent: each consumer's cursor moves with its effects."""
+def outbox_drain(source: str | None = None, topics: list[str] | None = None) -> dict[str, int]:
+    """After a commit that recorded outbox events (``topics``: the consumers of what it recorded) or wrote a
+    consumed log (``source``: that log's consumers), and periodically (beat: every consumer): hand each consumer
+    its new events in order (``meadow.core.outbox``). Idempotent: each consumer's cursor moves with its effects."""
     from meadow.core.outbox import outbox_drain as drain
 
-    return drain(source=source)
+    return drain(source=source, topics=topics)

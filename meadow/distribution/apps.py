@@ -13,6 +13,7 @@ class DistributionConfig(AppConfig):
         from meadow.core.outbox import register_consumer, register_log_consumer
         from meadow.distribution import reactions
         from meadow.engagement.models import EngagementEvent
+        from meadow.notes.events import NOTE_CREATED, NOTE_UPDATED
 
         register_consumer(
             "distribution.interests_follow", topics=[FOLLOW_CREATED], handle=reactions.interests_follow
@@ -23,3 +24,14 @@ class DistributionConfig(AppConfig):
             wants=reactions.engagement_wanted,
             handle=reactions.interests_engagement,
         )
+        register_consumer("distribution.pool_enter", topics=[NOTE_CREATED, NOTE_UPDATED], handle=_pool_enter)
+
+
+def _pool_enter(event) -> None:
+    """A note that goes out (published at once, or a draft published) enters traffic pool 1."""
+    from meadow.core.tasks import enqueue
+    from meadow.distribution.tasks import pool_enter
+    from meadow.notes.events import note_went_public
+
+    if note_went_public(event.topic, event.payload):
+        enqueue(pool_enter, note_id=event.payload["note_id"])

@@ -7,3 +7,19 @@ class EngagementConfig(AppConfig):
     label = "engagement"
     verbose_name = _("Engagement")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from meadow.engagement.selectors import (
+            notes_annotate_viewer,
+            notes_exclude_not_interested,
+            viewer_state,
+        )
+        from meadow.notes.selectors import notes_engagement_set
+
+        # Notes sits below engagement: its reads carry the viewer's likes and saves (and leave out what they
+        # said "not interested" to) with the functions handed in here, in the same SELECT as before.
+        notes_engagement_set(
+            annotate_viewer=notes_annotate_viewer,
+            exclude_not_interested=notes_exclude_not_interested,
+            viewer_state=viewer_state,
+        )

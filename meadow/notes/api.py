@@ -13,11 +13,16 @@ from pydantic import Field, StrictBool
 from meadow.accounts.models import User
 from meadow.accounts.selectors import user_get_for_viewer
 from meadow.core.errors import NotFound, PermissionDenied
-from meadow.core.http import ModerationErrorOut, ModerationOut, optional_auth, responses, token_or_session
+from meadow.core.http import (
+    ModerationErrorOut,
+    ModerationOut,
+    moderation_labelled,
+    optional_auth,
+    responses,
+    token_or_session,
+)
 from meadow.core.pagination import PageCursor, PageLimit
 from meadow.core.schema import Limits, Text
-from meadow.engagement.selectors import viewer_state
-from meadow.moderation.labels import moderation_for_reader
 from meadow.notes import selectors, services
 from meadow.notes.models import BODY_MAX, LOCATION_NAME_MAX, TITLE_MAX, Note
 
@@ -177,7 +182,7 @@ def note_out(request: HttpRequest, note: Note) -> dict:
             "comments": note.comment_count,
             "shares": note.share_count,
         },
-        "viewer": viewer_state(viewer=getattr(request, "user", None), note=note),
+        "viewer": selectors.note_viewer_state(viewer=getattr(request, "user", None), note=note),
         "created_at": note.created_at,
         "content_type": note.content_type,
         "categories": [c.slug for c in note.categories.all()],
@@ -262,7 +267,7 @@ def note_create(
         products=form.products,
     )
     out = note_out(request, selectors.note_get_for_viewer(viewer=request.user, note_id=note.pk))
-    return Status(201, {**out, "moderation": moderation_for_reader(note.moderation)})
+    return Status(201, {**out, "moderation": moderation_labelled(note.moderation)})
 
 
 @router.get("/notes/{note_id}", response=responses({200: NoteOut}), auth=optional_auth)

@@ -4,10 +4,12 @@ and the 5-3-2 hashtag help."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeGuard
 
 from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -15,13 +17,67 @@ from django.utils import timezone
 from meadow.accounts.models import Block, Follow, User
 from meadow.accounts.selectors import is_blocked_between
 from meadow.core.pagination import clamp_limit, decode_cursor, paginate_desc
-from meadow.enforcement.selectors import note_is_held, visible_in_distribution
 from meadow.notes.models import Hashtag, InterestCategory, Note, NoteHashtag, NoteImage
 from meadow.notes.text import extract_keywords, normalize_hashtag
 
 TRENDING_DAYS = 7
 TRENDING_HALF_LIFE_HOURS = 24.0
 TRENDING_CACHE_SECONDS = 300
+
+
+# --- what apps above notes add to every read -------------------------------------------------------------------
+# Notes sits below enforcement and engagement, yet every list and the note page must leave out what enforcement
+# limits (限流) or holds for review, and carry the viewer's likes and saves (and leave out what they said "not
+# interested" to) in the same SELECT. Those apps hand their parts in from their ``AppConfig.ready``
+# (``notes_enforcement_set``, ``notes_engagement_set``), so the queries and their counts are what they were and
+# notes imports neither.
+_ENFORCEMENT: dict[str, Callable[..., Any]] = {}
+_ENGAGEMENT: dict[str, Callable[..., Any]] = {}
+
+
+def notes_enforcement_set(
+    *, visible_in_distribution: Callable[[QuerySet[Note]], QuerySet[Note]], note_is_held: Callable[..., bool]
+) -> None:
+    """Enforcement's filter without limited notes, and its check whether a note is held for review."""
+    _ENFORCEMENT.update(visible_in_distribution=visible_in_distribution, note_is_held=note_is_held)
+
+
+def notes_engagement_set(
+    *,
+    annotate_viewer: Callable[[QuerySet[Note], User | None], QuerySet[Note]],
+    exclude_not_interested: Callable[[QuerySet[Note], User | None], QuerySet[Note]],
+    viewer_state: Callable[..., dict[str, bool]],
+) -> None:
+    """Engagement's viewer annotations (liked, saved), its "not interested" filter and one note's state."""
+    _ENGAGEMENT.update(
+        annotate_viewer=annotate_viewer,
+        exclude_not_interested=exclude_not_interested,
+        viewer_state=viewer_state,
+    )
+
+
+def _hook(hooks: dict[str, Callable[..., Any]], name: str) -> Callable[..., Any]:
+    try:
+        return hooks[name]
+    except KeyError:
+        raise ImproperlyConfigured(
+            f"meadow.notes: no {name} (handed in by the app above when ready)"
+        ) from None
+
+
+def visible_in_distribution(qs: QuerySet[Note]) -> QuerySet[Note]:
+    """``qs`` without the notes enforcement limits (限流) or holds for review."""
+    return _hook(_ENFORCEMENT, "visible_in_distribution")(qs)
+
+
+def note_is_held(*, note_id: int) -> bool:
+    """Whether enforcement holds the note for a moderator (审核中)."""
+    return bool(_hook(_ENFORCEMENT, "note_is_held")(note_id=note_id))
+
+
+def note_viewer_state(*, viewer: User | None, note: Note) -> dict[str, bool]:
+    """``{"liked", "saved"}`` of ``viewer`` for ``note`` (the annotations of the reads below when present)."""
+    return _hook(_ENGAGEMENT, "viewer_state")(viewer=viewer, note=note)
 
 
 def _signed_in(viewer: User | None) -> TypeGuard[User]:
@@ -98,11 +154,9 @@ def _exclude_blocked(qs: QuerySet[Note], viewer: User | None) -> QuerySet[Note]:
 def _engagement(qs: QuerySet[Note], viewer: User | None, *, feed: bool = False) -> QuerySet[Note]:
     """The viewer's likes and saves as annotations (no extra query); in feeds, without the notes, authors and
     categories the viewer said "not interested" (不喜欢) to."""
-    from meadow.engagement.selectors import notes_annotate_viewer, notes_exclude_not_interested
-
     if feed:
-        qs = notes_exclude_not_interested(qs, viewer)
-    return notes_annotate_viewer(qs, viewer)
+        qs = _hook(_ENGAGEMENT, "exclude_not_interested")(qs, viewer)
+    return _hook(_ENGAGEMENT, "annotate_viewer")(qs, viewer)
 
 
 def _page(

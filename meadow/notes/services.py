@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from meadow.accounts.models import User
 from meadow.core.errors import NotFound, PermissionDenied, ValidationFailed
 from meadow.core.metrics import NOTES_PUBLISHED, count_on_commit
+from meadow.core.outbox import outbox_record
 from meadow.core.tasks import enqueue
 from meadow.core.text import visible_length
 from meadow.enforcement.services import (
@@ -32,6 +33,7 @@ from meadow.enforcement.services import (
     enforcement_screen_note_edit,
 )
 from meadow.notes import media
+from meadow.notes.events import NOTE_CREATED, NOTE_DELETED, NOTE_UPDATED
 from meadow.notes.models import (
     BODY_MAX,
     HASHTAG_NAME_MAX,
@@ -57,7 +59,6 @@ from meadow.notes.text import (
     parse_hashtags,
     parse_mentions,
 )
-from meadow.notifications.tasks import notify_note_mentions
 
 TAXONOMY_PATH = Path(__file__).resolve().parent / "data" / "taxonomy.json"
 NOTE_CATEGORIES_MAX = 3
@@ -394,20 +395,14 @@ def note_publish(
             hashtags_recount(hashtag_ids=[h.pk for h in note.hashtags.all()])  # after the hold: final state
             if product_ids:
                 note_products_set(note=note, product_ids=product_ids)
-            from meadow.search.tasks import search_index_note
-
-            enqueue(search_index_note, note_id=note.pk)
-            from meadow.moderation.tasks import note_media_scan
-
-            enqueue(note_media_scan, note_id=note.pk)  # QR codes, text in images, explicit images, copying
+            # The apps above react after the commit: search indexes it, moderation scans its media (QR codes,
+            # text in images, explicit images, copying), and a published note enters traffic pool 1
+            # (distribution) and tells the @mentioned people (notifications).
+            outbox_record(NOTE_CREATED, note_id=note.pk, published=not draft)
             if probe is not None:
                 from meadow.notes.tasks import note_video_process
 
                 enqueue(note_video_process, note_id=note.pk)
-            if not draft:
-                from meadow.distribution.tasks import pool_enter
-
-                enqueue(pool_enter, note_id=note.pk)  # traffic pool 1 (distribution)
     except BaseException:
         media.delete_files(saved)
         raise
@@ -481,7 +476,6 @@ def _note_create(
     )
     if note.status == Note.Status.PUBLISHED:
         note_categorize(note=note)
-        enqueue(notify_note_mentions, note_id=note.pk)  # tell the @mentioned people, after commit
     return note
 
 
@@ -570,12 +564,6 @@ def note_update(
         if publish and locked.status == Note.Status.DRAFT:
             locked.status = Note.Status.PUBLISHED
             locked.published_at = now
-            enqueue(
-                notify_note_mentions, note_id=locked.pk
-            )  # a draft's @mentions hear of it when it goes out
-            from meadow.distribution.tasks import pool_enter
-
-            enqueue(pool_enter, note_id=locked.pk)  # traffic pool 1 (distribution)
         locked.save()
         enforcement_hold(obj=locked, account=editor, screening=screening)
         if product_ids is not UNSET:
@@ -588,14 +576,16 @@ def note_update(
             )
         if locked.status == Note.Status.PUBLISHED:
             note_categorize(note=locked)
-        from meadow.moderation.tasks import note_media_scan
-        from meadow.search.tasks import search_index_note
-
-        if not was_published and locked.status == Note.Status.PUBLISHED:
-            enqueue(note_media_scan, note_id=locked.pk)  # a draft goes out: scanned like a publish
-        elif was_published and (locked.title, locked.body) != (old_title, old_body):
-            enqueue(note_media_scan, note_id=locked.pk, images=False)  # new copy: re-check copying (搬运)
-        enqueue(search_index_note, note_id=locked.pk)
+        # After the commit: search reindexes it; a draft that goes out is scanned like a publish (moderation),
+        # enters traffic pool 1 (distribution) and tells its @mentioned people (notifications); new copy on a
+        # published note is re-checked for copying (搬运).
+        outbox_record(
+            NOTE_UPDATED,
+            note_id=locked.pk,
+            went_public=not was_published and locked.status == Note.Status.PUBLISHED,
+            published=locked.status == Note.Status.PUBLISHED,
+            text_changed=(locked.title, locked.body) != (old_title, old_body),
+        )
     return locked
 
 
@@ -630,7 +620,6 @@ def _edit_screen_text(
 def note_delete(*, note: Note, user: User) -> None:
     """Delete a note (soft: status removed, deleted_at set); its files are removed by a background task."""
     from meadow.notes.tasks import note_media_purge
-    from meadow.search.tasks import search_remove_note
 
     with transaction.atomic():
         locked = _lock_own(note=note, user=user)
@@ -641,4 +630,4 @@ def note_delete(*, note: Note, user: User) -> None:
             hashtag_ids=NoteHashtag.objects.filter(note=locked).values_list("hashtag_id", flat=True)
         )
         enqueue(note_media_purge, note_id=locked.pk)
-        enqueue(search_remove_note, note_id=locked.pk)
+        outbox_record(NOTE_DELETED, note_id=locked.pk)  # search drops it

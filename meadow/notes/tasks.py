@@ -12,7 +12,9 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from meadow.core.errors import ValidationFailed
+from meadow.core.outbox import outbox_record
 from meadow.notes import media
+from meadow.notes.events import NOTE_COVER_REPLACED
 from meadow.notes.models import Note, NoteHashtag, NoteImage, NoteVideo
 
 log = logging.getLogger(__name__)
@@ -74,11 +76,8 @@ def note_video_process(note_id: int) -> str:
             hashtag_ids=NoteHashtag.objects.filter(note_id=note_id).values_list("hashtag_id", flat=True)
         )
         transaction.on_commit(lambda: media.delete_files([old_source]))
-        if renditions is not None:  # the poster frame is the cover now: scan it like a photo (QR, OCR, NSFW)
-            from meadow.core.tasks import enqueue
-            from meadow.moderation.tasks import note_media_scan
-
-            enqueue(note_media_scan, note_id=note_id)
+        if renditions is not None:  # the poster frame is the cover now: scanned like a photo (QR, OCR, NSFW)
+            outbox_record(NOTE_COVER_REPLACED, note_id=note_id)  # by moderation, after the commit
     return "done"
 
 

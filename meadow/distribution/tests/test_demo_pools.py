@@ -40,7 +40,7 @@ def test_seed_notes_reports_progress_per_batch_so_the_bar_ends_at_the_count(sett
     """The bar advances by what each call reports: reporting the running total overshot (10 + 20 + 25 = 55)."""
     import random
 
-    from meadow.notes import demo as notes_demo
+    from meadow.web import demo_notes as notes_demo
     from tests.factories import UserFactory
 
     settings.MEDIA_ROOT = str(tmp_path / "media")

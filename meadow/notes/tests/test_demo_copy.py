@@ -18,11 +18,11 @@ from meadow.accounts.models import Follow, User
 from meadow.core.bulk import BulkTable, ids_reserve
 from meadow.distribution.models import NotePool, PoolTransition
 from meadow.engagement.models import Comment
-from meadow.notes import demo as notes_demo
 from meadow.notes.models import Note, NoteCategory, NoteHashtag, NoteImage
 from meadow.search.models import NoteSearchDoc
 from meadow.search.selectors import search_filters, search_run
 from meadow.search.services import _with_tags, note_doc_build
+from meadow.web import demo_notes as notes_demo
 
 needs_postgres = pytest.mark.skipif(
     not os.environ.get("MEADOW_TEST_POSTGRES"), reason="COPY: PostgreSQL profile only (MEADOW_TEST_POSTGRES)"

@@ -8,9 +8,9 @@ import pytest
 
 from meadow.accounts.models import Block, Follow
 from meadow.notes import selectors
-from meadow.notes.demo import seed_notes
 from meadow.notes.models import Hashtag, Note, NoteCategory
 from meadow.notes.tests.factories import NoteFactory
+from meadow.web.demo_notes import seed_notes
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

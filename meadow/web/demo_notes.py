@@ -7,7 +7,9 @@ then written with PostgreSQL's COPY as plain tuples (``meadow.core.bulk``: no mo
 from the identity sequence) or, on SQLite, with ``bulk_create``. A 20,000-note profile of the earlier version
 (bulk_create of model instances, then search indexing note by note) spent 74 % of its time in the search index's
 ``update_or_create`` (a savepoint, a SELECT and an INSERT per note) and most of the rest building model instances;
-the callers' per-batch hook (``on_batch``) now writes pools and search documents for the batch in the same pass."""
+the callers' per-batch hook (``on_batch``) now writes pools and search documents for the batch in the same pass.
+
+It lives in the web shell with ``meadow demo`` because it seeds more than one app."""
 
 from __future__ import annotations
 

@@ -365,7 +365,7 @@ class Command(BaseCommand):
         if count == 0 or not apps.is_installed("meadow.notes"):
             return 0
         try:
-            from meadow.notes.demo import seed_notes
+            from meadow.web.demo_notes import seed_notes
         except ImportError:  # the notes app is present but has no seeder yet
             return 0
         authors = list(User.objects.filter(pk__in=ids[: max(10, len(ids) // 3)]))
