@@ -371,6 +371,9 @@ MEADOW_PHONE_DEFAULT_REGION = env("MEADOW_PHONE_DEFAULT_REGION", "MY")
 # The penalty ladder (PRODUCT.md §6): JSON replacing the steps of the types it names (defaults and format in
 # meadow/enforcement/ladder.py), e.g. {"behaviour": [{"sanction": "warning"}, {"sanction": "posting_ban"}]}
 MEADOW_PENALTY_LADDER: dict = json.loads(env("MEADOW_PENALTY_LADDER") or "{}")
+# The outbox drain remembers an id it read past but could not see (a transaction still open) this long, and
+# hands it over if it appears meanwhile; after that it is taken for a rolled-back insert (meadow.core.outbox).
+MEADOW_OUTBOX_GAP_SECONDS = int(env("MEADOW_OUTBOX_GAP_SECONDS", "600"))
 MEADOW_PHONE_CODE_TTL = int(env("MEADOW_PHONE_CODE_TTL", "600"))  # seconds a one-time code lives
 MEADOW_PHONE_CODE_MAX_ATTEMPTS = 5
 MEADOW_API_TOKEN_DAYS = int(env("MEADOW_API_TOKEN_DAYS", "90"))  # a bearer token works this many days

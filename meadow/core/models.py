@@ -75,10 +75,13 @@ class OutboxEvent(models.Model):
 
 
 class OutboxCursor(models.Model):
-    """How far one consumer has read the outbox: it handled every event of its topics up to ``position``."""
+    """How far one consumer has read the outbox: it handled every event of its topics up to ``position``, but
+    the ids in ``gaps`` (``{"id": first seen missing, epoch seconds}``): ids below ``position`` that were not
+    visible when it was read past them (on PostgreSQL, a transaction still open then may commit them later)."""
 
     consumer = models.CharField(max_length=100, unique=True)
     position = models.BigIntegerField(default=0)
+    gaps = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

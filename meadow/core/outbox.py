@@ -19,6 +19,14 @@ Guarantees:
   event is handled once per consumer, however often the task is delivered.
 - *A failing consumer loses nothing*: its transaction rolls back, its cursor stays before the failing event,
   the next run retries it; other consumers go on.
+- *A row committed late is not skipped*: ids are taken at INSERT, not at COMMIT (PostgreSQL), so a drain may
+  see id 11 while id 10's transaction is still open. When the cursor moves past ids it did not see, the cursor
+  row remembers them as *gaps*, each with the time it was first missed; every drain first re-reads the rows of
+  its gaps and hands over those now there (in id order, once: the gap goes in the same transaction as the
+  handler's effects), then reads on. A gap missing for ``MEADOW_OUTBOX_GAP_SECONDS`` (a rolled-back insert, a
+  deleted log row) is forgotten; at most ``MAX_GAPS`` are kept. Nothing is added to the write side; a drain
+  costs one query more while it has gaps. (SQLite serialises writers, so there a gap is never filled later.)
+  Such a row is handled after newer ones: consumers must not rely on a strict order across transactions.
 - *One drainer per consumer*: the cursor row is locked with ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL (a
   second drainer skips the consumer); on SQLite the cursor is claimed with a conditional UPDATE first, which
   takes the database's single write lock, and a drainer that finds the cursor moved skips.
@@ -27,11 +35,13 @@ Guarantees:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from celery import current_app
+from django.conf import settings
 from django.db import connection, models, transaction
 
 from meadow.core.models import OutboxCursor, OutboxEvent
@@ -39,6 +49,7 @@ from meadow.core.models import OutboxCursor, OutboxEvent
 log = logging.getLogger("meadow.outbox")
 
 BATCH = 200
+MAX_GAPS = 1000  # ids a cursor remembers as not yet visible (the newest kept); more are logged and dropped
 DRAIN_TASK = "meadow.core.tasks.outbox_drain"
 OUTBOX = "core.OutboxEvent"  # the source of the consumers of topics
 
@@ -152,52 +163,98 @@ def _drain_on_commit(source: str) -> None:
     transaction.on_commit(lambda: current_app.tasks[DRAIN_TASK].apply_async(kwargs={"source": source}))
 
 
-def _claim(consumer: Consumer) -> int | None:
-    """Inside the consumer's transaction: its position, or ``None`` when another drainer holds it."""
+def _now() -> float:
+    return time.time()
+
+
+def _claim(consumer: Consumer) -> tuple[int, dict[str, float]] | None:
+    """Inside the consumer's transaction: its position and gaps, or ``None`` when another drainer holds it."""
     OutboxCursor.objects.get_or_create(consumer=consumer.name)
     if connection.vendor == "postgresql":
-        row = (
+        return (
             OutboxCursor.objects.select_for_update(skip_locked=True)
             .filter(consumer=consumer.name)
-            .values_list("position", flat=True)
+            .values_list("position", "gaps")
             .first()
         )
-        return row
-    position = OutboxCursor.objects.filter(consumer=consumer.name).values_list("position", flat=True).get()
+    position, gaps = OutboxCursor.objects.filter(consumer=consumer.name).values_list("position", "gaps").get()
     # The conditional UPDATE takes SQLite's write lock for this transaction; a drainer that read the same
     # position before us finds it moved on (0 rows) once we commit, and skips.
     if not OutboxCursor.objects.filter(consumer=consumer.name, position=position).update(position=position):
         return None
-    return position
+    return position, gaps
+
+
+def _deliver(consumer: Consumer, row: Any) -> bool | None:
+    """Hand one row to the consumer in a savepoint: ``True`` handled, ``False`` not its business, ``None`` its
+    handler failed (its effects rolled back)."""
+    if consumer.log is None:
+        if row.topic not in consumer.topics:
+            return False
+    elif consumer.wants is not None and not consumer.wants(row):
+        return False
+    try:
+        with transaction.atomic():
+            consumer.handle(row)
+    except Exception:
+        log.exception("outbox consumer %s failed on event %s", consumer.name, row.pk)
+        return None
+    return True
 
 
 def _drain_one(consumer: Consumer, *, batch: int) -> tuple[int, int, bool]:
-    """Read up to ``batch`` new rows of one consumer: ``(rows passed, rows handled, whether to go on)``."""
+    """Read up to ``batch`` new rows of one consumer, after the rows of its gaps that have appeared since:
+    ``(rows passed, rows handled, whether to go on)``."""
     handled = passed = 0
     with transaction.atomic():
-        position = _claim(consumer)
-        if position is None:
+        claimed = _claim(consumer)
+        if claimed is None:
             return 0, 0, False
-        if consumer.log is None:
-            rows = OutboxEvent.objects.filter(pk__gt=position, topic__in=consumer.topics)
-        else:
-            rows = consumer.log.filter(pk__gt=position)
-        events = list(rows.order_by("pk")[:batch])
-        failed = False
-        for event in events:
-            if consumer.wants is None or consumer.wants(event):
-                try:
-                    with transaction.atomic():
-                        consumer.handle(event)
-                except Exception:
-                    log.exception("outbox consumer %s failed on event %s", consumer.name, event.pk)
+        position, stored = claimed
+        # every row, not only the consumer's topics: an id is a gap only if no row of the table has it
+        source = OutboxEvent.objects.all() if consumer.log is None else consumer.log
+        now = _now()
+        gaps = {int(pk): float(seen) for pk, seen in stored.items()}
+        changed = failed = False
+        if gaps:
+            late = list(source.filter(pk__in=list(gaps)).order_by("pk"))
+            visible = {row.pk for row in late}
+            oldest = now - settings.MEADOW_OUTBOX_GAP_SECONDS
+            for pk in [pk for pk, seen in gaps.items() if pk not in visible and seen < oldest]:
+                del gaps[pk]  # a rolled-back insert or a deleted row: no transaction lives this long
+                changed = True
+            for row in late:  # committed since: handled now (after newer ones), once — the gap goes with it
+                outcome = _deliver(consumer, row)
+                if outcome is None:
                     failed = True
                     break
-                handled += 1
+                handled += outcome
+                del gaps[row.pk]
+                changed = True
+        events: list[Any] = []
+        if not failed:
+            events = list(source.filter(pk__gt=position).order_by("pk")[:batch])
+        for event in events:
+            outcome = _deliver(consumer, event)
+            if outcome is None:
+                failed = True
+                break
+            handled += outcome
+            # Ids between the last position and this row were not visible: on PostgreSQL an id is taken at
+            # INSERT, so a transaction still open may commit them later. Remembered only once the cursor
+            # passes them, so that every gap is below the position and no row is read both ways.
+            for pk in range(position + 1, event.pk)[-MAX_GAPS:]:
+                gaps.setdefault(pk, now)
+                changed = True
             position = event.pk
             passed += 1
-        if passed:
-            OutboxCursor.objects.filter(consumer=consumer.name).update(position=position)
+        if len(gaps) > MAX_GAPS:
+            log.warning("outbox consumer %s: %d gaps, forgetting the oldest", consumer.name, len(gaps))
+            gaps = dict(sorted(gaps.items())[-MAX_GAPS:])
+        if passed or changed:
+            OutboxCursor.objects.filter(consumer=consumer.name).update(
+                position=position, gaps={str(pk): seen for pk, seen in sorted(gaps.items())}
+            )
     return passed, handled, not failed and len(events) == batch
 
 

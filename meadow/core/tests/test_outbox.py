@@ -286,3 +286,185 @@ def test_one_drainer_at_a_time_on_postgresql(registry):
     assert sorted(r["t.single"] for r in results)[-1] == 3
     with transaction.atomic():
         assert OutboxCursor.objects.get(consumer="t.single").position == max(seen)
+
+
+# --- gaps: an id taken by a transaction that commits after a drain read past it ------------------------------------
+def _start_before(name: str, row) -> None:
+    """Start the cursor just before ``row``: on PostgreSQL the sequences run on across tests, and the ids of
+    earlier tests' rows would otherwise be remembered as gaps too."""
+    OutboxCursor.objects.create(consumer=name, position=row.pk - 1)
+
+
+def _missing(pk: int) -> None:
+    """Leave the id ``pk`` unused, as an insert still in flight (or rolled back) would: the next row gets a
+    higher one. The id is taken by a row that is then deleted."""
+    OutboxEvent.objects.filter(pk=pk).delete()
+
+
+@pytest.mark.django_db
+def test_a_gap_is_remembered_and_its_row_handled_once_when_it_appears(registry):
+    seen: list[int] = []
+    registry.register_consumer("t.gap", topics=["test.fact"], handle=lambda e: seen.append(e.payload["n"]))
+    _first, late, last = _events(1, 2, 3)
+    _start_before("t.gap", _first)
+    late_payload = late.payload
+    _missing(late.pk)  # not visible yet to the drain
+    assert registry.outbox_drain() == {"t.gap": 2}
+    cursor = OutboxCursor.objects.get(consumer="t.gap")
+    assert cursor.position == last.pk and list(cursor.gaps) == [str(late.pk)]
+
+    OutboxEvent.objects.create(pk=late.pk, topic="test.fact", payload=late_payload)  # its transaction commits
+    assert registry.outbox_drain() == {"t.gap": 1}
+    assert seen == [1, 3, 2]
+    assert OutboxCursor.objects.get(consumer="t.gap").gaps == {}
+    assert registry.outbox_drain() == {"t.gap": 0}  # redelivered: nothing twice
+    assert seen == [1, 3, 2]
+
+
+@pytest.mark.django_db
+def test_a_gap_of_another_topic_is_forgotten_when_it_appears_without_being_handled(registry):
+    seen: list[int] = []
+    registry.register_consumer("t.topic", topics=["test.fact"], handle=lambda e: seen.append(e.payload["n"]))
+    _first, other, _last = _events(1, 2, 3)
+    _start_before("t.topic", _first)
+    _missing(other.pk)
+    registry.outbox_drain()
+    OutboxEvent.objects.create(pk=other.pk, topic="test.other", payload={"n": 2})
+    assert registry.outbox_drain() == {"t.topic": 0}
+    assert seen == [1, 3]
+    assert OutboxCursor.objects.get(consumer="t.topic").gaps == {}
+
+
+@pytest.mark.django_db
+def test_a_gap_is_forgotten_after_the_bound_and_its_row_is_then_not_handled(registry, settings, monkeypatch):
+    settings.MEADOW_OUTBOX_GAP_SECONDS = 600
+    clock = {"now": 1_000_000.0}
+    monkeypatch.setattr(outbox, "_now", lambda: clock["now"])
+    seen: list[int] = []
+    registry.register_consumer("t.expiry", topics=["test.fact"], handle=lambda e: seen.append(e.payload["n"]))
+    _first, gone, _last = _events(1, 2, 3)
+    _start_before("t.expiry", _first)
+    _missing(gone.pk)
+    registry.outbox_drain()
+    assert OutboxCursor.objects.get(consumer="t.expiry").gaps == {str(gone.pk): 1_000_000.0}
+
+    clock["now"] += 599  # within the bound: still looked for (and its first-seen time is kept)
+    _events(4)
+    registry.outbox_drain()
+    assert OutboxCursor.objects.get(consumer="t.expiry").gaps == {str(gone.pk): 1_000_000.0}
+
+    clock["now"] += 2  # past it: a rolled-back insert, forgotten even with nothing new to read
+    assert registry.outbox_drain() == {"t.expiry": 0}
+    assert OutboxCursor.objects.get(consumer="t.expiry").gaps == {}
+    OutboxEvent.objects.create(pk=gone.pk, topic="test.fact", payload={"n": 2})
+    assert registry.outbox_drain() == {"t.expiry": 0}
+    assert seen == [1, 3, 4]
+
+
+@pytest.mark.django_db
+def test_a_failing_handler_keeps_the_gap_and_retries_it_before_reading_on(registry, settings, monkeypatch):
+    settings.MEADOW_OUTBOX_GAP_SECONDS = 600
+    clock = {"now": 1_000_000.0}
+    monkeypatch.setattr(outbox, "_now", lambda: clock["now"])
+    seen: list[int] = []
+    broken = {"on": True}
+
+    def flaky(event):
+        if event.payload["n"] == 2 and broken["on"]:
+            raise RuntimeError("away")
+        seen.append(event.payload["n"])
+
+    registry.register_consumer("t.retry", topics=["test.fact"], handle=flaky)
+    _first, late, _last = _events(1, 2, 3)
+    _start_before("t.retry", _first)
+    _missing(late.pk)
+    registry.outbox_drain()
+    OutboxEvent.objects.create(pk=late.pk, topic="test.fact", payload={"n": 2})
+    _events(4)
+    clock["now"] += 3600  # visible rows are never forgotten, however long their handler fails
+    assert registry.outbox_drain() == {"t.retry": 0}
+    assert list(OutboxCursor.objects.get(consumer="t.retry").gaps) == [str(late.pk)]
+    assert seen == [1, 3]  # 4 waits behind the failing row
+    broken["on"] = False
+    assert registry.outbox_drain() == {"t.retry": 2}
+    assert seen == [1, 3, 2, 4]
+    assert OutboxCursor.objects.get(consumer="t.retry").gaps == {}
+
+
+@pytest.mark.django_db
+def test_gaps_across_batches_and_in_a_log_are_found(registry):
+    from meadow.engagement.models import EngagementEvent
+    from meadow.notes.tests.factories import NoteFactory
+
+    note = NoteFactory()
+    seen: list[int] = []
+    registry.register_log_consumer(
+        "t.log.gaps", log=EngagementEvent.objects.all(), handle=lambda e: seen.append(e.pk)
+    )
+    rows = [EngagementEvent.objects.create(note=note, kind="like") for _ in range(6)]
+    _start_before("t.log.gaps", rows[0])
+    kept = {row.pk: row for row in rows}
+    for row in (rows[1], rows[3]):  # one in the first batch of 2 rows read, one between batches
+        EngagementEvent.objects.filter(pk=row.pk).delete()
+    assert registry.outbox_drain(batch=2) == {"t.log.gaps": 4}
+    gaps = OutboxCursor.objects.get(consumer="t.log.gaps").gaps
+    assert sorted(gaps) == sorted([str(rows[1].pk), str(rows[3].pk)])
+    for row in (rows[3], rows[1]):
+        kept[row.pk].save(force_insert=True)
+    assert registry.outbox_drain(batch=2) == {"t.log.gaps": 2}
+    assert seen == [rows[0].pk, rows[2].pk, rows[4].pk, rows[5].pk, rows[1].pk, rows[3].pk]
+
+
+@pytest.mark.django_db
+def test_only_the_newest_gaps_are_kept(registry, monkeypatch):
+    monkeypatch.setattr(outbox, "MAX_GAPS", 3)
+    registry.register_consumer("t.many", topics=["test.fact"], handle=lambda e: None)
+    rows = _events(*range(8))
+    for row in rows[1:7]:
+        _missing(row.pk)
+    registry.outbox_drain()
+    assert sorted(int(pk) for pk in OutboxCursor.objects.get(consumer="t.many").gaps) == [
+        r.pk for r in rows[4:7]
+    ]
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL profile only: MEADOW_TEST_POSTGRES")
+@pytest.mark.django_db(transaction=True)
+def test_an_event_committed_after_a_drain_read_past_its_id_is_handled_once_on_postgresql(registry):
+    """A inserts (id 10), B inserts (id 11) and commits, a drain reads 11; A commits; the next drain hands over
+    A's event exactly once. Two real connections: A's transaction runs in a thread of its own."""
+    seen: list[int] = []
+    registry.register_consumer("t.late", topics=["test.fact"], handle=lambda e: seen.append(e.payload["n"]))
+    _start_before("t.late", _events(0, topic="test.before")[0])
+    inserted = threading.Event()
+    commit = threading.Event()
+    errors: list[BaseException] = []
+
+    def writer_a():
+        try:
+            with transaction.atomic():
+                OutboxEvent.objects.create(topic="test.fact", payload={"n": 1})
+                inserted.set()
+                assert commit.wait(10)
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+            inserted.set()
+        finally:
+            connections.close_all()
+
+    a = threading.Thread(target=writer_a)
+    a.start()
+    assert inserted.wait(10)
+    b = OutboxEvent.objects.create(topic="test.fact", payload={"n": 2})  # B: autocommit, a higher id
+    assert registry.outbox_drain() == {"t.late": 1}
+    assert seen == [2]
+    assert OutboxCursor.objects.get(consumer="t.late").position == b.pk
+    commit.set()
+    a.join(10)
+    assert not errors and not a.is_alive()
+    assert registry.outbox_drain() == {"t.late": 1}
+    assert seen == [2, 1]
+    assert registry.outbox_drain() == {"t.late": 0}
+    assert seen == [2, 1]
+    assert OutboxCursor.objects.get(consumer="t.late").gaps == {}
