@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.conf import settings
@@ -469,6 +469,20 @@ def test_settings_apps_section_in_each_language(anon, user, language, heading, s
     browser = signed_in(user)
     html = browser.get("/settings/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
     assert heading in html and sign_out in html
+
+
+@pytest.mark.parametrize(
+    ("language", "used"),
+    [("en", "March 4, 2026"), ("zh-hans", "2026年3月4日"), ("ms", "4 Mar 2026")],
+)
+def test_settings_apps_last_used_date_is_unambiguous(anon, user, language, used):
+    # "Last used 03/04/2026" read as 3 April in Malaysia and as March 4 in the US: spell the month out, like
+    # "Signed in" and "Expires" beside it.
+    issue(anon, user, "Pixel 9")
+    ApiToken.objects.filter(user=user).update(last_used_at=timezone.make_aware(datetime(2026, 3, 4, 2, 6)))
+    html = signed_in(user).get("/settings/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert used in html
+    assert "03/04/2026" not in html and "04/03/2026" not in html and "2026-03-04" not in html
 
 
 def test_settings_sign_out_authorization_matrix(user, other_user, staff_user):
