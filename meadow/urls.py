@@ -78,6 +78,8 @@ web_patterns += privacy_web_patterns
 
 # A database outage a middleware raised answers 503 too (meadow.core.outage); anything else is Django's 500.
 handler500 = "meadow.core.outage.server_error"
+# An unknown /api/ path answers the API's JSON error shape, not an HTML page.
+handler404 = "meadow.core.views.not_found"
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

@@ -4,7 +4,7 @@ through here before it becomes a redirect or a link.
 Browsers forgive a lot that ``urllib`` does not: they drop tabs and newlines anywhere in a URL, read ``\\`` as
 ``/`` and ignore leading control characters and spaces, so ``"/\\t/evil.example"`` or ``"/\\\\evil.example"``
 leave the site. So a target is refused outright when it holds any control character, any whitespace or a
-backslash, or is percent-encoded to hide a slash or a scheme, and only then checked with Django's
+backslash, has an empty or dot path segment (``/.//host``), or is percent-encoded to hide a slash or a scheme, and only then checked with Django's
 ``url_has_allowed_host_and_scheme`` against the site's own host.
 """
 
@@ -30,6 +30,11 @@ def _suspicious(url: str) -> bool:
     # into a host or a scheme when something on the way decodes it once more.
     head = unquote(url.split("?", 1)[0].split("#", 1)[0])
     if any(_bad_char(char) for char in head) or head.startswith("//"):
+        return True
+    # Empty or dot segments ("/.//evil.example", "/a/..//evil"): no page of ours has them, and a browser or a
+    # proxy that normalises the path may turn what is left into "//host".
+    segments = head.split("/")[1:-1] if head.startswith("/") else []
+    if any(segment in ("", ".", "..") for segment in segments):
         return True
     return head != url.split("?", 1)[0].split("#", 1)[0] and ":" in head.split("/", 1)[0]
 

@@ -40,3 +40,15 @@ def metrics(request: HttpRequest) -> HttpResponse:
             status=403,
         )
     return ExportToDjangoView(request)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """``handler404``: a path under ``/api/`` that names no operation answers the API's JSON error shape (a client
+    parses every answer alike); any other path gets the site's 404 page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"error": {"code": "not_found", "message": _("Not found."), "field": None}}, status=404
+        )
+    from django.views import defaults
+
+    return defaults.page_not_found(request, exception)

@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0003_outbox_gaps'),
-        ('core', '0004_merge_0002_outbox_0003_spooled_task'),
+        ("core", "0003_outbox_gaps"),
+        ("core", "0004_merge_0002_outbox_0003_spooled_task"),
     ]
 
-    operations = [
-    ]
+    operations = []

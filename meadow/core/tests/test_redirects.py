@@ -49,6 +49,10 @@ PAYLOADS = [
     "data:text/html,<script>alert(1)</script>",
     "//evil.example@testserver",
     "http://testserver@evil.example/",
+    "/.//evil.example",
+    "/./evil.example//x",
+    "/a/..//evil.example",
+    "/%2e//evil.example",
 ]
 SAFE = ["/orders/12/", "/search/?q=%E6%A0%87%E7%AD%BE", "/notes/5/#comments", "/"]
 
