@@ -248,6 +248,7 @@ class PlaceSource:
     def candidates(self, user: int, *, n: int, exclude: Collection[int]) -> list[tuple[int, float]]:
         ids = (
             Note.objects.filter(status=Note.Status.PUBLISHED, location_name__icontains=self.place)
+            .exclude(location_name="")  # the partial index of notes with a place (notes_note_placed_newest)
             .order_by("-id")
             .values_list("pk", flat=True)[:n]
         )

@@ -176,6 +176,13 @@ class Note(models.Model):
             models.Index(fields=["author", "status", "-id"]),
             models.Index(fields=["status", "visibility", "-id"]),
             models.Index(fields=["-published_at"]),
+            # Discover's "near you" source: the newest published notes that carry a place (few do), read from
+            # here instead of walking every published note backwards (bench/RESULTS.md, Discover at 1 M notes).
+            models.Index(
+                fields=["-id"],
+                condition=Q(status="published") & ~Q(location_name=""),
+                name="notes_note_placed_newest",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
