@@ -39,6 +39,41 @@ from playwright.sync_api import expect  # noqa: E402
 
 expect.set_options(timeout=15_000)
 
+
+class _OneRequestAtATime:
+    """The live server's WSGI app, one request at a time. On the embedded default the test database is SQLite in
+    memory, and Django's live server shares that one connection between its request threads; a page sends
+    requests side by side (a like beside a keepalive impressions flush), and two of them on one SQLite connection
+    fail with "cannot open savepoint - SQL statements in progress". Requests still arrive concurrently; they
+    only take turns at the database, as they would on a real one. PostgreSQL (no shared connection) is left
+    alone."""
+
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        with self.lock:
+            return self.app(environ, start_response)
+
+
+def _serialise_shared_connection() -> None:
+    from django.test import testcases
+
+    create = testcases.LiveServerThread._create_server
+
+    def _create_server(self, connections_override=None):
+        server = create(self, connections_override=connections_override)
+        if connections_override:
+            set_app = server.set_app
+            server.set_app = lambda app: set_app(_OneRequestAtATime(app))
+        return server
+
+    testcases.LiveServerThread._create_server = _create_server
+
+
+_serialise_shared_connection()
+
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1440, "height": 900}
 
