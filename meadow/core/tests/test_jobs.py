@@ -97,12 +97,15 @@ def test_meadow_status_shows_every_periodic_job_its_last_run_and_the_last_error(
     assert "Last error: meadow.search.tasks.search_rank_refresh" in printed and "ZeroDivisionError" in printed
 
 
-def test_queue_depth_is_asked_of_the_sqlite_broker(settings, tmp_path):
+def test_queue_depth_is_asked_of_the_sqlite_broker(settings, tmp_path, monkeypatch):
     from meadow.core.jobs import queue_depth
 
     url = f"sqlack+sqlite:///{tmp_path / 'broker.sqlite3'}"
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_BROKER_URL = url
+    # The options the embedded default configures for its SQLite broker (on the scale profile the app carries
+    # Redis's socket options, which SQLAlchemy's create_engine refuses).
+    monkeypatch.setitem(app.conf, "broker_transport_options", {"connect_args": {"timeout": 30}})
     with app.connection_for_write(url) as conn:
         producer = conn.Producer()
         for _ in range(3):
