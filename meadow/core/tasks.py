@@ -12,13 +12,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from celery import Task, shared_task
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
-from kombu.exceptions import OperationalError as BrokerOperationalError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from django.utils.module_loading import import_string
 
-BROKER_ERRORS = (BrokerOperationalError, RedisConnectionError, RedisTimeoutError)
-
+from meadow.core.spool import BROKER_ERRORS as BROKER_ERRORS  # defined below us (core.spool), kept here too
+from meadow.core.spool import spool_add
 
 log = logging.getLogger("meadow.tasks")
 
@@ -27,17 +26,21 @@ BROKER_RETRY_AFTER = 5.0  # seconds a process spools at once after a failed publ
 _broker_down_until = 0.0
 
 
-def enqueue(task: Task, **kwargs: Any) -> None:
-    """Queue ``task`` once the current transaction commits. The data is committed by then, so a broker outage
+def enqueue(task: Task | str, **kwargs: Any) -> None:
+    """Queue ``task`` once the current transaction commits. ``task`` is the task or its name — a task's name is
+    its dotted path (``"meadow.orders.tasks.refund_process"``): an app's services and helpers queue their own
+    app's tasks by name, since its ``tasks`` module imports them (tasks → services, never back), and an
+    unknown name fails here, in the request, not later on a worker. The data is committed by then, so a broker outage
     (Redis restarting) must not turn the request into a 500 that a client would retry: after Celery's publish
     retries (CELERY_TASK_PUBLISH_RETRY_POLICY) the task is written to the spool (core.SpooledTask) and sent again
     by ``spool_resend`` once the broker is back (meadow.core.spool) — at least once, never lost. After a failed
     publish the process spools for ``BROKER_RETRY_AFTER`` s without trying: each try costs a request about a
     second, and the web's sync views share one thread."""
+    if isinstance(task, str):
+        task = task_by_name(task)
 
     def publish() -> None:
         global _broker_down_until
-        from meadow.core.spool import spool_add
 
         payload = json.loads(json.dumps(kwargs))
         if time.monotonic() < _broker_down_until:
@@ -52,6 +55,14 @@ def enqueue(task: Task, **kwargs: Any) -> None:
             spool_add(task=task.name, kwargs=payload, error=exc)
 
     transaction.on_commit(publish)
+
+
+def task_by_name(name: str) -> Task:
+    """The task called ``name``, which is also where it is defined (``meadow.<app>.tasks.<function>``)."""
+    found = import_string(name)
+    if not isinstance(found, Task) or found.name != name:
+        raise ImproperlyConfigured(f"{name} is not a task of that name")
+    return found
 
 
 @shared_task(name="meadow.core.tasks.spool_resend")

@@ -622,9 +622,7 @@ def _refund_create(*, order: Order, reason: str, payment: Payment | None = None)
         order=order, payment=payment, defaults={"amount": order.total, "reason": reason}
     )
     if created:
-        from meadow.orders.tasks import refund_process
-
-        enqueue(refund_process, refund_id=refund.pk)
+        enqueue("meadow.orders.tasks.refund_process", refund_id=refund.pk)
     return refund
 
 
