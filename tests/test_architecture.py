@@ -66,3 +66,18 @@ def test_the_script_and_the_contract_have_the_same_layers(import_graph: ModuleTy
     top = set(layers.pop())
     assert top <= import_graph.TOP
     assert layers == [tuple(sorted(apps)) for apps in import_graph.LAYERS]
+
+
+def test_a_service_finds_its_apps_task_by_name() -> None:
+    """Services queue their own app's tasks by name (``core.tasks.task_by_name``) instead of importing tasks.py,
+    which imports them; a wrong name fails at once, not on a worker."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from meadow.core.tasks import task_by_name
+
+    task = task_by_name("meadow.orders.tasks.refund_process")
+    assert task.name == "meadow.orders.tasks.refund_process" and callable(task.apply_async)
+    with pytest.raises(ImproperlyConfigured):
+        task_by_name("meadow.orders.services.refund_process")  # a function, not a task
+    with pytest.raises(ImportError):
+        task_by_name("meadow.orders.tasks.no_such_task")

@@ -26,18 +26,13 @@ BROKER_RETRY_AFTER = 5.0  # seconds a process spools at once after a failed publ
 _broker_down_until = 0.0
 
 
-def enqueue(task: Task | str, **kwargs: Any) -> None:
-    """Queue ``task`` once the current transaction commits. ``task`` is the task or its name — a task's name is
-    its dotted path (``"meadow.orders.tasks.refund_process"``): an app's services and helpers queue their own
-    app's tasks by name, since its ``tasks`` module imports them (tasks → services, never back), and an
-    unknown name fails here, in the request, not later on a worker. The data is committed by then, so a broker outage
+def enqueue(task: Task, **kwargs: Any) -> None:
+    """Queue ``task`` once the current transaction commits. The data is committed by then, so a broker outage
     (Redis restarting) must not turn the request into a 500 that a client would retry: after Celery's publish
     retries (CELERY_TASK_PUBLISH_RETRY_POLICY) the task is written to the spool (core.SpooledTask) and sent again
     by ``spool_resend`` once the broker is back (meadow.core.spool) — at least once, never lost. After a failed
     publish the process spools for ``BROKER_RETRY_AFTER`` s without trying: each try costs a request about a
     second, and the web's sync views share one thread."""
-    if isinstance(task, str):
-        task = task_by_name(task)
 
     def publish() -> None:
         global _broker_down_until
@@ -58,7 +53,10 @@ def enqueue(task: Task | str, **kwargs: Any) -> None:
 
 
 def task_by_name(name: str) -> Task:
-    """The task called ``name``, which is also where it is defined (``meadow.<app>.tasks.<function>``)."""
+    """The task called ``name``, which is also where it is defined (``meadow.<app>.tasks.<function>``). An
+    app's services and helpers queue their own app's tasks with it —
+    ``enqueue(task_by_name("meadow.orders.tasks.refund_process"), refund_id=…)`` — because the app's ``tasks``
+    module imports them (tasks → services, never back); an unknown name fails here, in the request."""
     found = import_string(name)
     if not isinstance(found, Task) or found.name != name:
         raise ImproperlyConfigured(f"{name} is not a task of that name")

@@ -21,7 +21,7 @@ from meadow.accounts.models import User
 from meadow.core.bulk import BulkTable
 from meadow.core.errors import ValidationFailed
 from meadow.core.metrics import POOL_EVALUATIONS, count_on_commit
-from meadow.core.tasks import enqueue
+from meadow.core.tasks import enqueue, task_by_name
 from meadow.distribution.conf import interest_config, pool_config, pool_sizes
 from meadow.distribution.engine import interests as interest_rules
 from meadow.distribution.engine.pools import Decision, LevelStats, evaluate
@@ -178,7 +178,7 @@ def pools_record_impressions(*, note_ids: Iterable[int], now: datetime | None = 
         next_evaluation_at=now
     )
     if due:
-        enqueue("meadow.distribution.tasks.pools_evaluate_due")
+        enqueue(task_by_name("meadow.distribution.tasks.pools_evaluate_due"))
     return due
 
 

@@ -30,7 +30,7 @@ from meadow.accounts.models import User
 from meadow.core.errors import NotFound, PermissionDenied, ValidationFailed
 from meadow.core.metrics import NOTES_PUBLISHED, count_on_commit
 from meadow.core.outbox import outbox_record
-from meadow.core.tasks import enqueue
+from meadow.core.tasks import enqueue, task_by_name
 from meadow.core.text import visible_length
 from meadow.notes import media
 from meadow.notes.events import NOTE_CREATED, NOTE_DELETED, NOTE_UPDATED
@@ -400,7 +400,7 @@ def note_publish(
             # (distribution) and tells the @mentioned people (notifications).
             outbox_record(NOTE_CREATED, note_id=note.pk, published=not draft)
             if probe is not None:
-                enqueue("meadow.notes.tasks.note_video_process", note_id=note.pk)
+                enqueue(task_by_name("meadow.notes.tasks.note_video_process"), note_id=note.pk)
     except BaseException:
         media.delete_files(saved)
         raise
@@ -616,5 +616,5 @@ def note_delete(*, note: Note, user: User) -> None:
         hashtags_recount(
             hashtag_ids=NoteHashtag.objects.filter(note=locked).values_list("hashtag_id", flat=True)
         )
-        enqueue("meadow.notes.tasks.note_media_purge", note_id=locked.pk)
+        enqueue(task_by_name("meadow.notes.tasks.note_media_purge"), note_id=locked.pk)
         outbox_record(NOTE_DELETED, note_id=locked.pk)  # search drops it
