@@ -1,5 +1,5 @@
-"""Publishing benchmark: notes published per second through the service layer (``note_publish``) on SQLite and
-on PostgreSQL, and the image pipeline's images per second against raw Pillow decode+resize of the same files.
+"""Publishing benchmark: notes published per second through the service layer (``publishing.note_publish``) on
+SQLite and on PostgreSQL, and the image pipeline's images per second against raw Pillow decode+resize of the same files.
 
     .venv/bin/python bench/publish.py [--notes 200] [--images 24] [--no-postgres] [--write]
 
@@ -57,8 +57,8 @@ def worker(notes: int) -> dict:
     from django.db import connection
 
     from meadow.accounts.models import User
-    from meadow.notes.services import note_publish
     from meadow.notes.text import extract_keywords
+    from meadow.publishing.services import note_publish
 
     call_command("migrate", verbosity=0)
     author = User.objects.create_user("bench_author")
@@ -216,9 +216,9 @@ def _write(report: str, args) -> None:
     section = (
         "## Publishing\n\n"
         f"`{command}` — {time.strftime('%Y-%m-%d')}, Python {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs, one process, through `meadow.notes.services.note_publish` (validation, "
-        "hashtags, categories, media, rows). The ratios are measured side by side in one run; absolute numbers "
-        "move ±30 % between runs on a shared machine.\n\n" + report + "\n"
+        f"{os.cpu_count()} CPUs, one process, through `meadow.publishing.services.note_publish` (validation, "
+        "screening, hashtags, categories, media, rows). The ratios are measured side by side in one run; absolute "
+        "numbers move ±30 % between runs on a shared machine.\n\n" + report + "\n"
     )
     start = text.find("## Publishing")
     if start == -1:

@@ -1,6 +1,7 @@
 """The REST API at /api/v1/ (Django Ninja; OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs): the top of
 the HTTP layer. It builds the API from the shared plumbing in ``meadow.core.http`` (auth, the error shape, the
-parser and handlers) and adds every app's router; it holds no endpoint and no schema of its own."""
+parser and handlers) and adds every app's router (publishing's operations go on the notes router); it holds no
+endpoint and no schema of its own."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from meadow.notifications.api import router as notifications_router
 from meadow.orders.api import router as orders_router
 from meadow.privacy.api import router as privacy_router
 from meadow.privacy.services import account_deletion_cancel_on_login
+from meadow.publishing.api import notes_routes_add
 from meadow.search.api import router as search_router
 from meadow.store.api import router as store_router
 
@@ -32,6 +34,7 @@ api = api_build(
     docs_url="/docs",
 )
 token_sign_in_hooks_set(account_deletion_cancel_on_login)  # signing in cancels a scheduled account deletion
+notes_routes_add(notes_router)  # publish and edit (meadow.publishing) share the notes router's paths
 
 # The order of the routers is the order of the operations in the OpenAPI document (docs/api/openapi.json).
 api.add_router("/auth", auth_router)

@@ -13,6 +13,7 @@ from meadow.enforcement import views as enforcement
 from meadow.engagement import views as engagement
 from meadow.notes import views as notes
 from meadow.notifications import views as notifications
+from meadow.publishing import views as publishing
 from meadow.web import account_pages
 from meadow.web import views as web
 
@@ -47,10 +48,10 @@ web_patterns = [
     path(f"@{HANDLE}/following/", accounts.connections, {"which": "following"}, name="following"),
     path(f"@{HANDLE}/follow/", accounts.follow_toggle, name="follow"),
     path(f"@{HANDLE}/block/", accounts.block_toggle, name="block"),
-    path("publish/", notes.compose, name="compose"),
-    path("notes/<int:note_id>/", notes.note_detail, name="note"),
+    path("publish/", publishing.compose, name="compose"),
+    path("notes/<int:note_id>/", publishing.note_detail, name="note"),
     path("notes/<int:note_id>/delete/", notes.note_delete, name="note_delete"),
-    path("notes/<int:note_id>/publish/", notes.note_publish_draft, name="note_publish"),
+    path("notes/<int:note_id>/publish/", publishing.note_publish_draft, name="note_publish"),
     path("topics/<str:name>/", notes.hashtag_page, name="hashtag"),
     path("notes/<int:note_id>/do/<slug:action>/", engagement.note_action, name="note_action"),
     path("notes/<int:note_id>/boards/", engagement.board_picker, name="board_picker"),

@@ -12,6 +12,12 @@ from typing import Any
 
 from django.db import DatabaseError, transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerOperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+# What a publish raises while the broker is down (``core.tasks.enqueue`` spools the task on these).
+BROKER_ERRORS = (BrokerOperationalError, RedisConnectionError, RedisTimeoutError)
 
 log = logging.getLogger("meadow.spool")
 ERROR_MAX = 2000
@@ -52,7 +58,6 @@ def spool_resend(*, limit: int = 500) -> dict[str, int]:
     is still down): that row's attempt count and last error are updated. Returns ``{"sent": n, "left": m}``."""
     from meadow.celery import app
     from meadow.core.models import SpooledTask
-    from meadow.core.tasks import BROKER_ERRORS
 
     sent = 0
     for pk in list(SpooledTask.objects.order_by("pk").values_list("pk", flat=True)[:limit]):

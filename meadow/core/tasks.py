@@ -12,13 +12,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from celery import Task, shared_task
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
-from kombu.exceptions import OperationalError as BrokerOperationalError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from django.utils.module_loading import import_string
 
-BROKER_ERRORS = (BrokerOperationalError, RedisConnectionError, RedisTimeoutError)
-
+from meadow.core.spool import BROKER_ERRORS as BROKER_ERRORS  # defined below us (core.spool), kept here too
+from meadow.core.spool import spool_add
 
 log = logging.getLogger("meadow.tasks")
 
@@ -37,7 +36,6 @@ def enqueue(task: Task, **kwargs: Any) -> None:
 
     def publish() -> None:
         global _broker_down_until
-        from meadow.core.spool import spool_add
 
         payload = json.loads(json.dumps(kwargs))
         if time.monotonic() < _broker_down_until:
@@ -52,6 +50,17 @@ def enqueue(task: Task, **kwargs: Any) -> None:
             spool_add(task=task.name, kwargs=payload, error=exc)
 
     transaction.on_commit(publish)
+
+
+def task_by_name(name: str) -> Task:
+    """The task called ``name``, which is also where it is defined (``meadow.<app>.tasks.<function>``). An
+    app's services and helpers queue their own app's tasks with it —
+    ``enqueue(task_by_name("meadow.orders.tasks.refund_process"), refund_id=…)`` — because the app's ``tasks``
+    module imports them (tasks → services, never back); an unknown name fails here, in the request."""
+    found = import_string(name)
+    if not isinstance(found, Task) or found.name != name:
+        raise ImproperlyConfigured(f"{name} is not a task of that name")
+    return found
 
 
 @shared_task(name="meadow.core.tasks.spool_resend")

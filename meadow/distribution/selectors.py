@@ -28,13 +28,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeGuard
 
 from django.conf import settings
-from django.core import signing
 from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -59,13 +57,15 @@ from meadow.distribution.engine import ranker as engine_ranker
 from meadow.distribution.engine.candidates import CandidateSource
 from meadow.distribution.engine.ranker import Candidate, Ranked
 from meadow.distribution.models import InterestProfile, NotePool, PoolTransition
+from meadow.distribution.tokens import ImpressionToken as ImpressionToken
+from meadow.distribution.tokens import impression_token
+from meadow.distribution.tokens import impression_token_read as impression_token_read
 from meadow.notes.models import InterestCategory, Note
 
 FEED_LIST = 200  # cards ranked at once per session refill
 SEEN_MAX = 2000  # the latest impressions and hides of a reader that are never shown again
 WHY_MAX = 400  # reasons remembered per reader for "why am I seeing this?"
 NEARBY_MAX = 500
-TOKEN_SALT = "meadow.distribution.impression"
 
 
 def _signed_in(viewer: User | None) -> TypeGuard[User]:
@@ -96,30 +96,6 @@ def note_pool_history(*, note_id: int) -> list[dict]:
         }
         for t in rows
     ]
-
-
-# --- impression tokens --------------------------------------------------------------------------------------------
-def impression_token(*, reader_id: int | None, note_id: int, source: str, level: int = 0) -> str:
-    """A signed card token ``reader.note.source.level``: the client echoes it with the impression."""
-    return signing.Signer(salt=TOKEN_SALT).sign(f"{reader_id or 0}.{note_id}.{source}.{level}")
-
-
-@dataclass(frozen=True, slots=True)
-class ImpressionToken:
-    reader_id: int
-    note_id: int
-    source: str
-    level: int
-
-
-def impression_token_read(token: str) -> ImpressionToken | None:
-    """The token's content, or ``None`` if it was not signed here (or tampered with)."""
-    try:
-        value = signing.Signer(salt=TOKEN_SALT).unsign(token[:200])
-        reader, note, source, level = value.split(".")
-        return ImpressionToken(int(reader), int(note), source, int(level))
-    except (signing.BadSignature, ValueError):
-        return None
 
 
 # --- interests ----------------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from meadow.accounts.models import User
 from meadow.core.bulk import BulkTable
 from meadow.core.errors import ValidationFailed
 from meadow.core.metrics import POOL_EVALUATIONS, count_on_commit
-from meadow.core.tasks import enqueue
+from meadow.core.tasks import enqueue, task_by_name
 from meadow.distribution.conf import interest_config, pool_config, pool_sizes
 from meadow.distribution.engine import interests as interest_rules
 from meadow.distribution.engine.pools import Decision, LevelStats, evaluate
@@ -178,9 +178,7 @@ def pools_record_impressions(*, note_ids: Iterable[int], now: datetime | None = 
         next_evaluation_at=now
     )
     if due:
-        from meadow.distribution.tasks import pools_evaluate_due
-
-        enqueue(pools_evaluate_due)
+        enqueue(task_by_name("meadow.distribution.tasks.pools_evaluate_due"))
     return due
 
 
@@ -420,7 +418,7 @@ def impressions_from_tokens(
     """Count the impressions of feed cards from their signed tokens (one bulk write per source), then their
     pools' counters. Tokens of another reader or not signed here are ignored, as are notes in ``exclude``
     (counted by id in the same request). Returns how many were counted."""
-    from meadow.distribution.selectors import impression_token_read
+    from meadow.distribution.tokens import impression_token_read
     from meadow.engagement.services import IMPRESSIONS_MAX, impressions_record
 
     tokens = list(tokens)

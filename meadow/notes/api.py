@@ -1,35 +1,28 @@
-"""Notes endpoints: publish (multipart), read, edit, delete, a profile's notes, topics and the 5-3-2 help."""
+"""Notes endpoints: read, delete, a profile's notes, topics and the 5-3-2 help (publish and edit: ``meadow.publishing.api``,
+on this router)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import File, Form, Query, Router, Schema, Status, UploadedFile
-from pydantic import Field, StrictBool
+from ninja import Query, Router, Schema, Status
 
 from meadow.accounts.models import User
 from meadow.accounts.selectors import user_get_for_viewer
 from meadow.core.errors import NotFound, PermissionDenied
 from meadow.core.http import (
-    ModerationErrorOut,
-    ModerationOut,
-    moderation_labelled,
     optional_auth,
     responses,
     token_or_session,
 )
 from meadow.core.pagination import PageCursor, PageLimit
-from meadow.core.schema import Limits, Text
 from meadow.notes import selectors, services
-from meadow.notes.models import BODY_MAX, LOCATION_NAME_MAX, TITLE_MAX, Note
+from meadow.notes.models import Note
 
 router = Router(tags=["notes"])
-
-VisibilityIn = Literal["public", "followers", "private"]
-ContentTypeIn = Literal["knowledge", "case_study", "experience", "recommendation", "daily_life"]
 
 
 # --- shapes -----------------------------------------------------------------------------------------------------
@@ -111,10 +104,6 @@ class NoteOut(Schema):
     media_state: str
     published_at: datetime | None
     updated_at: datetime
-
-
-class PublishedNoteOut(NoteOut):
-    moderation: ModerationOut
 
 
 class NotePage(Schema):
@@ -211,81 +200,11 @@ def _page_out(request: HttpRequest, page: dict) -> dict:
 
 
 # --- notes ------------------------------------------------------------------------------------------------------
-Latitude = Annotated[float, Field(ge=-90, le=90)]
-Longitude = Annotated[float, Field(ge=-180, le=180)]
-
-
-class NoteForm(Schema):
-    title: Annotated[Text, Limits(max_length=TITLE_MAX)] = ""
-    body: Annotated[Text, Limits(max_length=BODY_MAX)] = ""
-    hashtags: list[Text] = Field(default_factory=list, max_length=64)
-    visibility: VisibilityIn = "public"
-    content_type: ContentTypeIn = "daily_life"
-    location_name: Annotated[Text, Limits(max_length=LOCATION_NAME_MAX)] = ""
-    latitude: Latitude | None = None
-    longitude: Longitude | None = None
-    draft: bool = False
-    products: list[int] = Field(
-        default_factory=list, max_length=20, description="On-sale products to tag (≤5)"
-    )
-
-
-@router.post(
-    "/notes",
-    response=responses({201: PublishedNoteOut, 400: ModerationErrorOut}),
-    auth=token_or_session,
-)
-def note_create(
-    request: HttpRequest,
-    form: Form[NoteForm],
-    images: File[list[UploadedFile]] = None,
-    video: File[UploadedFile] = None,
-    cover: File[UploadedFile] = None,
-):
-    """Publish a note (multipart). Images: 1–18 JPEG/PNG/WebP/HEIC files as repeated ``images`` parts, in
-    order (the first is the cover); or one MP4/MOV ``video`` with an optional ``cover``. ``hashtags`` repeats
-    once per tag; with the body's #tags at most 10. ``draft=true`` saves without publishing.
-
-    The answer adds ``moderation`` (``{verdict, hits}``, spans in ``title + "\n" + body``): ``review`` publishes
-    the note held for review (out of feeds until a moderator approves); a ``block`` answers 400
-    ``moderation_blocked`` with the same ``moderation`` beside the error; a posting ban answers 403
-    ``posting_banned``."""
-    note = services.note_publish(
-        author=request.user,
-        title=form.title,
-        body=form.body,
-        hashtags=form.hashtags,
-        images=images or [],
-        video=video,
-        cover=cover,
-        visibility=form.visibility,
-        content_type=form.content_type,
-        location_name=form.location_name,
-        latitude=form.latitude,
-        longitude=form.longitude,
-        draft=form.draft,
-        products=form.products,
-    )
-    out = note_out(request, selectors.note_get_for_viewer(viewer=request.user, note_id=note.pk))
-    return Status(201, {**out, "moderation": moderation_labelled(note.moderation)})
-
-
+# Publishing (POST /notes) and editing (PATCH /notes/{note_id}) are orchestrated above the apps they involve:
+# ``meadow.publishing.api`` adds those operations to this router (one router serves each path).
 @router.get("/notes/{note_id}", response=responses({200: NoteOut}), auth=optional_auth)
 def note_get(request: HttpRequest, note_id: int):
     return note_out(request, selectors.note_get_for_viewer(viewer=_viewer(request), note_id=note_id))
-
-
-class NotePatch(Schema):
-    title: Annotated[Text, Limits(max_length=TITLE_MAX)] | None = None
-    body: Annotated[Text, Limits(max_length=BODY_MAX)] | None = None
-    hashtags: list[Text] | None = Field(default=None, max_length=64)
-    visibility: VisibilityIn | None = None
-    content_type: ContentTypeIn | None = None
-    location_name: Annotated[Text, Limits(max_length=LOCATION_NAME_MAX)] | None = None
-    latitude: Latitude | None = None
-    longitude: Longitude | None = None
-    publish: StrictBool = Field(default=False, description="Publish a draft")
-    products: list[int] | None = Field(default=None, max_length=20, description="Replace the product tags")
 
 
 def _own_note(request: HttpRequest, note_id: int) -> Note:
@@ -293,24 +212,6 @@ def _own_note(request: HttpRequest, note_id: int) -> Note:
     if note.author_id != request.user.pk:
         raise PermissionDenied(_("Only the author can change this note."), code="not_author")
     return note
-
-
-@router.patch("/notes/{note_id}", response=responses({200: NoteOut}), auth=token_or_session)
-def note_patch(request: HttpRequest, note_id: int, payload: NotePatch):
-    """Edit the text, hashtags, visibility, content type or location; ``publish: true`` publishes a draft.
-    Only the author (403 for others who can see the note, 404 for those who cannot)."""
-    note = _own_note(request, note_id)
-    changes = payload.dict(exclude_unset=True)
-    publish = bool(changes.pop("publish", False))
-    for key in ("title", "body", "visibility", "content_type", "location_name"):
-        if key in changes and changes[key] is None:
-            changes.pop(key)
-    if "hashtags" in changes and changes["hashtags"] is None:
-        changes["hashtags"] = []
-    if "products" in changes and changes["products"] is None:
-        changes["products"] = []
-    services.note_update(note=note, editor=request.user, publish=publish, **changes)
-    return note_out(request, selectors.note_get_for_viewer(viewer=request.user, note_id=note_id))
 
 
 @router.delete("/notes/{note_id}", response=responses({204: None}), auth=token_or_session)

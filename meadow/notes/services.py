@@ -1,6 +1,11 @@
 """Every write about notes: publish (with its media, hashtags, mentions and categories), edit, delete, and the
 taxonomy of interest categories.
 
+These are the notes' own writes. What the apps above add to a publish or an edit — the author may post, the
+text is screened and held for review (enforcement), the product tags are written (store) — is orchestrated
+above, in ``meadow.publishing.services``, which calls these with ``screen=`` (before any file is stored) and
+``within=`` (inside the note's transaction); the endpoints and pages publish through it.
+
 Publishing validates everything first (text limits, hashtags, every image decoded, the video probed) and only
 then writes: files through the storage API, rows in one transaction. Any failure removes the files already
 saved, so a refused note leaves nothing behind.
@@ -10,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -25,13 +30,8 @@ from meadow.accounts.models import User
 from meadow.core.errors import NotFound, PermissionDenied, ValidationFailed
 from meadow.core.metrics import NOTES_PUBLISHED, count_on_commit
 from meadow.core.outbox import outbox_record
-from meadow.core.tasks import enqueue
+from meadow.core.tasks import enqueue, task_by_name
 from meadow.core.text import visible_length
-from meadow.enforcement.services import (
-    enforcement_hold,
-    enforcement_screen_note,
-    enforcement_screen_note_edit,
-)
 from meadow.notes import media
 from meadow.notes.events import NOTE_CREATED, NOTE_DELETED, NOTE_UPDATED
 from meadow.notes.models import (
@@ -331,11 +331,15 @@ def note_publish(
     latitude: float | Decimal | None = None,
     longitude: float | Decimal | None = None,
     draft: bool = False,
-    products: Iterable[int] | None = None,
+    screen: Callable[..., object] | None = None,
+    within: Callable[[Note], object] | None = None,
 ) -> Note:
     """Publish a note (or save it as a draft): 1–18 images (the first is the cover), or one video with an
-    optional cover (else the poster frame), optionally tagging up to 5 on-sale ``products``. Raises
-    ``ValidationFailed`` before anything is written."""
+    optional cover (else the poster frame). Raises ``ValidationFailed`` before anything is written.
+
+    ``screen(title=, body=, tags=)`` runs once the fields are valid and before any file is stored (it may
+    refuse by raising); ``within(note)`` runs in the note's transaction once its rows are written, before the
+    hashtags' use counts and the ``notes.note_created`` event (``meadow.publishing`` passes both)."""
     if not author.is_active:
         raise PermissionDenied(_("This account cannot publish."), code="inactive")
     title, body = note_validate_text(title=title, body=body)
@@ -360,11 +364,8 @@ def note_publish(
             field="images",
             code="too_many_images",
         )
-    from meadow.store.services import note_products_set, note_products_validate
-
-    product_ids = note_products_validate(product_ids=products)
-    # The publish gate: posting bans, and the moderation policy (block refuses; review holds after saving).
-    screening = None if draft else enforcement_screen_note(author=author, title=title, body=body, tags=tags)
+    if screen is not None:
+        screen(title=title, body=body, tags=tags)
 
     # 1. Check every file before storing any.
     probe = media.video_validate(video) if video is not None else None
@@ -391,22 +392,18 @@ def note_publish(
                 location=location,
                 draft=draft,
             )
-            enforcement_hold(obj=note, account=author, screening=screening)
-            hashtags_recount(hashtag_ids=[h.pk for h in note.hashtags.all()])  # after the hold: final state
-            if product_ids:
-                note_products_set(note=note, product_ids=product_ids)
+            if within is not None:
+                within(note)  # e.g. the hold for review: before the recount, which counts the final state
+            hashtags_recount(hashtag_ids=[h.pk for h in note.hashtags.all()])
             # The apps above react after the commit: search indexes it, moderation scans its media (QR codes,
             # text in images, explicit images, copying), and a published note enters traffic pool 1
             # (distribution) and tells the @mentioned people (notifications).
             outbox_record(NOTE_CREATED, note_id=note.pk, published=not draft)
             if probe is not None:
-                from meadow.notes.tasks import note_video_process
-
-                enqueue(note_video_process, note_id=note.pk)
+                enqueue(task_by_name("meadow.notes.tasks.note_video_process"), note_id=note.pk)
     except BaseException:
         media.delete_files(saved)
         raise
-    note.moderation = screening.to_dict() if screening else {"verdict": "pass", "hits": []}
     if not draft:
         count_on_commit(NOTES_PUBLISHED)
     return note
@@ -514,22 +511,14 @@ def note_update(
     latitude: float | Decimal | None = UNSET,
     longitude: float | Decimal | None = UNSET,
     publish: bool = False,
-    products: Iterable[int] = UNSET,
+    within: Callable[[Note], object] | None = None,
 ) -> Note:
-    """Edit a note's text, hashtags, visibility, content type, location or product tags, and optionally publish
-    a draft. Only the author may; a removed note is gone (404). Media are not edited here (publish a new note).
-    """
-    from meadow.store.services import note_products_set, note_products_validate
+    """Edit a note's text, hashtags, visibility, content type or location, and optionally publish a draft. Only
+    the author may; a removed note is gone (404). Media are not edited here (publish a new note).
 
-    product_ids = UNSET if products is UNSET else note_products_validate(product_ids=products)
-    screening = enforcement_screen_note_edit(
-        note=note,
-        editor=editor,
-        publish=publish,
-        **_edit_screen_text(
-            note=note, editor=editor, title=title, body=body, hashtags=hashtags, publish=publish
-        ),
-    )
+    ``within(note)`` runs in the edit's transaction once the note row is saved, before its hashtags are
+    replaced and recounted (``meadow.publishing`` passes the hold for review and the product tags).
+    """
     with transaction.atomic():
         locked = _lock_own(note=note, user=editor)
         was_published = locked.status == Note.Status.PUBLISHED
@@ -565,9 +554,8 @@ def note_update(
             locked.status = Note.Status.PUBLISHED
             locked.published_at = now
         locked.save()
-        enforcement_hold(obj=locked, account=editor, screening=screening)
-        if product_ids is not UNSET:
-            note_products_set(note=locked, product_ids=product_ids)
+        if within is not None:
+            within(locked)
         hashtags_recount(hashtag_ids=_set_hashtags(note=locked, tags=tags))
         if new_body != old_body:
             NoteMention.objects.filter(note=locked).delete()
@@ -589,10 +577,11 @@ def note_update(
     return locked
 
 
-def _edit_screen_text(
+def note_edit_screen_text(
     *, note: Note, editor: User, title: Any, body: Any, hashtags: Any, publish: bool
 ) -> dict[str, Any]:
-    """The text ``note_update`` screens, built as ``note_publish`` builds it: title and body validated
+    """The text an edit is screened on (``publishing.note_update`` hands it to enforcement before
+    ``note_update``), built as ``note_publish`` builds it: title and body validated
     (stripped) and the topics collected from the body's #tags plus the listed ones (normalised, the stale
     tags of the old body dropped). Unchanged fields stay ``UNSET`` when nothing is screened."""
     publishing = publish and note.status == Note.Status.DRAFT
@@ -619,8 +608,6 @@ def _edit_screen_text(
 
 def note_delete(*, note: Note, user: User) -> None:
     """Delete a note (soft: status removed, deleted_at set); its files are removed by a background task."""
-    from meadow.notes.tasks import note_media_purge
-
     with transaction.atomic():
         locked = _lock_own(note=note, user=user)
         Note.objects.filter(pk=locked.pk).update(
@@ -629,5 +616,5 @@ def note_delete(*, note: Note, user: User) -> None:
         hashtags_recount(
             hashtag_ids=NoteHashtag.objects.filter(note=locked).values_list("hashtag_id", flat=True)
         )
-        enqueue(note_media_purge, note_id=locked.pk)
+        enqueue(task_by_name("meadow.notes.tasks.note_media_purge"), note_id=locked.pk)
         outbox_record(NOTE_DELETED, note_id=locked.pk)  # search drops it

@@ -1,4 +1,5 @@
-"""Note pages: the composer, the note page, topic pages and the waterfall grid's infinite-scroll fragments."""
+"""Note pages: topic pages, deleting a note and the waterfall grid's infinite-scroll fragments. The composer, a
+draft's publish button and the note page (with its tagged products) compose apps above notes: ``meadow.publishing.views``."""
 
 from __future__ import annotations
 
@@ -11,12 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from meadow.accounts.selectors import follow_status
-from meadow.core.errors import DomainError
 from meadow.notes import selectors, services
-from meadow.notes.models import Note
-from meadow.notes.text import normalize_hashtag, parse_hashtags
-from meadow.store.selectors import products_for_note
 
 GRID_PAGE = 20
 
@@ -37,82 +33,12 @@ def render_grid(
     return render(request, template, {**context, "notes": page["items"], "next_cursor": page["next_cursor"]})
 
 
-def note_detail(request: HttpRequest, note_id: int) -> HttpResponse:
-    viewer = _viewer(request)
-    note = selectors.note_get_for_viewer(viewer=viewer, note_id=note_id)
-    body_tags = {normalize_hashtag(tag) for tag in parse_hashtags(note.body)}
-    context = {
-        "note": note,
-        "images": list(note.images.all()),
-        # topics given as a list; those written as #tags in the body are already linked there
-        "hashtags": [link.hashtag for link in note.hashtag_links.all() if link.hashtag.name not in body_tags],
-        "profile": note.author,
-        "follow": follow_status(follower=viewer, followee=note.author),
-        "is_author": viewer is not None and viewer.pk == note.author_id,
-        "products": products_for_note(note_id=note.pk),  # product tags (种草 → the product page)
-    }
-    template = "notes/_note_sheet.html" if request.htmx else "notes/note_detail.html"
-    return render(request, template, context)
-
-
 def hashtag_page(request: HttpRequest, name: str) -> HttpResponse:
     hashtag = selectors.hashtag_get(name=name, viewer=_viewer(request))
     page = selectors.notes_for_hashtag(
         viewer=_viewer(request), hashtag=hashtag, cursor=request.GET.get("cursor")
     )
     return render_grid(request, page, template="notes/hashtag.html", context={"hashtag": hashtag})
-
-
-@login_required
-def compose(request: HttpRequest) -> HttpResponse:
-    """The composer: images (drag, drop, reorder) or a video, title and body with live counters, hashtags
-    with the 5-3-2 helper, live moderation findings, visibility, content type, location, draft."""
-    values: dict[str, Any] = {
-        "title": "",
-        "body": "",
-        "hashtags": [],
-        "visibility": Note.Visibility.PUBLIC,
-        "content_type": Note.ContentType.DAILY_LIFE,
-        "location_name": "",
-        "products": [],
-    }
-    error: DomainError | None = None
-    if request.method == "POST":
-        data = request.POST
-        values = {
-            "title": data.get("title", ""),
-            "body": data.get("body", ""),
-            "hashtags": [t for t in data.getlist("hashtags") if t.strip()],
-            "visibility": data.get("visibility", Note.Visibility.PUBLIC),
-            "content_type": data.get("content_type", Note.ContentType.DAILY_LIFE),
-            "location_name": data.get("location_name", ""),
-            "products": [p for p in data.getlist("products") if p.strip()],
-        }
-        try:
-            note = services.note_publish(
-                author=request.user,
-                images=request.FILES.getlist("images"),
-                video=request.FILES.get("video"),
-                cover=request.FILES.get("cover"),
-                draft=data.get("draft") == "1",
-                **values,
-            )
-        except DomainError as exc:
-            error = exc
-        else:
-            if note.status == Note.Status.DRAFT:
-                messages.success(request, _("Draft saved."))
-            else:
-                messages.success(request, _("Published!"))
-            return redirect("web:note", note_id=note.pk)
-    context = {
-        "values": values,
-        "error": error,
-        "visibilities": Note.Visibility.choices,
-        "content_types": Note.ContentType.choices,
-        "limits": {"title": 20, "body": 1000, "hashtags": 10, "images": 18},
-    }
-    return render(request, "notes/compose.html", context, status=400 if error else 200)
 
 
 @login_required
@@ -124,18 +50,3 @@ def note_delete(request: HttpRequest, note_id: int) -> HttpResponse:
     services.note_delete(note=note, user=request.user)
     messages.success(request, _("Note deleted."))
     return redirect("web:profile", handle=request.user.handle)
-
-
-@login_required
-@require_POST
-def note_publish_draft(request: HttpRequest, note_id: int) -> HttpResponse:
-    note = selectors.note_get_for_viewer(viewer=request.user, note_id=note_id)
-    if note.author_id != request.user.pk:
-        raise Http404
-    try:
-        services.note_update(note=note, editor=request.user, publish=True)
-    except DomainError as exc:
-        messages.error(request, str(exc.message))
-    else:
-        messages.success(request, _("Published!"))
-    return redirect("web:note", note_id=note.pk)

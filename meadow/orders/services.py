@@ -42,7 +42,7 @@ from meadow.accounts.models import User
 from meadow.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from meadow.core.metrics import ORDERS_PLACED, PAYMENTS, count_on_commit
 from meadow.core.redirects import local_path
-from meadow.core.tasks import enqueue
+from meadow.core.tasks import enqueue, task_by_name
 from meadow.orders.gateway import GatewayError, WebhookInvalid, get_gateway
 from meadow.orders.models import (
     Address,
@@ -622,9 +622,7 @@ def _refund_create(*, order: Order, reason: str, payment: Payment | None = None)
         order=order, payment=payment, defaults={"amount": order.total, "reason": reason}
     )
     if created:
-        from meadow.orders.tasks import refund_process
-
-        enqueue(refund_process, refund_id=refund.pk)
+        enqueue(task_by_name("meadow.orders.tasks.refund_process"), refund_id=refund.pk)
     return refund
 
 

@@ -14,7 +14,7 @@ from meadow.moderation.models import ImageFingerprint, ModerationFinding
 from meadow.moderation.tests import imagegen
 from meadow.notes.media import ffmpeg_exe
 from meadow.notes.models import Note, NoteImage
-from meadow.notes.services import note_publish, note_update
+from meadow.publishing.services import note_publish, note_update
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
