@@ -5,7 +5,8 @@ Rules that hold everywhere here:
 * **Stock** is reserved at checkout by a conditional UPDATE on ``store.Sku.stock`` after locking the SKU rows in
   primary-key order (``SELECT … FOR UPDATE ORDER BY id``), so two checkouts never both take the last unit and
   never deadlock; it comes back (``stock = stock + n``) exactly once, from the one transition that leaves a
-  reserving state (expiry, failed payment, cancellation, refund before shipping).
+  reserving state (expiry, cancellation, refund before shipping). A failed payment is not one: the order stays
+  pending for its payment window and the buyer can try again.
 * **Money** is ``Decimal``: unit prices are read from the locked SKU rows at checkout time and stored on the lines;
   totals are sums of stored line totals.
 * **State transitions** are conditional UPDATEs (``… WHERE status IN (allowed sources)``): a transition that lost
@@ -978,23 +979,27 @@ def _payment_event_apply(*, event) -> str:
         ).update(status=P.FAILED)
         if not moved:
             return "stale"
+        # A failed payment closes that payment only: the orders stay pending (their stock reserved, the cart as it
+        # was) for the rest of their payment window, and the buyer may try again — a new payment, as at most one
+        # open payment covers an order. Only the window closing (``order_expire``) or the buyer cancels them.
+        now = timezone.now()
         for order in payment.orders.select_related("buyer").order_by("pk"):
-            changed = Order.objects.filter(pk=order.pk, status=S.PENDING_PAYMENT).update(
-                status=S.CANCELLED,
-                cancelled_by="system",
-                cancel_reason="payment_failed",
-                cancelled_at=timezone.now(),
-                updated_at=timezone.now(),
-            )
-            if changed:
-                _release_stock(order_id=order.pk)
-                with _in_language(order.buyer):
-                    _notify(
-                        recipient=order.buyer,
-                        order=order,
-                        text=_("The payment for order #%(id)d failed; the order was cancelled.")
-                        % {"id": order.pk},
+            if order.status != S.PENDING_PAYMENT:
+                continue
+            with _in_language(order.buyer):
+                due = timezone.localtime(order.payment_due_at).strftime("%H:%M")
+                _notify(
+                    recipient=order.buyer,
+                    order=order,
+                    text=(
+                        _(
+                            "The payment for order #%(id)d did not go through; nothing was charged. Try again by %(due)s (UTC)."
+                        )
+                        if order.payment_due_at > now
+                        else _("The payment for order #%(id)d did not go through; nothing was charged.")
                     )
+                    % {"id": order.pk, "due": due},
+                )
         return "failed"
     if event.type == "payment.succeeded":
         if event.amount != payment.amount or event.currency != payment.currency:
