@@ -371,6 +371,10 @@ MEADOW_PHONE_DEFAULT_REGION = env("MEADOW_PHONE_DEFAULT_REGION", "MY")
 # The penalty ladder (PRODUCT.md §6): JSON replacing the steps of the types it names (defaults and format in
 # meadow/enforcement/ladder.py), e.g. {"behaviour": [{"sanction": "warning"}, {"sanction": "posting_ban"}]}
 MEADOW_PENALTY_LADDER: dict = json.loads(env("MEADOW_PENALTY_LADDER") or "{}")
+# A text refused at save time is not a violation; the LIMIT-th refused attempt within WINDOW_HOURS is (an account
+# forcing blocked text through), and counting starts again after it. docs/architecture.md § Enforcement.
+MEADOW_BLOCKED_ATTEMPTS_LIMIT = int(env("MEADOW_BLOCKED_ATTEMPTS_LIMIT", "5"))
+MEADOW_BLOCKED_ATTEMPTS_WINDOW_HOURS = int(env("MEADOW_BLOCKED_ATTEMPTS_WINDOW_HOURS", "24"))
 # The outbox drain remembers an id it read past but could not see (a transaction still open) this long, and
 # hands it over if it appears meanwhile; after that it is taken for a rolled-back insert (meadow.core.outbox).
 MEADOW_OUTBOX_GAP_SECONDS = int(env("MEADOW_OUTBOX_GAP_SECONDS", "600"))

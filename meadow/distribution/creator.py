@@ -20,7 +20,7 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.http import Http404
 from django.utils import timezone
@@ -247,10 +247,16 @@ def note_pool(*, note_id: int) -> dict[str, Any]:
     return {"level": level, "status": _pool_status(level, last), "history": history}
 
 
+def _own_views(author_id: int) -> Q:
+    """The author's own impressions and reads of their notes: not reach. They are no longer recorded (engagement
+    skips them); this keeps those recorded before out of the numbers too."""
+    return Q(kind__in=(Signal.IMPRESSION, Signal.READ), user_id=author_id)
+
+
 # --- the public reads ---------------------------------------------------------------------------------------------
 def creator_note_stats(*, note: Note, period: Period, with_pool: bool = True) -> dict[str, Any]:
     """Everything the note's stats page, the API and the CSV show: one aggregate query, plus the pool's."""
-    events = EngagementEvent.objects.filter(note_id=note.pk)
+    events = EngagementEvent.objects.filter(note_id=note.pk).exclude(_own_views(note.author_id))
     return {
         "note": note,
         "period": period,
@@ -289,7 +295,7 @@ def _followers_by_day(account: User, period: Period) -> dict[str, Any]:
 def creator_account_stats(*, account: User, period: Period) -> dict[str, Any]:
     """The account's numbers over ``period``: every note's events summed by day, the traffic sources, follower
     growth, and how many notes it has published (three queries)."""
-    events = EngagementEvent.objects.filter(note__author_id=account.pk)
+    events = EngagementEvent.objects.filter(note__author_id=account.pk).exclude(_own_views(account.pk))
     aggregated = _events_by_day(events, period)
     followers = _followers_by_day(account, period)
     by_date = {row["date"]: row for row in followers["daily"]}

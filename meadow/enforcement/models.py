@@ -284,3 +284,35 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} by {self.moderator_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class BlockedAttempt(models.Model):
+    """A text refused at save time (a ``block`` verdict): nothing was published, so it is no violation by itself
+    — refusing is the rule working. Kept to spot an account forcing blocked text through: the
+    ``MEADOW_BLOCKED_ATTEMPTS_LIMIT``-th attempt within ``MEADOW_BLOCKED_ATTEMPTS_WINDOW_HOURS`` records one
+    violation (``violation`` names it on that attempt; counting starts again after it)."""
+
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("account")
+    )
+    field = models.CharField(_("field"), max_length=20)
+    category = models.CharField(_("category"), max_length=40)
+    digest = models.CharField(max_length=64)
+    violation = models.ForeignKey(
+        Violation,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("violation"),
+    )
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("blocked attempt")
+        verbose_name_plural = _("blocked attempts")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["account", "-created_at"], name="enforcement_attempt_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.category} refused for {self.account_id} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -3,8 +3,9 @@ expiry, reports, appeals and moderators' decisions.
 
 The policy at save time (notes, comments, bios, usernames, messages):
 
-* ``block``  → refused with ``moderation_blocked`` (400) and the findings; the attempt is recorded as a
-  violation (a retry of the very same text is not a new offence).
+* ``block``  → refused with ``moderation_blocked`` (400) and the findings. Nothing was published, so that is
+  no violation; the attempt is kept, and ``MEADOW_BLOCKED_ATTEMPTS_LIMIT`` (5) refused attempts within
+  ``MEADOW_BLOCKED_ATTEMPTS_WINDOW_HOURS`` (24) record one violation (forcing blocked text through).
 * ``review`` → published but **held for review**: the note keeps ``status=published`` and a pending
   ``ReviewItem``; ``selectors.limited_q`` keeps it out of distribution, feeds and search until a moderator
   approves it. (We hold rather than "publish limited" so that a moderator's approval restores full reach.)
@@ -37,6 +38,7 @@ from meadow.enforcement import selectors
 from meadow.enforcement.ladder import step_for, type_for_category
 from meadow.enforcement.models import (
     Appeal,
+    BlockedAttempt,
     Decision,
     ReviewItem,
     Sanction,
@@ -51,8 +53,6 @@ logger = logging.getLogger(__name__)
 
 APPEAL_TEXT_MAX = 1000
 REPORT_TEXT_MAX = 500
-# How far back a blocked attempt with the same text counts as the same offence (not a new one).
-REPEAT_WINDOW = timedelta(days=1)
 
 AccountKind = Literal["personal", "enterprise"]
 
@@ -197,7 +197,7 @@ def enforcement_check_text(
     *, user, text: str, field: str, error_field: str | None = None, target=None
 ) -> Screening:
     """Check ``text`` written in ``field`` (note, comment, bio, username, dm) by ``user``. ``block`` raises
-    ``ModerationBlocked`` with the findings (and records the attempt as a violation); otherwise the screening
+    ``ModerationBlocked`` with the findings (and keeps the attempt: see ``_record_blocked_attempt``); otherwise the screening
     is returned — a ``review`` verdict is for the caller to hold with ``enforcement_hold``."""
     from meadow.moderation.services import moderation_check
 
@@ -218,31 +218,47 @@ def enforcement_check_text(
 
 
 def _record_blocked_attempt(*, user, screening: Screening, target=None) -> Violation | None:
-    """A refused text is an offence (the composer showed the findings before); the same text again within
-    ``REPEAT_WINDOW`` is the same offence."""
+    """A refused text is not an offence — nothing was published, and the composer had shown the findings. It is
+    kept as a ``BlockedAttempt``; the ``MEADOW_BLOCKED_ATTEMPTS_LIMIT``-th attempt within
+    ``MEADOW_BLOCKED_ATTEMPTS_WINDOW_HOURS`` (counted since the last violation attempts brought) is forcing
+    blocked text through, and records one violation with the last text as evidence."""
     digest = hashlib.sha256(f"{screening.field}\n{screening.text}".encode()).hexdigest()
-    since = timezone.now() - REPEAT_WINDOW
-    if Violation.objects.filter(account=user, created_at__gte=since, evidence__digest=digest).exists():
-        return None
     worst = max(
         screening.hits, key=lambda h: ["low", "medium", "high"].index(h.get("severity", "medium")), default={}
     )
-    category = worst.get("category", "other")
-    return violation_record(
-        account=user,
-        type=type_for_category(category),
-        category=category,
-        rule=worst.get("rule", category),
-        severity=worst.get("severity", Severity.MEDIUM),
-        evidence={
-            "text": screening.text,
-            "field": screening.field,
-            "hits": screening.hits,
-            "digest": digest,
-            "blocked": True,
-        },
-        target=target,
-    )
+    category = worst.get("category", "other") or "other"
+    limit = max(int(getattr(settings, "MEADOW_BLOCKED_ATTEMPTS_LIMIT", 5)), 1)
+    window = timedelta(hours=int(getattr(settings, "MEADOW_BLOCKED_ATTEMPTS_WINDOW_HOURS", 24)))
+    with transaction.atomic():
+        attempt = BlockedAttempt.objects.create(
+            account=user, field=screening.field[:20], category=category[:40], digest=digest
+        )
+        recent = BlockedAttempt.objects.filter(account=user, created_at__gte=attempt.created_at - window)
+        last_strike = recent.filter(violation__isnull=False).order_by("-created_at", "-id").first()
+        if last_strike is not None:
+            recent = recent.filter(pk__gt=last_strike.pk)
+        count = recent.count()
+        if count < limit:
+            return None
+        violation = violation_record(
+            account=user,
+            type=type_for_category(category),
+            category=category,
+            rule=worst.get("rule", category),
+            severity=worst.get("severity", Severity.MEDIUM),
+            evidence={
+                "text": screening.text,
+                "field": screening.field,
+                "hits": screening.hits,
+                "digest": digest,
+                "blocked": True,
+                "blocked_attempts": count,
+                "window_hours": int(window.total_seconds() // 3600),
+            },
+            target=target,
+        )
+        BlockedAttempt.objects.filter(pk=attempt.pk).update(violation=violation)
+    return violation
 
 
 def enforcement_screen_note(

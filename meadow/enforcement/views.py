@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -57,6 +58,8 @@ def account_status(request: HttpRequest) -> HttpResponse:
         "state": status_state(data["active"]),
         "active": [(s, services.sanction_describe(s)) for s in data["active"]],
         "violations": violations,
+        "attempts_limit": settings.MEADOW_BLOCKED_ATTEMPTS_LIMIT,
+        "attempts_hours": settings.MEADOW_BLOCKED_ATTEMPTS_WINDOW_HOURS,
     }
     return render(request, "enforcement/status.html", context)
 

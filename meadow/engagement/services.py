@@ -258,11 +258,15 @@ def note_share(*, user: User, note: Note, source: str = Source.DIRECT) -> Share:
 
 
 def note_read(*, viewer: User | None, note: Note, source: str = Source.DIRECT, share_token: str = "") -> None:
-    """A note was opened. Through a share link the read is attributed to the share (and its sharer)."""
+    """A note was opened. Through a share link the read is attributed to the share (and its sharer). The
+    author opening their own note is not a read: own views are not reach (the creator centre's click-through
+    would pass 100 %), so nothing is recorded."""
+    user = viewer if viewer is not None and viewer.is_authenticated else None
+    if user is not None and user.pk == note.author_id:
+        return
     share = None
     if share_token:
         share = Share.objects.filter(token=share_token[:32], note=note).first()
-    user = viewer if viewer is not None and viewer.is_authenticated else None
     with transaction.atomic():
         stats: dict[str, float] = {"read_count": 1}
         if share is not None and (user is None or user.pk != share.sharer_id):
@@ -277,7 +281,8 @@ def note_read(*, viewer: User | None, note: Note, source: str = Source.DIRECT, s
 
 def impressions_record(*, viewer: User | None, note_ids: Iterable[int], source: str = Source.DIRECT) -> int:
     """Cards shown in a feed, in bulk: one SELECT of the published notes among ``note_ids`` (at most 100), one
-    bulk INSERT of events and one UPDATE of their stats. Returns how many were counted."""
+    bulk INSERT of events and one UPDATE of their stats. Returns how many were counted. The viewer's own notes
+    are not counted: own views are not reach."""
     ids = list(dict.fromkeys(int(i) for i in note_ids))
     if len(ids) > IMPRESSIONS_MAX:
         raise ValidationFailed(
@@ -285,10 +290,13 @@ def impressions_record(*, viewer: User | None, note_ids: Iterable[int], source: 
         )
     if not ids:
         return 0
-    found = list(Note.objects.filter(pk__in=ids, status=Note.Status.PUBLISHED).values_list("pk", flat=True))
+    user = viewer if viewer is not None and viewer.is_authenticated else None
+    shown = Note.objects.filter(pk__in=ids, status=Note.Status.PUBLISHED)
+    if user is not None:
+        shown = shown.exclude(author_id=user.pk)
+    found = list(shown.values_list("pk", flat=True))
     if not found:
         return 0
-    user = viewer if viewer is not None and viewer.is_authenticated else None
     source = source_clean(source)
     with transaction.atomic():
         EngagementEvent.objects.bulk_create(

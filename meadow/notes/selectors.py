@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any, TypeGuard
 
 from django.core.cache import cache
@@ -363,10 +364,30 @@ def notes_following(
 def notes_nearby(
     *, viewer: User | None, place: str, cursor: str | None = None, limit: int | None = None
 ) -> dict[str, Any]:
-    """Nearby: public notes whose location tag names the viewer's place (the coarse location on the profile).
-    The distribution issue replaces this with distance from coordinates."""
+    """Nearby from the place on the viewer's profile (the browser's position goes to the distribution feed):
+    public notes whose location tag names it — or, for a place the gazetteer knows (``meadow.notes.places``),
+    any of its other names and districts, or whose coordinates lie within ``MEADOW_NEARBY_RADIUS_KM`` of its
+    centre (a bounding box)."""
+    from django.conf import settings
+
+    from meadow.notes.places import place_find
+
     place = " ".join((place or "").split())
     if not place:
         return {"items": [], "next_cursor": None}
-    qs = _public_notes().filter(location_name__icontains=place)
+    match = Q(location_name__icontains=place)
+    known = place_find(place)
+    if known is not None:
+        for name in (known.name, *known.names):
+            match |= Q(location_name__icontains=name)
+        radius = float(settings.MEADOW_NEARBY_RADIUS_KM)
+        dlat = radius / 111.32
+        dlng = radius / (111.32 * max(math.cos(math.radians(known.lat)), 0.01))
+        match |= Q(
+            latitude__gte=Decimal(str(round(known.lat - dlat, 2))),
+            latitude__lte=Decimal(str(round(known.lat + dlat, 2))),
+            longitude__gte=Decimal(str(round(known.lng - dlng, 2))),
+            longitude__lte=Decimal(str(round(known.lng + dlng, 2))),
+        )
+    qs = _public_notes().filter(match)
     return _page(_exclude_blocked(qs, viewer), cursor=cursor, limit=limit, viewer=viewer, feed=True)

@@ -5,7 +5,8 @@ Rules that hold everywhere here:
 * **Stock** is reserved at checkout by a conditional UPDATE on ``store.Sku.stock`` after locking the SKU rows in
   primary-key order (``SELECT … FOR UPDATE ORDER BY id``), so two checkouts never both take the last unit and
   never deadlock; it comes back (``stock = stock + n``) exactly once, from the one transition that leaves a
-  reserving state (expiry, failed payment, cancellation, refund before shipping).
+  reserving state (expiry, cancellation, refund before shipping). A failed payment is not one: the order stays
+  pending for its payment window and the buyer can try again.
 * **Money** is ``Decimal``: unit prices are read from the locked SKU rows at checkout time and stored on the lines;
   totals are sums of stored line totals.
 * **State transitions** are conditional UPDATEs (``… WHERE status IN (allowed sources)``): a transition that lost
@@ -210,6 +211,36 @@ def _in_language(user: User):
 
 
 # --- addresses -------------------------------------------------------------------------------------------------
+# The postcode ranges Pos Malaysia allocates to each state, inclusive (as listed in "Postal codes in Malaysia",
+# Wikipedia, from Pos Malaysia's postcode directory, pos.com.my/postcode-finder). Ranges are widened to the whole
+# thousand at their ends, so an address at the edge of a range is never refused; 68000–68199 (Ampang, Batu Caves)
+# straddles Selangor and Kuala Lumpur and is accepted for both.
+POSTCODE_RANGES: dict[str, tuple[tuple[int, int], ...]] = {
+    "PLS": ((1000, 2999),),
+    "KDH": ((5000, 9999),),
+    "PNG": ((10000, 14999),),
+    "KTN": ((15000, 18999),),
+    "TRG": ((20000, 24999),),
+    "PHG": ((25000, 28999), (39000, 39999), (49000, 49999), (69000, 69999)),
+    "PRK": ((30000, 36999),),
+    "SGR": ((40000, 48999), (63000, 68999)),
+    "KUL": ((50000, 60999), (68000, 68199)),
+    "PJY": ((62000, 62999),),
+    "NSN": ((70000, 73999),),
+    "MLK": ((75000, 78999),),
+    "JHR": ((79000, 86999),),
+    "LBN": ((87000, 87999),),
+    "SBH": ((88000, 91999),),
+    "SWK": ((93000, 98999),),
+}
+
+
+def postcode_in_state(postcode: str, state: str) -> bool:
+    """Whether a 5-digit Malaysian postcode lies in the ranges of ``state`` (a ``MalaysianState`` code)."""
+    number = int(postcode)
+    return any(low <= number <= high for low, high in POSTCODE_RANGES.get(state, ()))
+
+
 def address_clean(*, data: Mapping[str, Any]) -> dict[str, str]:
     """Validate a Malaysian shipping address; returns the normalised fields (phone in E.164)."""
     if not isinstance(data, Mapping):
@@ -230,6 +261,13 @@ def address_clean(*, data: Mapping[str, Any]) -> dict[str, str]:
     if state.lower() not in by_name:
         raise ValidationFailed(_("Choose a Malaysian state."), field="state", code="bad_state")
     cleaned["state"] = by_name[state.lower()]
+    if not postcode_in_state(postcode, cleaned["state"]):
+        raise ValidationFailed(
+            _("Postcode %(postcode)s is not in %(state)s. Check the postcode and the state.")
+            % {"postcode": postcode, "state": MalaysianState(cleaned["state"]).label},
+            field="postcode",
+            code="postcode_state_mismatch",
+        )
     raw_phone = _text(data, "phone", label=_("Phone"), max_length=ADDRESS_PHONE_MAX)
     try:
         number = phonenumbers.parse(raw_phone, "MY")
@@ -976,23 +1014,27 @@ def _payment_event_apply(*, event) -> str:
         ).update(status=P.FAILED)
         if not moved:
             return "stale"
+        # A failed payment closes that payment only: the orders stay pending (their stock reserved, the cart as it
+        # was) for the rest of their payment window, and the buyer may try again — a new payment, as at most one
+        # open payment covers an order. Only the window closing (``order_expire``) or the buyer cancels them.
+        now = timezone.now()
         for order in payment.orders.select_related("buyer").order_by("pk"):
-            changed = Order.objects.filter(pk=order.pk, status=S.PENDING_PAYMENT).update(
-                status=S.CANCELLED,
-                cancelled_by="system",
-                cancel_reason="payment_failed",
-                cancelled_at=timezone.now(),
-                updated_at=timezone.now(),
-            )
-            if changed:
-                _release_stock(order_id=order.pk)
-                with _in_language(order.buyer):
-                    _notify(
-                        recipient=order.buyer,
-                        order=order,
-                        text=_("The payment for order #%(id)d failed; the order was cancelled.")
-                        % {"id": order.pk},
+            if order.status != S.PENDING_PAYMENT:
+                continue
+            with _in_language(order.buyer):
+                due = timezone.localtime(order.payment_due_at).strftime("%H:%M")
+                _notify(
+                    recipient=order.buyer,
+                    order=order,
+                    text=(
+                        _(
+                            "The payment for order #%(id)d did not go through; nothing was charged. Try again by %(due)s (UTC)."
+                        )
+                        if order.payment_due_at > now
+                        else _("The payment for order #%(id)d did not go through; nothing was charged.")
                     )
+                    % {"id": order.pk, "due": due},
+                )
         return "failed"
     if event.type == "payment.succeeded":
         if event.amount != payment.amount or event.currency != payment.currency:

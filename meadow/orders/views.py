@@ -246,7 +246,11 @@ def order_detail_page(request: HttpRequest, order_id: int) -> HttpResponse:
         and (not requests or requests[0].status == "rejected"),
         "processing": order.status == S.PENDING_PAYMENT
         and payment is not None
-        and payment.status != "requires_confirmation",
+        and payment.status in ("processing", "succeeded"),
+        # the last payment failed: the order is still pending, the buyer may try again until the window closes
+        "payment_failed": order.status == S.PENDING_PAYMENT
+        and payment is not None
+        and payment.status == "failed",
         "nav_section": "me",
     }
     return render(request, "orders/order.html", context)

@@ -42,6 +42,9 @@ def home(request: HttpRequest) -> HttpResponse:
     context = {
         "tab": tab,
         "geo": bool(lat and lng),
+        # what Nearby is looking around: the browser's position, else the place on the profile, else nothing
+        "nearby_place": viewer.location if viewer else "",
+        "nearby_radius": f"{settings.MEADOW_NEARBY_RADIUS_KM:g}",
         "suggested": [] if cursor else account_selectors.users_suggested(viewer=viewer, limit=8),
     }
     return render_grid(request, page, template="web/home.html", context=context)

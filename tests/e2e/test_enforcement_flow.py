@@ -1,5 +1,7 @@
-"""Enforcement, end to end: a creator's note with a redirect is refused with the finding shown; the compliant
-rewrite publishes; a second offence brings the 14-day visibility limit onto their status page; they appeal, a
+"""Enforcement, end to end: a creator's note with a redirect is refused with the finding shown — no violation, no
+notice (refusing is the rule working); the compliant rewrite publishes; a moderator finds a redirect in the
+published note (the first violation, a warning); forcing blocked text through (the attempts limit, lowered to 2
+here) is the second offence and brings the 14-day visibility limit onto their status page; they appeal, a
 moderator upholds the appeal in the console (a second browser), and the limit is gone — phone and desktop."""
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from meadow.enforcement.models import Appeal, Sanction
-from meadow.enforcement.services import moderator_group_ensure
+from meadow.enforcement.ladder import type_for_category
+from meadow.enforcement.models import Appeal, Sanction, Violation
+from meadow.enforcement.services import moderator_group_ensure, violation_record
 from meadow.notes.models import Note
 from tests.e2e.conftest import DESKTOP, SHOTS, login
 from tests.factories import UserFactory
@@ -32,7 +35,8 @@ def _compose(page, live_server, tmp_path, body):
     page.get_by_label("Text").fill(body)
 
 
-def test_refusal_rewrite_limit_and_upheld_appeal(page, browser, live_server, tmp_path, shot):
+def test_refusal_rewrite_limit_and_upheld_appeal(page, browser, live_server, tmp_path, shot, settings):
+    settings.MEADOW_BLOCKED_ATTEMPTS_LIMIT = 2  # the second refused attempt within 24 h is forcing it through
     creator = UserFactory(handle=f"candle_{page.viewport_name}", display_name="Lily 手作")
     moderator = UserFactory(handle=f"mod_{page.viewport_name}", is_staff=True)
     moderator.groups.add(moderator_group_ensure())
@@ -48,15 +52,25 @@ def test_refusal_rewrite_limit_and_upheld_appeal(page, browser, live_server, tmp
     expect(page.locator("[data-moderation] mark")).to_contain_text("薇信")
     shot("enforcement-refused")
     assert not Note.objects.filter(author=creator).exists()
+    assert not Violation.objects.filter(account=creator).exists()  # refused is not a strike
 
     # 2. The compliant rewrite publishes.
     page.get_by_label("Text").fill("今天做了香薰蜡烛，想要的在评论区告诉我")
     page.locator("input[data-images]").set_input_files([_photo(tmp_path)])
     page.get_by_test_id("publish").click()
     expect(page).to_have_url(re.compile(r"/notes/\d+/$"))
-    assert Note.objects.filter(author=creator, status="published").count() == 1
+    published = Note.objects.get(author=creator, status="published")
 
-    # 3. A second offence: the 14-day visibility limit, shown on the status page with its end date.
+    # 3. A moderator finds a redirect in what was published: the first violation, a warning.
+    violation_record(
+        account=creator,
+        type=type_for_category("redirect"),
+        category="redirect",
+        rule="redirect:vx",
+        evidence={"text": published.body, "field": "note", "hits": []},
+        target=published,
+    )
+    # A second offence: forcing blocked text through: the 14-day visibility limit, shown on the status page with its end date.
     _compose(page, live_server, tmp_path, "新款蜡烛到了，私信不回就加 VX lily1998")
     page.get_by_test_id("publish").click()
     expect(page.locator(".error-box")).to_be_visible()

@@ -257,3 +257,26 @@ def test_only_staff_may_name_another_account(user, other_user, staff_user):
     for viewer, handle in ((other_user, user.handle), (staff_user, "nobody_here"), (None, None)):
         with pytest.raises(Http404):
             creator.creator_account_get(viewer=viewer, handle=handle)
+
+
+# --- own views are not reach (issue #23, finding 8) ---------------------------------------------------------------
+def test_the_authors_own_impressions_and_reads_are_not_reach():
+    author = UserFactory()
+    note = NoteFactory(author=author)
+    reader = UserFactory()
+    engagement.impressions_record(viewer=reader, note_ids=[note.pk], source="discover")
+    engagement.note_read(viewer=reader, note=note, source="discover")
+    # the author scrolls past their own card twice and opens their note twice
+    assert engagement.impressions_record(viewer=author, note_ids=[note.pk], source="discover") == 0
+    engagement.impressions_record(viewer=author, note_ids=[note.pk], source="profile")
+    engagement.note_read(viewer=author, note=note, source="direct")
+    engagement.note_read(viewer=author, note=note, source="profile")
+    # an own view recorded before the fix stays out of the numbers as well
+    _event(note, "read", user=author)
+    note.refresh_from_db()
+    stats = creator.creator_note_stats(note=note, period=creator.period_for(7), with_pool=False)
+    assert (stats["totals"]["impressions"], stats["totals"]["reads"]) == (1, 1)
+    assert stats["totals"]["ctr"] == 1.0
+    assert (stats["all_time"]["impressions"], stats["all_time"]["reads"]) == (1, 1)
+    account = creator.creator_account_stats(account=author, period=creator.period_for(7))
+    assert (account["totals"]["impressions"], account["totals"]["reads"]) == (1, 1)

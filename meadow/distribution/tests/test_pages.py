@@ -108,3 +108,41 @@ def test_signup_goes_through_the_interest_step(sms_code):
     )
     assert r.status_code == 302 and r["Location"] == "/welcome/"
     assert client.get("/welcome/").status_code == 200
+
+
+# --- Nearby from the profile's place (issue #23, finding 9) -------------------------------------------------------
+def test_nearby_from_the_profile_place_finds_its_districts_other_names_and_coordinates(user):
+    user.location = "Kuala Lumpur"
+    user.save(update_fields=["location"])
+    district = _food(location_name="Bukit Bintang")
+    chinese = _food(location_name="吉隆坡 · 茨厂街")
+    placed = _food(location_name="VCR Café", latitude=Decimal("3.15"), longitude=Decimal("101.71"))
+    elsewhere = _food(location_name="Penang", latitude=Decimal("5.41"), longitude=Decimal("100.33"))
+    page = signed_in(user).get("/?tab=nearby").content.decode()
+    for note in (district, chinese, placed):
+        assert f'data-note-id="{note.pk}"' in page
+    assert f'data-note-id="{elsewhere.pk}"' not in page
+    assert 'data-nearby-source="profile"' in page and "the location on your profile" in page
+
+
+@pytest.mark.parametrize(
+    ("language", "said", "not_said"),
+    [
+        ("en", "Nothing near Ipoh yet.", "Set your location on your profile"),
+        ("zh-hans", "Ipoh 附近还没有笔记。", "在个人资料中"),
+        ("ms", "Belum ada apa-apa berhampiran Ipoh.", "Tetapkan lokasi"),
+    ],
+)
+def test_nearby_with_a_place_set_never_asks_to_set_it(user, language, said, not_said):
+    user.location = "Ipoh"
+    user.save(update_fields=["location"])
+    _food(location_name="Bukit Bintang")
+    page = html.unescape(signed_in(user).get("/?tab=nearby", HTTP_ACCEPT_LANGUAGE=language).content.decode())
+    assert said in page and not_said not in page
+    assert 'href="/me/edit/"' in page and "data-geo-use" in page  # change the place, or share the position
+
+
+def test_nearby_without_a_place_explains_what_it_needs(user):
+    page = html.unescape(signed_in(user).get("/?tab=nearby").content.decode())
+    assert 'data-nearby-source="none"' in page
+    assert "share your position with this site, or set your location on your profile" in page

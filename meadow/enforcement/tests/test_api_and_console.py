@@ -199,3 +199,23 @@ def test_violation_notice_names_the_category(offender):
 
     notice = Notification.objects.filter(recipient=offender).latest("pk")
     assert "Redirect off the platform" in str(notice.text) and "(redirect)" not in str(notice.text)
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("en", "Only trying to publish refused text 5 times within 24 hours counts as one violation."),
+        ("zh-hans", "只有在 24 小时内 5 次尝试发布被拒绝的文字，才会计为一次违规。"),
+        (
+            "ms",
+            "Hanya cubaan menerbitkan teks yang ditolak sebanyak 5 kali dalam 24 jam dikira sebagai satu pelanggaran.",
+        ),
+    ],
+)
+def test_the_status_page_explains_that_a_refusal_is_not_a_strike(user, language, said):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    page = client.get("/me/status/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert 'data-testid="status-help"' in page and said in page

@@ -9,8 +9,9 @@ import pytest
 from django.utils import timezone
 
 from meadow.accounts.models import ApiToken
+from meadow.core.models import OutboxEvent
 from meadow.enforcement import selectors, services
-from meadow.enforcement.models import Appeal, Decision, ReviewItem, Sanction, Violation
+from meadow.enforcement.models import Appeal, BlockedAttempt, Decision, ReviewItem, Sanction, Violation
 from meadow.notes import selectors as note_selectors
 from meadow.notes.models import Note
 from meadow.notes.tests.factories import NoteFactory, jpeg
@@ -151,9 +152,11 @@ def test_comments_door_is_the_same_function(banned, other_user):
 
 # --- the publish gate -----------------------------------------------------------------------------------------
 @pytest.mark.usefixtures("media_root")
-def test_blocked_text_is_refused_with_the_findings_and_counts_once(user, api_for):
+def test_blocked_text_is_refused_with_the_findings_and_is_no_violation(user, api_for):
+    """Refusing at publish is the rule working: nothing was published, so no violation, no sanction, no notice
+    (issue #23, finding 3; it used to record a warning and send a notice)."""
     client = api_for(user)
-    for _ in range(2):  # the same text again is the same offence
+    for _ in range(2):
         r = client.post("/api/v1/notes", {"title": "hi", "body": REDIRECT, "images": [jpeg()]})
         assert r.status_code == 400
         body = r.json()
@@ -162,8 +165,39 @@ def test_blocked_text_is_refused_with_the_findings_and_counts_once(user, api_for
         hit = body["moderation"]["hits"][0]
         assert hit["category"] == "redirect" and f"hi\n{REDIRECT}"[hit["start"] : hit["end"]] == hit["match"]
     assert not Note.objects.filter(author=user).exists()
-    assert Violation.objects.filter(account=user).count() == 1
+    assert not Violation.objects.filter(account=user).exists()
+    assert _kinds(user) == []
+    assert not OutboxEvent.objects.filter(topic=services.VIOLATION_RECORDED).exists()
+    assert BlockedAttempt.objects.filter(account=user, category="redirect").count() == 2
+
+
+@pytest.mark.usefixtures("media_root")
+def test_forcing_blocked_text_through_is_a_violation_at_the_limit_of_attempts(user, api_for, settings):
+    """The MEADOW_BLOCKED_ATTEMPTS_LIMIT-th refused attempt within the window records one violation (with a
+    notice); counting starts again after it; attempts older than the window do not count."""
+    settings.MEADOW_BLOCKED_ATTEMPTS_LIMIT = 3
+    settings.MEADOW_BLOCKED_ATTEMPTS_WINDOW_HOURS = 24
+    client = api_for(user)
+
+    def attempt(n):
+        r = client.post("/api/v1/notes", {"title": f"try {n}", "body": REDIRECT, "images": [jpeg()]})
+        assert r.status_code == 400 and r.json()["error"]["code"] == "moderation_blocked"
+
+    attempt(0)
+    BlockedAttempt.objects.update(created_at=timezone.now() - timedelta(hours=25))  # yesterday's: not counted
+    attempt(1)
+    attempt(2)
+    assert not Violation.objects.filter(account=user).exists()
+    attempt(3)  # the third within 24 h
+    violation = Violation.objects.get(account=user)
+    assert violation.category == "redirect" and violation.evidence["blocked_attempts"] == 3
     assert _kinds(user) == [("warning", 0)]
+    assert OutboxEvent.objects.filter(topic=services.VIOLATION_RECORDED).count() == 1
+    attempt(4)
+    attempt(5)
+    assert Violation.objects.filter(account=user).count() == 1  # counting started again after the violation
+    attempt(6)
+    assert Violation.objects.filter(account=user).count() == 2
 
 
 @pytest.mark.usefixtures("media_root")

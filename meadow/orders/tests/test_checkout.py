@@ -171,7 +171,11 @@ def test_addresses_are_validated_and_nothing_is_saved(buyer_api, sku, field, val
 
 def test_address_book_default_and_privacy(buyer_api, api_for, other_user):
     first = post(buyer_api, "/api/v1/addresses", ADDRESS).json()
-    second = post(buyer_api, "/api/v1/addresses", {**ADDRESS, "state": "Selangor", "is_default": True}).json()
+    second = post(
+        buyer_api,
+        "/api/v1/addresses",
+        {**ADDRESS, "postcode": "47400", "state": "Selangor", "is_default": True},
+    ).json()
     assert first["is_default"] and second["is_default"] and second["state"] == "SGR"
     items = buyer_api.get("/api/v1/addresses").json()["items"]
     assert [a["id"] for a in items] == [second["id"], first["id"]]
@@ -264,3 +268,32 @@ def test_out_of_range_ids_are_a_json_4xx(buyer_api, method, url):
     else:
         r = getattr(buyer_api, method)(url, "{}", content_type="application/json")
     assert r.status_code in (400, 404) and r["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize(
+    ("postcode", "state", "ok"),
+    [
+        ("88000", "KUL", False),  # Kota Kinabalu, Sabah, with state Kuala Lumpur (issue #23, finding 14)
+        ("88000", "SBH", True),
+        ("91309", "Sabah", True),
+        ("59100", "KUL", True),
+        ("59100", "Selangor", False),
+        ("47400", "SGR", True),
+        ("68000", "KUL", True),  # Ampang straddles Selangor and Kuala Lumpur
+        ("68000", "SGR", True),
+        ("62000", "PJY", True),
+        ("93050", "SWK", True),
+        ("10250", "JHR", False),
+        ("01000", "PLS", True),
+    ],
+)
+def test_a_malaysian_postcode_must_lie_in_the_state(buyer_api, postcode, state, ok):
+    r = post(buyer_api, "/api/v1/addresses", {**ADDRESS, "postcode": postcode, "state": state})
+    if ok:
+        assert r.status_code == 201, r.content
+    else:
+        assert r.status_code == 400
+        error = r.json()["error"]
+        assert (error["code"], error["field"]) == ("postcode_state_mismatch", "postcode")
+        assert postcode in error["message"]
+        assert not Address.objects.exists()

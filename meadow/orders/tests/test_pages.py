@@ -158,21 +158,23 @@ def test_seller_ships_from_the_desk_and_decides_a_refund(
     assert b'data-testid="sales-revenue">RM 25.00' in sales.content
 
 
-def test_sandbox_page_fail_cancels_and_a_second_click_changes_nothing(
+def test_sandbox_page_fail_keeps_the_order_and_a_second_click_changes_nothing(
     user, sku, django_capture_on_commit_callbacks
 ):
+    """A failed payment leaves the order pending with its stock reserved (issue #23, finding 7); clicking Pay on
+    the failed intent's page afterwards changes nothing — a retry is a new payment from the order page."""
     client = login(user)
     pay_url, _key = checkout_via_pages(client, sku)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(pay_url, {"outcome": "fail"})
     order = Order.objects.get()
-    assert order.status == "cancelled"
+    assert order.status == "pending_payment"
     sku.refresh_from_db()
-    assert sku.stock == 10
+    assert sku.stock == 8  # the two bought stay reserved for the buyer
     with django_capture_on_commit_callbacks(execute=True):
         client.post(pay_url, {"outcome": "pay"})
     order.refresh_from_db()
-    assert order.status == "cancelled"
+    assert order.status == "pending_payment"
     assert b"has failed" in client.get(pay_url).content
     assert Client().get("/pay/sandbox/pi_nope/").status_code == 404
 

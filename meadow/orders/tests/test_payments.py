@@ -174,7 +174,9 @@ def test_out_of_order_processing_after_succeeded_does_not_go_back(buyer_api, sku
     assert Payment.objects.get().status == "succeeded" and state(order["id"]) == "paid"
 
 
-def test_failed_payment_cancels_and_releases_stock(buyer_api, sku, webhooks):
+def test_failed_payment_keeps_the_order_pending_and_the_buyer_can_try_again(buyer_api, sku, webhooks):
+    """Issue #23, finding 7: a failed payment used to cancel the order at once. Now it closes that payment only;
+    the order stays pending (stock still reserved) for its window, and a new payment can succeed."""
     order, payment = checkout_and_pay_intent(buyer_api, sku, quantity=4)
     sku.refresh_from_db()
     assert sku.stock == 6
@@ -182,11 +184,33 @@ def test_failed_payment_cancels_and_releases_stock(buyer_api, sku, webhooks):
     assert [deliver(e) for e in webhooks] == ["processing", "failed"]
     assert deliver(webhooks[1]) == "duplicate"
     found = Order.objects.get(pk=order["id"])
-    assert (found.status, found.cancelled_by, found.cancel_reason) == (
-        "cancelled",
-        "system",
-        "payment_failed",
-    )
+    assert (found.status, found.cancel_reason) == ("pending_payment", "")
+    assert Payment.objects.get(intent_id=payment["intent"]).status == "failed"
+    sku.refresh_from_db()
+    assert sku.stock == 6  # still reserved for the buyer
+    webhooks.clear()
+    retry = post(buyer_api, "/api/v1/payments", {"orders": [order["id"]]})
+    assert retry.status_code in (200, 201), retry.content
+    assert retry.json()["intent"] != payment["intent"]
+    again = post(buyer_api, "/api/v1/payments", {"orders": [order["id"]]})
+    assert again.json()["intent"] == retry.json()["intent"]  # still at most one open payment per order
+    sandbox_confirm(intent_id=retry.json()["intent"], succeed=True)
+    for event in webhooks:
+        deliver(event)
+    assert state(order["id"]) == "paid"
+    sku.refresh_from_db()
+    assert sku.stock == 6  # sold once, never released
+
+
+def test_a_failed_payment_then_the_window_closing_releases_stock_once(buyer_api, sku, webhooks):
+    order, payment = checkout_and_pay_intent(buyer_api, sku, quantity=4)
+    sandbox_confirm(intent_id=payment["intent"], succeed=False)
+    for event in webhooks:
+        deliver(event)
+    Order.objects.filter(pk=order["id"]).update(payment_due_at=timezone.now() - timedelta(seconds=1))
+    assert orders_expire_unpaid() == 1 and orders_expire_unpaid() == 0
+    found = Order.objects.get(pk=order["id"])
+    assert (found.status, found.cancel_reason) == ("cancelled", "payment_timeout")
     sku.refresh_from_db()
     assert sku.stock == 10  # released exactly once
 
@@ -274,3 +298,30 @@ def test_an_amount_mismatch_marks_the_orders_for_review(buyer_api, sku, webhooks
     assert deliver(event) == "amount_mismatch"
     found = Order.objects.get(pk=order["id"])
     assert found.status == "pending_payment" and found.needs_review
+
+
+@pytest.mark.parametrize(
+    ("language", "button", "said"),
+    [
+        ("en", "Try again", "nothing was charged"),
+        ("zh-hans", "重试", "未扣款"),
+        ("ms", "Cuba lagi", "tiada caj dikenakan"),
+    ],
+)
+def test_the_order_page_after_a_failed_payment_offers_try_again(
+    buyer_api, user, sku, webhooks, language, button, said
+):
+    from django.test import Client
+
+    order, payment = checkout_and_pay_intent(buyer_api, sku)
+    sandbox_confirm(intent_id=payment["intent"], succeed=False)
+    for event in webhooks:
+        deliver(event)
+    browser = Client()
+    browser.force_login(user)
+    page = browser.get(f"/orders/{order['id']}/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert 'data-testid="payment-failed"' in page and said in page
+    assert 'data-testid="pay"' in page and button in page
+    assert 'http-equiv="refresh"' not in page  # not "waiting for confirmation" for ever
+    r = browser.post(f"/orders/{order['id']}/pay/")
+    assert r.status_code == 302 and "/pay/sandbox/" in r["Location"]  # a new payment, on the provider's page

@@ -272,3 +272,14 @@ document.addEventListener("DOMContentLoaded", () => {
     location.replace(url.toString());
   }, () => sessionStorage.setItem("meadow-geo", "denied"), { maximumAge: 600000, timeout: 8000 });
 });
+// "Use my position" asks again, even after an earlier refusal (the browser says why it cannot)
+document.addEventListener("click", (event) => {
+  const button = event.target.closest && event.target.closest("[data-geo-use]");
+  if (!button || !navigator.geolocation) return;
+  sessionStorage.removeItem("meadow-geo");
+  navigator.geolocation.getCurrentPosition((pos) => {
+    const url = new URL(location.href);
+    url.searchParams.set("lat", pos.coords.latitude.toFixed(2)); url.searchParams.set("lng", pos.coords.longitude.toFixed(2));
+    location.replace(url.toString());
+  }, () => { sessionStorage.setItem("meadow-geo", "denied"); button.disabled = true; }, { maximumAge: 600000, timeout: 8000 });
+});
