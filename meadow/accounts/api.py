@@ -13,12 +13,12 @@ from pydantic import Field, StrictBool
 
 from meadow.accounts import selectors, services
 from meadow.accounts.models import BIO_MAX, DISPLAY_NAME_MAX, HANDLE_MAX, LOCATION_MAX, User
-from meadow.accounts.validation import HANDLE_INPUT_PATTERN
+from meadow.accounts.validation import HANDLE_INPUT_PATTERN, PHONE_MAX, PHONE_PATTERN
 from meadow.core.errors import NotFound, PermissionDenied, ValidationFailed
 from meadow.core.http import optional_auth, responses, token_or_session
 from meadow.core.pagination import PageCursor, PageLimit, paginate_desc
 from meadow.core.ratelimit import client_ip
-from meadow.core.schema import Limits, NonBlankText, Text
+from meadow.core.schema import JSONDate, Limits, NonBlankText, Text
 
 auth_router = Router(tags=["auth"])
 me_router = Router(tags=["me"], auth=token_or_session)
@@ -101,6 +101,8 @@ def _viewer(request: HttpRequest) -> User | None:
 # The service checks the handle (clean_handle: its messages and codes); the schema states the same rule. Past 64
 # characters pydantic refuses it outright, before any work.
 Handle = Annotated[str, Field(max_length=64), Limits(max_length=HANDLE_MAX, pattern=HANDLE_INPUT_PATTERN)]
+# A Malaysian mobile number: the pattern clean_phone() checks, stated as it is.
+Phone = Annotated[str, Field(max_length=PHONE_MAX), Limits(pattern=PHONE_PATTERN)]
 
 
 # --- auth -------------------------------------------------------------------------------------------------------
@@ -111,7 +113,7 @@ class SignupIn(Schema):
     )
     password: str | None = Field(default=None, max_length=256)
     email: str | None = Field(default=None, max_length=254)
-    phone: str | None = Field(default=None, max_length=32)
+    phone: Phone | None = None
     code: str | None = Field(default=None, max_length=16)
     display_name: Annotated[Text, Limits(max_length=DISPLAY_NAME_MAX)] | None = None
     language: str | None = Field(default=None, max_length=8)
@@ -151,7 +153,7 @@ def _send_email_verification(request: HttpRequest, user: User) -> None:
 
 
 class PhoneCodeIn(Schema):
-    phone: str = Field(max_length=32)
+    phone: Phone
 
 
 class PhoneCodeOut(Schema):
@@ -226,7 +228,7 @@ class MePatch(Schema):
     bio: Annotated[Text, Limits(max_length=BIO_MAX)] | None = None
     location: Annotated[Text, Limits(max_length=LOCATION_MAX)] | None = None
     gender: Literal["", "female", "male", "other"] | None = None
-    birthday: date | None = Field(
+    birthday: JSONDate | None = Field(
         default=None,
         description="From 1900-01-01 to today",
         # The range JSON Schema cannot state: the schema offers 1900–2019 birthdays; the service checks the range.

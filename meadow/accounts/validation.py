@@ -29,7 +29,9 @@ def clean_handle(value: str) -> str:
     handle = (value or "").strip().lstrip("@").lower()
     if not handle:
         raise ValidationFailed(_("Choose a handle."), field="handle", code="required")
-    if not HANDLE_MIN <= len(handle) <= HANDLE_MAX:  # checked first: its own, clearer message
+    # Checked first: its own, clearer message. The limit holds for what was typed too (spaces and "@" included),
+    # as the API's schema states it (maxLength).
+    if not HANDLE_MIN <= len(handle) <= HANDLE_MAX or len(value or "") > HANDLE_MAX:
         raise ValidationFailed(
             _("A handle has %(min)d to %(max)d characters.") % {"min": HANDLE_MIN, "max": HANDLE_MAX},
             field="handle",
@@ -48,9 +50,25 @@ def clean_handle(value: str) -> str:
     return handle
 
 
-def normalize_phone_or_none(value: str) -> str | None:
+# A Malaysian mobile number, as a person types it: +60, 60 or 0, then the number, with a space or a hyphen where
+# people put them, and spaces around. The API's schema states this same pattern for every phone field, and the
+# server takes exactly what it matches: each prefix here is one ``phonenumbers`` holds valid for a mobile in
+# Malaysia, with the number of digits it has (011: 8 after the prefix, the others 7).
+PHONE_PATTERN = (
+    r"^ *(?:\+?60|0)[ -]?"
+    r"(?:1[269][ -]?[0-9]{3}|1[37][ -]?[1-9][0-9]{2}|14[ -]?[235-9][0-9]{2}|10[ -]?[23568][0-9]{2}"
+    r"|18[ -]?[236][0-9]{2}|11[ -]?[1-5][0-9]{3})[ -]?[0-9]{4} *$"
+)
+PHONE_MAX = 32  # characters: the pattern's longest match is shorter
+_PHONE = regex.compile(PHONE_PATTERN)
+
+
+def normalize_phone_or_none(value: object) -> str | None:
+    """``value`` in E.164 if it is a number PHONE_PATTERN matches (and ``phonenumbers`` holds valid), else None."""
+    if not isinstance(value, str) or not _PHONE.fullmatch(value):
+        return None
     try:
-        number = phonenumbers.parse((value or "").strip(), settings.MEADOW_PHONE_DEFAULT_REGION)
+        number = phonenumbers.parse(value.strip(), settings.MEADOW_PHONE_DEFAULT_REGION)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_valid_number(number):

@@ -10,6 +10,7 @@ backslash, has an empty or dot path segment (``/.//host``), or is percent-encode
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from urllib.parse import unquote
@@ -17,6 +18,13 @@ from urllib.parse import unquote
 from django.utils.http import url_has_allowed_host_and_scheme
 
 MAX_LENGTH = 2000
+# What a payment's ``return_url`` may be, as the API's schema states it: a path of this site whose segments are
+# plain (letters, digits, ``_~-``, dots after the first character: never empty, ``.`` or ``..``, nothing
+# percent-encoded), then an optional query and fragment of URL characters. ``local_path`` takes exactly these.
+_SEGMENT = r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*"
+_QUERY_CHARS = r"[A-Za-z0-9._~!$&'()*+,;=:@/?%-]*"
+RETURN_PATH_PATTERN = rf"^/(?:{_SEGMENT}/)*(?:{_SEGMENT})?(?:\?{_QUERY_CHARS})?(?:#{_QUERY_CHARS})?$"
+_RETURN_PATH = re.compile(RETURN_PATH_PATTERN)
 
 
 def _bad_char(char: str) -> bool:
@@ -54,7 +62,9 @@ def safe_redirect_target(
 
 def local_path(url: str | None) -> str | None:
     """``url`` if it is a path on this site (``/…``, no host, no scheme), else ``None``: what a payment's
-    ``return_url`` may be."""
+    ``return_url`` may be: one RETURN_PATH_PATTERN matches, that the normaliser also keeps."""
+    if not isinstance(url, str) or not _RETURN_PATH.fullmatch(url):
+        return None
     target = safe_redirect_target(url, allowed_hosts=())
     if target is None or not target.startswith("/") or target.startswith("//"):
         return None

@@ -11,7 +11,9 @@ carries one anywhere (JSON body, query string, form) — ``Text`` says so in the
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
+from datetime import date
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, GetJsonSchemaHandler
@@ -79,3 +81,18 @@ JSONInt = Annotated[int, BeforeValidator(_json_integer)]
 # An object's id in a JSON body (the range a bigint primary key holds). The range goes inside the validator, so
 # the schema states it as ``minimum``/``maximum``.
 JSONId = Annotated[int, Field(ge=1, le=2**63 - 1), BeforeValidator(_json_integer)]
+
+
+def _json_date(value: Any) -> Any:
+    """JSON Schema's ``format: date``: a string ``YYYY-MM-DD`` (or null where the field allows it). Pydantic's lax
+    date also took a number (``0`` became 1970-01-01, a Unix time) and ``"20261207"``, which the schema refuses."""
+    if value is None or isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        raise ValueError("Input should be a valid date in the format YYYY-MM-DD")
+    return value
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A date in a JSON body, exactly as the schema's ``"format": "date"`` reads (RFC 3339 full-date).
+JSONDate = Annotated[date, BeforeValidator(_json_date)]

@@ -6,12 +6,16 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Header, Router, Schema, Status
-from pydantic import Field, StrictBool
+from pydantic import ConfigDict, Field, StrictBool
 
+from meadow.accounts.validation import PHONE_PATTERN
+from meadow.core.errors import ValidationFailed
 from meadow.core.http import ErrorOut, responses, token_or_session
 from meadow.core.pagination import PageCursor, PageLimit, paginate_desc
-from meadow.core.schema import JSONId, JSONInt, Limits, NonBlankText, Text
+from meadow.core.redirects import RETURN_PATH_PATTERN
+from meadow.core.schema import NON_BLANK_PATTERN, JSONId, JSONInt, Limits, NonBlankText, Text
 from meadow.orders import selectors, services
 from meadow.orders.models import Address, CartItem, Checkout, MalaysianState, Order, Payment
 
@@ -30,8 +34,8 @@ IdemKey = Header(
 # The service also takes a code or name in any letter case.
 StateIn = Annotated[str, Limits(enum=tuple(MalaysianState.values) + tuple(map(str, MalaysianState.labels)))]
 Postcode = Annotated[str, Limits(pattern=rf"^\s*[0-9]{{{services.POSTCODE_LENGTH}}}\s*$")]
-# A Malaysian phone number (``phonenumbers`` decides); ``format`` names the rule the pattern cannot state.
-Phone = Annotated[Text, Limits(max_length=services.ADDRESS_PHONE_MAX, format="phone")]
+# A Malaysian mobile number: the pattern the service checks (accounts' PHONE_PATTERN).
+Phone = Annotated[str, Limits(max_length=services.ADDRESS_PHONE_MAX, pattern=PHONE_PATTERN)]
 
 
 class AddressIn(Schema):
@@ -110,13 +114,32 @@ class LineIn(Schema):
     quantity: Quantity
 
 
+# Where the order goes: a new ``address`` or one of the book's (``address_id``), exactly one of the two.
+ONE_ADDRESS = {
+    "oneOf": [
+        {
+            "properties": {"address": {"type": "object"}, "address_id": {"type": "null"}},
+            "required": ["address"],
+        },
+        {
+            "properties": {"address": {"type": "null"}, "address_id": {"type": "integer"}},
+            "required": ["address_id"],
+        },
+    ]
+}
+
+
 class OrderIn(Schema):
+    model_config = ConfigDict(json_schema_extra=ONE_ADDRESS)
+
     items: list[LineIn] = Field(min_length=1, max_length=services.ORDER_ITEMS_MAX)
     address: AddressIn | None = None
     address_id: Id | None = None
 
 
 class CartCheckoutIn(Schema):
+    model_config = ConfigDict(json_schema_extra=ONE_ADDRESS)
+
     address: AddressIn | None = None
     address_id: Id | None = None
     skus: list[Id] | None = Field(
@@ -201,6 +224,16 @@ class RefundRequestIn(Schema):
 
 
 class RefundDecisionIn(Schema):
+    # A refusal carries its reason (the buyer reads it): the rule between the two fields, stated in the schema.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"decision": {"const": "approve"}}},
+                {"properties": {"reason": {"pattern": NON_BLANK_PATTERN}}, "required": ["reason"]},
+            ]
+        }
+    )
+
     decision: Literal["approve", "reject"]
     reason: Annotated[Text, Limits(max_length=services.REFUND_REASON_MAX)] = Field(
         default="", description="Required to reject"
@@ -219,8 +252,10 @@ class RefundRequestList(Schema):
 
 
 class PaymentIn(Schema):
-    orders: list[Id] = Field(min_length=1, max_length=50)
-    return_url: Text | None = Field(
+    orders: list[Id] = Field(
+        min_length=1, max_length=50, json_schema_extra={"uniqueItems": True}
+    )  # each once
+    return_url: Annotated[str, Limits(pattern=RETURN_PATH_PATTERN)] | None = Field(
         default=None, max_length=500, description="A path on this site, e.g. /orders/"
     )
 
@@ -341,6 +376,10 @@ def _payment(p: Payment) -> dict:
 
 
 def _address_arg(address: AddressIn | None, address_id: int | None):
+    if address is not None and address_id is not None:  # as the schema says (oneOf): never both
+        raise ValidationFailed(
+            _("Give a new address or one from your address book, not both."), field="address", code="invalid"
+        )
     if address_id is not None:
         return address_id
     if address is not None:

@@ -30,7 +30,6 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-import phonenumbers
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, IntegerField, Sum, Value, When
@@ -40,6 +39,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from meadow.accounts.models import User
+from meadow.accounts.validation import normalize_phone_or_none
 from meadow.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from meadow.core.metrics import ORDERS_PLACED, PAYMENTS, count_on_commit
 from meadow.core.redirects import local_path
@@ -73,6 +73,7 @@ CITY_MAX = 100
 POSTCODE_LENGTH = 5
 STATE_MAX = 40
 ADDRESS_PHONE_MAX = 30
+ADDRESS_BOOK_MAX = 20  # addresses in use (not archived) per account
 CANCEL_REASON_MAX = 300
 SHIPPING_FIELD_MAX = 64  # tracking number, carrier
 REFUND_REASON_MAX = 500
@@ -241,8 +242,9 @@ def postcode_in_state(postcode: str, state: str) -> bool:
     return any(low <= number <= high for low, high in POSTCODE_RANGES.get(state, ()))
 
 
-def address_clean(*, data: Mapping[str, Any]) -> dict[str, str]:
-    """Validate a Malaysian shipping address; returns the normalised fields (phone in E.164)."""
+def address_clean(*, data: Mapping[str, Any], stored_phone: str | None = None) -> dict[str, str]:
+    """Validate a Malaysian shipping address; returns the normalised fields (phone in E.164). ``stored_phone``: the
+    number the address already has, kept as it is when unchanged (a number saved under an older rule)."""
     if not isinstance(data, Mapping):
         raise ValidationFailed(_("The address must be an object."), field="address")
     cleaned = {
@@ -268,17 +270,23 @@ def address_clean(*, data: Mapping[str, Any]) -> dict[str, str]:
             field="postcode",
             code="postcode_state_mismatch",
         )
-    raw_phone = _text(data, "phone", label=_("Phone"), max_length=ADDRESS_PHONE_MAX)
-    try:
-        number = phonenumbers.parse(raw_phone, "MY")
-        valid = phonenumbers.is_valid_number(number)
-    except phonenumbers.NumberParseException:
-        valid = False
-    if not valid:
+    # Its own messages: required, too long (counted as typed, spaces and all, as the schema counts it).
+    raw_phone = data.get("phone")
+    if isinstance(raw_phone, str) and len(raw_phone) > ADDRESS_PHONE_MAX:
+        raise ValidationFailed(
+            _("%(field)s can be at most %(n)d characters.") % {"field": _("Phone"), "n": ADDRESS_PHONE_MAX},
+            field="phone",
+        )
+    _text(data, "phone", label=_("Phone"), max_length=ADDRESS_PHONE_MAX)
+    # A Malaysian mobile number, exactly as PHONE_PATTERN (which the API's schema states) reads it.
+    phone = data.get("phone")
+    if phone != stored_phone or phone is None:
+        phone = normalize_phone_or_none(phone)
+    if phone is None:
         raise ValidationFailed(
             _("Enter a valid phone number, e.g. +60 12-345 6789."), field="phone", code="bad_phone"
         )
-    cleaned["phone"] = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    cleaned["phone"] = phone
     cleaned["country"] = "MY"
     return cleaned
 
@@ -289,8 +297,11 @@ def address_create(*, user: User, data: Mapping[str, Any], make_default: bool = 
         has_default = Address.objects.filter(user=user, is_default=True, is_archived=False).exists()
         if make_default and has_default:
             Address.objects.filter(user=user, is_default=True).update(is_default=False)
-        if Address.objects.filter(user=user, is_archived=False).count() >= 20:
-            raise ValidationFailed(_("An address book holds at most 20 addresses."), field="address")
+        if Address.objects.filter(user=user, is_archived=False).count() >= ADDRESS_BOOK_MAX:
+            # A state of the book, not of the request: 409, as for any other conflict with what exists.
+            raise Conflict(
+                _("An address book holds at most 20 addresses."), field="address", code="address_book_full"
+            )
         return Address.objects.create(user=user, is_default=make_default or not has_default, **cleaned)
 
 
@@ -298,7 +309,7 @@ def address_update(*, user: User, address: Address, data: Mapping[str, Any]) -> 
     if address.user_id != user.pk or address.is_archived:
         raise NotFound(_("Not found."))
     merged = {**address.snapshot(), **{k: v for k, v in data.items() if k != "is_default"}}
-    cleaned = address_clean(data=merged)
+    cleaned = address_clean(data=merged, stored_phone=address.phone)
     with transaction.atomic():
         if data.get("is_default") is True and not address.is_default:
             Address.objects.filter(user=user, is_default=True).update(is_default=False)

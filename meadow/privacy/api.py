@@ -8,7 +8,7 @@ from datetime import datetime
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from meadow.core.http import ErrorOut, responses, token_or_session
 from meadow.core.pagination import PageCursor, PageLimit, paginate_desc
@@ -40,6 +40,16 @@ class ExportPage(Schema):
 
 
 class DeletionIn(Schema):
+    # A re-confirmation: the password, or an SMS code (which one the account needs is its own state).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"password": {"type": "string", "minLength": 1}}, "required": ["password"]},
+                {"properties": {"code": {"type": "string", "minLength": 1}}, "required": ["code"]},
+            ]
+        }
+    )
+
     password: str | None = Field(default=None, max_length=256, description="the account's password")
     code: str | None = Field(
         default=None, max_length=12, description="an SMS code, for an account without one"

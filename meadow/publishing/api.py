@@ -8,9 +8,11 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status, UploadedFile
-from pydantic import Field, StrictBool
+from pydantic import ConfigDict, Field, StrictBool
 
+from meadow.core.errors import ValidationFailed
 from meadow.core.http import (
     ModerationErrorOut,
     ModerationOut,
@@ -86,7 +88,19 @@ def note_create(
     return Status(201, {**out, "moderation": moderation_labelled(note.moderation)})
 
 
+# Latitude and longitude go together: both numbers, both null, or neither sent.
+LAT_LNG_TOGETHER = {
+    "dependentRequired": {"latitude": ["longitude"], "longitude": ["latitude"]},
+    "anyOf": [
+        {"properties": {"latitude": {"type": "null"}, "longitude": {"type": "null"}}},
+        {"properties": {"latitude": {"type": "number"}, "longitude": {"type": "number"}}},
+    ],
+}
+
+
 class NotePatch(Schema):
+    model_config = ConfigDict(json_schema_extra=LAT_LNG_TOGETHER)
+
     title: Annotated[Text, Limits(max_length=TITLE_MAX)] | None = None
     body: Annotated[Text, Limits(max_length=BODY_MAX)] | None = None
     hashtags: list[Text] | None = Field(default=None, max_length=64)
@@ -104,6 +118,10 @@ def note_patch(request: HttpRequest, note_id: int, payload: NotePatch):
     Only the author (403 for others who can see the note, 404 for those who cannot)."""
     note = _own_note(request, note_id)
     changes = payload.dict(exclude_unset=True)
+    if ("latitude" in changes) != ("longitude" in changes):  # as the schema says: the pair, or neither
+        raise ValidationFailed(
+            _("Give both latitude and longitude, or neither."), field="latitude", code="invalid"
+        )
     publish = bool(changes.pop("publish", False))
     for key in ("title", "body", "visibility", "content_type", "location_name"):
         if key in changes and changes[key] is None:
