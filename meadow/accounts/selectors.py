@@ -37,7 +37,7 @@ def login_identity(*, login: str) -> str:
     login = login_normalize(login=login)
     if "@" in login[1:]:
         return "email:" + login.casefold()
-    phone = normalize_phone_or_none(login)
+    phone = normalize_phone_or_none(login, strict=False)
     if phone:
         return "phone:" + phone
     return "handle:" + login.lstrip("@").casefold()
@@ -50,7 +50,7 @@ def user_find_by_login(*, login: str) -> User | None:
         return None
     if "@" in login[1:]:
         return User.objects.filter(email__iexact=login).first()
-    phone = normalize_phone_or_none(login)
+    phone = normalize_phone_or_none(login, strict=False)
     if phone:
         found = User.objects.filter(phone=phone).first()
         if found:

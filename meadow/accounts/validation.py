@@ -63,9 +63,12 @@ PHONE_MAX = 32  # characters: the pattern's longest match is shorter
 _PHONE = regex.compile(PHONE_PATTERN)
 
 
-def normalize_phone_or_none(value: object) -> str | None:
-    """``value`` in E.164 if it is a number PHONE_PATTERN matches (and ``phonenumbers`` holds valid), else None."""
-    if not isinstance(value, str) or not _PHONE.fullmatch(value):
+def normalize_phone_or_none(value: object, *, strict: bool = True) -> str | None:
+    """``value`` in E.164 if it is a number PHONE_PATTERN matches (and ``phonenumbers`` holds valid), else None.
+
+    ``strict=False`` is for reading a login, not for storing a number: any spelling ``phonenumbers`` reads as a
+    valid number of the account's (brackets, full-width digits…), so every spelling names the same account."""
+    if not isinstance(value, str) or (strict and not _PHONE.fullmatch(value)):
         return None
     try:
         number = phonenumbers.parse(value.strip(), settings.MEADOW_PHONE_DEFAULT_REGION)
