@@ -297,6 +297,7 @@ _BEAT_JOBS: dict[str, tuple[str, float]] = {
     "orders-purge-idempotency": ("meadow.orders.tasks.idempotency_purge", 6 * 3600.0),
     "privacy-purge-exports": ("meadow.privacy.tasks.data_exports_purge", 3600.0),
     "privacy-erase-due-accounts": ("meadow.privacy.tasks.account_deletions_run_due", 3600.0),
+    "notes-purge-image-uploads": ("meadow.notes.tasks.image_uploads_purge", 3600.0),
     "distribution-evaluate-pools": ("meadow.distribution.tasks.pools_evaluate_due", 60.0),
     "notes-hashtags-recount": (
         "meadow.notes.tasks.hashtags_recount",

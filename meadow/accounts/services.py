@@ -33,7 +33,14 @@ from meadow.accounts.selectors import (
 )
 from meadow.accounts.sms import get_backend
 from meadow.accounts.validation import clean_bio, clean_display_name, clean_handle, clean_phone
-from meadow.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from meadow.core.errors import (
+    Conflict,
+    DomainError,
+    ErrorCollector,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from meadow.core.images import process_image_upload
 from meadow.core.outbox import outbox_record
 from meadow.core.ratelimit import rate_limit_hit, rate_limit_refund
@@ -150,6 +157,45 @@ def user_signup_email(
     return user
 
 
+def user_signup_phone_check(
+    *,
+    handle: str,
+    phone: str,
+    agree_terms: bool,
+    password: str | None = None,
+    display_name: str | None = None,
+    code: str | None = None,
+) -> tuple[str, str, str]:
+    """Check every field of a phone sign-up all at once: several wrong fields raise ``FieldErrors`` with each
+    one's error (one alone raises as itself). A ``code`` given is checked without being used up (a wrong one
+    counts as an attempt). Returns (handle, phone, name)."""
+    errors = ErrorCollector()
+    with errors.check():
+        _check_agreement(agree_terms)
+    with errors.check():
+        handle = clean_handle(handle)
+        _check_handle_free(handle)
+    with errors.check():
+        phone = clean_phone(phone)
+        if User.objects.filter(phone=phone).exists():
+            raise Conflict(
+                _("This phone number is already registered. Log in instead."),
+                field="phone",
+                code="phone_taken",
+            )
+    if password and not errors.failed("handle"):
+        with errors.check():
+            _check_password(password, handle=handle)
+    name = ""
+    with errors.check():
+        name = clean_display_name(display_name or handle)
+    if code and not errors.failed("phone"):
+        with errors.check():
+            phone_code_consume(phone=phone, code=code, use=False)
+    errors.raise_any()
+    return handle, phone, name
+
+
 def user_signup_phone(
     *,
     handle: str,
@@ -161,21 +207,23 @@ def user_signup_phone(
     language: str = "",
     ip: str | None = None,
 ) -> User:
-    """Sign up with a phone number proven by a one-time code. A password is optional (log in by code)."""
+    """Sign up with a phone number proven by a one-time code. A password is optional (log in by code). Every
+    field is checked and all the errors raised together (``FieldErrors``); a right code is used up only once the
+    rest is valid (a wrong one counts as an attempt either way)."""
     if ip:
         rate_limit_hit(scope="signup:ip", key=ip)
-    _check_agreement(agree_terms)
-    handle = clean_handle(handle)
-    phone = clean_phone(phone)
-    _check_handle_free(handle)
-    if User.objects.filter(phone=phone).exists():
-        raise Conflict(
-            _("This phone number is already registered. Log in instead."), field="phone", code="phone_taken"
+    errors = ErrorCollector()
+    checked: tuple[str, str, str] | None = None
+    with errors.check():
+        checked = user_signup_phone_check(
+            handle=handle, phone=phone, agree_terms=agree_terms, password=password, display_name=display_name
         )
-    if password:
-        _check_password(password, handle=handle)
-    name = clean_display_name(display_name or handle)
-    phone_code_consume(phone=phone, code=code)
+    if not errors.failed("phone"):
+        with errors.check():
+            phone_code_consume(phone=phone, code=code, use=checked is not None)
+    errors.raise_any()
+    assert checked is not None
+    handle, phone, name = checked
     with transaction.atomic():
         user = _create_user(
             handle=handle, phone=phone, password=password, display_name=name, language=_language(language)
@@ -217,8 +265,9 @@ def phone_code_request(*, phone: str, ip: str | None = None) -> int:
     return ttl
 
 
-def phone_code_consume(*, phone: str, code: str) -> None:
-    """Check and use up the code for ``phone``: single-use, expiring, with a limited number of attempts."""
+def phone_code_consume(*, phone: str, code: str, use: bool = True) -> None:
+    """Check and use up the code for ``phone``: single-use, expiring, with a limited number of attempts.
+    ``use=False`` only checks it (a wrong code still counts as an attempt; a right one stays usable)."""
     phone = clean_phone(phone)
     code = "".join((code or "").split())
     rate_limit_hit(scope="code_verify:phone", key=phone)
@@ -243,7 +292,7 @@ def phone_code_consume(*, phone: str, code: str) -> None:
                 _("Too many wrong codes. Request a new one."), field="code", code="code_locked"
             )
         right = code.isdigit() and hmac.compare_digest(current.code_hash, _hash_code(phone, code))
-        if right:
+        if right and use:
             PhoneCode.objects.filter(pk=current.pk).update(used_at=now)
         else:
             PhoneCode.objects.filter(pk=current.pk).update(attempts=F("attempts") + 1)

@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from meadow.accounts import selectors, services
@@ -26,16 +27,33 @@ from meadow.accounts.forms import (
     ProfileForm,
 )
 from meadow.accounts.validation import clean_phone
-from meadow.core.errors import DomainError, NotFound
-from meadow.core.ratelimit import client_ip
+from meadow.core.errors import DomainError, NotFound, errors_of
+from meadow.core.ratelimit import RateLimited, client_ip
 from meadow.core.redirects import next_url
 
 BACKEND = "meadow.accounts.backends.LoginBackend"
 
 
 def _form_error(form, exc: DomainError) -> None:
-    field = exc.field if exc.field in form.fields else None
-    form.add_error(field, str(exc.message))
+    """Every field's error of ``exc`` under its field (the form's own errors for a field come first)."""
+    for each in errors_of(exc):
+        field = each.field if each.field in form.fields else None
+        if field is not None and form.fields[field].widget.is_hidden:
+            field = None  # shown above the form, where a person sees it
+        if field is None or field not in form.errors:
+            form.add_error(field, str(each.message))
+
+
+def _code_rate_limited(exc: DomainError) -> str:
+    """The message for a refused code request: when the next code may be asked for."""
+    wait = getattr(exc, "retry_after", None)
+    if not wait:
+        return str(exc.message)
+    return ngettext(
+        "Too many codes asked for. You can ask for a new one in %(seconds)d second.",
+        "Too many codes asked for. You can ask for a new one in %(seconds)d seconds.",
+        wait,
+    ) % {"seconds": wait}
 
 
 def _next_url(request: HttpRequest, default: str) -> str:
@@ -61,6 +79,8 @@ def signup(request: HttpRequest) -> HttpResponse:
         if phone_form.is_valid():
             try:
                 services.phone_code_request(phone=phone_form.cleaned_data["phone"], ip=client_ip(request))
+            except RateLimited as exc:
+                phone_form.add_error("phone", _code_rate_limited(exc))
             except DomainError as exc:
                 _form_error(phone_form, exc)
             else:
@@ -69,10 +89,35 @@ def signup(request: HttpRequest) -> HttpResponse:
                     initial={"phone": clean_phone(phone_form.cleaned_data["phone"])}
                 )
                 messages.info(request, _("We sent a 6-digit code by SMS."))
+    elif request.method == "POST" and request.POST.get("step") == "resend":
+        # "Resend code" on the code step: the same request, rate-limited exactly like the first one.
+        step = "code"
+        phone = request.POST.get("phone", "")
+        signup_form = PhoneSignupForm(initial={"phone": phone})
+        try:
+            services.phone_code_request(phone=phone, ip=client_ip(request))
+        except RateLimited as exc:
+            messages.error(request, _code_rate_limited(exc))
+        except DomainError as exc:
+            messages.error(request, str(exc.message))
+        else:
+            messages.info(request, _("We sent a new 6-digit code by SMS."))
     elif request.method == "POST" and request.POST.get("step") == "code":
         step = "code"
         signup_form = PhoneSignupForm(request.POST)
-        if signup_form.is_valid():
+        if not signup_form.is_valid():
+            # the form's own errors (a field left empty) and the service's for the rest, all at once
+            try:
+                services.user_signup_phone_check(
+                    handle=request.POST.get("handle", ""),
+                    phone=request.POST.get("phone", ""),
+                    agree_terms=bool(signup_form.cleaned_data.get("agree_terms")),
+                    display_name=request.POST.get("display_name") or None,
+                    code=signup_form.cleaned_data.get("code") or None,
+                )
+            except DomainError as exc:
+                _form_error(signup_form, exc)
+        else:
             data = signup_form.cleaned_data
             try:
                 user = services.user_signup_phone(

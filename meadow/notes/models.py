@@ -280,3 +280,30 @@ class NoteMention(models.Model):
 
     def __str__(self) -> str:
         return f"@{self.user_id} in note {self.note_id}"
+
+
+UPLOAD_KEEP_HOURS = 24
+
+
+class ImageUpload(models.Model):
+    """An image the author gave the composer for a note that was not published yet (the server refused it:
+    a moderation block, a validation error). Processed exactly like a note's image (upright, WebP renditions,
+    no EXIF/GPS), owned by its author and shown again as a thumbnail, so nothing is added twice; the next
+    publish moves its files into the note (the row goes). Unused ones expire after ``UPLOAD_KEEP_HOURS``."""
+
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    thumb = models.FileField(max_length=200)
+    detail = models.FileField(max_length=200)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    thumb_width = models.PositiveIntegerField()
+    thumb_height = models.PositiveIntegerField()
+    color = models.CharField(max_length=7, default="#cccccc")
+    blurhash = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"upload {self.pk} of {self.author_id}"

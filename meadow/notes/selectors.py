@@ -18,7 +18,15 @@ from django.utils import timezone
 from meadow.accounts.models import Block, Follow, User
 from meadow.accounts.selectors import is_blocked_between
 from meadow.core.pagination import clamp_limit, decode_cursor, paginate_desc
-from meadow.notes.models import Hashtag, InterestCategory, Note, NoteHashtag, NoteImage
+from meadow.notes.models import (
+    UPLOAD_KEEP_HOURS,
+    Hashtag,
+    ImageUpload,
+    InterestCategory,
+    Note,
+    NoteHashtag,
+    NoteImage,
+)
 from meadow.notes.text import extract_keywords, normalize_hashtag
 
 TRENDING_DAYS = 7
@@ -391,3 +399,20 @@ def notes_nearby(
         )
     qs = _public_notes().filter(match)
     return _page(_exclude_blocked(qs, viewer), cursor=cursor, limit=limit, viewer=viewer, feed=True)
+
+
+def image_uploads_for(*, author: User, upload_ids: list[Any]) -> list[ImageUpload]:
+    """The author's kept images (``services.image_uploads_keep``) among ``upload_ids``, in that order; ids that
+    are not numbers, not the author's or expired are left out (someone else's upload is never usable)."""
+    ids = [int(i) for i in upload_ids if str(i).strip().isdigit()]
+    if not ids:
+        return []
+    cutoff = timezone.now() - timedelta(hours=UPLOAD_KEEP_HOURS)
+    found = {u.pk: u for u in ImageUpload.objects.filter(author=author, pk__in=ids, created_at__gte=cutoff)}
+    seen: set[int] = set()
+    ordered = []
+    for i in ids:
+        if i in found and i not in seen:
+            seen.add(i)
+            ordered.append(found[i])
+    return ordered

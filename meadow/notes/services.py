@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable, Sequence
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -41,8 +42,10 @@ from meadow.notes.models import (
     IMAGES_MAX,
     LOCATION_NAME_MAX,
     TITLE_MAX,
+    UPLOAD_KEEP_HOURS,
     Hashtag,
     HashtagCategory,
+    ImageUpload,
     InterestCategory,
     Note,
     NoteCategory,
@@ -331,11 +334,15 @@ def note_publish(
     latitude: float | Decimal | None = None,
     longitude: float | Decimal | None = None,
     draft: bool = False,
+    uploads: Sequence[ImageUpload] = (),
     screen: Callable[..., object] | None = None,
     within: Callable[[Note], object] | None = None,
 ) -> Note:
     """Publish a note (or save it as a draft): 1–18 images (the first is the cover), or one video with an
     optional cover (else the poster frame). Raises ``ValidationFailed`` before anything is written.
+
+    ``uploads`` are the author's images kept from a refused attempt (``image_uploads_keep``, already processed):
+    they come first, in the order given, then the new ``images``; their files become the note's and the rows go.
 
     ``screen(title=, body=, tags=)`` runs once the fields are valid and before any file is stored (it may
     refuse by raising); ``within(note)`` runs in the note's transaction once its rows are written, before the
@@ -350,15 +357,18 @@ def note_publish(
         content_type, Note.ContentType, field="content_type", default=Note.ContentType.DAILY_LIFE
     )
     images = [f for f in images if f is not None]
-    if video is not None and images:
+    uploads = list(uploads)
+    if any(u.author_id != author.pk for u in uploads):
+        raise PermissionDenied(_("Only the author can use these images."), code="not_author")
+    if video is not None and (images or uploads):
         raise ValidationFailed(
             _("A note has images or one video, not both."), field="video", code="media_conflict"
         )
     if video is None and cover is not None:
         raise ValidationFailed(_("Only a video note has a separate cover."), field="cover", code="invalid")
-    if video is None and not images:
+    if video is None and not images and not uploads:
         raise ValidationFailed(_("Add at least one image or a video."), field="images", code="media_required")
-    if len(images) > IMAGES_MAX:
+    if len(images) + len(uploads) > IMAGES_MAX:
         raise ValidationFailed(
             _("A note can have at most %(max)d images.") % {"max": IMAGES_MAX},
             field="images",
@@ -379,12 +389,21 @@ def note_publish(
         stored = [media.store_renditions(r, saved=saved) for r in renditions]
         source = media.store_video_source(video, container=probe.container, saved=saved) if probe else ""
         with transaction.atomic():
+            if uploads:  # taken once: a second publish racing with this one finds them gone
+                taken = ImageUpload.objects.filter(pk__in=[u.pk for u in uploads], author=author).delete()[0]
+                if taken != len(uploads):
+                    raise ValidationFailed(
+                        _("Some of the images are no longer available. Please add them again."),
+                        field="images",
+                        code="upload_gone",
+                    )
+            kept = [(_upload_renditions(u), (u.thumb.name, u.detail.name)) for u in uploads]
             note = _note_create(
                 author=author,
                 title=title,
                 body=body,
                 tags=tags,
-                renditions=list(zip(renditions, stored, strict=True)),
+                renditions=kept + list(zip(renditions, stored, strict=True)),
                 probe=probe,
                 source=source,
                 visibility=visibility,
@@ -407,6 +426,81 @@ def note_publish(
     if not draft:
         count_on_commit(NOTES_PUBLISHED)
     return note
+
+
+def _upload_renditions(upload: ImageUpload) -> media.ImageRenditions:
+    return media.ImageRenditions(
+        thumb=b"",
+        detail=b"",
+        width=upload.width,
+        height=upload.height,
+        thumb_width=upload.thumb_width,
+        thumb_height=upload.thumb_height,
+        color=upload.color,
+        blurhash=upload.blurhash,
+    )
+
+
+# --- images kept from a refused publish ---------------------------------------------------------------------------
+def image_uploads_keep(*, author: User, images: Sequence[Any]) -> tuple[list[ImageUpload], list[str]]:
+    """Keep the images of a publish the server refused, so the composer shows them again and the next submit
+    uses them without adding them again. Each is processed like a note's image (upright, WebP, no EXIF/GPS);
+    one that cannot be (not an image, too large) is left out. Returns the kept uploads, in order, and the
+    messages for the left-out ones."""
+    kept: list[ImageUpload] = []
+    refused: list[str] = []
+    for upload in images:
+        if upload is None:
+            continue
+        try:
+            renditions = media.image_process(upload, field="images")
+        except ValidationFailed as exc:
+            refused.append(f"{getattr(upload, 'name', '')}: {exc.message}")
+            continue
+        saved: list[str] = []
+        try:
+            thumb, detail = media.store_renditions(renditions, saved=saved)
+            kept.append(
+                ImageUpload.objects.create(
+                    author=author,
+                    thumb=thumb,
+                    detail=detail,
+                    width=renditions.width,
+                    height=renditions.height,
+                    thumb_width=renditions.thumb_width,
+                    thumb_height=renditions.thumb_height,
+                    color=renditions.color,
+                    blurhash=renditions.blurhash,
+                )
+            )
+        except BaseException:
+            media.delete_files(saved)
+            raise
+    return kept, refused
+
+
+def image_uploads_discard(*, author: User, upload_ids: Iterable[int] | None = None) -> int:
+    """Delete the author's kept images (those of ``upload_ids``, or all) with their files. Returns how many."""
+    qs = ImageUpload.objects.filter(author=author)
+    if upload_ids is not None:
+        qs = qs.filter(pk__in=list(upload_ids))
+    return _uploads_delete(qs)
+
+
+def image_uploads_purge_expired(*, now: Any = None) -> int:
+    """Delete kept images older than ``UPLOAD_KEEP_HOURS`` with their files (periodic). Returns how many."""
+    cutoff = (now or timezone.now()) - timedelta(hours=UPLOAD_KEEP_HOURS)
+    return _uploads_delete(ImageUpload.objects.filter(created_at__lt=cutoff))
+
+
+def _uploads_delete(qs: models.QuerySet[ImageUpload]) -> int:
+    deleted = 0
+    for upload in list(qs):
+        # the row first: a publish that took it in the meantime owns the files now
+        if ImageUpload.objects.filter(pk=upload.pk).delete()[0]:
+            media.delete_files([upload.thumb.name, upload.detail.name])
+            deleted += 1
+    return deleted
 
 
 def _note_create(

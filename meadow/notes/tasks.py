@@ -123,3 +123,12 @@ def hashtags_recount() -> int:
     from meadow.notes.services import hashtags_recount as recount
 
     return recount()
+
+
+@shared_task(name="meadow.notes.tasks.image_uploads_purge")
+def image_uploads_purge() -> int:
+    """Periodic (beat): delete the images kept from refused publishes that were not used within
+    ``UPLOAD_KEEP_HOURS``, with their files. Idempotent. Returns how many."""
+    from meadow.notes.services import image_uploads_purge_expired
+
+    return image_uploads_purge_expired()

@@ -40,7 +40,14 @@ from django.utils.translation import gettext as _
 
 from meadow.accounts.models import User
 from meadow.accounts.validation import normalize_phone_or_none
-from meadow.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from meadow.core.errors import (
+    Conflict,
+    DomainError,
+    ErrorCollector,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from meadow.core.metrics import ORDERS_PLACED, PAYMENTS, count_on_commit
 from meadow.core.redirects import local_path
 from meadow.core.tasks import enqueue, task_by_name
@@ -243,50 +250,69 @@ def postcode_in_state(postcode: str, state: str) -> bool:
 
 
 def address_clean(*, data: Mapping[str, Any], stored_phone: str | None = None) -> dict[str, str]:
-    """Validate a Malaysian shipping address; returns the normalised fields (phone in E.164). ``stored_phone``: the
-    number the address already has, kept as it is when unchanged (a number saved under an older rule)."""
+    """Validate a Malaysian shipping address; returns the normalised fields (phone in E.164). Every field is
+    checked: several wrong fields raise ``FieldErrors`` with each one's error (one alone raises as itself).
+    ``stored_phone``: the number the address already has, kept as it is when unchanged (a number saved under an
+    older rule)."""
     if not isinstance(data, Mapping):
         raise ValidationFailed(_("The address must be an object."), field="address")
-    cleaned = {
-        "recipient_name": _text(data, "recipient_name", label=_("Recipient"), max_length=RECIPIENT_NAME_MAX),
-        "line1": _text(data, "line1", label=_("Address line 1"), max_length=ADDRESS_LINE_MAX),
-        "line2": _text(data, "line2", label=_("Address line 2"), max_length=ADDRESS_LINE_MAX, required=False),
-        "city": _text(data, "city", label=_("City"), max_length=CITY_MAX),
-    }
-    postcode = _text(data, "postcode", label=_("Postcode"), max_length=POSTCODE_LENGTH)
-    if not POSTCODE.match(postcode):
-        raise ValidationFailed(_("A Malaysian postcode has 5 digits."), field="postcode", code="bad_postcode")
-    cleaned["postcode"] = postcode
-    state = _text(data, "state", label=_("State"), max_length=STATE_MAX)
-    by_name = {label.lower(): code for code, label in MalaysianState.choices}
-    by_name.update({code.lower(): code for code in MalaysianState.values})
-    if state.lower() not in by_name:
-        raise ValidationFailed(_("Choose a Malaysian state."), field="state", code="bad_state")
-    cleaned["state"] = by_name[state.lower()]
-    if not postcode_in_state(postcode, cleaned["state"]):
-        raise ValidationFailed(
-            _("Postcode %(postcode)s is not in %(state)s. Check the postcode and the state.")
-            % {"postcode": postcode, "state": MalaysianState(cleaned["state"]).label},
-            field="postcode",
-            code="postcode_state_mismatch",
+    cleaned: dict[str, str] = {}
+    errors = ErrorCollector()
+    for name, label, max_length, required in (
+        ("recipient_name", _("Recipient"), RECIPIENT_NAME_MAX, True),
+        ("line1", _("Address line 1"), ADDRESS_LINE_MAX, True),
+        ("line2", _("Address line 2"), ADDRESS_LINE_MAX, False),
+        ("city", _("City"), CITY_MAX, True),
+    ):
+        with errors.check():
+            cleaned[name] = _text(data, name, label=label, max_length=max_length, required=required)
+    with errors.check():
+        postcode = _text(data, "postcode", label=_("Postcode"), max_length=POSTCODE_LENGTH)
+        if not POSTCODE.match(postcode):
+            raise ValidationFailed(
+                _("A Malaysian postcode has 5 digits."), field="postcode", code="bad_postcode"
+            )
+        cleaned["postcode"] = postcode
+    with errors.check():
+        state = _text(data, "state", label=_("State"), max_length=STATE_MAX)
+        by_name = {label.lower(): code for code, label in MalaysianState.choices}
+        by_name.update({code.lower(): code for code in MalaysianState.values})
+        if state.lower() not in by_name:
+            raise ValidationFailed(_("Choose a Malaysian state."), field="state", code="bad_state")
+        cleaned["state"] = by_name[state.lower()]
+    if (
+        "postcode" in cleaned
+        and "state" in cleaned
+        and not postcode_in_state(cleaned["postcode"], cleaned["state"])
+    ):
+        errors.errors.append(
+            ValidationFailed(
+                _("Postcode %(postcode)s is not in %(state)s. Check the postcode and the state.")
+                % {"postcode": cleaned["postcode"], "state": MalaysianState(cleaned["state"]).label},
+                field="postcode",
+                code="postcode_state_mismatch",
+            )
         )
-    # Its own messages: required, too long (counted as typed, spaces and all, as the schema counts it).
-    raw_phone = data.get("phone")
-    if isinstance(raw_phone, str) and len(raw_phone) > ADDRESS_PHONE_MAX:
-        raise ValidationFailed(
-            _("%(field)s can be at most %(n)d characters.") % {"field": _("Phone"), "n": ADDRESS_PHONE_MAX},
-            field="phone",
-        )
-    _text(data, "phone", label=_("Phone"), max_length=ADDRESS_PHONE_MAX)
-    # A Malaysian mobile number, exactly as PHONE_PATTERN (which the API's schema states) reads it.
-    phone = data.get("phone")
-    if phone != stored_phone or phone is None:
-        phone = normalize_phone_or_none(phone)
-    if phone is None:
-        raise ValidationFailed(
-            _("Enter a valid phone number, e.g. +60 12-345 6789."), field="phone", code="bad_phone"
-        )
-    cleaned["phone"] = phone
+    with errors.check():
+        # Its own messages: required, too long (counted as typed, spaces and all, as the schema counts it).
+        raw_phone = data.get("phone")
+        if isinstance(raw_phone, str) and len(raw_phone) > ADDRESS_PHONE_MAX:
+            raise ValidationFailed(
+                _("%(field)s can be at most %(n)d characters.")
+                % {"field": _("Phone"), "n": ADDRESS_PHONE_MAX},
+                field="phone",
+            )
+        _text(data, "phone", label=_("Phone"), max_length=ADDRESS_PHONE_MAX)
+        # A Malaysian mobile number, exactly as PHONE_PATTERN (which the API's schema states) reads it.
+        phone = data.get("phone")
+        if phone != stored_phone or phone is None:
+            phone = normalize_phone_or_none(phone)
+        if phone is None:
+            raise ValidationFailed(
+                _("Enter a valid phone number, e.g. +60 12-345 6789."), field="phone", code="bad_phone"
+            )
+        cleaned["phone"] = phone
+    errors.raise_any()
     cleaned["country"] = "MY"
     return cleaned
 

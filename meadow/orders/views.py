@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from meadow.core.errors import DomainError
+from meadow.core.errors import DomainError, errors_of
 from meadow.core.redirects import local_path, next_url, safe_redirect_target
 from meadow.orders import selectors, services
 from meadow.orders.models import MalaysianState, Order, Refund, SandboxIntent
@@ -172,9 +172,10 @@ def checkout_page(request: HttpRequest) -> HttpResponse:
             )
             return HttpResponseRedirect(payment.redirect_url)
         except DomainError as exc:
-            errors[exc.field or "__all__"] = str(exc.message)
-            if exc.field not in ADDRESS_FIELDS:
-                messages.error(request, str(exc.message))
+            for each in errors_of(exc):  # every wrong field at once, each by its field
+                errors.setdefault(each.field or "__all__", str(each.message))
+                if each.field not in ADDRESS_FIELDS:
+                    messages.error(request, str(each.message))
             addresses = list(selectors.addresses_for(user=request.user))
     preview = _preview(items)
     context = {
@@ -345,7 +346,8 @@ def address_book_page(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("Address saved."))
             return redirect("web:addresses")
         except DomainError as exc:
-            errors[exc.field or "__all__"] = str(exc.message)
+            for each in errors_of(exc):
+                errors.setdefault(each.field or "__all__", str(each.message))
     context = {
         "addresses": selectors.addresses_for(user=request.user),
         "errors": errors,

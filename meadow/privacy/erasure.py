@@ -30,9 +30,9 @@ DELETED_NAME = "Deleted account"
 
 def erase_notes(user) -> int:
     from meadow.notes.models import Note
-    from meadow.notes.services import note_delete
+    from meadow.notes.services import image_uploads_discard, note_delete
 
-    changed = 0
+    changed = image_uploads_discard(author=user)  # images kept from refused publishes
     for note in Note.objects.filter(author=user).exclude(status=Note.Status.REMOVED).order_by("id"):
         note_delete(note=note, user=user)  # hashtag counts, search removal and the media purge (queued)
         changed += 1

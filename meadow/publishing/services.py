@@ -17,7 +17,7 @@ from meadow.enforcement.services import (
     enforcement_screen_note_edit,
 )
 from meadow.notes import services as notes
-from meadow.notes.models import Note
+from meadow.notes.models import ImageUpload, Note
 from meadow.notes.services import UNSET
 from meadow.store.services import note_products_set, note_products_validate
 
@@ -40,6 +40,7 @@ def note_publish(
     longitude: float | Decimal | None = None,
     draft: bool = False,
     products: Iterable[int] | None = None,
+    uploads: Sequence[ImageUpload] = (),
 ) -> Note:
     """Publish a note (or save it as a draft), optionally tagging up to 5 on-sale ``products``; see
     ``notes.services.note_publish`` for the note itself. Once the fields are valid and before any file is
@@ -71,6 +72,7 @@ def note_publish(
         latitude=latitude,
         longitude=longitude,
         draft=draft,
+        uploads=uploads,
         screen=screen,
         within=within,
     )

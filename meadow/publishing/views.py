@@ -16,7 +16,8 @@ from django.views.decorators.http import require_POST
 from meadow.accounts.selectors import follow_status
 from meadow.core.errors import DomainError
 from meadow.notes import selectors
-from meadow.notes.models import Note
+from meadow.notes import services as note_services
+from meadow.notes.models import ImageUpload, Note
 from meadow.notes.text import normalize_hashtag, parse_hashtags
 from meadow.publishing import services
 from meadow.store.selectors import products_for_note
@@ -58,8 +59,23 @@ def compose(request: HttpRequest) -> HttpResponse:
         "products": [],
     }
     error: DomainError | None = None
+    uploads: list[ImageUpload] = []
+    left_out: list[str] = []
     if request.method == "POST":
         data = request.POST
+        # Images kept from a refused attempt come back as thumbnails with their ids (in the order shown); those
+        # ticked "remove" go for good.
+        removed = set(data.getlist("uploads_remove"))
+        uploads = [
+            u
+            for u in selectors.image_uploads_for(author=request.user, upload_ids=data.getlist("uploads"))
+            if str(u.pk) not in removed
+        ]
+        if removed:
+            note_services.image_uploads_discard(
+                author=request.user, upload_ids=[int(i) for i in removed if i.isdigit()]
+            )
+        new_images = request.FILES.getlist("images")
         values = {
             "title": data.get("title", ""),
             "body": data.get("body", ""),
@@ -72,7 +88,8 @@ def compose(request: HttpRequest) -> HttpResponse:
         try:
             note = services.note_publish(
                 author=request.user,
-                images=request.FILES.getlist("images"),
+                images=new_images,
+                uploads=uploads,
                 video=request.FILES.get("video"),
                 cover=request.FILES.get("cover"),
                 draft=data.get("draft") == "1",
@@ -80,6 +97,10 @@ def compose(request: HttpRequest) -> HttpResponse:
             )
         except DomainError as exc:
             error = exc
+            # Nothing entered is lost on a refusal: the text, topics and products are rendered again, and the new
+            # images are kept server-side (processed, EXIF stripped) and shown again for the next submit.
+            kept, left_out = note_services.image_uploads_keep(author=request.user, images=new_images)
+            uploads += kept
         else:
             if note.status == Note.Status.DRAFT:
                 messages.success(request, _("Draft saved."))
@@ -89,6 +110,8 @@ def compose(request: HttpRequest) -> HttpResponse:
     context = {
         "values": values,
         "error": error,
+        "uploads": uploads,
+        "left_out": left_out,
         "visibilities": Note.Visibility.choices,
         "content_types": Note.ContentType.choices,
         "limits": {"title": 20, "body": 1000, "hashtags": 10, "images": 18},

@@ -82,3 +82,31 @@ def test_composer_shows_moderation_findings_and_refuses_bad_input(page, live_ser
     page.get_by_test_id("publish").click()
     expect(page.locator(".error-box")).to_be_visible()
     assert not Note.objects.filter(author=creator).exists()
+
+
+def test_a_refused_note_keeps_its_photos_and_publishes_them_after_the_fix(page, live_server, tmp_path, shot):
+    """Issue #23 finding 4: two photos, a text the policy blocks → refused with the finding; the photos come back
+    as thumbnails (kept by the server), the text is fixed and the note published without adding them again."""
+    creator = UserFactory(handle=f"keep_{page.viewport_name}")
+    login(page, live_server, creator.handle)
+    page.goto(f"{live_server.url}/publish/")
+    page.locator("input[data-images]").set_input_files(_photos(tmp_path, n=2))
+    page.get_by_label("Title").fill("香薰蜡烛")
+    page.get_by_label("Text").fill("今天做了香薰蜡烛，想要的加我薇信 lily1998")
+    page.get_by_test_id("publish").click()
+
+    expect(page.locator(".error-box")).to_be_visible()  # refused, with the finding
+    assert not Note.objects.filter(author=creator).exists()
+    kept = page.locator("[data-kept] li[data-upload]")
+    expect(kept).to_have_count(2)
+    expect(kept.first.locator("img")).to_be_visible()
+    expect(page.get_by_label("Title")).to_have_value("香薰蜡烛")
+    shot("composer-refused-keeps-photos")
+
+    page.get_by_label("Text").fill("今天做了香薰蜡烛，味道很温柔")
+    page.get_by_test_id("publish").click()
+    expect(page).to_have_url(re.compile(r"/notes/\d+/$"))
+    note = Note.objects.get(author=creator)
+    assert note.status == Note.Status.PUBLISHED and note.images.count() == 2
+    colours = [image.color for image in note.images.order_by("position")]
+    assert len(set(colours)) == 2  # both photos, not one twice

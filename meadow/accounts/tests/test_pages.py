@@ -391,3 +391,82 @@ def test_every_nav_page_renders_in_every_language(language, who):
         response = client.get(url.format(handle=user.handle), follow=True)
         assert response.status_code == 200, (url, response.status_code)
         assert f'<html lang="{language}">' in response.content.decode(), url
+
+
+# --- every error at once, resend code (issue #23 finding 14) ------------------------------------------------------
+def _to_code_step(client, phone, sms_code):
+    client.post("/signup/", {"step": "phone", "phone": phone})
+    return sms_code(phone)
+
+
+def _error_of(text: str, field: str) -> str:
+    """The error shown under ``field`` (``_field.html`` renders it right after the input)."""
+    match = re.search(rf'id="id_{field}"(?:(?!</div>).)*?<p class="error"[^>]*>(.*?)</p>', text, re.S)
+    return match.group(1) if match else ""
+
+
+def test_signup_reports_every_error_at_once_by_its_field(sms_code):
+    UserFactory(handle="taken_at_once")
+    client = Client()
+    code = _to_code_step(client, "+60123450120", sms_code)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    response = client.post(
+        "/signup/", {"step": "code", "phone": "+60123450120", "code": wrong, "handle": "taken_at_once"}
+    )
+    text = page_text(response)
+    assert "taken" in _error_of(text, "handle")
+    assert "not right" in _error_of(text, "code")
+    assert "agree" in text  # the agreement's own error, beside the others
+    assert not User.objects.filter(phone="+60123450120").exists()
+
+    # a right code is not used up while other fields are wrong: fixing them with the same code signs up
+    response = client.post(
+        "/signup/", {"step": "code", "phone": "+60123450120", "code": code, "handle": "taken_at_once"}
+    )
+    assert response.status_code == 200 and "taken" in _error_of(page_text(response), "handle")
+    response = client.post(
+        "/signup/",
+        {"step": "code", "phone": "+60123450120", "code": code, "handle": "free_now", "agree_terms": "on"},
+    )
+    assert response.status_code == 302 and User.objects.filter(handle="free_now").exists()
+
+
+def test_signup_form_errors_and_service_errors_show_together(sms_code):
+    UserFactory(handle="taken_too")
+    client = Client()
+    _to_code_step(client, "+60123450121", sms_code)
+    response = client.post(
+        "/signup/", {"step": "code", "phone": "+60123450121", "code": "", "handle": "taken_too"}
+    )
+    text = page_text(response)
+    assert _error_of(text, "code") and "taken" in _error_of(text, "handle") and "agree" in text
+
+
+RESEND_WAIT = {
+    "zh-hans": "秒后可以重新获取验证码",
+    "en": "You can ask for a new one in",
+    "ms": "Anda boleh meminta kod baharu dalam",
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_resend_code_is_rate_limited_like_sending_and_shows_the_wait(language, sms_code):
+    from django.core.cache import cache
+
+    client = in_language(language)
+    first = _to_code_step(client, "+60123450122", sms_code)
+    page = page_text(client.post("/signup/", {"step": "phone", "phone": "+60123450199"}))
+    assert 'data-testid="resend-code"' in page and 'value="resend"' in page
+    response = client.post("/signup/", {"step": "resend", "phone": "+60123450122"})
+    text = page_text(response)
+    assert response.status_code == 200 and RESEND_WAIT[language] in text
+    assert re.search(r"\b(60|59|58)\b", text)  # the wait in seconds
+    assert 'value="+60123450122"' in text  # still on the code step for that number
+    assert PhoneCode.objects.filter(phone="+60123450122").count() == 1
+
+    cache.clear()  # the burst window passed
+    response = client.post("/signup/", {"step": "resend", "phone": "+60123450122"})
+    assert response.status_code == 200 and 'name="step" value="code"' in response.content.decode()
+    second = sms_code("+60123450122")
+    assert PhoneCode.objects.filter(phone="+60123450122").count() == 2 and second  # a new code was sent
+    assert first is not None

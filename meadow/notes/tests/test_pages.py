@@ -155,6 +155,132 @@ def test_composer_publishes_and_shows_clear_errors(client, media_root):
     assert saved.status == Note.Status.PUBLISHED
 
 
+BLOCKED = "想要的加我薇信 lily1998"  # a redirect off the platform: the policy blocks it at publish
+
+
+def _gps_exif():
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010F] = "SecretPhone Inc."
+    exif[0x8825] = {1: "N", 2: (3.0, 8.0, 21.0), 3: "E", 4: (101.0, 41.0, 12.0)}
+    return exif
+
+
+def test_a_refused_note_keeps_its_photos_and_the_next_submit_uses_them(client, media_root):
+    """Issue #23 finding 4: after the server refuses a note (here a moderation block) nothing is lost: the two
+    photos come back as thumbnails kept server-side (EXIF stripped) with the text and topics, and publishing the
+    fixed text without adding any photo again publishes both, in order."""
+    from PIL import Image
+
+    from meadow.notes.models import ImageUpload
+
+    author = UserFactory()
+    _logged_in(client, author)
+    photos = [
+        upload(image_bytes(color=(200, 80, 40), exif=_gps_exif()), name="red.jpg"),
+        upload(image_bytes(color=(40, 80, 200), size=(48, 64)), name="blue.jpg"),
+    ]
+    response = client.post(
+        "/publish/",
+        {"title": "香薰蜡烛", "body": BLOCKED, "hashtags": ["蜡烛"], "images": photos},
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "error-box" in page and "香薰蜡烛" in page and BLOCKED in page and 'value="蜡烛"' in page
+    assert not Note.objects.filter(author=author).exists()
+    kept = list(ImageUpload.objects.filter(author=author).order_by("id"))
+    assert len(kept) == 2
+    ids = re.findall(r'name="uploads" value="(\d+)"', page)
+    assert ids == [str(u.pk) for u in kept]  # re-rendered, in the order given
+    for u in kept:
+        assert u.thumb.url in page
+        with Image.open(media_root / u.detail.name) as stored:
+            assert stored.format == "WEBP" and not stored.getexif()  # no EXIF/GPS kept
+    assert (kept[0].width, kept[0].height) == (64, 48) and (kept[1].width, kept[1].height) == (48, 64)
+
+    # the fixed text, with the kept photos and no new file
+    response = client.post(
+        "/publish/", {"title": "香薰蜡烛", "body": "今天做了香薰蜡烛", "hashtags": ["蜡烛"], "uploads": ids}
+    )
+    note = Note.objects.get(author=author)
+    assert response.status_code == 302 and note.status == Note.Status.PUBLISHED
+    images = list(note.images.order_by("position"))
+    assert [(i.thumb.name, i.detail.name) for i in images] == [(u.thumb.name, u.detail.name) for u in kept]
+    assert all((media_root / i.detail.name).exists() for i in images)
+    assert not ImageUpload.objects.filter(author=author).exists()  # used once
+
+
+def test_kept_photos_can_be_reordered_left_out_and_are_only_the_authors(client, media_root):
+    from meadow.notes.models import ImageUpload
+
+    author, other = UserFactory(), UserFactory()
+    _logged_in(client, author)
+    photos = [upload(image_bytes(size=(30 + i, 40)), name=f"p{i}.jpg") for i in range(3)]
+    client.post("/publish/", {"title": "x", "body": BLOCKED, "images": photos})
+    a, b, c = ImageUpload.objects.filter(author=author).order_by("id")
+
+    # someone else cannot use them: their ids are ignored, so the note has no image
+    client.force_login(other)
+    response = client.post("/publish/", {"title": "mine", "body": "ok", "uploads": [a.pk]})
+    assert response.status_code == 400 and not Note.objects.filter(author=other).exists()
+    assert ImageUpload.objects.filter(pk=a.pk, author=author).exists()
+
+    # the author: c first, b left out (its files go), a second, plus one new photo at the end
+    client.force_login(author)
+    response = client.post(
+        "/publish/",
+        {
+            "title": "ok",
+            "body": "ok",
+            "uploads": [c.pk, b.pk, a.pk],
+            "uploads_remove": [b.pk],
+            "images": [upload(image_bytes(size=(50, 50)))],
+        },
+    )
+    note = Note.objects.get(author=author)
+    assert response.status_code == 302
+    assert [i.width for i in note.images.order_by("position")] == [32, 30, 50]
+    assert not (media_root / b.thumb.name).exists() and not ImageUpload.objects.exists()
+
+
+def test_a_bad_photo_is_left_out_and_the_good_ones_kept(client, media_root):
+    from meadow.notes.models import ImageUpload
+
+    author = UserFactory()
+    _logged_in(client, author)
+    response = client.post(
+        "/publish/",
+        {
+            "title": "x",
+            "body": "ok",
+            "images": [upload(image_bytes()), upload(b"not an image", name="bad.jpg")],
+        },
+    )
+    assert response.status_code == 400
+    assert ImageUpload.objects.filter(author=author).count() == 1
+    assert "bad.jpg" in response.content.decode()
+
+
+def test_kept_photos_expire_with_their_files(media_root):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from meadow.notes import services
+    from meadow.notes.models import ImageUpload
+
+    author = UserFactory()
+    (old, fresh), refused = services.image_uploads_keep(
+        author=author, images=[upload(image_bytes()), upload(image_bytes())]
+    )
+    assert refused == []
+    ImageUpload.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=25))
+    assert services.image_uploads_purge_expired() == 1
+    assert list(ImageUpload.objects.all()) == [fresh]
+    assert not (media_root / old.thumb.name).exists() and (media_root / fresh.thumb.name).exists()
+
+
 def test_composer_needs_a_signed_in_creator(client):
     response = client.get("/publish/")
     assert response.status_code == 302 and response["Location"].startswith("/login/")

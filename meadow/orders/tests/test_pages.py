@@ -75,6 +75,49 @@ def test_checkout_shows_address_errors_and_keeps_the_input(user, sku):
     assert not Order.objects.exists()
 
 
+def test_checkout_reports_every_address_error_at_once_by_its_field(user, sku):
+    """Issue #23 finding 14: all wrong fields are reported together, each under its own field, not one per try."""
+    client = login(user)
+    r = client.post(
+        reverse("web:checkout"),
+        {
+            "sku": sku.pk,
+            "quantity": 1,
+            "address": "new",
+            **{
+                **ADDRESS,
+                "recipient_name": "",
+                "postcode": "123",
+                "city": "",
+                "state": "Atlantis",
+                "phone": "1",
+            },
+        },
+    )
+    assert r.status_code == 400
+    assert set(r.context["errors"]) == {"recipient_name", "postcode", "city", "state", "phone"}
+    body = r.content.decode()
+    for message in (
+        "Recipient is required.",
+        "5 digits",
+        "City is required.",
+        "Choose a Malaysian state.",
+        "valid phone",
+    ):
+        assert message in body
+    assert body.count('class="error" role="alert"') == 5
+    assert "Jalan Telawi" in body and not Order.objects.exists()
+
+
+def test_a_postcode_outside_its_state_is_reported_with_the_other_errors(user, sku):
+    client = login(user)
+    r = client.post(
+        reverse("web:checkout"),
+        {"sku": sku.pk, "quantity": 1, "address": "new", **{**ADDRESS, "postcode": "88000", "line1": ""}},
+    )
+    assert r.status_code == 400 and set(r.context["errors"]) == {"postcode", "line1"}
+
+
 def test_anonymous_buy_now_goes_to_login_then_checkout(anon, sku):
     r = anon.post(reverse("web:buy_now"), {"sku": sku.pk, "quantity": 1})
     assert r.status_code == 302 and r["Location"].startswith("/login/?next=/checkout/")

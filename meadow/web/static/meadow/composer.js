@@ -14,6 +14,26 @@
   const thumbs = form.querySelector("[data-thumbs]");
   const previewCover = form.querySelector("[data-preview-cover]");
   let files = [];
+  // Images kept by the server from a refused attempt: shown as thumbnails, reordered by dragging, left out with ×
+  // (a ticked box the server reads, so it works without this script too).
+  const kept = form.querySelector("[data-kept]");
+  const keptItems = () => (kept ? [...kept.querySelectorAll("li[data-upload]:not([hidden])")] : []);
+  const renumber = () => keptItems().forEach((li, i) => { li.querySelector(".pos").textContent = i === 0 ? "★" : i + 1; });
+  if (kept) {
+    kept.querySelectorAll("li[data-upload]").forEach((li) => {
+      li.querySelector("input[type=checkbox]").addEventListener("change", () => { li.hidden = true; renumber(); sync(); });
+      li.addEventListener("dragstart", (e) => e.dataTransfer.setData("text/x-upload", li.dataset.upload));
+      li.addEventListener("dragover", (e) => e.preventDefault());
+      li.addEventListener("drop", (e) => {
+        const id = e.dataTransfer.getData("text/x-upload");
+        if (!id) return;
+        e.preventDefault(); e.stopPropagation();
+        const moved = kept.querySelector(`li[data-upload="${id}"]`);
+        if (moved && moved !== li) kept.insertBefore(moved, li);
+        renumber(); sync();
+      });
+    });
+  }
   const sync = () => {
     const dt = new DataTransfer();
     files.forEach((f) => dt.items.add(f));
@@ -24,7 +44,8 @@
       li.draggable = true;
       li.dataset.index = i;
       const url = URL.createObjectURL(file);
-      li.innerHTML = `<img src="${url}" alt=""><span class="pos">${i === 0 ? "★" : i + 1}</span>
+      const at = keptItems().length + i;
+      li.innerHTML = `<img src="${url}" alt=""><span class="pos">${at === 0 ? "★" : at + 1}</span>
         <button type="button" class="rm" aria-label="remove">×</button>`;
       li.querySelector(".rm").addEventListener("click", () => { files.splice(i, 1); sync(); });
       li.addEventListener("dragstart", (e) => e.dataTransfer.setData("text/x-index", String(i)));
@@ -39,12 +60,15 @@
       });
       thumbs.appendChild(li);
     });
-    previewCover.style.backgroundImage = files[0] ? `url(${URL.createObjectURL(files[0])})` : "";
+    const first = keptItems()[0];
+    previewCover.style.backgroundImage = first ? `url(${first.querySelector("img").src})`
+      : files[0] ? `url(${URL.createObjectURL(files[0])})` : "";
   };
   const add = (list) => {
-    for (const f of list) if (files.length < maxImages) files.push(f);
+    for (const f of list) if (keptItems().length + files.length < maxImages) files.push(f);
     sync();
   };
+  if (kept) sync(); // the feed preview shows the kept cover
   input.addEventListener("change", () => { const picked = [...input.files]; files = []; add(picked); });
   const zone = form.querySelector("[data-dropzone]");
   zone.addEventListener("dragover", (e) => { if (e.dataTransfer.types.includes("Files")) { e.preventDefault(); zone.classList.add("over"); } });
