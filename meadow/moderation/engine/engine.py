@@ -314,6 +314,7 @@ class Engine:
         policy: Policy | None = None,
         *,
         allowed_domains: Iterable[str] = ("meadow.my", "meadow.app"),
+        learned: Any = None,
     ) -> None:
         time.perf_counter()
         self.lexicon = lexicon if lexicon is not None else Lexicon.default()
@@ -322,9 +323,16 @@ class Engine:
         fold_table()  # warm the process-wide fold table (not counted per lexicon)
         self._tables = {(f, a): self.policy.table(f, a) for f in FIELDS for a in ACCOUNTS}
         # (field, account) -> {(category, severity): (rank, action)}, filled on first use
-        self._actions: dict[tuple[str, str], dict[tuple[str, str], tuple[int, str]]] = {
+        self._actions: dict[tuple[str, str], dict[tuple[str, str, bool], tuple[int, str]]] = {
             key: {} for key in self._tables
         }
+        # the learned layer (learned.py): a Model, "default" for the committed one, or None (off: the default,
+        # see learned.py on its cost)
+        if isinstance(learned, str):
+            from .learned import default_model
+
+            learned = default_model()
+        self.learned = learned
         t1 = time.perf_counter()
         self._compile(self.lexicon.enabled_terms)
         t2 = time.perf_counter()
@@ -498,17 +506,19 @@ class Engine:
             raw = text.encode("utf-8", "surrogatepass")
         hay = b" " + raw.lower().rstrip() + b" "  # trailing whitespace never matters (and fires triggers)
         matches = self._scan(hay, True)  # overlapping (positional: cheaper call)
-        if not matches:
-            return _PASS
-        hits = self._find(text, raw, hay, matches, account, False)
+        hits = self._find(text, raw, hay, matches, account, False) if matches else ()
+        if self.learned is not None:  # the learned layer adds what the lexicon missed (learned.py)
+            hits = self.learned.add_hits(text, hay, hits, self.policy.redirect_suggestion.get(account))
         if not hits:
             return _PASS
         best = (-1, "pass")
         for h in hits:
-            a = actions.get((h.category, h.severity))
+            a = actions.get((h.category, h.severity, h.rule[:8] == "learned:"))
             if a is None:
                 act = self.policy.action(self._tables[(field, account)], h.category, h.severity)
-                a = actions[(h.category, h.severity)] = (Policy.rank(act), act)
+                if h.rule[:8] == "learned:":  # the policy caps what the model alone can do
+                    act = min(act, self.policy.learned_max_action, key=Policy.rank)
+                a = actions[(h.category, h.severity, h.rule[:8] == "learned:")] = (Policy.rank(act), act)
             if a[0] > best[0]:
                 best = a
         return _new_tuple(Result, (best[1], hits))
@@ -897,6 +907,12 @@ def _merge_overlaps(hits: list[Hit]) -> list[Hit]:
 def default_engine() -> Engine:
     """The engine built from the shipped data files (built lazily, once per process)."""
     return Engine()
+
+
+@cache
+def learned_engine() -> Engine:
+    """:func:`default_engine` plus the committed learned model (learned.py), built lazily once per process."""
+    return Engine(learned="default")
 
 
 def check(text: str, field: str = "note", account: str = "personal") -> Result:
