@@ -142,7 +142,9 @@ def main() -> int:
     ap.add_argument("--by", choices=("family", "lang", "field", "account"))
     ap.add_argument("--misses", type=int, default=0, help="print this many misses and false positives")
     ap.add_argument(
-        "--learned", action="store_true", help="with the learned layer (engine/learned.py), as the site runs it"
+        "--learned",
+        action="store_true",
+        help="with the learned layer (engine/learned.py), as the site runs it",
     )
     args = ap.parse_args()
     rows = load(args.split)
@@ -150,7 +152,9 @@ def main() -> int:
         digest = hashlib.sha256((EVAL / "test.jsonl").read_bytes()).hexdigest()
         print(f"test split sha256 {digest}")
     engine = learned_engine() if args.learned else default_engine()
-    print(f"engine: lexicon {engine.version}" + (f" + learned {engine.learned.version}" if args.learned else ""))
+    print(
+        f"engine: lexicon {engine.version}" + (f" + learned {engine.learned.version}" if args.learned else "")
+    )
     r = evaluate(engine, rows, args.by)
     print(report(r, args.split, len(rows), args.by))
     for title, items in (("misses", r["misses"]), ("false positives", r["fps"])):

@@ -110,7 +110,9 @@ class ModerationFinding(models.Model):
         max_length=20,
         blank=True,
         default="",
-        help_text=_("The learned model's version when a learned finding carried the decision; empty otherwise."),
+        help_text=_(
+            "The learned model's version when a learned finding carried the decision; empty otherwise."
+        ),
     )
     key = models.CharField(max_length=80, editable=False)  # "<image id or 0>:<source>:<category>"
     reported_at = models.DateTimeField(_("reported to enforcement"), null=True, blank=True)

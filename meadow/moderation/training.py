@@ -41,7 +41,7 @@ def load_rows(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def design(texts: Sequence[str]):  # type: ignore[no-untyped-def]
+def design(texts: Sequence[str]):
     """The sparse matrix of ``texts`` (rows) over the hashed buckets, as the model sees them."""
     from scipy.sparse import csr_matrix
 
@@ -203,7 +203,7 @@ def train(
         "c": c,
         "fp_budget": fp_budget,
         "dev": figures,
-        "features": int(len(final.rows)),
+        "features": len(final.rows),
     }
     final.meta = meta
     return final, meta

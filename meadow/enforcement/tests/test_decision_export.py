@@ -63,7 +63,9 @@ def test_appeals_export_upheld_as_clean_and_rejected_as_labelled(user, other_use
             evidence={"text": text, "field": "comment", "hits": [{"category": "absolute"}]},
         )
 
-    a1 = services.appeal_create(user=user, violation_id=violation(user, "best laksa of my life").pk, text="memory")
+    a1 = services.appeal_create(
+        user=user, violation_id=violation(user, "best laksa of my life").pk, text="memory"
+    )
     a2 = services.appeal_create(
         user=other_user, violation_id=violation(other_user, "No.1 serum, guaranteed").pk, text="no"
     )

@@ -308,7 +308,9 @@ class Model:
             "bits": BITS,
             "ngrams": list(NGRAMS),
             "window": WINDOW,
-            "thresholds": {c: round(float(t), 4) for c, t in zip(self.categories, self.thresholds, strict=True)},
+            "thresholds": {
+                c: round(float(t), 4) for c, t in zip(self.categories, self.thresholds, strict=True)
+            },
             **meta,
         }
         meta_path.write_text(json.dumps(info, ensure_ascii=False, indent=1, sort_keys=True) + "\n", "utf-8")

@@ -4,15 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('moderation', '0002_textfingerprint_imagefingerprint_moderationfinding'),
+        ("moderation", "0002_textfingerprint_imagefingerprint_moderationfinding"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='moderationfinding',
-            name='model_version',
-            field=models.CharField(blank=True, default='', help_text="The learned model's version when a learned finding carried the decision; empty otherwise.", max_length=20, verbose_name='model version'),
+            model_name="moderationfinding",
+            name="model_version",
+            field=models.CharField(
+                blank=True,
+                default="",
+                help_text="The learned model's version when a learned finding carried the decision; empty otherwise.",
+                max_length=20,
+                verbose_name="model version",
+            ),
         ),
     ]

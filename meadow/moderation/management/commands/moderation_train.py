@@ -19,7 +19,9 @@ from meadow.moderation.training import EVAL, load_rows, train
 
 
 class Command(BaseCommand):
-    help = "Train the moderation engine's learned layer on the train split (+ --extra rows); thresholds on dev."
+    help = (
+        "Train the moderation engine's learned layer on the train split (+ --extra rows); thresholds on dev."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--extra", action="append", default=[], help="more training rows (JSON lines)")
@@ -35,13 +37,17 @@ class Command(BaseCommand):
         rows = load_rows(Path(options["train"]))
         for extra in options["extra"]:
             more = load_rows(Path(extra))
-            bad = [r for r in more if not isinstance(r.get("text"), str) or not isinstance(r.get("labels"), list)]
+            bad = [
+                r for r in more if not isinstance(r.get("text"), str) or not isinstance(r.get("labels"), list)
+            ]
             if bad:
                 raise CommandError(f"{extra}: rows need a text and a list of labels")
             rows += more
         dev = load_rows(Path(options["dev"]))
         base = Engine(learned=None)
-        model, meta = train(train_rows=rows, dev_rows=dev, base=base, c=options["c"], fp_budget=options["fp_budget"])
+        model, meta = train(
+            train_rows=rows, dev_rows=dev, base=base, c=options["c"], fp_budget=options["fp_budget"]
+        )
         out = Path(options["out"])
         out.mkdir(parents=True, exist_ok=True)
         model.save(out / ARTEFACT.name, out / METADATA.name, **meta)
@@ -51,6 +57,8 @@ class Command(BaseCommand):
             f"{dev_fig['before']['held']} -> {dev_fig['after']['held']} of {dev_fig['positives']}, "
             f"false positives {dev_fig['before']['fp']} -> {dev_fig['after']['fp']} of {dev_fig['clean']}"
         )
-        self.stdout.write(json.dumps(
-            {c: round(float(t), 2) for c, t in zip(model.categories, model.thresholds, strict=True)}
-        ))
+        self.stdout.write(
+            json.dumps(
+                {c: round(float(t), 2) for c, t in zip(model.categories, model.thresholds, strict=True)}
+            )
+        )
