@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from meadow.moderation.engine import Engine, Lexicon  # noqa: E402
+from meadow.moderation.engine.learned import Model  # noqa: E402
 from meadow.moderation.engine.normalize import fold_table  # noqa: E402
 
 SEED = 20240512
@@ -219,6 +220,11 @@ def main(argv: list[str] | None = None) -> int:
     gc.collect()
 
     learned_engine = Engine(lexicon, learned="default")  # + the learned layer, as the site runs it
+    tracemalloc.start()
+    probe_model = Model.load()
+    model_mem = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    del probe_model
     patterns = engine.term_patterns
     raw_str = ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MATCHKIND_LEFTMOST_LONGEST)
     raw_bytes = ahocorasick_rs.BytesAhoCorasick(
@@ -328,6 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"  (c) engine + learned layer: long {n_ll / t_l / 1e6:8.2f} M chars/s, ratio (c)/(a best) = "
         f"{n_ll / t_l / raw_long:.1%}; 120-char {n_s / s_l:10,.0f} calls/s, ratio {n_s / s_l / raw_short:.1%}"
+    )
+    print(
+        f"  learned model in memory: {model_mem / 1e6:.1f} MB (tracemalloc; compiled lexicon + model < 60 MB)"
     )
     print(
         f"  composer live check p99 (wall clock, 300 short + 100 x 1,000-char notes): lexicon {p99_lex:.2f} ms, "

