@@ -57,6 +57,7 @@ ACCOUNTS = ("personal", "enterprise")
 _TERM, _ALLOW, _INTENT, _SLOW, _WEB, _PHONE, _SPECIAL = range(7)
 _WORDLIKE = (1 << _TERM) | (1 << _ALLOW) | (1 << _INTENT)
 _B_TERM = 1 << _TERM
+_B_ALLOW = 1 << _ALLOW
 _B_SLOW, _B_WEB, _B_PHONE, _B_SPECIAL = 1 << _SLOW, 1 << _WEB, 1 << _PHONE, 1 << _SPECIAL
 # A "shifted" automaton pattern is a short Latin word pattern with the byte before it (see _compile): its match
 # starts one byte early and stands for the word pattern ``base[pid]``.
@@ -508,7 +509,11 @@ class Engine:
         matches = self._scan(hay, True)  # overlapping (positional: cheaper call)
         hits = self._find(text, raw, hay, matches, account, False) if matches else ()
         if self.learned is not None:  # the learned layer adds what the lexicon missed (learned.py)
-            hits = self.learned.add_hits(text, hay, hits, self.policy.redirect_suggestion.get(account))
+            kinds = self._kinds  # allow-phrases (a moderator's too) cancel the model's hits they overlap
+            allows = [(bs, be) for pid, bs, be in matches if kinds[pid] & _B_ALLOW]
+            hits = self.learned.add_hits(
+                text, hay, hits, self.policy.redirect_suggestion.get(account), allows
+            )
         if not hits:
             return _PASS
         best = (-1, "pass")

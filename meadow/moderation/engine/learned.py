@@ -238,11 +238,18 @@ class Model:
         return _sigmoid(best), parts
 
     def findings(
-        self, text: str, skip: Iterable[str] = (), windows: Sequence[tuple[int, int]] | None = None
+        self,
+        text: str,
+        skip: Iterable[str] = (),
+        windows: Sequence[tuple[int, int]] | None = None,
+        blank: Sequence[tuple[int, int]] = (),
     ) -> list[LearnedFinding]:
         """The categories whose probability reaches their threshold (but those in ``skip``), each with the
-        span that carried it. ``windows``: the (start, end) ranges to score (default: all of the text)."""
+        span that carried it. ``windows``: the (start, end) ranges to score (default: all of the text);
+        ``blank``: (start, end) ranges the model must not see (read as spaces; offsets unchanged)."""
         prepared = prepare(text)
+        for a, z in blank:
+            prepared = prepared[:a] + " " * (z - a) + prepared[z:]
         probs, parts = self._scan(prepared, windows)
         out = []
         skip = set(skip)
@@ -262,9 +269,10 @@ class Model:
         skip: Iterable[str] = (),
         redirect_suggestion: str | None = None,
         windows: Sequence[tuple[int, int]] | None = None,
+        blank: Sequence[tuple[int, int]] = (),
     ) -> list[Hit]:
         out: list[Hit] = []
-        for f in self.findings(text, skip, windows):
+        for f in self.findings(text, skip, windows, blank):
             sugg = SUGGESTIONS[f.category.split(".", 1)[0]]
             if f.category == "redirect" and redirect_suggestion:
                 sugg = redirect_suggestion
@@ -283,12 +291,22 @@ class Model:
         return out
 
     def add_hits(
-        self, text: str, hay: bytes, hits: Sequence[Hit], redirect_suggestion: str | None = None
+        self,
+        text: str,
+        hay: bytes,
+        hits: Sequence[Hit],
+        redirect_suggestion: str | None = None,
+        allows: Sequence[tuple[int, int]] = (),
     ) -> tuple[Hit, ...]:
         """``hits`` (the lexicon's) plus the model's hits of the categories they lack, in the engine's order.
-        ``hay`` is the engine's first-pass haystack (unused for now: a gate on it is future work, see below)."""
-        windows = None
-        extra = self.hits(text, {h.category for h in hits}, redirect_suggestion, windows)
+        ``hay`` is the engine's first-pass haystack (``b" " + lowercased UTF-8 + b" "``) and ``allows`` the
+        byte spans in it of the allow-phrases it matched: the model does not see them (they read as spaces),
+        so the moderators' allow-phrases hold for the model too."""
+        spans = [
+            (len(hay[1:bs].decode("utf-8", "surrogatepass")), len(hay[1:be].decode("utf-8", "surrogatepass")))
+            for bs, be in allows
+        ]
+        extra = self.hits(text, {h.category for h in hits}, redirect_suggestion, blank=spans)
         if not extra:
             return tuple(hits)
         return tuple(sorted([*hits, *extra], key=lambda h: (h.start, h.end, h.category)))

@@ -151,3 +151,14 @@ def test_learned_engine_has_the_committed_model(engine, field):
     assert engine.learned is None  # the lexicon engine stays as it was
     assert learned_engine().learned is not None
     assert learned_engine().check("", field=field).verdict == "pass"
+
+
+def test_an_allow_phrase_cancels_a_learned_hit_it_overlaps():
+    model = toy("inducement", "抽奖")
+    text = "看完抽奖规则再决定"
+    assert Engine(Lexicon(()), learned=model).check(text).categories == {"inducement"}
+    allow = Lexicon.from_records([{"term": "抽奖规则", "category": "allow", "severity": "low"}])
+    res = Engine(allow, learned=model).check(text)
+    assert res.verdict == "pass" and not res.hits
+    # elsewhere in the text the model still speaks
+    assert Engine(allow, learned=model).check("抽奖规则见下，转发抽奖").categories == {"inducement"}
