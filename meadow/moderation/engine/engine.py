@@ -507,7 +507,12 @@ class Engine:
             raw = text.encode("utf-8", "surrogatepass")
         hay = b" " + raw.lower().rstrip() + b" "  # trailing whitespace never matters (and fires triggers)
         matches = self._scan(hay, True)  # overlapping (positional: cheaper call)
-        hits = self._find(text, raw, hay, matches, account, False) if matches else ()
+        if matches:
+            hits = self._find(text, raw, hay, matches, account, False)
+        elif self.learned is None:
+            return _PASS  # the common case, as fast as before the learned layer
+        else:
+            hits = ()
         if self.learned is not None:  # the learned layer adds what the lexicon missed (learned.py)
             kinds = self._kinds  # allow-phrases (a moderator's too) cancel the model's hits they overlap
             allows = [(bs, be) for pid, bs, be in matches if kinds[pid] & _B_ALLOW]
