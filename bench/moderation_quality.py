@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from meadow.moderation.engine import REPORTED_CATEGORIES, Engine  # noqa: E402
-from meadow.moderation.engine.engine import default_engine  # noqa: E402
+from meadow.moderation.engine.engine import default_engine, learned_engine  # noqa: E402
 from meadow.moderation.engine.policy import DEFAULT_POLICY  # noqa: E402
 
 EVAL = ROOT / "tests" / "moderation" / "eval"
@@ -141,12 +141,20 @@ def main() -> int:
     ap.add_argument("--split", default="test", choices=("train", "dev", "test"))
     ap.add_argument("--by", choices=("family", "lang", "field", "account"))
     ap.add_argument("--misses", type=int, default=0, help="print this many misses and false positives")
+    ap.add_argument(
+        "--learned",
+        action="store_true",
+        help="with the learned layer (engine/learned.py), as the site runs it",
+    )
     args = ap.parse_args()
     rows = load(args.split)
     if args.split == "test":
         digest = hashlib.sha256((EVAL / "test.jsonl").read_bytes()).hexdigest()
         print(f"test split sha256 {digest}")
-    engine = default_engine()
+    engine = learned_engine() if args.learned else default_engine()
+    print(
+        f"engine: lexicon {engine.version}" + (f" + learned {engine.learned.version}" if args.learned else "")
+    )
     r = evaluate(engine, rows, args.by)
     print(report(r, args.split, len(rows), args.by))
     for title, items in (("misses", r["misses"]), ("false positives", r["fps"])):

@@ -20,6 +20,13 @@ from meadow.enforcement import services
 from meadow.enforcement.models import Appeal, Decision, ReviewItem, Sanction, Violation
 
 
+def _hit_title(hit: dict) -> str:
+    """A hit's rule, and for a learned hit the model version that found it (stored with the finding)."""
+    rule = str(hit.get("rule", ""))
+    version = hit.get("model_version")
+    return f"{rule} · {_('model')} {version}" if version else rule
+
+
 def highlight(findings: dict | None) -> str:
     """The checked text with every hit's span marked, then the list of hits with their suggestion."""
     findings = findings or {}
@@ -31,7 +38,7 @@ def highlight(findings: dict | None) -> str:
         if start < last or end > len(text):
             continue
         parts.append(
-            format_html("{}<mark title='{}'>{}</mark>", text[last:start], h.get("rule", ""), text[start:end])
+            format_html("{}<mark title='{}'>{}</mark>", text[last:start], _hit_title(h), text[start:end])
         )
         last = end
     parts.append(format_html("{}", text[last:]))

@@ -134,3 +134,92 @@ def review_queue(*, state: str = ReviewItem.State.PENDING) -> QuerySet[ReviewIte
         .select_related("account", "reporter")
         .order_by("created_at", "id")
     )
+
+
+# --- moderators' decisions as training rows for the moderation engine's learned layer (issue #18) -----------------
+_REPORTED_TEXT_CATEGORIES = frozenset(
+    {"redirect", "absolute", "inducement", "disparage", "adult"}
+)  # plus every "sensitive.*" code
+
+
+def _text_category(code: str) -> bool:
+    return code in _REPORTED_TEXT_CATEGORIES or code.startswith("sensitive.")
+
+
+def _row(*, text: str, field: str, account, labels: list[str], decision: str, ref: str) -> dict[str, Any]:
+    from meadow.enforcement.services import account_kind
+
+    return {
+        "text": text,
+        "field": field or "note",
+        "lang": "unknown",
+        "account": account_kind(account) if account is not None else "personal",
+        "labels": sorted(set(labels)),
+        "family": "moderator_decision",
+        "writer": "moderator",
+        "decision": decision,
+        "ref": ref,
+    }
+
+
+def moderator_decision_rows() -> list[dict[str, Any]]:
+    """The moderators' decisions on screened texts, in the moderation corpus's format, oldest first:
+
+    * a held item *approved* (the checks were overturned) → the text, labels ``[]``;
+    * a held item *removed* or *actioned* (upheld) → the text, labels = the text categories of its findings;
+    * an appeal *upheld* (the violation voided: the check was wrong) → labels ``[]``; an appeal *rejected*
+      → labels = the violation's text categories.
+
+    Only decisions about a text the engine screened (findings with a text) count; user reports about other
+    things (fake accounts, plagiarism) carry no text label."""
+    rows: list[dict[str, Any]] = []
+    decided = ReviewItem.objects.exclude(state=ReviewItem.State.PENDING).select_related("account")
+    for item in decided.order_by("decided_at", "id"):
+        findings = item.findings or {}
+        text = findings.get("text")
+        if not isinstance(text, str) or not text.strip():
+            continue
+        cats = [h.get("category", "") for h in findings.get("hits") or []]
+        if item.state == ReviewItem.State.APPROVED:
+            labels: list[str] = []
+            decision = "overturned"
+        else:
+            labels = [c for c in cats if _text_category(c)]
+            if not labels:
+                continue
+            decision = "upheld"
+        rows.append(
+            _row(
+                text=text,
+                field=findings.get("field", "note"),
+                account=item.account,
+                labels=labels,
+                decision=decision,
+                ref=f"review:{item.pk}",
+            )
+        )
+    appeals = Appeal.objects.exclude(state=Appeal.State.PENDING).select_related("violation", "account")
+    for appeal in appeals.order_by("decided_at", "id"):
+        evidence = appeal.violation.evidence or {}
+        text = evidence.get("text")
+        if not isinstance(text, str) or not text.strip():
+            continue
+        if appeal.state == Appeal.State.UPHELD:
+            labels, decision = [], "overturned"
+        else:
+            cats = [h.get("category", "") for h in evidence.get("hits") or []] or [appeal.violation.category]
+            labels = [c for c in cats if _text_category(c)]
+            if not labels:
+                continue
+            decision = "upheld"
+        rows.append(
+            _row(
+                text=text,
+                field=evidence.get("field", "note"),
+                account=appeal.account,
+                labels=labels,
+                decision=decision,
+                ref=f"appeal:{appeal.pk}",
+            )
+        )
+    return rows

@@ -70,7 +70,17 @@ class ModerationFindingAdmin(admin.ModelAdmin):
     """What the media scan found after publishing: QR codes and contact details in images, explicit images,
     copied images or copy (with the original note). Read-only: decisions are taken in enforcement."""
 
-    list_display = ("created_at", "category", "source", "score", "severity", "note", "image", "original_note")
+    list_display = (
+        "created_at",
+        "category",
+        "source",
+        "score",
+        "severity",
+        "model_version",
+        "note",
+        "image",
+        "original_note",
+    )
     list_filter = ("category", "source", "severity")
     search_fields = ("note__id", "note__title", "note__author__handle")
     list_select_related = ("note", "image", "original_note")

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from meadow.moderation.engine.learned import SUGGESTIONS as LEARNED_SUGGESTIONS
 from meadow.moderation.engine.policy import REDIRECT_SUGGESTION
 
 CATEGORY_LABELS = {
@@ -44,6 +45,14 @@ _SUGGESTIONS = {
     ),
     REDIRECT_SUGGESTION["enterprise"]: _("Remove it, or use the contact component"),
     "Remove it": _("Remove it"),
+    # the learned layer's instructions (meadow/moderation/engine/learned.py SUGGESTIONS)
+    LEARNED_SUGGESTIONS["inducement"]: _(
+        "Rewrite it without asking for likes, follows, shares or tags in exchange for a prize"
+    ),
+    LEARNED_SUGGESTIONS["disparage"]: _("Rewrite it about your own product without running down others"),
+    LEARNED_SUGGESTIONS["adult"]: _("Remove the sexual content"),
+    LEARNED_SUGGESTIONS["absolute"]: _("Rewrite it without absolute or superlative claims"),
+    LEARNED_SUGGESTIONS["sensitive"]: _("Rewrite it without promising results or making regulated claims"),
 }
 
 

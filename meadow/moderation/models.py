@@ -105,6 +105,15 @@ class ModerationFinding(models.Model):
         related_name="+",
         verbose_name=_("original note"),
     )
+    model_version = models.CharField(
+        _("model version"),
+        max_length=20,
+        blank=True,
+        default="",
+        help_text=_(
+            "The learned model's version when a learned finding carried the decision; empty otherwise."
+        ),
+    )
     key = models.CharField(max_length=80, editable=False)  # "<image id or 0>:<source>:<category>"
     reported_at = models.DateTimeField(_("reported to enforcement"), null=True, blank=True)
     created_at = models.DateTimeField(_("found"), default=timezone.now)

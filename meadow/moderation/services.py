@@ -75,7 +75,8 @@ def moderation_engine() -> Engine:
         return engine
     with _lock:
         if _current["engine"] is None or _current["stamp"] != stamp:
-            _current["engine"] = Engine(moderation_lexicon())
+            learned = "default" if getattr(settings, "MODERATION_LEARNED", True) else None
+            _current["engine"] = Engine(moderation_lexicon(), learned=learned)
             _current["stamp"] = stamp
         return _current["engine"]
 
@@ -144,6 +145,7 @@ def finding_record(
     severity: str,
     evidence: dict[str, Any],
     original_note: Any = None,
+    model_version: str = "",
 ) -> tuple[ModerationFinding, bool]:
     """Store a finding once per (note, image, source, category); returns it and whether it is new."""
     key = f"{image.pk if image is not None else 0}:{source}:{category}"[:80]
@@ -158,6 +160,7 @@ def finding_record(
             "severity": severity,
             "evidence": evidence,
             "original_note": original_note,
+            "model_version": model_version[:20],
         },
     )
 
@@ -323,6 +326,7 @@ def _scan_image(*, note: Any, image: Any, img: Any, ocr: bool, account: str) -> 
                     score=max(scores, default=1.0),
                     severity=severity,
                     evidence=evidence,
+                    model_version=next((v for h in hits if (v := getattr(h, "model_version", ""))), ""),
                 )
             )
 

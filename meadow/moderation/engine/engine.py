@@ -57,6 +57,7 @@ ACCOUNTS = ("personal", "enterprise")
 _TERM, _ALLOW, _INTENT, _SLOW, _WEB, _PHONE, _SPECIAL = range(7)
 _WORDLIKE = (1 << _TERM) | (1 << _ALLOW) | (1 << _INTENT)
 _B_TERM = 1 << _TERM
+_B_ALLOW = 1 << _ALLOW
 _B_SLOW, _B_WEB, _B_PHONE, _B_SPECIAL = 1 << _SLOW, 1 << _WEB, 1 << _PHONE, 1 << _SPECIAL
 # A "shifted" automaton pattern is a short Latin word pattern with the byte before it (see _compile): its match
 # starts one byte early and stands for the word pattern ``base[pid]``.
@@ -314,6 +315,7 @@ class Engine:
         policy: Policy | None = None,
         *,
         allowed_domains: Iterable[str] = ("meadow.my", "meadow.app"),
+        learned: Any = None,
     ) -> None:
         time.perf_counter()
         self.lexicon = lexicon if lexicon is not None else Lexicon.default()
@@ -322,9 +324,16 @@ class Engine:
         fold_table()  # warm the process-wide fold table (not counted per lexicon)
         self._tables = {(f, a): self.policy.table(f, a) for f in FIELDS for a in ACCOUNTS}
         # (field, account) -> {(category, severity): (rank, action)}, filled on first use
-        self._actions: dict[tuple[str, str], dict[tuple[str, str], tuple[int, str]]] = {
+        self._actions: dict[tuple[str, str], dict[tuple[str, str, bool], tuple[int, str]]] = {
             key: {} for key in self._tables
         }
+        # the learned layer (learned.py): a Model, "default" for the committed one, or None (off: the default,
+        # see learned.py on its cost)
+        if isinstance(learned, str):
+            from .learned import default_model
+
+            learned = default_model()
+        self.learned = learned
         t1 = time.perf_counter()
         self._compile(self.lexicon.enabled_terms)
         t2 = time.perf_counter()
@@ -498,17 +507,28 @@ class Engine:
             raw = text.encode("utf-8", "surrogatepass")
         hay = b" " + raw.lower().rstrip() + b" "  # trailing whitespace never matters (and fires triggers)
         matches = self._scan(hay, True)  # overlapping (positional: cheaper call)
-        if not matches:
-            return _PASS
-        hits = self._find(text, raw, hay, matches, account, False)
+        if matches:
+            hits = self._find(text, raw, hay, matches, account, False)
+        elif self.learned is None:
+            return _PASS  # the common case, as fast as before the learned layer
+        else:
+            hits = ()
+        if self.learned is not None:  # the learned layer adds what the lexicon missed (learned.py)
+            kinds = self._kinds  # allow-phrases (a moderator's too) cancel the model's hits they overlap
+            allows = [(bs, be) for pid, bs, be in matches if kinds[pid] & _B_ALLOW]
+            hits = self.learned.add_hits(
+                text, hay, hits, self.policy.redirect_suggestion.get(account), allows
+            )
         if not hits:
             return _PASS
         best = (-1, "pass")
         for h in hits:
-            a = actions.get((h.category, h.severity))
+            a = actions.get((h.category, h.severity, h.rule[:8] == "learned:"))
             if a is None:
                 act = self.policy.action(self._tables[(field, account)], h.category, h.severity)
-                a = actions[(h.category, h.severity)] = (Policy.rank(act), act)
+                if h.rule[:8] == "learned:":  # the policy caps what the model alone can do
+                    act = min(act, self.policy.learned_max_action, key=Policy.rank)
+                a = actions[(h.category, h.severity, h.rule[:8] == "learned:")] = (Policy.rank(act), act)
             if a[0] > best[0]:
                 best = a
         return _new_tuple(Result, (best[1], hits))
@@ -897,6 +917,12 @@ def _merge_overlaps(hits: list[Hit]) -> list[Hit]:
 def default_engine() -> Engine:
     """The engine built from the shipped data files (built lazily, once per process)."""
     return Engine()
+
+
+@cache
+def learned_engine() -> Engine:
+    """:func:`default_engine` plus the committed learned model (learned.py), built lazily once per process."""
+    return Engine(learned="default")
 
 
 def check(text: str, field: str = "note", account: str = "personal") -> Result:

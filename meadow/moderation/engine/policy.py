@@ -83,6 +83,9 @@ class Policy:
         default_factory=lambda: dict(DEFAULT_OVERRIDES)
     )
     redirect_suggestion: Mapping[str, str] = field(default_factory=lambda: dict(REDIRECT_SUGGESTION))
+    # The most a hit of the learned layer (rule ``learned:<category>``) can do: a model's guess goes to a
+    # person (review), it does not refuse a text by itself. Set "block" to let the table decide alone.
+    learned_max_action: str = "review"
 
     def table(self, field_name: str, account: str) -> dict[str, Triple]:
         t = dict(self.actions)
