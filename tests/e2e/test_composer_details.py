@@ -32,3 +32,33 @@ def test_body_hashtags_show_as_chips_and_count(page, live_server, shot):
         t.lower() for t in offered
     }
     shot("composer-body-chips")
+
+
+def _png(tmp_path, name: str = "me.png"):
+    from PIL import Image
+
+    path = tmp_path / name
+    Image.new("RGB", (80, 80), (230, 120, 80)).save(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "lang, button", [("en", "Choose a file"), ("zh-hans", "选择文件"), ("ms", "Pilih fail")]
+)
+def test_profile_picture_is_a_styled_picker_with_a_preview(page, live_server, shot, tmp_path, lang, button):
+    creator = UserFactory()
+    login(page, live_server, creator.handle)
+    page.context.add_cookies([{"name": "meadow_language", "value": lang, "url": live_server.url}])
+    page.goto(f"{live_server.url}/me/edit/")
+    pick = page.locator(".avatar-edit [data-file-pick]")
+    expect(pick.locator(".file-button")).to_have_text(button)
+    native = page.locator("#id_avatar")
+    assert native.get_attribute("type") == "file"  # still the real control, with the field's label
+    assert page.locator('label[for="id_avatar"]').count() == 1
+    assert (
+        native.evaluate("el => getComputedStyle(el).opacity") == "0"
+    )  # no raw "Choose File / No file chosen"
+    native.set_input_files(str(_png(tmp_path)))
+    expect(pick.get_by_test_id("file-preview")).to_have_count(1)
+    expect(pick.locator("[data-file-name]")).to_have_text("me.png")
+    shot(f"profile-avatar-picker-{lang}")

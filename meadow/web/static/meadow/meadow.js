@@ -340,3 +340,20 @@ document.addEventListener("DOMContentLoaded", () => {
     location.replace(url.toString());
   }, () => sessionStorage.setItem("meadow-geo", "denied"), { maximumAge: 600000, timeout: 8000 });
 });
+
+// --- file pickers: the chosen files' names and, for images, preview thumbnails (avatar, cover, licence …).
+document.addEventListener("change", (event) => {
+  const input = event.target;
+  if (!input.matches || !input.matches("[data-file-pick] input[type=file]")) return;
+  const pick = input.closest("[data-file-pick]");
+  const name = pick.querySelector("[data-file-name]");
+  const thumbs = pick.querySelector("[data-file-thumbs]");
+  const files = [...input.files];
+  if (!name.dataset.empty) name.dataset.empty = name.textContent;
+  name.textContent = files.length ? files.map((f) => f.name).join(", ") : name.dataset.empty;
+  thumbs.replaceChildren(...files.filter((f) => f.type.startsWith("image/")).slice(0, 9).map((f) => {
+    const img = Object.assign(document.createElement("img"), { src: URL.createObjectURL(f), alt: "" });
+    img.dataset.testid = "file-preview";
+    return img;
+  }));
+});
