@@ -1,6 +1,5 @@
 from django.conf import settings
 
-
 # The left rail's (and the phone tab bar's) item for a path: the longest prefix wins; a page of no section
 # (sign-up, log-in, publish, legal pages) highlights none, never Discover by default.
 SECTIONS: tuple[tuple[str, str], ...] = (

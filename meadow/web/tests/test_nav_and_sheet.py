@@ -58,7 +58,9 @@ def test_following_from_a_note_sheet_sends_no_count_the_page_lacks(client):
     client.force_login(reader)
     sheet = client.get(f"/notes/{note.pk}/", HTTP_HX_REQUEST="true").content.decode()
     assert 'id="followers-count"' not in sheet and 'name="count" value="0"' in sheet
-    answer = client.post(f"/@{author.handle}/follow/", {"count": "0"}, HTTP_HX_REQUEST="true").content.decode()
+    answer = client.post(
+        f"/@{author.handle}/follow/", {"count": "0"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
     assert "hx-swap-oob" not in answer and 'value="unfollow"' in answer
     assert 'name="count" value="0"' in answer  # the swapped-in button keeps saying so
     # on the profile page the count is there and follows along
