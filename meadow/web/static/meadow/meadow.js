@@ -357,3 +357,10 @@ document.addEventListener("change", (event) => {
     return img;
   }));
 });
+
+// --- menus (card "···", note menus): opening one closes the others.
+document.addEventListener("toggle", (event) => {
+  const opened = event.target;
+  if (!(opened instanceof HTMLDetailsElement) || !opened.open || !opened.classList.contains("menu")) return;
+  document.querySelectorAll("details.menu[open]").forEach((other) => { if (other !== opened) other.open = false; });
+}, true);
