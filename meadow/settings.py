@@ -145,6 +145,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "meadow.web.context_processors.shell",
             ],
+            "builtins": ["meadow.core.templatetags.money"],
         },
     },
 ]

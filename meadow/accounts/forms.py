@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from meadow.accounts.models import BIO_MAX, User
 from meadow.accounts.signup_forms import AgreementField
+from meadow.core.widgets import FilePicker
 
 
 class PhoneForm(forms.Form):
@@ -68,12 +69,12 @@ class ProfileForm(forms.Form):
     avatar = forms.FileField(
         label=_("Profile picture"),
         required=False,
-        widget=forms.ClearableFileInput(attrs={"accept": "image/*"}),
+        widget=FilePicker(attrs={"accept": "image/*"}),
     )
     background = forms.FileField(
         label=_("Background image"),
         required=False,
-        widget=forms.ClearableFileInput(attrs={"accept": "image/*"}),
+        widget=FilePicker(attrs={"accept": "image/*"}),
     )
 
 

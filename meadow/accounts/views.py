@@ -270,7 +270,9 @@ def follow_toggle(request: HttpRequest, handle: str) -> HttpResponse:
             {
                 "profile": target,
                 "follow": selectors.follow_status(follower=request.user, followee=target),
-                "oob_count": True,
+                # the profile's follower count rides along only where the page has one: a note sheet or the
+                # suggestions on Discover post count=0 (htmx:oobErrorNoTarget; or a wrong profile's count)
+                "oob_count": request.POST.get("count") != "0",
             },
         )
     return redirect(_next_url(request, reverse("web:profile", kwargs={"handle": target.handle})))

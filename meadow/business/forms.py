@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from meadow.business.models import BusinessCategory
+from meadow.core.widgets import FilePicker
 
 
 class VerificationForm(forms.Form):
@@ -28,5 +29,5 @@ class VerificationForm(forms.Form):
         help_text=_(
             "A PDF or a photo (JPEG, PNG, WebP, HEIC), up to 10 MB. Only you and our reviewers see it."
         ),
-        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,image/*"}),
+        widget=FilePicker(attrs={"accept": "application/pdf,image/*"}),
     )

@@ -100,13 +100,15 @@ def licence_validate(upload: Any, *, field: str = "licence") -> Licence:
     return Licence(content=image.content, content_type="image/webp")
 
 
-def _notify(*, user: User, text: str, application: VerificationApplication) -> None:
+def _notify(*, user: User, code: str, application: VerificationApplication, **params: str) -> None:
+    """A system notice (a code of ``meadow.notifications.messages``, written in the reader's language when read)."""
     from meadow.notifications.services import notification_create
 
     notification_create(
         recipient=user,
         kind="system",
-        text=text,
+        code=code,
+        params=params,
         data={"verification": application.pk, "status": application.status},
     )
 
@@ -203,15 +205,12 @@ def verification_decide(
         locked.save()
         if decision == "approve":
             User.objects.filter(pk=locked.user_id).update(is_verified_enterprise=True)
-            text = _(
-                "Your business %(company)s is verified: the blue tick shows beside your name and you can "
-                "open your shop."
-            ) % {"company": locked.company_name}
+            notice = {"code": "business.verified", "company": locked.company_name}
         elif decision == "reject":
-            text = _("Your verification application was not approved: %(reason)s") % {"reason": reason}
+            notice = {"code": "business.rejected", "reason": reason}
         else:
-            text = _("We need more information for your verification: %(reason)s") % {"reason": reason}
-        _notify(user=locked.user, text=text, application=locked)
+            notice = {"code": "business.more_info", "reason": reason}
+        _notify(user=locked.user, application=locked, **notice)
     return locked
 
 
@@ -248,7 +247,8 @@ def verification_revoke(*, user: User, moderator: User, reason: str) -> Verifica
             approved.refresh_from_db()
             _notify(
                 user=user,
-                text=_("Your business verification was revoked: %(reason)s") % {"reason": reason},
+                code="business.revoked",
+                reason=reason,
                 application=approved,
             )
     user.is_verified_enterprise = False

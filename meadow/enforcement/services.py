@@ -28,13 +28,13 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models, transaction
-from django.utils import formats, timezone, translation
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from meadow.core.errors import NotFound, PermissionDenied, ValidationFailed
 from meadow.core.outbox import outbox_record
 from meadow.core.ratelimit import rate_limit_hit
-from meadow.enforcement import selectors
+from meadow.enforcement import notices, selectors
 from meadow.enforcement.ladder import step_for, type_for_category
 from meadow.enforcement.models import (
     Appeal,
@@ -47,7 +47,6 @@ from meadow.enforcement.models import (
     Violation,
     ViolationType,
 )
-from meadow.moderation.labels import category_label, suggestion_text
 
 logger = logging.getLogger(__name__)
 
@@ -118,41 +117,24 @@ def sanction_describe(sanction: Sanction) -> str:
 
 
 # Outbox topics (meadow.core.outbox) for the apps above: what happened to an account's record, with the notice
-# that tells the account, written in its language here (the app that knows the rules describes them). Payload
-# {"account_id", "text", "data"}; notifications turns each into a system notice.
-VIOLATION_RECORDED = "enforcement.violation_recorded"  # data: violation, sanction, kind, ends_at, url
-VIOLATION_VOIDED = "enforcement.violation_voided"  # data: violation, url (an appeal was upheld)
-APPEAL_REJECTED = "enforcement.appeal_rejected"  # data: appeal, url
-NOTICE_TOPICS = (VIOLATION_RECORDED, VIOLATION_VOIDED, APPEAL_REJECTED)
+# that tells the account as a code (the topic) and language-neutral parameters; ``notices.notice_text`` writes it
+# in the reader's language when it is read (the app that knows the rules describes them). Payload
+# {"account_id", "code", "params", "data"}; notifications turns each into a system notice.
+VIOLATION_RECORDED = notices.VIOLATION_RECORDED  # data: violation, sanction, kind, ends_at, url
+VIOLATION_VOIDED = notices.VIOLATION_VOIDED  # data: violation, url (an appeal was upheld)
+APPEAL_REJECTED = notices.APPEAL_REJECTED  # data: appeal, url
+NOTICE_TOPICS = notices.CODES
 
 
-def _notify(topic: str, *, recipient, text: str, data: dict[str, Any]) -> None:
+def _notify(topic: str, *, recipient, params: dict[str, Any], data: dict[str, Any]) -> None:
     """Record the fact with its notice for the account (in the caller's transaction; told after the commit)."""
-    outbox_record(topic, account_id=recipient.pk, text=str(text), data=data)
-
-
-def _in_language(user):
-    return translation.override(getattr(user, "language", "") or settings.LANGUAGE_CODE)
+    outbox_record(topic, account_id=recipient.pk, code=topic, params=params, data=data)
 
 
 def _target_fields(obj) -> dict[str, Any]:
     if obj is None:
         return {"target_type": None, "target_id": None}
     return {"target_type": ContentType.objects.get_for_model(obj), "target_id": obj.pk}
-
-
-def _words(evidence: dict[str, Any]) -> str:
-    hits = evidence.get("hits") or []
-    return ", ".join(f"“{h.get('match', '')}”" for h in hits if h.get("match")) or evidence.get("image", "")
-
-
-def _suggestions(evidence: dict[str, Any]) -> str:
-    seen: list[str] = []
-    for h in evidence.get("hits") or []:
-        suggestion = suggestion_text(h.get("suggestion"))
-        if suggestion and suggestion not in seen:
-            seen.append(suggestion)
-    return "; ".join(seen) or evidence.get("suggestion", "")
 
 
 def _audit(*, moderator, action: str, target=None, reason: str = "", data: dict | None = None) -> Decision:
@@ -382,31 +364,10 @@ def _unsuspend_if_clear(*, user, now: datetime | None = None) -> bool:
 
 def _notify_violation(*, violation: Violation, sanction: Sanction | None) -> None:
     account = violation.account
-    with _in_language(account):
-        parts = [
-            _("A rule was broken: %(rule)s (%(category)s).")
-            % {
-                "rule": violation.rule,
-                "category": category_label(violation.category),
-            }
-        ]
-        words = _words(violation.evidence)
-        if words:
-            parts.append(_("The words or image: %(words)s.") % {"words": words})
-        change = _suggestions(violation.evidence)
-        if change:
-            parts.append(_("What to change: %(change)s.") % {"change": change})
-        note = str((violation.evidence or {}).get("reason") or "").strip()
-        if note:
-            parts.append(_("The moderator's note: %(reason)s") % {"reason": note})
-        if sanction is not None:
-            parts.append(_("Consequence: %(sanction)s.") % {"sanction": sanction_describe(sanction)})
-        parts.append(_("You can see the details and appeal on your account status page."))
-        text = " ".join(parts)
     _notify(
         VIOLATION_RECORDED,
         recipient=account,
-        text=text,
+        params=notices.violation_params(violation=violation, sanction=sanction),
         data={
             "violation": violation.pk,
             "sanction": sanction.pk if sanction else None,
@@ -573,14 +534,10 @@ def violation_void(
             _content_restore(obj=target)
         _ladder_recompute(account=locked.account, type=locked.type, now=now)
         _unsuspend_if_clear(user=locked.account, now=now)
-    with _in_language(locked.account):
-        text = _(
-            "Your appeal was accepted: the violation “%(rule)s” is void and its penalties are lifted."
-        ) % {"rule": locked.rule}
     _notify(
         VIOLATION_VOIDED,
         recipient=locked.account,
-        text=text,
+        params={"category": locked.category},
         data={"violation": locked.pk, "url": "/me/status/"},
     )
     return void
@@ -809,15 +766,10 @@ def appeal_decide(*, appeal: Appeal, moderator, decision: str, response: str = "
         if decision == "uphold":
             violation_void(violation=locked.violation, by=moderator, reason=response or _("appeal upheld"))
     if decision == "reject":
-        with _in_language(locked.account):
-            text = _("Your appeal about “%(rule)s” was rejected: %(response)s") % {
-                "rule": locked.violation.rule,
-                "response": response or _("the decision stands."),
-            }
         _notify(
             APPEAL_REJECTED,
             recipient=locked.account,
-            text=text,
+            params={"category": locked.violation.category, "response": response},
             data={"appeal": locked.pk, "url": "/me/status/"},
         )
     return locked

@@ -27,7 +27,7 @@ from meadow.notes.models import (
     NoteHashtag,
     NoteImage,
 )
-from meadow.notes.text import extract_keywords, normalize_hashtag
+from meadow.notes.text import SUGGEST_FILLER, extract_keywords, normalize_hashtag, parse_hashtags
 
 TRENDING_DAYS = 7
 TRENDING_HALF_LIFE_HOURS = 24.0
@@ -339,18 +339,32 @@ def hashtags_cooccurring(*, names: list[str], exclude: set[str], limit: int = 3)
 
 def hashtags_suggest(*, title: str, body: str, viewer: User | None = None) -> dict[str, list[str]]:
     """The 5-3-2 hashtag help: 5 core keywords (核心关键词) from the note's own title and body, 3 derived ones
-    (衍生词) that co-occur with them on other notes, 2 trending topics (推荐话题) weighted by recency. Never more
-    than 10, no duplicates after normalisation."""
+    (衍生词) that co-occur with them on other notes, 2 trending topics (推荐话题) weighted by recency — only trends
+    related to the note (used on notes with its keywords, or sharing a word with them). Never a filler word
+    (``SUGGEST_FILLER``), never a tag the body already has, never more than 10, no duplicates after
+    normalisation."""
+    present = {normalize_hashtag(tag) for tag in parse_hashtags(body or "")}
     text = f"{title or ''}\n{title or ''}\n{body or ''}"  # the title weighs double
-    candidates = extract_keywords(text, top=12)
+    candidates = [w for w in extract_keywords(text, top=20) if w not in SUGGEST_FILLER and w not in present][
+        :12
+    ]
     known = set(Hashtag.objects.filter(name__in=candidates, use_count__gt=0).values_list("name", flat=True))
-    core = extract_keywords(text, top=5, known=known) if known else candidates[:5]
-    seen = set(core)
-    derived = [h.display_name for h in hashtags_cooccurring(names=core, exclude=seen, limit=3)]
+    if known:
+        ranked = extract_keywords(text, top=20, known=known)
+        core = [w for w in ranked if w in set(candidates)][:5]
+    else:
+        core = candidates[:5]
+    seen = set(core) | present
+    keywords = core + sorted(present)
+    related = hashtags_cooccurring(names=keywords, exclude=seen, limit=20)
+    derived = [h.display_name for h in related[:3]]
     seen.update(normalize_hashtag(d) for d in derived)
+    near = {h.name for h in related}
     trending: list[str] = []
     for h in hashtags_trending(limit=10 + len(seen)):
-        if h.name not in seen and len(trending) < 2:
+        if h.name in seen or len(trending) >= 2:
+            continue
+        if h.name in near or any(len(k) >= 2 and (k in h.name or h.name in k) for k in keywords):
             trending.append(h.display_name)
             seen.add(h.name)
     return {"core": core, "derived": derived, "trending": trending}

@@ -126,6 +126,20 @@ def stopwords() -> frozenset[str]:
     return frozenset(words)
 
 
+# Words that are fine in a sentence but say nothing as a topic: the 5·3·2 helper never suggests them (the
+# stopword lists already drop "the", "dan"…; these are the time, place and filler words a caption is full of).
+SUGGEST_FILLER = frozenset(
+    """near nearby around here there today tonight yesterday tomorrow morning mornings evening evenings night
+    nights afternoon weekend weekends week weeks day days time times year years month months really very just
+    also still even much many more most lot lots thing things stuff something anything everything everyone way
+    got get gets getting went go goes going come came make made makes want wanted try tried trying need needs
+    good great nice best better love loved like liked first last next new old little big small back ever never
+    always sometimes finally actually definitely totally literally pretty quite super place places people
+    pagi petang malam hari semalam esok minggu tahun bulan sini sana dekat sangat lagi juga baru lama pergi
+    datang buat cuba suka best sedap""".split()
+)
+
+
 def extract_keywords(
     text: str, *, top: int = 5, known: Iterable[str] = (), known_weight: float = 1.5
 ) -> list[str]:

@@ -113,7 +113,7 @@ def notification_out(request: HttpRequest, item: Notification) -> dict:
         "others": max(0, item.actor_count - 1),
         "note": {"id": note.pk, "title": note.title, "cover": cover} if note is not None else None,
         "comment": item.comment.body if item.comment else None,
-        "text": item.text,
+        "text": notification_summary(item) if item.code else item.text,
         "summary": notification_summary(item),
         "data": item.data or {},
         "created_at": item.created_at,

@@ -55,6 +55,10 @@ class Notification(models.Model):
     comment = models.ForeignKey(
         "engagement.Comment", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
+    # A system notice is a code from ``messages.py`` and its parameters, written in the reader's language when
+    # read; ``text`` is only a person's own words quoted (or a notice whose code is unknown, kept as it came).
+    code = models.CharField(max_length=64, blank=True, default="")
+    params = models.JSONField(default=dict, blank=True)
     text = models.TextField(blank=True, default="")
     data = models.JSONField(default=dict, blank=True)
     # Grouping: unread rows with the same non-empty key are one notification with ``actor_count`` actors.

@@ -70,10 +70,16 @@ def follow_notify(event: OutboxEvent) -> None:
 
 
 def account_notice(event: OutboxEvent) -> None:
-    """Enforcement recorded a violation, voided one or rejected an appeal: the account gets the system notice
-    enforcement wrote for it."""
-    account = User.objects.filter(pk=event.payload["account_id"]).first()
+    """Enforcement recorded a violation, voided one or rejected an appeal: the account gets the system notice,
+    stored as enforcement's code and parameters (a fact recorded before codes carries its ``text``)."""
+    payload = event.payload
+    account = User.objects.filter(pk=payload["account_id"]).first()
     if account is not None:
         notification_create(
-            recipient=account, kind="system", text=event.payload["text"], data=event.payload["data"]
+            recipient=account,
+            kind="system",
+            code=payload.get("code", ""),
+            params=payload.get("params") or {},
+            text="" if payload.get("code") else payload.get("text", ""),
+            data=payload["data"],
         )

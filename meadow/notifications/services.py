@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from meadow.accounts.models import User
 from meadow.accounts.selectors import is_blocked_between
 from meadow.core.errors import ValidationFailed
+from meadow.notifications.messages import message_known
 from meadow.notifications.models import Notification, NotificationSettings, sort_key_now
 from meadow.notifications.selectors import notifications_unread_counts
 from meadow.notifications.unread import unread_key
@@ -94,6 +95,8 @@ def notification_create(
     note=None,
     comment=None,
     text: str = "",
+    code: str = "",
+    params: dict | None = None,
     data: dict | None = None,
 ) -> Notification | None:
     """Tell ``recipient`` that something happened. Returns the (possibly grouped) notification, or ``None`` when
@@ -101,11 +104,14 @@ def notification_create(
 
     Likes, saves and comment likes on the same object join one unread notification ("Lily and 12 others liked
     your note"); the rest are one notification each. ``kind`` is a ``Notification.Kind`` value; system notices
-    (``system``, ``penalty``, ``order``) carry their message in ``text`` and anything structured in ``data``."""
+    (``system``, ``penalty``, ``order``) carry their message as a ``code`` of ``messages.py`` with its ``params``
+    (written in the reader's language when read) and anything structured in ``data``."""
     try:
         kind = Kind(kind)
     except ValueError as exc:
         raise ValidationFailed(_("This kind of notification does not exist."), field="kind") from exc
+    if code and not message_known(code):
+        raise ValidationFailed(_("This kind of notification does not exist."), field="code")
     if actor is not None and actor.pk == recipient.pk:
         return None
     if not recipient.is_active:
@@ -132,6 +138,8 @@ def notification_create(
                         actor=actor,
                         note=note,
                         comment=comment,
+                        code=code,
+                        params=params or {},
                         text=text or "",
                         data=data or {},
                         group_key=group_key,

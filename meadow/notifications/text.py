@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from meadow.notifications.messages import message_text
 from meadow.notifications.models import Notification
 
 Kind = Notification.Kind
@@ -47,4 +48,8 @@ def notification_summary(item: Notification) -> str:
         return _("%(name)s mentioned you in a note") % {"name": name}
     if item.kind == Kind.FOLLOW:
         return _("%(name)s started following you") % {"name": name}
+    if item.code:
+        rendered = message_text(item.code, item.params)
+        if rendered is not None:
+            return rendered
     return item.text or str(Kind(item.kind).label)

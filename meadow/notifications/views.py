@@ -14,10 +14,11 @@ from meadow.notifications.text import notification_summary
 
 @login_required
 def notifications_page(request: HttpRequest) -> HttpResponse:
-    bucket = request.GET.get("bucket") or Notification.Bucket.COMMENTS
-    if bucket not in selectors.BUCKETS:
-        bucket = Notification.Bucket.COMMENTS
     unread = dict(selectors.notifications_unread_counts(user_id=request.user.pk))
+    bucket = request.GET.get("bucket") or ""
+    if bucket not in selectors.BUCKETS:
+        # Opened from the badge: the first tab with something unread (System when only system notices are).
+        bucket = next((b for b in selectors.BUCKETS if unread.get(b)), Notification.Bucket.COMMENTS)
     page = selectors.notifications_for_user(
         user=request.user, bucket=bucket, cursor=request.GET.get("cursor")
     )

@@ -26,7 +26,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -35,7 +35,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, IntegerField, Sum, Value, When
 from django.db.models.functions import Least
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from meadow.accounts.models import User
@@ -203,19 +203,18 @@ def _claim(*, user: User, scope: str, key: str | None, request_hash: str) -> Ide
         raise _Duplicate from exc
 
 
-def _notify(*, recipient: User, text: str, order: Order) -> None:
+def _notify(*, recipient: User, code: str, order: Order, **params: Any) -> None:
+    """A system notice about ``order``: a code of ``meadow.notifications.messages`` and its parameters (the order's
+    number is always one), written in the recipient's language when read."""
     from meadow.notifications.services import notification_create
 
     notification_create(
         recipient=recipient,
         kind="order",
-        text=text,
+        code=code,
+        params={"id": order.pk, **params},
         data={"order": order.pk, "url": reverse("web:order", args=[order.pk])},
     )
-
-
-def _in_language(user: User):
-    return translation.override(getattr(user, "language", "") or settings.LANGUAGE_CODE)
 
 
 # --- addresses -------------------------------------------------------------------------------------------------
@@ -722,8 +721,7 @@ def order_cancel(*, order: Order, user: User, reason: str = "") -> Order:
         else:
             _payments_close_unconfirmed(order_id=order.pk)
         other = order.shop.owner if role == "buyer" else order.buyer
-        with _in_language(other):
-            _notify(recipient=other, order=order, text=_("Order #%(id)d was cancelled.") % {"id": order.pk})
+        _notify(recipient=other, order=order, code="order.cancelled")
     return order
 
 
@@ -741,13 +739,7 @@ def order_ship(*, order: Order, user: User, tracking_number: str, carrier: str) 
             tracking_number=tracking,
             carrier=carrier,
         )
-        with _in_language(order.buyer):
-            _notify(
-                recipient=order.buyer,
-                order=order,
-                text=_("Order #%(id)d has shipped with %(carrier)s, tracking number %(tracking)s.")
-                % {"id": order.pk, "carrier": carrier, "tracking": tracking},
-            )
+        _notify(recipient=order.buyer, order=order, code="order.shipped", carrier=carrier, tracking=tracking)
     return order
 
 
@@ -755,10 +747,7 @@ def order_deliver(*, order: Order, user: User) -> Order:
     _require(order=order, user=user, roles={"seller"}, message=_("Only the seller marks an order delivered."))
     with transaction.atomic():
         _move(order=order, to=S.DELIVERED, sources=[S.SHIPPED], delivered_at=timezone.now())
-        with _in_language(order.buyer):
-            _notify(
-                recipient=order.buyer, order=order, text=_("Order #%(id)d was delivered.") % {"id": order.pk}
-            )
+        _notify(recipient=order.buyer, order=order, code="order.delivered")
     return order
 
 
@@ -767,12 +756,7 @@ def order_complete(*, order: Order, user: User) -> Order:
     _require(order=order, user=user, roles={"buyer"}, message=_("Only the buyer confirms receipt."))
     with transaction.atomic():
         _move(order=order, to=S.COMPLETED, sources=[S.DELIVERED, S.SHIPPED], completed_at=timezone.now())
-        with _in_language(order.shop.owner):
-            _notify(
-                recipient=order.shop.owner,
-                order=order,
-                text=_("The buyer confirmed receipt of order #%(id)d.") % {"id": order.pk},
-            )
+        _notify(recipient=order.shop.owner, order=order, code="order.completed")
     return order
 
 
@@ -789,12 +773,7 @@ def refund_request_create(*, order: Order, user: User, reason: str) -> RefundReq
         if RefundRequest.objects.filter(order=order, status=RefundRequest.Status.PENDING).exists():
             raise Conflict(_("A refund request for this order is already waiting."), code="refund_pending")
         request = RefundRequest.objects.create(order=order, reason=reason)
-        with _in_language(order.shop.owner):
-            _notify(
-                recipient=order.shop.owner,
-                order=order,
-                text=_("The buyer asked for a refund of order #%(id)d.") % {"id": order.pk},
-            )
+        _notify(recipient=order.shop.owner, order=order, code="order.refund_requested")
     return request
 
 
@@ -820,18 +799,14 @@ def refund_request_decide(*, order: Order, user: User, approve: bool, reason: st
                 _release_stock(order_id=order.pk)
             _refund_create(order=order, reason=Refund.Reason.REFUND_REQUEST)
             request.status = RefundRequest.Status.APPROVED
-            text = _("Your refund for order #%(id)d was approved.") % {"id": order.pk}
+            notice: dict[str, Any] = {"code": "order.refund_approved"}
         else:
             request.status = RefundRequest.Status.REJECTED
-            text = _("Your refund request for order #%(id)d was declined: %(reason)s") % {
-                "id": order.pk,
-                "reason": reason,
-            }
+            notice = {"code": "order.refund_declined", "reason": reason}
         request.decision_reason = reason
         request.decided_at = now
         request.save(update_fields=["status", "decision_reason", "decided_at"])
-        with _in_language(order.buyer):
-            _notify(recipient=order.buyer, order=order, text=str(text))
+        _notify(recipient=order.buyer, order=order, **notice)
     return request
 
 
@@ -1058,20 +1033,11 @@ def _payment_event_apply(*, event) -> str:
         for order in payment.orders.select_related("buyer").order_by("pk"):
             if order.status != S.PENDING_PAYMENT:
                 continue
-            with _in_language(order.buyer):
-                due = timezone.localtime(order.payment_due_at).strftime("%H:%M")
-                _notify(
-                    recipient=order.buyer,
-                    order=order,
-                    text=(
-                        _(
-                            "The payment for order #%(id)d did not go through; nothing was charged. Try again by %(due)s (UTC)."
-                        )
-                        if order.payment_due_at > now
-                        else _("The payment for order #%(id)d did not go through; nothing was charged.")
-                    )
-                    % {"id": order.pk, "due": due},
-                )
+            if order.payment_due_at > now:
+                due = order.payment_due_at.astimezone(UTC).strftime("%H:%M")
+                _notify(recipient=order.buyer, order=order, code="order.payment_failed_retry", due=due)
+            else:
+                _notify(recipient=order.buyer, order=order, code="order.payment_failed_closed")
         return "failed"
     if event.type == "payment.succeeded":
         if event.amount != payment.amount or event.currency != payment.currency:
@@ -1092,18 +1058,8 @@ def _payment_event_apply(*, event) -> str:
             if Order.objects.filter(pk=order.pk, status=S.PENDING_PAYMENT).update(
                 status=S.PAID, paid_at=now, updated_at=now
             ):
-                with _in_language(order.buyer):
-                    _notify(
-                        recipient=order.buyer,
-                        order=order,
-                        text=_("Order #%(id)d is paid.") % {"id": order.pk},
-                    )
-                with _in_language(order.shop.owner):
-                    _notify(
-                        recipient=order.shop.owner,
-                        order=order,
-                        text=_("New order #%(id)d is paid and waiting to be shipped.") % {"id": order.pk},
-                    )
+                _notify(recipient=order.buyer, order=order, code="order.paid")
+                _notify(recipient=order.shop.owner, order=order, code="order.paid_seller")
             else:
                 locked = Order.objects.select_for_update().get(pk=order.pk)
                 paid_elsewhere = (
@@ -1116,28 +1072,13 @@ def _payment_event_apply(*, event) -> str:
                     # from this payment, never from the one that paid; a person can see it in the admin.
                     _refund_create(order=order, payment=payment, reason=Refund.Reason.DUPLICATE_PAYMENT)
                     Order.objects.filter(pk=order.pk).update(needs_review=True)
-                    with _in_language(order.buyer):
-                        _notify(
-                            recipient=order.buyer,
-                            order=order,
-                            text=_(
-                                "Order #%(id)d was already paid; the second payment of RM %(amount)s is "
-                                "refunded in full."
-                            )
-                            % {"id": order.pk, "amount": order.total},
-                        )
+                    _notify(
+                        recipient=order.buyer, order=order, code="order.paid_twice", amount=str(order.total)
+                    )
                     continue
                 # Paid after it expired or was cancelled: its stock is gone, so the money goes back.
                 _refund_create(order=order, payment=payment, reason=Refund.Reason.LATE_PAYMENT)
-                with _in_language(order.buyer):
-                    _notify(
-                        recipient=order.buyer,
-                        order=order,
-                        text=_(
-                            "Order #%(id)d was no longer open when your payment arrived; it is refunded in full."
-                        )
-                        % {"id": order.pk},
-                    )
+                _notify(recipient=order.buyer, order=order, code="order.paid_late")
         return "succeeded_with_refunds" if refunded else "succeeded"
     return "ignored"
 

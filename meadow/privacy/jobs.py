@@ -17,8 +17,7 @@ from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils import timezone
 
 from meadow.accounts.models import User
 from meadow.core.privacy import ExportSection, erasure_steps, export_sections
@@ -30,14 +29,11 @@ FORMAT_VERSION = 1
 STALE_PENDING = timedelta(hours=6)  # a pending export older than this is marked failed (a lost job)
 
 
-def _in_language(user: User):
-    return translation.override(user.language or settings.LANGUAGE_CODE)
-
-
-def _notify(*, user: User, text: str, data: dict[str, Any]) -> None:
+def _notify(*, user: User, code: str, params: dict[str, Any], data: dict[str, Any]) -> None:
+    """A system notice (a code of ``meadow.notifications.messages``, written in the reader's language when read)."""
     from meadow.notifications.services import notification_create
 
-    notification_create(recipient=user, kind="system", text=text, data=data)
+    notification_create(recipient=user, kind="system", code=code, params=params, data=data)
 
 
 # --- "Download my data" ------------------------------------------------------------------------------------
@@ -118,13 +114,12 @@ def data_export_build(*, export_id: int) -> str:
                 expires_at=expires,
             )
             if moved:
-                with _in_language(user):
-                    _notify(
-                        user=user,
-                        text=_("Your data is ready to download until %(date)s.")
-                        % {"date": expires.strftime("%Y-%m-%d")},
-                        data={"export": export.pk, "url": reverse("web:privacy_data")},
-                    )
+                _notify(
+                    user=user,
+                    code="privacy.export_ready",
+                    params={"date": expires.strftime("%Y-%m-%d")},
+                    data={"export": export.pk, "url": reverse("web:privacy_data")},
+                )
     except BaseException:
         export.file.storage.delete(name)  # nothing refers to the archive we stored: never leave it behind
         raise

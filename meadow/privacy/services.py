@@ -25,7 +25,7 @@ from meadow.core.errors import Conflict, DomainError, ValidationFailed
 from meadow.core.ratelimit import rate_limit_hit, rate_limit_refund
 from meadow.core.tasks import enqueue
 from meadow.privacy import jobs
-from meadow.privacy.jobs import _in_language, _notify
+from meadow.privacy.jobs import _notify
 from meadow.privacy.models import AccountDeletion, DataExport
 from meadow.privacy.tasks import data_export_build as data_export_build_task
 
@@ -120,13 +120,12 @@ def account_deletion_request(
                 requested_at=now,
                 scheduled_for=now + timedelta(days=settings.MEADOW_DELETION_GRACE_DAYS),
             )
-            with _in_language(user):
-                _notify(
-                    user=user,
-                    text=_("Your account will be deleted on %(date)s. Log in before then to cancel.")
-                    % {"date": deletion.scheduled_for.strftime("%Y-%m-%d")},
-                    data={"deletion": deletion.pk, "url": reverse("web:privacy_data")},
-                )
+            _notify(
+                user=user,
+                code="privacy.deletion_scheduled",
+                params={"date": deletion.scheduled_for.strftime("%Y-%m-%d")},
+                data={"deletion": deletion.pk, "url": reverse("web:privacy_data")},
+            )
     except IntegrityError:
         return AccountDeletion.objects.get(user=user, status=AccountDeletion.Status.SCHEDULED)
     return deletion
@@ -140,13 +139,8 @@ def account_deletion_cancel(*, user: User, reason: str = "request") -> bool:
             status=AccountDeletion.Status.CANCELLED, cancelled_at=timezone.now()
         )
         if cancelled:
-            with _in_language(user):
-                text = (
-                    _("You logged in, so your account will not be deleted.")
-                    if reason == "login"
-                    else _("Your account will not be deleted.")
-                )
-                _notify(user=user, text=text, data={"deletion": "cancelled"})
+            code = "privacy.deletion_cancelled_login" if reason == "login" else "privacy.deletion_cancelled"
+            _notify(user=user, code=code, params={}, data={"deletion": "cancelled"})
     return bool(cancelled)
 
 

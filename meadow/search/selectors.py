@@ -217,6 +217,18 @@ def search_users(
     return _offset_page(qs, cursor=cursor, limit=limit)
 
 
+def search_people_count(*, q: str, viewer: User | None, cap: int = 99) -> int:
+    """How many people the People tab would show for ``q`` (at most ``cap``): the hint under an empty notes
+    result ("No notes found — 3 people match")."""
+    query = search_parse(q)
+    if not query.text:
+        return 0
+    qs = users_search(query=query.text, viewer=viewer)
+    if viewer is not None and viewer.is_authenticated:
+        qs = qs.exclude(blocks_received__blocker=viewer)
+    return len(qs.values_list("pk", flat=True)[:cap])
+
+
 def search_hashtags(
     *, query: ParsedQuery, cursor: str | None = None, limit: int | None = None
 ) -> tuple[list[Hashtag], str | None]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from meadow.core.widgets import FilePicker
 from meadow.store.models import Product
 
 
@@ -25,9 +26,7 @@ class ShopForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("How many days, who pays return shipping, what cannot be returned."),
     )
-    logo = forms.FileField(
-        label=_("Logo"), required=False, widget=forms.ClearableFileInput(attrs={"accept": "image/*"})
-    )
+    logo = forms.FileField(label=_("Logo"), required=False, widget=FilePicker(attrs={"accept": "image/*"}))
 
 
 class ProductForm(forms.Form):

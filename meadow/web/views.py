@@ -94,6 +94,15 @@ def search(request: HttpRequest) -> HttpResponse:
         params = {"q": q, "type": tab, "sort": options["sort"], "kind": options["kind"]}
         params.update({"time": options["time_range"], "location": options["location"]})
         context["search_params"] = urlencode({k: v for k, v in params.items() if v})
+        if (
+            tab == "notes"
+            and result is not None
+            and result.notice is None
+            and not result.items
+            and not cursor
+        ):
+            # a person's name typed in the Notes tab: say that People has matches
+            context["people_count"] = search_selectors.search_people_count(q=q, viewer=viewer)
         if tab == "notes" and result is not None and result.notice is None:
             page = {"items": result.items, "next_cursor": result.next_cursor}
             if cursor and (request.htmx or get.get("fragment")):

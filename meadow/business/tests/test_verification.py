@@ -12,6 +12,7 @@ from django.test import Client
 from meadow.business import services
 from meadow.business.models import VerificationApplication
 from meadow.notifications.models import Notification
+from meadow.notifications.text import notification_summary
 from meadow.store.models import Shop
 from meadow.store.selectors import products_listed, skus_purchasable
 from meadow.store.tests.factories import PDF, jpeg_upload, make_product, make_shop, pdf_upload
@@ -158,7 +159,7 @@ def test_moderator_approves_through_the_api(user, moderator, api_for):
     user.refresh_from_db()
     assert user.is_verified_enterprise is True
     notice = Notification.objects.get(recipient=user)
-    assert notice.kind == "system" and "Kedai Mei Sdn Bhd" in notice.text
+    assert notice.kind == "system" and "Kedai Mei Sdn Bhd" in notification_summary(notice)
     # the status endpoint reflects it
     status = api_for(user).get("/api/v1/business/verification").json()
     assert status["status"] == "approved" and status["verified"] is True
@@ -187,7 +188,7 @@ def test_reject_needs_a_reason_and_notifies(user, moderator, api_for):
     assert VerificationApplication.objects.get().status == "pending"
     response = decide(api_for(moderator), app_id, "reject", "The licence has expired.")
     assert response.json()["status"] == "rejected"
-    assert "The licence has expired." in Notification.objects.get(recipient=user).text
+    assert "The licence has expired." in notification_summary(Notification.objects.get(recipient=user))
     user.refresh_from_db()
     assert user.is_verified_enterprise is False
     # after a rejection the account may apply again
@@ -230,7 +231,9 @@ def test_console_actions_approve_and_revoke(user, moderator, api_for):
     user.refresh_from_db()
     assert user.is_verified_enterprise is False
     assert VerificationApplication.objects.get().status == "revoked"
-    assert "Licence withdrawn" in Notification.objects.filter(recipient=user).order_by("-id").first().text
+    assert "Licence withdrawn" in notification_summary(
+        Notification.objects.filter(recipient=user).latest("id")
+    )
 
 
 def test_console_is_for_moderators_only(user, api_for):

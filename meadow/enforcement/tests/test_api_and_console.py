@@ -7,6 +7,7 @@ import pytest
 from meadow.enforcement import services
 from meadow.enforcement.models import Appeal, Decision, ReviewItem, Violation
 from meadow.notes.tests.factories import NoteFactory
+from meadow.notifications.text import notification_summary
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -159,7 +160,7 @@ def test_console_decision_carries_a_reason_to_the_owner(
     from meadow.notifications.models import Notification
 
     notice = Notification.objects.filter(recipient=other_user).latest("pk")
-    assert "Repeated ads for the same shop" in str(notice.text)
+    assert "Repeated ads for the same shop" in notification_summary(notice)
     client.force_login(other_user)
     page = client.get("/me/status/").content.decode()
     assert 'data-testid="moderator-note"' in page and "Repeated ads for the same shop" in page
@@ -198,7 +199,9 @@ def test_violation_notice_names_the_category(offender):
     from meadow.notifications.models import Notification
 
     notice = Notification.objects.filter(recipient=offender).latest("pk")
-    assert "Redirect off the platform" in str(notice.text) and "(redirect)" not in str(notice.text)
+    assert "Redirect off the platform" in notification_summary(
+        notice
+    ) and "redirect:" not in notification_summary(notice)
 
 
 @pytest.mark.parametrize(

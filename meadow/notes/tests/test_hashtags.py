@@ -156,7 +156,11 @@ def test_suggest_5_3_2(user, media_root):
     old = NoteFactory(author=user)
     old.hashtags.add(Hashtag.objects.create(name="oldtrend", display_name="OldTrend", use_count=50))
     Note.objects.filter(pk=old.pk).update(published_at=timezone.now() - timedelta(days=5))
-    for _ in range(2):
+    for _ in range(2):  # trending and related to the note (they share its keywords)
+        note_publish(author=user, hashtags=["吉隆坡跨年", "美食节"], images=[jpeg()])
+    for _ in range(
+        3
+    ):  # trending more, but about nothing in this note: never suggested (issue #23, finding 15)
         note_publish(author=user, hashtags=["raya2026", "ootd"], images=[jpeg()])
 
     result = selectors.hashtags_suggest(
@@ -167,6 +171,7 @@ def test_suggest_5_3_2(user, media_root):
     assert result["derived"][:2] == ["肉骨茶", "茨厂街"]
     assert len(result["derived"]) == 3
     assert len(result["trending"]) == 2
+    assert set(result["trending"]) == {"吉隆坡跨年", "美食节"}
     assert "OldTrend" not in result["trending"]  # five days old: decayed below this week's topics
     everything = result["core"] + result["derived"] + result["trending"]
     assert len(everything) <= 10
@@ -190,3 +195,20 @@ def test_trending_weights_recency():
 
 def test_suggest_empty_text_is_empty(db):
     assert selectors.hashtags_suggest(title="", body="") == {"core": [], "derived": [], "trending": []}
+
+
+@pytest.mark.django_db
+def test_suggest_never_offers_filler_words_or_tags_already_present(user, media_root):
+    """Issue #23, finding 15: "#near" and "#mornings" are not topics; a tag typed in the body is not suggested
+    again; a trend that has nothing to do with the note is left out."""
+    for _ in range(3):
+        note_publish(author=user, hashtags=["ootd"], images=[jpeg()])
+    result = selectors.hashtags_suggest(
+        title="Kopi mornings near Bangsar",
+        body="Slow mornings near the kopitiam: kopi peng and roti bakar, mornings like this. #kopi",
+    )
+    everything = [normalize_hashtag(t) for t in result["core"] + result["derived"] + result["trending"]]
+    assert "near" not in everything and "mornings" not in everything
+    assert "kopi" not in everything  # already a tag in the body
+    assert "ootd" not in everything  # trending, unrelated
+    assert {"bangsar", "kopitiam"} <= set(result["core"])

@@ -14,3 +14,19 @@ def unread_total(context) -> int:
     from meadow.notifications.selectors import notifications_unread_counts
 
     return int(notifications_unread_counts(user_id=user.pk).get("total", 0))
+
+
+@register.filter
+def ago(value) -> str:
+    """How long ago, for a notification: "just now" under a minute (never "0 minutes"), else "5 minutes"."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django.utils.timesince import timesince
+    from django.utils.translation import gettext
+
+    if not value:
+        return ""
+    if timezone.now() - value < timedelta(minutes=1):
+        return gettext("just now")
+    return timesince(value)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import template
 
+from meadow.core.templatetags.money import money_label
 from meadow.store.selectors import product_price_label
 
 register = template.Library()
@@ -15,7 +16,7 @@ def price_range(product) -> str:
 
 @register.filter
 def rm(value) -> str:
-    return "" if value is None else f"RM {value:,.2f}"
+    return money_label(value)
 
 
 @register.simple_tag

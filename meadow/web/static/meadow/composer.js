@@ -123,6 +123,19 @@
     chips.appendChild(chip);
     tagCount();
   };
+  // Hashtags typed in the body are topics too: shown as chips (they go with the text, so no ×) and counted.
+  const bodyChips = Object.assign(document.createElement("span"), { className: "body-chips" });
+  bodyChips.dataset.bodyChips = "";
+  chips.before(bodyChips);
+  const showBodyTags = () => {
+    const seen = new Set();
+    bodyChips.replaceChildren(...[...body.value.matchAll(/#([\p{L}\p{N}\p{M}_][\p{L}\p{N}\p{M}_·\-]*)/gu)]
+      .filter((m) => !seen.has(norm(m[1])) && seen.add(norm(m[1])))
+      .map((m) => Object.assign(document.createElement("span"), { className: "chip chip-body", textContent: `#${m[1]}` })));
+    tagCount();
+  };
+  body.addEventListener("input", showBodyTags);
+  showBodyTags();
   chips.addEventListener("click", (e) => { if (e.target.matches("button")) { e.target.parentElement.remove(); tagCount(); } });
   tagInput.addEventListener("keydown", (e) => {
     if (e.key === "Enter" || e.key === ",") { e.preventDefault(); addTag(tagInput.value); tagInput.value = ""; }
@@ -137,11 +150,12 @@
     for (const group of ["core", "derived", "trending"]) {
       const slot = box.querySelector(`[data-group=${group}]`);
       slot.innerHTML = "";
-      for (const tag of data[group]) {
+      for (const tag of data[group].filter((t) => !chipTags().includes(norm(t)) && !bodyTags().includes(norm(t)))) {
         const b = Object.assign(document.createElement("button"), { type: "button", className: "chip chip-add", textContent: `#${tag}` });
         b.addEventListener("click", () => { addTag(tag); b.disabled = true; });
         slot.appendChild(b);
       }
+      slot.parentElement.hidden = !slot.children.length; // no empty "Trending" row when no trend fits
     }
     box.hidden = false;
   });

@@ -26,65 +26,133 @@ document.addEventListener("DOMContentLoaded", () => {
 });
 
 // --- the waterfall: cards go into the shortest column (their heights are known from the cover's ratio, so
-// nothing jumps while images load); the next page loads when the "More" link scrolls into view.
+// nothing jumps while images load); the next page loads as the reader nears the "More" link (infinite scroll),
+// with placeholder cards while it loads. The pages loaded and the scroll position are kept in sessionStorage, so
+// coming back to the feed shows the same cards at the same place. Without JavaScript "More" is a plain link.
 (() => {
   const columnsFor = (width) => (width >= 1280 ? 5 : width >= 960 ? 4 : width >= 700 ? 3 : 2);
   const ratio = (card) => {
     const [h, w] = (card.dataset.ratio || "4/3").split("/").map(Number);
     return Math.min(Math.max(h / w || 1.33, 0.75), 1.333);
   };
+  const memoryKey = () => `meadow:feed:${location.pathname}${location.search}`;
+  const remember = (change) => {
+    try {
+      const saved = JSON.parse(sessionStorage.getItem(memoryKey()) || "{}");
+      sessionStorage.setItem(memoryKey(), JSON.stringify({ ...saved, ...change(saved) }));
+    } catch (e) { /* private mode or full: the feed simply starts at the top */ }
+  };
+  const recalled = () => {
+    try { return JSON.parse(sessionStorage.getItem(memoryKey()) || "null"); } catch (e) { return null; }
+  };
+  const moreOf = (grid) => grid.querySelector(".grid-more") ||
+    (grid.nextElementSibling?.classList.contains("grid-more") ? grid.nextElementSibling : null);
+  let seq = 0;
+  function place(grid, cards) {
+    for (const card of cards) if (!card.dataset.seq) card.dataset.seq = String(seq++);
+    const cols = [...grid.querySelectorAll(".wf-col")];
+    const heights = cols.map((c) => [...c.children].reduce((s, card) => s + ratio(card) + 0.35, 0));
+    for (const card of cards) { const i = heights.indexOf(Math.min(...heights)); cols[i].appendChild(card); heights[i] += ratio(card) + 0.35; }
+  }
+  const bySeq = (x, y) => Number(x.dataset.seq) - Number(y.dataset.seq);
   function layout(grid) {
-    const cards = [...grid.querySelectorAll(".note-card")];
-    const more = grid.querySelector(".grid-more");
+    const cards = [...grid.querySelectorAll(".note-card")].sort(bySeq);
+    const more = moreOf(grid);
     const n = columnsFor(grid.clientWidth || window.innerWidth);
     const cols = Array.from({ length: n }, () => Object.assign(document.createElement("div"), { className: "wf-col" }));
-    const heights = new Array(n).fill(0);
-    for (const card of cards) {
-      const i = heights.indexOf(Math.min(...heights));
-      cols[i].appendChild(card);
-      heights[i] += ratio(card) + 0.35; // the caption under the cover
-    }
     grid.replaceChildren(...cols);
+    place(grid, cards);
     grid.classList.add("js-columns");
     grid.dataset.columns = n;
-    if (more) { grid.after(more); watch(grid, more); }
+    if (more) grid.after(more);
+  }
+  function placeholders(grid, more) {
+    const box = Object.assign(document.createElement("div"), { className: "grid-loading" });
+    box.setAttribute("aria-hidden", "true");
+    box.dataset.testid = "grid-loading";
+    for (let i = 0; i < columnsFor(grid.clientWidth || window.innerWidth); i++) {
+      box.appendChild(Object.assign(document.createElement("div"), { className: "card-skeleton" }));
+    }
+    more.before(box);
+    return box;
+  }
+  // Fetch the page behind ``more`` and add its cards; returns the next "More" link (or null at the end).
+  async function loadNext(grid, more) {
+    const url = new URL(more.href, location.href);
+    url.searchParams.set("fragment", "1");
+    const res = await fetch(url, { headers: { "HX-Request": "true" } });
+    if (!res.ok) return more;
+    const tpl = document.createElement("template");
+    tpl.innerHTML = await res.text();
+    place(grid, [...tpl.content.querySelectorAll(".note-card")]);
+    const next = tpl.content.querySelector(".grid-more");
+    more.replaceWith(...(next ? [next] : []));
+    if (window.htmx) htmx.process(grid);
+    return next;
   }
   function watch(grid, more) {
+    if (!more) return;
     const io = new IntersectionObserver(async (entries) => {
       if (!entries.some((e) => e.isIntersecting) || more.dataset.loading) return;
       more.dataset.loading = "1";
       io.disconnect();
-      const url = new URL(more.href, location.href);
-      url.searchParams.set("fragment", "1");
-      const res = await fetch(url, { headers: { "HX-Request": "true" } });
-      if (!res.ok) { delete more.dataset.loading; return; }
-      const tpl = document.createElement("template");
-      tpl.innerHTML = await res.text();
-      const cards = [...tpl.content.querySelectorAll(".note-card")];
-      const next = tpl.content.querySelector(".grid-more");
-      const cols = [...grid.querySelectorAll(".wf-col")];
-      const heights = cols.map((c) => [...c.children].reduce((s, card) => s + ratio(card) + 0.35, 0));
-      for (const card of cards) { const i = heights.indexOf(Math.min(...heights)); cols[i].appendChild(card); heights[i] += ratio(card) + 0.35; }
-      more.remove();
-      if (next) { grid.after(next); watch(grid, next); }
+      const box = placeholders(grid, more);
+      const next = await loadNext(grid, more).catch(() => more);
+      box.remove();
+      if (next === more) { delete more.dataset.loading; watch(grid, more); return; }
+      rememberGrid(grid);
+      watch(grid, next);
     }, { rootMargin: "800px 0px" });
     io.observe(more);
   }
-  const init = () => document.querySelectorAll("[data-waterfall]").forEach((grid) => {
-    const more = grid.querySelector(".grid-more");
-    if (more) grid.after(more);
-    layout(grid);
-    let last = grid.dataset.columns;
-    window.addEventListener("resize", () => {
-      if (columnsFor(grid.clientWidth) === Number(last)) return;
-      const cards = [...grid.querySelectorAll(".note-card")];
-      grid.replaceChildren(...cards);
-      const m = grid.nextElementSibling?.classList.contains("grid-more") ? grid.nextElementSibling : null;
-      if (m) grid.appendChild(m);
+  // What a reader has scrolled through: every card (in order) and the next "More" link, saved after each page.
+  function rememberGrid(grid) {
+    const cards = [...grid.querySelectorAll(".note-card")].sort(bySeq).map((c) => c.outerHTML);
+    const more = moreOf(grid);
+    remember(() => ({ cards, more: more ? more.outerHTML : "" }));
+  }
+  // Coming back (the back button) to a feed that had loaded more: the same cards and the same place.
+  function restore(grid) {
+    const nav = performance.getEntriesByType && performance.getEntriesByType("navigation")[0];
+    const saved = recalled();
+    if (!nav || nav.type !== "back_forward") { try { sessionStorage.removeItem(memoryKey()); } catch (e) { /* */ } return moreOf(grid); }
+    if (saved && saved.cards && saved.cards.length) {
+      const tpl = document.createElement("template");
+      tpl.innerHTML = saved.cards.join("") + (saved.more || "");
+      const old = moreOf(grid);
+      [...grid.querySelectorAll(".wf-col")].forEach((c) => c.replaceChildren());
+      const cards = [...tpl.content.querySelectorAll(".note-card")];
+      place(grid, cards);
+      seq = Math.max(seq, ...cards.map((c) => Number(c.dataset.seq) + 1));
+      const more = tpl.content.querySelector(".grid-more");
+      if (old) old.remove();
+      if (more) grid.after(more);
+      if (window.htmx) htmx.process(grid);
+    }
+    if (saved && saved.y) requestAnimationFrame(() => window.scrollTo(0, saved.y));
+    return moreOf(grid);
+  }
+  const init = () => {
+    const grids = document.querySelectorAll("[data-waterfall]");
+    if (!grids.length) return;
+    if ("scrollRestoration" in history) history.scrollRestoration = "manual";
+    let ticking = false;
+    window.addEventListener("scroll", () => {
+      if (ticking) return;
+      ticking = true;
+      setTimeout(() => { ticking = false; remember(() => ({ y: Math.round(window.scrollY) })); }, 200);
+    }, { passive: true });
+    grids.forEach((grid) => {
       layout(grid);
-      last = grid.dataset.columns;
+      let last = grid.dataset.columns;
+      window.addEventListener("resize", () => {
+        if (columnsFor(grid.clientWidth) === Number(last)) return;
+        layout(grid);
+        last = grid.dataset.columns;
+      });
+      watch(grid, restore(grid));
     });
-  });
+  };
   document.addEventListener("DOMContentLoaded", init);
 })();
 
@@ -283,3 +351,27 @@ document.addEventListener("click", (event) => {
     location.replace(url.toString());
   }, () => { sessionStorage.setItem("meadow-geo", "denied"); button.disabled = true; }, { maximumAge: 600000, timeout: 8000 });
 });
+
+// --- file pickers: the chosen files' names and, for images, preview thumbnails (avatar, cover, licence …).
+document.addEventListener("change", (event) => {
+  const input = event.target;
+  if (!input.matches || !input.matches("[data-file-pick] input[type=file]")) return;
+  const pick = input.closest("[data-file-pick]");
+  const name = pick.querySelector("[data-file-name]");
+  const thumbs = pick.querySelector("[data-file-thumbs]");
+  const files = [...input.files];
+  if (!name.dataset.empty) name.dataset.empty = name.textContent;
+  name.textContent = files.length ? files.map((f) => f.name).join(", ") : name.dataset.empty;
+  thumbs.replaceChildren(...files.filter((f) => f.type.startsWith("image/")).slice(0, 9).map((f) => {
+    const img = Object.assign(document.createElement("img"), { src: URL.createObjectURL(f), alt: "" });
+    img.dataset.testid = "file-preview";
+    return img;
+  }));
+});
+
+// --- menus (card "···", note menus): opening one closes the others.
+document.addEventListener("toggle", (event) => {
+  const opened = event.target;
+  if (!(opened instanceof HTMLDetailsElement) || !opened.open || !opened.classList.contains("menu")) return;
+  document.querySelectorAll("details.menu[open]").forEach((other) => { if (other !== opened) other.open = false; });
+}, true);
