@@ -28,7 +28,13 @@ class Socket(ApplicationCommunicator):
         headers = [(b"origin", b"http://localhost")]
         if cookie:
             headers.append((b"cookie", cookie))
-        scope = {"type": "websocket", "path": path, "query_string": query, "headers": headers, "subprotocols": []}
+        scope = {
+            "type": "websocket",
+            "path": path,
+            "query_string": query,
+            "headers": headers,
+            "subprotocols": [],
+        }
         super().__init__(application, scope)
 
     async def connect(self, timeout: float = 5) -> bool:
@@ -80,7 +86,10 @@ def test_both_people_receive_the_message_live_with_read_and_typing():
     ca, cb = cookie_for(a), cookie_for(b)
 
     async def scenario():
-        sa, sb = Socket(application, "/ws/messages/", cookie=ca), Socket(application, "/ws/messages/", cookie=cb)
+        sa, sb = (
+            Socket(application, "/ws/messages/", cookie=ca),
+            Socket(application, "/ws/messages/", cookie=cb),
+        )
         assert await sa.connect() and await sb.connect()
         assert (await sb.receive_json())["type"] == "unread"
         await send(sender=a, conversation=conversation, text="hello b", client_id="m1")
@@ -144,7 +153,7 @@ def test_a_reconnect_that_resumes_loses_nothing():
 def test_someone_elses_conversation_is_refused_and_nothing_leaks():
     from meadow.asgi import application
 
-    a, b, conversation = friends()
+    a, _b, conversation = friends()
     snoop = UserFactory()
     cs = cookie_for(snoop)
 
