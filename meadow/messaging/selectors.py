@@ -205,3 +205,41 @@ def message_get(*, participant: Participant, message_id: int) -> Message:
     if found is None:
         raise Http404
     return found
+
+
+UNREAD_CACHE_SECONDS = 300
+
+
+def unread_key(user_id: int) -> str:
+    return f"messaging:unread:{user_id}"
+
+
+def messages_unread_total_cached(*, user_id: int) -> int:
+    """``messages_unread_total`` through the cache (the services forget it when it changes)."""
+    from django.core.cache import cache
+
+    value = cache.get(unread_key(user_id))
+    if value is None:
+        value = messages_unread_total(user_id=user_id)
+        cache.set(unread_key(user_id), value, UNREAD_CACHE_SECONDS)
+    return int(value)
+
+
+def can_message(*, viewer: User | None, other: User) -> bool:
+    """Whether the profile shows a "Message" button: not oneself, no block either way, and either a
+    conversation exists already or the other person's "who may message me" lets the viewer start one."""
+    from meadow.accounts.models import Follow
+    from meadow.accounts.selectors import is_blocked_between
+
+    if viewer is None or not viewer.is_authenticated or viewer.pk == other.pk or not other.is_active:
+        return False
+    if is_blocked_between(a=viewer, b=other):
+        return False
+    low, high = sorted((viewer.pk, other.pk))
+    if Conversation.objects.filter(pair_key=f"{low}:{high}").exists():
+        return True
+    if other.message_policy == User.MessagePolicy.NOBODY:
+        return False
+    if other.message_policy == User.MessagePolicy.FOLLOWING:
+        return Follow.objects.filter(follower=other, followee=viewer, status=Follow.Status.ACTIVE).exists()
+    return True

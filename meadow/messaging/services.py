@@ -36,7 +36,12 @@ from meadow.accounts.selectors import is_blocked_between
 from meadow.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from meadow.core.tasks import enqueue
 from meadow.core.text import visible_length
-from meadow.enforcement.services import enforcement_assert_can_post, enforcement_check_text, enforcement_hold
+from meadow.enforcement.services import (
+    ModerationBlocked,
+    enforcement_assert_can_post,
+    enforcement_check_text,
+    enforcement_hold,
+)
 from meadow.messaging.events import event_send
 from meadow.messaging.models import (
     Conversation,
@@ -220,15 +225,23 @@ def message_send(
             )
     screening = None
     if text:
-        screening = enforcement_check_text(
-            user=sender,
-            text=text,
-            field="dm",
-            error_field="text",
-            target=conversation,
-            # a redirect to someone who has not accepted the conversation is never delivered
-            block_categories=frozenset({"redirect"}) if is_request else frozenset(),
-        )
+        try:
+            screening = enforcement_check_text(
+                user=sender,
+                text=text,
+                field="dm",
+                error_field="text",
+                target=conversation,
+                # a redirect to someone who has not accepted the conversation is never delivered
+                block_categories=frozenset({"redirect"}) if is_request else frozenset(),
+            )
+        except ModerationBlocked as exc:
+            words = ", ".join(f"“{h['match']}”" for h in exc.moderation["hits"][:5])
+            raise ModerationBlocked(
+                _("This message was not sent: rewrite %(words)s.") % {"words": words},
+                moderation=exc.moderation,
+                field="text",
+            ) from exc
     try:
         with transaction.atomic():
             if is_request and me.state == Participant.State.REQUEST:
@@ -242,6 +255,7 @@ def message_send(
             # one's own message is read; writing also reads what came before it
             Participant.objects.filter(pk=me.pk).update(last_read_seq=Greatest(F("last_read_seq"), seq))
             enforcement_hold(obj=message, account=sender, screening=screening)
+            _forget_badges(other_ids)
             message_id = message.pk
             transaction.on_commit(lambda: _deliver(message_id))
     except IntegrityError:
@@ -276,10 +290,19 @@ def enqueue_notify(*, message_id: int, recipient_id: int) -> None:
     enqueue(message_notify, message_id=message_id, recipient_id=recipient_id)
 
 
+def _forget_badges(user_ids: list[int]) -> None:
+    """Forget the cached badges at once (and again after commit, in ``_badges_changed``), as notifications do."""
+    from meadow.messaging.selectors import unread_key
+
+    cache.delete_many([unread_key(user_id) for user_id in user_ids])
+
+
 def _badges_changed(*, user_ids: list[int]) -> None:
-    from meadow.messaging.selectors import messages_unread_total
+    """After a commit: forget the cached badge and push the new count to the person's sockets."""
+    from meadow.messaging.selectors import messages_unread_total, unread_key
 
     for user_id in user_ids:
+        cache.delete(unread_key(user_id))
         event_send(
             user_ids=[user_id], event={"type": "unread", "total": messages_unread_total(user_id=user_id)}
         )
@@ -322,6 +345,7 @@ def conversation_read(*, user: User, conversation: Conversation, seq: int) -> in
     with transaction.atomic():
         moved = Participant.objects.filter(pk=participant.pk, last_read_seq__lt=seq).update(last_read_seq=seq)
         if moved:
+            _forget_badges([user.pk])
             others = _others(conversation, user)
             conversation_id, user_id, handle = conversation.pk, user.pk, user.handle
             tell_others = participant.state != Participant.State.REQUEST
@@ -372,6 +396,7 @@ def conversation_delete_for_me(*, user: User, conversation: Conversation) -> Non
         deleted_before_seq=Greatest(F("deleted_before_seq"), conversation.last_seq),
         last_read_seq=Greatest(F("last_read_seq"), conversation.last_seq),
     )
+    _forget_badges([user.pk])
     transaction.on_commit(lambda: _badges_changed(user_ids=[user.pk]))
 
 
@@ -379,6 +404,7 @@ def conversation_mute(*, user: User, conversation: Conversation, muted: bool) ->
     """Mute (no notifications, not in the badge) or unmute a conversation for oneself."""
     participant = _participant(conversation, user)
     Participant.objects.filter(pk=participant.pk).update(muted=bool(muted))
+    _forget_badges([user.pk])
     transaction.on_commit(lambda: _badges_changed(user_ids=[user.pk]))
 
 
