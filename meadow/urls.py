@@ -31,6 +31,12 @@ web_patterns = [
     path("messages/<int:conversation_id>/block/", messaging.block, name="conversation_block"),
     path("messages/<int:conversation_id>/mute/", messaging.mute, name="conversation_mute"),
     path(f"@{HANDLE}/message/", messaging.open_with, name="message_open"),
+    path("messages/quick-replies/", messaging.quick_reply_add, name="quick_reply_add"),
+    path(
+        "messages/quick-replies/<int:reply_id>/delete/",
+        messaging.quick_reply_remove,
+        name="quick_reply_remove",
+    ),
     path("terms/", web.legal, {"document": "terms"}, name="terms"),
     path("privacy/", web.legal, {"document": "privacy"}, name="privacy"),
     path("signup/", accounts.signup, name="signup"),

@@ -16,6 +16,7 @@ from meadow.core.http import ModerationErrorOut, responses, token_or_session
 from meadow.core.pagination import PageCursor, PageLimit
 from meadow.core.schema import JSONId, JSONInt, Limits, Text
 from meadow.messaging import selectors, services
+from meadow.messaging.cards import card_for_reader
 from meadow.messaging.models import Conversation, Participant
 from meadow.messaging.shapes import message_data, person_data
 
@@ -37,8 +38,15 @@ class CardIn(Schema):
 
 
 class CardOut(Schema):
+    """A card as the reader may see it: ``available`` false (and nothing but its type and id) for a note, a
+    product or an order the reader may not see."""
+
     type: str
     id: int
+    available: bool
+    title: str | None
+    url: str | None
+    status: str | None = Field(description="An order's status; null for notes and products.")
 
 
 class MessageOut(Schema):
@@ -113,6 +121,7 @@ def _abs(request: HttpRequest, person: dict) -> dict:
 def _message(request: HttpRequest, message) -> dict:
     data = message_data(message)
     data["sender"] = _abs(request, data["sender"])
+    data["card"] = card_for_reader(data["card"], reader=request.user)
     return data
 
 
@@ -261,3 +270,42 @@ def realtime_ticket(request: HttpRequest):
     """A single-use ticket, valid for a minute, for ``/ws/messages/?ticket=…`` (clients without a session)."""
     ticket, seconds = services.realtime_ticket_issue(user=request.user)
     return Status(201, {"ticket": ticket, "expires_in": seconds})
+
+
+# --- the business inbox ----------------------------------------------------------------------------------------
+class QuickReplyIn(Schema):
+    title: Annotated[Text, Limits(min_length=1, max_length=services.QUICK_REPLY_TITLE_MAX)]
+    text: Annotated[Text, Limits(min_length=1, max_length=services.MESSAGE_MAX * 8)]
+
+
+class QuickReplyOut(Schema):
+    id: int
+    title: str
+    text: str
+
+
+class QuickReplyList(Schema):
+    items: list[QuickReplyOut]
+
+
+def _reply(reply) -> dict:
+    return {"id": reply.pk, "title": reply.title, "text": reply.text}
+
+
+@router.get("/me/quick-replies", response=responses({200: QuickReplyList}))
+def quick_reply_list(request: HttpRequest):
+    """A verified business's saved answers for its inbox (empty for other accounts)."""
+    return {"items": [_reply(r) for r in selectors.quick_replies_for(owner=request.user)]}
+
+
+@router.post("/me/quick-replies", response=responses({201: QuickReplyOut}))
+def quick_reply_create(request: HttpRequest, payload: QuickReplyIn):
+    """Save a quick reply (403 ``not_verified`` unless a verified business; at most 30)."""
+    reply = services.quick_reply_create(owner=request.user, title=payload.title, text=payload.text)
+    return Status(201, _reply(reply))
+
+
+@router.delete("/me/quick-replies/{reply_id}", response=responses({204: None}))
+def quick_reply_delete(request: HttpRequest, reply_id: PathId):
+    services.quick_reply_delete(owner=request.user, reply_id=reply_id)
+    return Status(204, None)

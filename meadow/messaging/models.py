@@ -116,3 +116,21 @@ class RequestAllowance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} opened {self.opened} on {self.day}"
+
+
+class QuickReply(models.Model):
+    """A saved answer of a verified business (the business inbox's quick replies): inserted into the send box,
+    sent as an ordinary message (through moderation like any other)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(max_length=40)
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("quick reply")
+        verbose_name_plural = _("quick replies")
+        indexes = [models.Index(fields=["owner", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.owner_id})"

@@ -13,7 +13,7 @@ from django.http import Http404
 
 from meadow.accounts.models import Block, User
 from meadow.core.pagination import clamp_limit, decode_cursor, encode_cursor
-from meadow.messaging.models import Conversation, Message, Participant
+from meadow.messaging.models import Conversation, Message, Participant, QuickReply
 
 BOXES = ("inbox", "requests")
 
@@ -243,3 +243,10 @@ def can_message(*, viewer: User | None, other: User) -> bool:
     if other.message_policy == User.MessagePolicy.FOLLOWING:
         return Follow.objects.filter(follower=other, followee=viewer, status=Follow.Status.ACTIVE).exists()
     return True
+
+
+def quick_replies_for(*, owner: User) -> list[QuickReply]:
+    """A verified business's saved answers, oldest first (none for anyone else)."""
+    if not owner.is_verified_enterprise:
+        return []
+    return list(QuickReply.objects.filter(owner=owner).order_by("id"))

@@ -42,11 +42,13 @@ from meadow.enforcement.services import (
     enforcement_check_text,
     enforcement_hold,
 )
+from meadow.messaging.cards import card_clean, card_for_reader
 from meadow.messaging.events import event_send
 from meadow.messaging.models import (
     Conversation,
     Message,
     Participant,
+    QuickReply,
     RequestAllowance,
     activity_key_now,
 )
@@ -56,7 +58,6 @@ MESSAGE_MAX = 2000  # characters as a person counts them
 CLIENT_ID_MAX = 64
 REQUEST_MESSAGES_MAX = 2  # the first message and one more, until the recipient accepts
 TICKET_SECONDS = 60
-CARD_TYPES = ("note", "product", "order")
 
 
 class Blocked(PermissionDenied):
@@ -162,17 +163,6 @@ def _others(conversation: Conversation, user: User) -> list[int]:
     )
 
 
-def _clean_card(card: dict[str, Any] | None) -> dict[str, Any] | None:
-    if card is None:
-        return None
-    kind, ident = card.get("type"), card.get("id")
-    if kind not in CARD_TYPES:
-        raise ValidationFailed(_("This kind of card does not exist."), field="card", code="invalid_choice")
-    if isinstance(ident, bool) or not isinstance(ident, int) or ident < 1:
-        raise ValidationFailed(_("A card names an object by its id."), field="card")
-    return {"type": kind, "id": ident}
-
-
 def _next_seq(conversation_id: int, key: int) -> int:
     """Take the next sequence number: read the counter, then raise it only if nobody else did meanwhile
     (``UPDATE … WHERE last_seq = n``); a lost race reads again. Runs inside the insert's transaction, so a
@@ -201,7 +191,7 @@ def message_send(
     if existing is not None:
         return existing, False
     text = (text or "").strip()
-    card = _clean_card(card)
+    card = card_clean(card, sender=sender)
     if not text and card is None:
         raise ValidationFailed(_("Write something first."), field="text", code="required")
     if visible_length(text) > MESSAGE_MAX:
@@ -277,7 +267,14 @@ def _deliver(message_id: int) -> None:
     user_ids = list(
         Participant.objects.filter(conversation_id=message.conversation_id).values_list("user_id", flat=True)
     )
-    event_send(user_ids=user_ids, event={"type": "message", "message": message_data(message)})
+    data = message_data(message)
+    readers = User.objects.in_bulk(user_ids) if message.card else {}
+    for user_id in user_ids:
+        # a card reads as each person may see it (a note one of them may not see is "unavailable")
+        shown = (
+            {**data, "card": card_for_reader(message.card, reader=readers[user_id])} if message.card else data
+        )
+        event_send(user_ids=[user_id], event={"type": "message", "message": shown})
     for user_id in user_ids:
         if user_id != message.sender_id:
             enqueue_notify(message_id=message.pk, recipient_id=user_id)
@@ -440,3 +437,42 @@ def realtime_ticket_redeem(*, ticket: str) -> User | None:
     if user_id is None or not cache.delete(key):
         return None
     return User.objects.filter(pk=user_id, is_active=True).first()
+
+
+# --- the business inbox: quick replies ----------------------------------------------------------------------------
+QUICK_REPLY_TITLE_MAX = 40
+QUICK_REPLIES_MAX = 30
+
+
+def quick_reply_create(*, owner: User, title: str, text: str) -> QuickReply:
+    """Save an answer a verified business sends often (403 ``not_verified`` for anyone else). The text is
+    checked when it is sent, like any message."""
+    if not owner.is_verified_enterprise:
+        raise PermissionDenied(_("Quick replies are for verified businesses."), code="not_verified")
+    title, text = (title or "").strip(), (text or "").strip()
+    if not title or len(title) > QUICK_REPLY_TITLE_MAX:
+        raise ValidationFailed(
+            _("A title has 1 to %(max)d characters.") % {"max": QUICK_REPLY_TITLE_MAX}, field="title"
+        )
+    if not text:
+        raise ValidationFailed(_("Write something first."), field="text", code="required")
+    if visible_length(text) > MESSAGE_MAX:
+        raise ValidationFailed(
+            _("A message has at most %(max)d characters.") % {"max": MESSAGE_MAX},
+            field="text",
+            code="too_long",
+        )
+    with transaction.atomic():
+        # count under the owner's row lock, so two saves at once cannot both pass the limit
+        User.objects.select_for_update().filter(pk=owner.pk).first()
+        if QuickReply.objects.filter(owner=owner).count() >= QUICK_REPLIES_MAX:
+            raise ValidationFailed(
+                _("You can keep at most %(max)d quick replies.") % {"max": QUICK_REPLIES_MAX}, code="too_many"
+            )
+        return QuickReply.objects.create(owner=owner, title=title, text=text)
+
+
+def quick_reply_delete(*, owner: User, reply_id: int) -> None:
+    deleted, _n = QuickReply.objects.filter(owner=owner, pk=reply_id).delete()
+    if not deleted:
+        raise NotFound(_("Not found."))

@@ -18,6 +18,7 @@ from meadow.accounts.models import User
 from meadow.accounts.services import block_create
 from meadow.core.errors import DomainError
 from meadow.messaging import selectors, services
+from meadow.messaging.cards import card_for_reader
 from meadow.messaging.models import Conversation
 
 
@@ -36,6 +37,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "rows": page["items"],
             "next_cursor": page["next_cursor"],
             "requests_count": selectors.requests_count(user=request.user),
+            "quick_replies": selectors.quick_replies_for(owner=request.user),
             "nav_section": "messages",
         },
     )
@@ -46,6 +48,10 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
     participant = selectors.participant_get(user=request.user, conversation_id=conversation_id)
     other = selectors.conversation_other(conversation=participant.conversation, user=request.user)
     items = selectors.messages_latest(participant=participant, limit=50)
+    for item in items:
+        item.card_view = (
+            card_for_reader(item.card, reader=request.user) if item.withdrawn_at is None else None
+        )
     last_seq = participant.conversation.last_seq
     if last_seq > participant.last_read_seq:
         services.conversation_read(user=request.user, conversation=participant.conversation, seq=last_seq)
@@ -66,6 +72,7 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
             "is_request_for_me": is_request_for_me,
             "sent_request": sent_request,
             "client_id": uuid.uuid4().hex,
+            "quick_replies": selectors.quick_replies_for(owner=request.user),
             "nav_section": "messages",
         },
     )
@@ -144,3 +151,26 @@ def open_with(request: HttpRequest, handle: str) -> HttpResponse:
         flash.error(request, str(exc.message))
         return redirect(reverse("web:profile", kwargs={"handle": other.handle}))
     return _back(found.pk)
+
+
+@login_required
+@require_POST
+def quick_reply_add(request: HttpRequest) -> HttpResponse:
+    """The business inbox: save a quick reply."""
+    try:
+        services.quick_reply_create(
+            owner=request.user, title=request.POST.get("title", ""), text=request.POST.get("text", "")
+        )
+    except DomainError as exc:
+        flash.error(request, str(exc.message))
+    return redirect(reverse("web:messages"))
+
+
+@login_required
+@require_POST
+def quick_reply_remove(request: HttpRequest, reply_id: int) -> HttpResponse:
+    try:
+        services.quick_reply_delete(owner=request.user, reply_id=reply_id)
+    except DomainError:
+        raise Http404 from None
+    return redirect(reverse("web:messages"))

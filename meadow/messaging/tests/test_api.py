@@ -319,3 +319,71 @@ def test_realtime_ticket_is_single_use(api_for, user):
     assert realtime_ticket_redeem(ticket=ticket) == user
     assert realtime_ticket_redeem(ticket=ticket) is None
     assert realtime_ticket_redeem(ticket="made-up") is None
+
+
+def test_cards_read_with_their_live_state_as_each_reader_may_see_them(api_for, friends):
+    from meadow.notes.models import Note
+    from meadow.notes.tests.factories import NoteFactory
+
+    a, b = friends
+    conv = open_conv(api_for, a, b).json()["id"]
+    public = NoteFactory(author=a, title="Cendol stalls")
+    mine_only = NoteFactory(author=a, title="Secret diary", visibility=Note.Visibility.PRIVATE)
+    sent = send(api_for, a, conv, "look", "c1", card={"type": "note", "id": public.pk})
+    assert sent.status_code == 201
+    assert sent.json()["card"] == {
+        "type": "note",
+        "id": public.pk,
+        "available": True,
+        "title": "Cendol stalls",
+        "url": f"/notes/{public.pk}/",
+        "status": None,
+    }
+    private = send(api_for, a, conv, "", "c2", card={"type": "note", "id": mine_only.pk})
+    assert private.status_code == 201 and private.json()["card"]["available"] is True  # the author sees it
+    items = api_for(b).get(f"/api/v1/conversations/{conv}/messages").json()["items"]
+    assert items[0]["card"]["available"] is True
+    # the reader may not see the private note: "unavailable", nothing of it leaks
+    assert items[1]["card"] == {
+        "type": "note",
+        "id": mine_only.pk,
+        "available": False,
+        "title": None,
+        "url": None,
+        "status": None,
+    }
+    assert "Secret diary" not in api_for(b).get(f"/api/v1/conversations/{conv}/messages").content.decode()
+    # one cannot share what one cannot see
+    theirs = NoteFactory(author=b, title="Hidden", visibility=Note.Visibility.PRIVATE)
+    refused = send(api_for, a, conv, "", "c3", card={"type": "note", "id": theirs.pk})
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "card_unavailable"
+    # a note that goes private later reads unavailable to the other person too
+    Note.objects.filter(pk=public.pk).update(visibility=Note.Visibility.PRIVATE)
+    items = api_for(b).get(f"/api/v1/conversations/{conv}/messages").json()["items"]
+    assert items[0]["card"]["available"] is False
+
+
+def test_quick_replies_are_for_verified_businesses(api_for, friends, client):
+    a, shop = friends
+    refused = api_for(a).post(
+        "/api/v1/me/quick-replies", {"title": "Hours", "text": "9 to 6"}, content_type=JSON
+    )
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "not_verified"
+    assert api_for(a).get("/api/v1/me/quick-replies").json() == {"items": []}
+    shop.is_verified_enterprise = True
+    shop.save()
+    made = api_for(shop).post(
+        "/api/v1/me/quick-replies", {"title": "Hours", "text": "Open 9am to 6pm daily."}, content_type=JSON
+    )
+    assert made.status_code == 201
+    reply = made.json()
+    assert api_for(shop).get("/api/v1/me/quick-replies").json()["items"] == [reply]
+    # the conversation page offers it beside the send box
+    conv = open_conv(api_for, a, shop).json()["id"]
+    client.force_login(shop)
+    page = client.get(f"/messages/{conv}/").content.decode()
+    assert 'data-quick-reply="Open 9am to 6pm daily."' in page
+    # someone else cannot delete it; its owner can
+    assert api_for(a).delete(f"/api/v1/me/quick-replies/{reply['id']}").status_code == 404
+    assert api_for(shop).delete(f"/api/v1/me/quick-replies/{reply['id']}").status_code == 204
+    assert api_for(shop).get("/api/v1/me/quick-replies").json() == {"items": []}

@@ -21,6 +21,17 @@
     const last = list.lastElementChild;
     seen.hidden = !(last && last.classList.contains("mine") && seenSeq >= Number(last.dataset.seq));
   };
+  // a card as this reader may see it (the server resolved it for them): a link, or "unavailable"
+  const card = (c) => {
+    if (!c.available) {
+      const p = document.createElement("p"); p.className = "dm-card unavailable"; p.dataset.testid = "dm-card";
+      p.textContent = thread.dataset.labelUnavailable; return p;
+    }
+    const a = document.createElement("a"); a.className = "dm-card"; a.href = c.url; a.dataset.testid = "dm-card";
+    const title = document.createElement("strong"); title.textContent = c.title; a.appendChild(title);
+    if (c.status) { const s = document.createElement("span"); s.className = "muted"; s.textContent = c.status; a.appendChild(s); }
+    return a;
+  };
   const bubble = (m) => {
     let li = list.querySelector(`li[data-id="${m.id}"]`);
     if (!li) {
@@ -32,7 +43,11 @@
       list.insertBefore(li, after || null);
     }
     li.className = "dm " + (m.sender.handle === me ? "mine" : "theirs") + (m.withdrawn ? " withdrawn" : "");
-    li.querySelector(".dm-bubble").textContent = m.withdrawn ? thread.dataset.labelWithdrawn : m.text;
+    const text = li.querySelector(".dm-bubble");
+    text.textContent = m.withdrawn ? thread.dataset.labelWithdrawn : m.text;
+    text.hidden = !m.withdrawn && !m.text;
+    li.querySelector(".dm-card")?.remove();
+    if (m.card && !m.withdrawn) li.appendChild(card(m.card));
     lastSeq = Math.max(lastSeq, m.seq);
     return li;
   };
@@ -86,6 +101,9 @@
       const now = Date.now();
       if (now - lastTyping > 2500 && input.value.trim()) { lastTyping = now; window.MeadowMessages?.send({ type: "typing", conversation: id }); }
     });
+    thread.querySelectorAll("[data-quick-reply]").forEach((b) => b.addEventListener("click", () => {
+      input.value = b.dataset.quickReply; input.focus();
+    }));
     input.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }
     });
