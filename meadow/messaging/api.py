@@ -155,11 +155,13 @@ def conversation_open(request: HttpRequest, payload: OpenIn):
 def conversation_list(
     request: HttpRequest,
     box: Literal["inbox", "requests"] = "inbox",
+    q: Annotated[str, Limits(max_length=100, pattern=r"^[^\x00]*$")] = "",
     cursor: PageCursor = None,
     limit: PageLimit = None,
 ):
-    """Your inbox, or your message requests (``box=requests``), latest activity first, with unread counts."""
-    page = selectors.conversations_for_user(user=request.user, box=box, cursor=cursor, limit=limit)
+    """Your inbox, or your message requests (``box=requests``), latest activity first, with unread counts;
+    ``q`` searches your conversations (the other person's name or handle, and the messages' text)."""
+    page = selectors.conversations_for_user(user=request.user, box=box, cursor=cursor, limit=limit, q=q)
     return {"items": [_item(request, row) for row in page["items"]], "next_cursor": page["next_cursor"]}
 
 

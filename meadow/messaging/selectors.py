@@ -76,15 +76,35 @@ def _listed(user: User) -> QuerySet[Participant]:
 
 
 def conversations_for_user(
-    *, user: User, box: str = "inbox", cursor: str | None = None, limit: int | None = None
+    *, user: User, box: str = "inbox", cursor: str | None = None, limit: int | None = None, q: str = ""
 ) -> dict[str, Any]:
     """One page of a box, latest activity first: ``inbox`` (accepted conversations and the requests one sent)
     or ``requests`` (first messages from people one does not follow). Each item is a ``Participant`` with
     ``conversation``, ``other`` (the other person), ``last_message`` and ``unread``; the number of queries does
-    not grow with the page size."""
+    not grow with the page size. ``q`` keeps the conversations whose other person's name or handle, or one of
+    whose messages (not deleted for ``user``), contains it."""
     size = clamp_limit(limit)
     state = Participant.State.REQUEST if box == "requests" else Participant.State.INBOX
     qs = _listed(user).filter(state=state).select_related("conversation").annotate(unread=_unread_expr())
+    q = (q or "").strip()[:100]
+    if q:
+        # search in my conversations: the other person's name or handle, or a message I can still see
+        others = Participant.objects.filter(conversation_id=OuterRef("conversation_id")).exclude(
+            user_id=user.pk
+        )
+        qs = qs.filter(
+            Exists(
+                others.filter(Q(user__handle__icontains=q.lstrip("@")) | Q(user__display_name__icontains=q))
+            )
+            | Exists(
+                Message.objects.filter(
+                    conversation_id=OuterRef("conversation_id"),
+                    seq__gt=OuterRef("deleted_before_seq"),
+                    withdrawn_at__isnull=True,
+                    text__icontains=q,
+                )
+            )
+        )
     after = decode_cursor(cursor)
     if after is not None:
         qs = qs.filter(activity_key__lt=after)

@@ -5,12 +5,15 @@ accept / delete / block for a request), and the profile's "Message" button. Live
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -25,15 +28,19 @@ from meadow.messaging.models import Conversation
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     box = "requests" if request.GET.get("box") == "requests" else "inbox"
+    q = request.GET.get("q", "")[:100].replace("\x00", "")
     try:
-        page = selectors.conversations_for_user(user=request.user, box=box, cursor=request.GET.get("cursor"))
+        page = selectors.conversations_for_user(
+            user=request.user, box=box, cursor=request.GET.get("cursor"), q=q
+        )
     except DomainError:
-        page = selectors.conversations_for_user(user=request.user, box=box)
+        page = selectors.conversations_for_user(user=request.user, box=box, q=q)
     return render(
         request,
         "messaging/inbox.html",
         {
             "box": box,
+            "q": q,
             "rows": page["items"],
             "next_cursor": page["next_cursor"],
             "requests_count": selectors.requests_count(user=request.user),
@@ -48,9 +55,13 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
     participant = selectors.participant_get(user=request.user, conversation_id=conversation_id)
     other = selectors.conversation_other(conversation=participant.conversation, user=request.user)
     items = selectors.messages_latest(participant=participant, limit=50)
+    unsend_after = timezone.now() - timedelta(seconds=settings.MEADOW_MESSAGE_UNSEND_SECONDS)
     for item in items:
         item.card_view = (
             card_for_reader(item.card, reader=request.user) if item.withdrawn_at is None else None
+        )
+        item.can_unsend = (
+            item.sender_id == request.user.pk and item.withdrawn_at is None and item.created_at > unsend_after
         )
     last_seq = participant.conversation.last_seq
     if last_seq > participant.last_read_seq:
@@ -72,6 +83,7 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
             "is_request_for_me": is_request_for_me,
             "sent_request": sent_request,
             "client_id": uuid.uuid4().hex,
+            "unsend_seconds": settings.MEADOW_MESSAGE_UNSEND_SECONDS,
             "quick_replies": selectors.quick_replies_for(owner=request.user),
             "nav_section": "messages",
         },

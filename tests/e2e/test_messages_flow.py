@@ -111,9 +111,21 @@ def test_two_people_message_live(browser, asgi_server, page):
         expect(b.get_by_test_id("dm-message").last).to_have_text("See you at the pasar malam")
         # Bob's open window read it: Alice sees "Seen".
         expect(a.get_by_test_id("dm-seen")).to_be_visible()
+        # Unsend within two minutes: both windows show "message withdrawn" in their own language.
+        a.get_by_test_id("dm-input").fill("oops, wrong chat")
+        a.get_by_test_id("dm-send").click()
+        expect(b.get_by_test_id("dm-message").last).to_have_text("oops, wrong chat")
+        a.get_by_test_id("dm-message").last.get_by_test_id("dm-unsend").click()
+        expect(a.get_by_test_id("dm-message").last).to_contain_text("Message withdrawn")
+        expect(b.get_by_test_id("dm-message").last).to_contain_text("消息已撤回")
         shot(a, "dm-thread-en")
         shot(b, "dm-thread-zh")
-        assert list(Message.objects.order_by("seq").values_list("seq", flat=True)) == [1, 2, 3]
+        assert list(Message.objects.order_by("seq").values_list("seq", "text")) == [
+            (1, "Hi Bob, I love your cendol notes!"),
+            (2, "谢谢"),
+            (3, "See you at the pasar malam"),
+            (4, ""),
+        ]
     finally:
         ctx_a.close()
         ctx_b.close()

@@ -387,3 +387,24 @@ def test_quick_replies_are_for_verified_businesses(api_for, friends, client):
     assert api_for(a).delete(f"/api/v1/me/quick-replies/{reply['id']}").status_code == 404
     assert api_for(shop).delete(f"/api/v1/me/quick-replies/{reply['id']}").status_code == 204
     assert api_for(shop).get("/api/v1/me/quick-replies").json() == {"items": []}
+
+
+def test_search_in_my_conversations(api_for, friends):
+    a, b = friends
+    c = UserFactory(display_name="Nurul Aina")
+    Follow.objects.create(follower=c, followee=a)
+    conv_b = open_conv(api_for, a, b).json()["id"]
+    conv_c = open_conv(api_for, a, c).json()["id"]
+    send(api_for, b, conv_b, "The durian stall opens at 7", "1")
+    send(api_for, a, conv_c, "hello", "2")
+    client = api_for(a)
+    ids = lambda q: [r["id"] for r in client.get(f"/api/v1/conversations?q={q}").json()["items"]]  # noqa: E731
+    assert ids("durian") == [conv_b]
+    assert ids("nurul") == [conv_c]
+    assert ids(f"@{b.handle}") == [conv_b]
+    assert ids("nothing-like-this") == []
+    # deleted for me: its messages are no longer searched
+    client.delete(f"/api/v1/conversations/{conv_b}")
+    assert ids("durian") == []
+    # someone else's words are not searchable by a stranger
+    assert api_for(UserFactory()).get("/api/v1/conversations?q=durian").json()["items"] == []

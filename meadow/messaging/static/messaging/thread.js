@@ -14,6 +14,7 @@
   const form = thread.querySelector("[data-dm-send]");
   const csrf = (() => { try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"]; } catch { return ""; } })();
   let lastSeq = Number(thread.dataset.lastSeq || 0);
+  const unsendMs = Number(thread.dataset.unsendSeconds || 120) * 1000;
   let seenSeq = Number(seen.dataset.seenSeq || -1);
 
   const scrollDown = () => { list.lastElementChild?.scrollIntoView({ block: "end" }); };
@@ -48,6 +49,15 @@
     text.hidden = !m.withdrawn && !m.text;
     li.querySelector(".dm-card")?.remove();
     if (m.card && !m.withdrawn) li.appendChild(card(m.card));
+    if (m.withdrawn) li.querySelector("[data-unsend]")?.remove();
+    else if (m.sender.handle === me && !li.querySelector("[data-unsend]")) {
+      const left = unsendMs - (Date.now() - Date.parse(m.created_at));
+      if (left > 0) {
+        const b = document.createElement("button"); b.type = "button"; b.className = "dm-unsend";
+        b.dataset.unsend = String(m.id); b.dataset.testid = "dm-unsend"; b.textContent = thread.dataset.labelUnsend;
+        li.appendChild(b); setTimeout(() => b.remove(), left);
+      }
+    }
     lastSeq = Math.max(lastSeq, m.seq);
     return li;
   };
@@ -125,5 +135,16 @@
       } catch { showError(null); } finally { button.disabled = false; input.focus(); }
     });
   }
+  // Unsend (within the window): the API erases it; both sides' pages show "message withdrawn"
+  list.addEventListener("click", async (e) => {
+    const b = e.target.closest("[data-unsend]"); if (!b) return;
+    b.disabled = true;
+    const r = await fetch(`/api/v1/conversations/${id}/messages/${b.dataset.unsend}/unsend`, {
+      method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrf },
+    }).catch(() => null);
+    const body = r ? await r.json().catch(() => null) : null;
+    if (r && r.ok) bubble(body); else { b.remove(); showError(body); }
+  });
+  list.querySelectorAll("[data-unsend]").forEach((b) => setTimeout(() => b.remove(), unsendMs));
   scrollDown(); showSeen();
 })();
