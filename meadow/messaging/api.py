@@ -14,7 +14,7 @@ from pydantic import Field, StrictBool
 from meadow.accounts.models import User
 from meadow.core.http import ModerationErrorOut, responses, token_or_session
 from meadow.core.pagination import PageCursor, PageLimit
-from meadow.core.schema import JSONId, JSONInt, Limits, Text
+from meadow.core.schema import JSONId, JSONInt, Limits, NonBlankText, Text
 from meadow.messaging import selectors, services
 from meadow.messaging.cards import card_for_reader
 from meadow.messaging.models import Conversation, Participant
@@ -94,13 +94,15 @@ class OpenIn(Schema):
 
 
 class SendIn(Schema):
-    text: Annotated[str, Limits(max_length=services.MESSAGE_MAX * 8, pattern=r"^[^\x00]*$")] = ""
-    client_id: Annotated[Text, Limits(min_length=1, max_length=services.CLIENT_ID_MAX)]
+    text: Annotated[Text, Limits(max_length=services.MESSAGE_MAX)] = Field(
+        default="", description="Required unless a card is sent."
+    )
+    client_id: Annotated[NonBlankText, Limits(max_length=services.CLIENT_ID_MAX)]
     card: CardIn | None = None
 
 
 class ReadIn(Schema):
-    seq: Annotated[JSONInt, Field(ge=0, le=2**63 - 1)]
+    seq: Annotated[JSONInt, Limits(minimum=0, maximum=2**63 - 1)]
 
 
 class MuteIn(Schema):
@@ -155,7 +157,7 @@ def conversation_open(request: HttpRequest, payload: OpenIn):
 def conversation_list(
     request: HttpRequest,
     box: Literal["inbox", "requests"] = "inbox",
-    q: Annotated[str, Limits(max_length=100, pattern=r"^[^\x00]*$")] = "",
+    q: Annotated[Text, Limits(max_length=selectors.SEARCH_MAX)] = "",
     cursor: PageCursor = None,
     limit: PageLimit = None,
 ):
@@ -276,8 +278,8 @@ def realtime_ticket(request: HttpRequest):
 
 # --- the business inbox ----------------------------------------------------------------------------------------
 class QuickReplyIn(Schema):
-    title: Annotated[Text, Limits(min_length=1, max_length=services.QUICK_REPLY_TITLE_MAX)]
-    text: Annotated[Text, Limits(min_length=1, max_length=services.MESSAGE_MAX * 8)]
+    title: Annotated[NonBlankText, Limits(max_length=services.QUICK_REPLY_TITLE_MAX)]
+    text: Annotated[NonBlankText, Limits(max_length=services.MESSAGE_MAX)]
 
 
 class QuickReplyOut(Schema):
@@ -302,7 +304,7 @@ def quick_reply_list(request: HttpRequest):
 
 @router.post("/me/quick-replies", response=responses({201: QuickReplyOut}))
 def quick_reply_create(request: HttpRequest, payload: QuickReplyIn):
-    """Save a quick reply (403 ``not_verified`` unless a verified business; at most 30)."""
+    """Save a quick reply (403 ``not_verified`` unless a verified business; 409 ``too_many`` past 30)."""
     reply = services.quick_reply_create(owner=request.user, title=payload.title, text=payload.text)
     return Status(201, _reply(reply))
 

@@ -10,12 +10,15 @@ from typing import Any
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Greatest
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from meadow.accounts.models import Block, User
+from meadow.core.errors import ValidationFailed
 from meadow.core.pagination import clamp_limit, decode_cursor, encode_cursor
 from meadow.messaging.models import Conversation, Message, Participant, QuickReply
 
 BOXES = ("inbox", "requests")
+SEARCH_MAX = 100
 
 
 def _blocked_by_other(user: User) -> Exists:
@@ -86,7 +89,11 @@ def conversations_for_user(
     size = clamp_limit(limit)
     state = Participant.State.REQUEST if box == "requests" else Participant.State.INBOX
     qs = _listed(user).filter(state=state).select_related("conversation").annotate(unread=_unread_expr())
-    q = (q or "").strip()[:100]
+    if len(q or "") > SEARCH_MAX:
+        raise ValidationFailed(
+            _("Search for at most %(max)d characters.") % {"max": SEARCH_MAX}, field="q", code="too_long"
+        )
+    q = (q or "").strip()
     if q:
         # search in my conversations: the other person's name or handle, or a message I can still see
         others = Participant.objects.filter(conversation_id=OuterRef("conversation_id")).exclude(

@@ -334,7 +334,7 @@ def conversation_accept(*, user: User, conversation: Conversation) -> Conversati
 def conversation_read(*, user: User, conversation: Conversation, seq: int) -> int:
     """Mark the conversation read up to ``seq`` (never backwards, never past its last message). The other
     person hears of it ("Seen") unless this is a request not yet accepted. Returns the read seq."""
-    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2**63:
         raise ValidationFailed(_("seq is a message's sequence number."), field="seq")
     participant = _participant(conversation, user)
     conversation.refresh_from_db(fields=["last_seq", "state"])
@@ -466,7 +466,7 @@ def quick_reply_create(*, owner: User, title: str, text: str) -> QuickReply:
         # count under the owner's row lock, so two saves at once cannot both pass the limit
         User.objects.select_for_update().filter(pk=owner.pk).first()
         if QuickReply.objects.filter(owner=owner).count() >= QUICK_REPLIES_MAX:
-            raise ValidationFailed(
+            raise Conflict(  # a state of the data, not bad input: 409
                 _("You can keep at most %(max)d quick replies.") % {"max": QUICK_REPLIES_MAX}, code="too_many"
             )
         return QuickReply.objects.create(owner=owner, title=title, text=text)

@@ -45,6 +45,12 @@ STATE_REFUSALS: dict[str, tuple[str, str]] = {
         "400",
         "not_video: only a video note can be watched to the end",
     ),
+    "POST /api/v1/conversations": ("400", "self: the handle is the caller's own"),
+    "POST /api/v1/conversations/{conversation_id}/messages": (
+        "400",
+        "moderation_blocked: the text is refused by the moderation engine (a redirect, in a request); or"
+        " required: neither text nor a card",
+    ),
 }
 
 
