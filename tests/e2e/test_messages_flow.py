@@ -26,7 +26,38 @@ SHOTS = Path(__file__).resolve().parents[2] / "var" / "shots"
 
 
 @pytest.fixture
-def asgi_server(live_server):
+def sqlite_waits_for_locks(monkeypatch):
+    """The test database on SQLite is in memory with a shared cache: a connection that meets another's table lock
+    fails at once ("database table is locked") instead of waiting as a file database with a busy timeout does.
+    Uvicorn runs each request and each socket's database work in threads of their own, so here a statement that
+    meets a lock is retried for up to 10 s — the wait a real database does. PostgreSQL is left alone."""
+    import sqlite3
+
+    from django.db import connection
+    from django.db.backends.sqlite3.base import SQLiteCursorWrapper
+
+    if connection.vendor != "sqlite":
+        return
+
+    def waiting(method):
+        def run(self, *args, **kwargs):
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    return method(self, *args, **kwargs)
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.02)
+
+        return run
+
+    monkeypatch.setattr(SQLiteCursorWrapper, "execute", waiting(SQLiteCursorWrapper.execute))
+    monkeypatch.setattr(SQLiteCursorWrapper, "executemany", waiting(SQLiteCursorWrapper.executemany))
+
+
+@pytest.fixture
+def asgi_server(live_server, sqlite_waits_for_locks):
     import uvicorn
 
     from meadow.asgi import application
