@@ -13,6 +13,7 @@ from meadow.distribution.api import router as feeds_router
 from meadow.distribution.creator_api import router as creator_router
 from meadow.enforcement.api import router as enforcement_router
 from meadow.engagement.api import router as engagement_router
+from meadow.messaging.api import router as messaging_router
 from meadow.moderation.api import router as moderation_router
 from meadow.moderation.labels import moderation_for_reader
 from meadow.notes.api import router as notes_router
@@ -52,3 +53,4 @@ api.add_router("", orders_router)
 api.add_router("", business_router)
 api.add_router("", store_router)
 api.add_router("", privacy_router)
+api.add_router("", messaging_router)

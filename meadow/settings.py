@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "meadow.notes",
     "meadow.engagement",
     "meadow.notifications",
+    "meadow.messaging",
     "meadow.web",
     "meadow.search",
     "meadow.orders",
@@ -457,6 +458,11 @@ MEADOW_SEARCH_EXHAUSTIVE_MATCHES = int(env("MEADOW_SEARCH_EXHAUSTIVE_MATCHES", "
 # Orders and payments (docs/operations.md): how long an unpaid order holds its stock, the payment provider, and
 # the sandbox provider's webhook signing secret (derived from SECRET_KEY when unset) and replay window.
 MEADOW_ORDER_PAYMENT_TIMEOUT_MINUTES = int(env("MEADOW_ORDER_PAYMENT_TIMEOUT_MINUTES", "15"))
+# Messages: a new account (joined less than MEADOW_MESSAGE_NEW_ACCOUNT_DAYS ago, not a verified business) opens at
+# most MEADOW_MESSAGE_REQUESTS_PER_DAY message requests a day; a message may be unsent for MEADOW_MESSAGE_UNSEND_SECONDS.
+MEADOW_MESSAGE_REQUESTS_PER_DAY = int(env("MEADOW_MESSAGE_REQUESTS_PER_DAY", "10"))
+MEADOW_MESSAGE_NEW_ACCOUNT_DAYS = int(env("MEADOW_MESSAGE_NEW_ACCOUNT_DAYS", "30"))
+MEADOW_MESSAGE_UNSEND_SECONDS = int(env("MEADOW_MESSAGE_UNSEND_SECONDS", "120"))
 # The most units one buyer may hold reserved in unpaid orders: of one SKU, and in total (stock is a shared good).
 MEADOW_UNPAID_MAX_UNITS_PER_SKU = int(env("MEADOW_UNPAID_MAX_UNITS_PER_SKU", "20"))
 MEADOW_UNPAID_MAX_UNITS = int(env("MEADOW_UNPAID_MAX_UNITS", "50"))

@@ -11,6 +11,7 @@ from meadow.distribution import creator_views as creator
 from meadow.distribution import views as distribution
 from meadow.enforcement import views as enforcement
 from meadow.engagement import views as engagement
+from meadow.messaging import views as messaging
 from meadow.notes import views as notes
 from meadow.notifications import views as notifications
 from meadow.publishing import views as publishing
@@ -23,7 +24,20 @@ web_patterns = [
     path("", web.home, name="home"),
     path("search/", web.search, name="search"),
     path("store/", web.store, name="store"),
-    path("messages/", web.messages_inbox, name="messages"),
+    path("messages/", messaging.inbox, name="messages"),
+    path("messages/<int:conversation_id>/", messaging.conversation, name="conversation"),
+    path("messages/<int:conversation_id>/send/", messaging.send, name="conversation_send"),
+    path("messages/<int:conversation_id>/accept/", messaging.accept, name="conversation_accept"),
+    path("messages/<int:conversation_id>/delete/", messaging.delete, name="conversation_delete"),
+    path("messages/<int:conversation_id>/block/", messaging.block, name="conversation_block"),
+    path("messages/<int:conversation_id>/mute/", messaging.mute, name="conversation_mute"),
+    path(f"@{HANDLE}/message/", messaging.open_with, name="message_open"),
+    path("messages/quick-replies/", messaging.quick_reply_add, name="quick_reply_add"),
+    path(
+        "messages/quick-replies/<int:reply_id>/delete/",
+        messaging.quick_reply_remove,
+        name="quick_reply_remove",
+    ),
     path("terms/", web.legal, {"document": "terms"}, name="terms"),
     path("privacy/", web.legal, {"document": "privacy"}, name="privacy"),
     path("signup/", accounts.signup, name="signup"),

@@ -176,17 +176,28 @@ class Screening:
 
 
 def enforcement_check_text(
-    *, user, text: str, field: str, error_field: str | None = None, target=None
+    *,
+    user,
+    text: str,
+    field: str,
+    error_field: str | None = None,
+    target=None,
+    block_categories: frozenset[str] | set[str] = frozenset(),
 ) -> Screening:
     """Check ``text`` written in ``field`` (note, comment, bio, username, dm) by ``user``. ``block`` raises
     ``ModerationBlocked`` with the findings (and keeps the attempt: see ``_record_blocked_attempt``); otherwise the screening
-    is returned — a ``review`` verdict is for the caller to hold with ``enforcement_hold``."""
+    is returned — a ``review`` verdict is for the caller to hold with ``enforcement_hold``.
+
+    ``block_categories`` makes any hit of those categories block whatever the policy table says (a redirect in
+    a message request, to someone who has not accepted the conversation)."""
     from meadow.moderation.services import moderation_check
 
     result = moderation_check(text=text, field=field, account=account_kind(user))
-    screening = Screening(
-        verdict=result.verdict, hits=[h.to_dict() for h in result.hits], text=text, field=field
-    )
+    hits = [h.to_dict() for h in result.hits]
+    verdict = result.verdict
+    if block_categories and any(h["category"] in block_categories for h in hits):
+        verdict = "block"
+    screening = Screening(verdict=verdict, hits=hits, text=text, field=field)
     if screening.verdict == "block":
         _record_blocked_attempt(user=user, screening=screening, target=target)
         blocking = [h for h in screening.hits if h["category"]]

@@ -21,6 +21,7 @@ from meadow.core.ratelimit import client_ip
 from meadow.core.redirects import next_url
 from meadow.enforcement.selectors import notes_limited_ids
 from meadow.enforcement.services import enforcement_login_gate
+from meadow.messaging import selectors as messaging_selectors
 from meadow.notes import selectors as note_selectors
 from meadow.notes.views import render_grid
 from meadow.privacy.views import signed_in as privacy_signed_in
@@ -120,6 +121,7 @@ def profile(request: HttpRequest, handle: str) -> HttpResponse:
         "profile": user,
         "follow": account_selectors.follow_status(follower=viewer, followee=user),
         "blocked": bool(viewer and account_selectors.has_blocked(blocker=viewer, blocked=user)),
+        "can_message": messaging_selectors.can_message(viewer=viewer, other=user),
         "can_see": account_selectors.can_see_connections(viewer=viewer, user=user),
         "requests": account_selectors.follow_requests_for(user=user).count()
         if viewer and viewer.pk == user.pk

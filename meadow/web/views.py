@@ -125,9 +125,5 @@ def store(request: HttpRequest) -> HttpResponse:
     return store_home(request)
 
 
-def messages_inbox(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/messages.html")
-
-
 def legal(request: HttpRequest, document: str) -> HttpResponse:
     return render(request, f"web/{document}.html", {"version": settings.MEADOW_TERMS_VERSION})

@@ -60,6 +60,12 @@ STATE_REFUSALS: dict[str, tuple[str, str]] = {
         "wrong_password / required / bad_code: the re-confirmation must be the account's own password, or its"
         " SMS code when it has no password",
     ),
+    "POST /api/v1/conversations": ("400", "self: the handle is the caller's own"),
+    "POST /api/v1/conversations/{conversation_id}/messages": (
+        "400",
+        "moderation_blocked: the text is refused by the moderation engine (a redirect, in a request); or"
+        " required: neither text nor a card",
+    ),
 }
 
 

@@ -20,9 +20,9 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# The live test server speaks WSGI only: the unread badge's WebSocket cannot connect there (uvicorn serves it in
-# every real profile). That console error, and only it, is expected.
-EXPECTED = re.compile(r"WebSocket connection to 'ws://[^']+/ws/notifications/' failed")
+# The live test server speaks WSGI only: the unread badges' WebSockets (notifications, messages) cannot connect
+# there (uvicorn serves them in every real profile). Those console errors, and only they, are expected.
+EXPECTED = re.compile(r"WebSocket connection to 'ws://[^']+/ws/(notifications|messages)/' failed")
 
 
 @pytest.fixture

@@ -1,0 +1,315 @@
+"""Message endpoints (DESIGN.md, "Messages"): conversations and requests, messages after/before a sequence
+number, accept, read, mute, delete for me, unsend, and the realtime ticket for API clients' WebSockets. Every
+conversation endpoint answers 404 to a non-participant and 401 to an anonymous caller."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from django.http import Http404, HttpRequest
+from ninja import Router, Schema, Status
+from pydantic import Field, StrictBool
+
+from meadow.accounts.models import User
+from meadow.core.http import ModerationErrorOut, responses, token_or_session
+from meadow.core.pagination import PageCursor, PageLimit
+from meadow.core.schema import JSONId, JSONInt, Limits, NonBlankText, Text
+from meadow.messaging import selectors, services
+from meadow.messaging.cards import card_for_reader
+from meadow.messaging.models import Conversation, Participant
+from meadow.messaging.shapes import message_data, person_data
+
+router = Router(tags=["messages"], auth=token_or_session)
+PathId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Seq = Annotated[int, Field(ge=0, le=2**63 - 1)]
+
+
+class PersonOut(Schema):
+    handle: str
+    display_name: str
+    avatar: str | None
+    verified: bool
+
+
+class CardIn(Schema):
+    type: Literal["note", "product", "order"]
+    id: JSONId
+
+
+class CardOut(Schema):
+    """A card as the reader may see it: ``available`` false (and nothing but its type and id) for a note, a
+    product or an order the reader may not see."""
+
+    type: str
+    id: int
+    available: bool
+    title: str | None
+    url: str | None
+    status: str | None = Field(description="An order's status; null for notes and products.")
+
+
+class MessageOut(Schema):
+    id: int
+    conversation: int
+    seq: int
+    sender: PersonOut
+    client_id: str
+    text: str
+    card: CardOut | None
+    withdrawn: bool
+    created_at: datetime
+
+
+class ConversationOut(Schema):
+    id: int
+    state: Literal["active", "request"]
+    with_: PersonOut = Field(alias="with")
+
+
+class ConversationItemOut(ConversationOut):
+    last_message: MessageOut | None
+    unread: int
+    muted: bool
+
+
+class ConversationPage(Schema):
+    items: list[ConversationItemOut]
+    next_cursor: str | None
+
+
+class ConversationDetailOut(ConversationItemOut):
+    seen_seq: int | None = Field(
+        description="How far the other person has read; null for the sender of a request not yet accepted."
+    )
+
+
+class MessagePage(Schema):
+    items: list[MessageOut]
+    next_cursor: str | None
+
+
+class OpenIn(Schema):
+    with_: Annotated[str, Limits(max_length=64, pattern=r"^@?[A-Za-z0-9._]{1,64}$")] = Field(alias="with")
+
+
+class SendIn(Schema):
+    text: Annotated[Text, Limits(max_length=services.MESSAGE_MAX)] = Field(
+        default="", description="Required unless a card is sent."
+    )
+    client_id: Annotated[NonBlankText, Limits(max_length=services.CLIENT_ID_MAX)]
+    card: CardIn | None = None
+
+
+class ReadIn(Schema):
+    seq: Annotated[JSONInt, Limits(minimum=0, maximum=2**63 - 1)]
+
+
+class MuteIn(Schema):
+    muted: StrictBool
+
+
+class TicketOut(Schema):
+    ticket: str
+    expires_in: int
+
+
+def _abs(request: HttpRequest, person: dict) -> dict:
+    if person.get("avatar"):
+        person = {**person, "avatar": request.build_absolute_uri(person["avatar"])}
+    return person
+
+
+def _message(request: HttpRequest, message) -> dict:
+    data = message_data(message)
+    data["sender"] = _abs(request, data["sender"])
+    data["card"] = card_for_reader(data["card"], reader=request.user)
+    return data
+
+
+def _conversation(request: HttpRequest, conversation: Conversation, other: User) -> dict:
+    return {"id": conversation.pk, "state": conversation.state, "with": _abs(request, person_data(other))}
+
+
+def _item(request: HttpRequest, row: Participant) -> dict:
+    return {
+        **_conversation(request, row.conversation, row.other),
+        "last_message": _message(request, row.last_message) if row.last_message else None,
+        "unread": row.unread,
+        "muted": row.muted,
+    }
+
+
+@router.post(
+    "/conversations", response=responses({201: ConversationOut, 200: ConversationOut}), by_alias=True
+)
+def conversation_open(request: HttpRequest, payload: OpenIn):
+    """Open the conversation with ``with`` (a handle): 201 when new (``state`` ``request`` when they do not
+    follow you), 200 with the same body when it exists; 403 ``blocked`` or ``not_allowed``."""
+    other = User.objects.filter(handle=payload.with_.lstrip("@").lower(), is_active=True).first()
+    if other is None:
+        raise Http404
+    conversation, created = services.conversation_open(user=request.user, other=other)
+    return Status(201 if created else 200, _conversation(request, conversation, other))
+
+
+@router.get("/conversations", response=responses({200: ConversationPage}), by_alias=True)
+def conversation_list(
+    request: HttpRequest,
+    box: Literal["inbox", "requests"] = "inbox",
+    q: Annotated[Text, Limits(max_length=selectors.SEARCH_MAX)] = "",
+    cursor: PageCursor = None,
+    limit: PageLimit = None,
+):
+    """Your inbox, or your message requests (``box=requests``), latest activity first, with unread counts;
+    ``q`` searches your conversations (the other person's name or handle, and the messages' text)."""
+    page = selectors.conversations_for_user(user=request.user, box=box, cursor=cursor, limit=limit, q=q)
+    return {"items": [_item(request, row) for row in page["items"]], "next_cursor": page["next_cursor"]}
+
+
+@router.get(
+    "/conversations/{conversation_id}", response=responses({200: ConversationDetailOut}), by_alias=True
+)
+def conversation_detail(request: HttpRequest, conversation_id: PathId):
+    participant = selectors.participant_get(user=request.user, conversation_id=conversation_id)
+    participant.other = selectors.conversation_other(conversation=participant.conversation, user=request.user)
+    participant.last_message = None
+    participant.unread = max(
+        0,
+        participant.conversation.last_seq - max(participant.last_read_seq, participant.deleted_before_seq),
+    )
+    return {**_item(request, participant), "seen_seq": selectors.other_read_seq(participant=participant)}
+
+
+@router.get("/conversations/{conversation_id}/messages", response=responses({200: MessagePage}))
+def message_list(
+    request: HttpRequest,
+    conversation_id: PathId,
+    after: Seq | None = None,
+    before: Seq | None = None,
+    cursor: PageCursor = None,
+    limit: PageLimit = None,
+):
+    """Messages in ascending ``seq``: those after ``after`` (catching up), or the latest before ``before``
+    (history); ``next_cursor`` continues in the same direction."""
+    participant = selectors.participant_get(user=request.user, conversation_id=conversation_id)
+    page = selectors.messages_for_participant(
+        participant=participant, after=after, before=before, cursor=cursor, limit=limit
+    )
+    return {"items": [_message(request, m) for m in page["items"]], "next_cursor": page["next_cursor"]}
+
+
+@router.post(
+    "/conversations/{conversation_id}/messages",
+    response=responses({201: MessageOut, 200: MessageOut, 400: ModerationErrorOut}),
+)
+def message_send(request: HttpRequest, conversation_id: PathId, payload: SendIn):
+    """Send a message: 201, or 200 with the stored message for a ``client_id`` already used; 400
+    ``moderation_blocked`` with the findings when it is not delivered."""
+    conversation = selectors.conversation_get_for_participant(
+        user=request.user, conversation_id=conversation_id
+    )
+    message, created = services.message_send(
+        sender=request.user,
+        conversation=conversation,
+        text=payload.text,
+        client_id=payload.client_id,
+        card=payload.card.dict() if payload.card else None,
+    )
+    return Status(201 if created else 200, _message(request, message))
+
+
+@router.post(
+    "/conversations/{conversation_id}/accept", response=responses({200: ConversationOut}), by_alias=True
+)
+def conversation_accept(request: HttpRequest, conversation_id: PathId):
+    conversation = selectors.conversation_get_for_participant(
+        user=request.user, conversation_id=conversation_id
+    )
+    services.conversation_accept(user=request.user, conversation=conversation)
+    other = selectors.conversation_other(conversation=conversation, user=request.user)
+    return _conversation(request, conversation, other)
+
+
+@router.post("/conversations/{conversation_id}/read", response=responses({204: None}))
+def conversation_read(request: HttpRequest, conversation_id: PathId, payload: ReadIn):
+    conversation = selectors.conversation_get_for_participant(
+        user=request.user, conversation_id=conversation_id
+    )
+    services.conversation_read(user=request.user, conversation=conversation, seq=payload.seq)
+    return Status(204, None)
+
+
+@router.post("/conversations/{conversation_id}/mute", response=responses({204: None}))
+def conversation_mute(request: HttpRequest, conversation_id: PathId, payload: MuteIn):
+    conversation = selectors.conversation_get_for_participant(
+        user=request.user, conversation_id=conversation_id
+    )
+    services.conversation_mute(user=request.user, conversation=conversation, muted=payload.muted)
+    return Status(204, None)
+
+
+@router.delete("/conversations/{conversation_id}", response=responses({204: None}))
+def conversation_delete(request: HttpRequest, conversation_id: PathId):
+    """Delete for me: the messages so far are gone for you; the other person keeps theirs."""
+    conversation = selectors.conversation_get_for_participant(
+        user=request.user, conversation_id=conversation_id
+    )
+    services.conversation_delete_for_me(user=request.user, conversation=conversation)
+    return Status(204, None)
+
+
+@router.post(
+    "/conversations/{conversation_id}/messages/{message_id}/unsend", response=responses({200: MessageOut})
+)
+def message_unsend(request: HttpRequest, conversation_id: PathId, message_id: PathId):
+    """Unsend your message within 2 minutes; it reads "message withdrawn" for everyone."""
+    participant = selectors.participant_get(user=request.user, conversation_id=conversation_id)
+    message = selectors.message_get(participant=participant, message_id=message_id)
+    return _message(request, services.message_unsend(user=request.user, message=message))
+
+
+@router.post("/realtime/ticket", response=responses({201: TicketOut}))
+def realtime_ticket(request: HttpRequest):
+    """A single-use ticket, valid for a minute, for ``/ws/messages/?ticket=…`` (clients without a session)."""
+    ticket, seconds = services.realtime_ticket_issue(user=request.user)
+    return Status(201, {"ticket": ticket, "expires_in": seconds})
+
+
+# --- the business inbox ----------------------------------------------------------------------------------------
+class QuickReplyIn(Schema):
+    title: Annotated[NonBlankText, Limits(max_length=services.QUICK_REPLY_TITLE_MAX)]
+    text: Annotated[NonBlankText, Limits(max_length=services.MESSAGE_MAX)]
+
+
+class QuickReplyOut(Schema):
+    id: int
+    title: str
+    text: str
+
+
+class QuickReplyList(Schema):
+    items: list[QuickReplyOut]
+
+
+def _reply(reply) -> dict:
+    return {"id": reply.pk, "title": reply.title, "text": reply.text}
+
+
+@router.get("/me/quick-replies", response=responses({200: QuickReplyList}))
+def quick_reply_list(request: HttpRequest):
+    """A verified business's saved answers for its inbox (empty for other accounts)."""
+    return {"items": [_reply(r) for r in selectors.quick_replies_for(owner=request.user)]}
+
+
+@router.post("/me/quick-replies", response=responses({201: QuickReplyOut}))
+def quick_reply_create(request: HttpRequest, payload: QuickReplyIn):
+    """Save a quick reply (403 ``not_verified`` unless a verified business; 409 ``too_many`` past 30)."""
+    reply = services.quick_reply_create(owner=request.user, title=payload.title, text=payload.text)
+    return Status(201, _reply(reply))
+
+
+@router.delete("/me/quick-replies/{reply_id}", response=responses({204: None}))
+def quick_reply_delete(request: HttpRequest, reply_id: PathId):
+    services.quick_reply_delete(owner=request.user, reply_id=reply_id)
+    return Status(204, None)

@@ -1,0 +1,279 @@
+"""Reads about messages: the one access function (a conversation for its participants only — 404 for anyone
+else, and for a person the other participant blocked), the inbox and requests boxes with unread counts in one
+query, and a conversation's messages after or before a sequence number."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Greatest
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from meadow.accounts.models import Block, User
+from meadow.core.errors import ValidationFailed
+from meadow.core.pagination import clamp_limit, decode_cursor, encode_cursor
+from meadow.messaging.models import Conversation, Message, Participant, QuickReply
+
+BOXES = ("inbox", "requests")
+SEARCH_MAX = 100
+
+
+def _blocked_by_other(user: User) -> Exists:
+    """The other participant of the row's conversation blocked ``user``."""
+    others = Participant.objects.filter(conversation_id=OuterRef(OuterRef("conversation_id"))).exclude(
+        user_id=user.pk
+    )
+    return Exists(Block.objects.filter(blocked_id=user.pk, blocker_id__in=others.values("user_id")))
+
+
+def participant_get(*, user: User, conversation_id: int) -> Participant:
+    """``user``'s place in the conversation, with the conversation and the other person; 404 when ``user`` is
+    not in it, or the other person blocked them (the conversation disappears for the blocked person)."""
+    if user is None or not user.is_authenticated:
+        raise Http404
+    found = (
+        Participant.objects.filter(user=user, conversation_id=conversation_id)
+        .select_related("conversation")
+        .annotate(blocked_by_other=_blocked_by_other(user))
+        .first()
+    )
+    if found is None or found.blocked_by_other:
+        raise Http404
+    return found
+
+
+def conversation_get_for_participant(*, user: User, conversation_id: int) -> Conversation:
+    """THE access function: the conversation for one of its participants; 404 for everyone else."""
+    return participant_get(user=user, conversation_id=conversation_id).conversation
+
+
+def conversation_other(*, conversation: Conversation, user: User) -> User:
+    """The other person of a one-to-one conversation."""
+    other = (
+        User.objects.filter(
+            pk__in=Participant.objects.filter(conversation=conversation)
+            .exclude(user_id=user.pk)
+            .values("user_id")
+        )
+        .order_by("pk")
+        .first()
+    )
+    if other is None:
+        raise Http404
+    return other
+
+
+def _unread_expr():
+    return Greatest(F("conversation__last_seq") - Greatest(F("last_read_seq"), F("deleted_before_seq")), 0)
+
+
+def _listed(user: User) -> QuerySet[Participant]:
+    """``user``'s conversations that have something to show (not deleted for them since the last message),
+    without those whose other person blocked them."""
+    return Participant.objects.filter(user=user, conversation__last_seq__gt=F("deleted_before_seq")).exclude(
+        _blocked_by_other(user)
+    )
+
+
+def conversations_for_user(
+    *, user: User, box: str = "inbox", cursor: str | None = None, limit: int | None = None, q: str = ""
+) -> dict[str, Any]:
+    """One page of a box, latest activity first: ``inbox`` (accepted conversations and the requests one sent)
+    or ``requests`` (first messages from people one does not follow). Each item is a ``Participant`` with
+    ``conversation``, ``other`` (the other person), ``last_message`` and ``unread``; the number of queries does
+    not grow with the page size. ``q`` keeps the conversations whose other person's name or handle, or one of
+    whose messages (not deleted for ``user``), contains it."""
+    size = clamp_limit(limit)
+    state = Participant.State.REQUEST if box == "requests" else Participant.State.INBOX
+    qs = _listed(user).filter(state=state).select_related("conversation").annotate(unread=_unread_expr())
+    if len(q or "") > SEARCH_MAX:
+        raise ValidationFailed(
+            _("Search for at most %(max)d characters.") % {"max": SEARCH_MAX}, field="q", code="too_long"
+        )
+    q = (q or "").strip()
+    if q:
+        # search in my conversations: the other person's name or handle, or a message I can still see
+        others = Participant.objects.filter(conversation_id=OuterRef("conversation_id")).exclude(
+            user_id=user.pk
+        )
+        qs = qs.filter(
+            Exists(
+                others.filter(Q(user__handle__icontains=q.lstrip("@")) | Q(user__display_name__icontains=q))
+            )
+            | Exists(
+                Message.objects.filter(
+                    conversation_id=OuterRef("conversation_id"),
+                    seq__gt=OuterRef("deleted_before_seq"),
+                    withdrawn_at__isnull=True,
+                    text__icontains=q,
+                )
+            )
+        )
+    after = decode_cursor(cursor)
+    if after is not None:
+        qs = qs.filter(activity_key__lt=after)
+    rows = list(qs.order_by("-activity_key")[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    _attach(rows, user=user)
+    return {
+        "items": rows,
+        "next_cursor": encode_cursor(rows[-1].activity_key) if more and rows else None,
+    }
+
+
+def _attach(rows: Sequence[Any], *, user: User) -> None:
+    """The other person and the last message of each row: two queries for the whole page."""
+    ids = [row.conversation_id for row in rows]
+    others = {
+        p.conversation_id: p.user
+        for p in Participant.objects.filter(conversation_id__in=ids)
+        .exclude(user_id=user.pk)
+        .select_related("user")
+    }
+    lasts = (
+        {
+            (m.conversation_id, m.seq): m
+            for m in Message.objects.filter(
+                Q(
+                    *[Q(conversation_id=row.conversation_id, seq=row.conversation.last_seq) for row in rows],
+                    _connector=Q.OR,
+                )
+            ).select_related("sender")
+        }
+        if rows
+        else {}
+    )
+    for row in rows:
+        row.other = others.get(row.conversation_id)
+        last = lasts.get((row.conversation_id, row.conversation.last_seq))
+        row.last_message = last if last is not None and last.seq > row.deleted_before_seq else None
+
+
+def messages_unread_total(*, user_id: int) -> int:
+    """The navigation badge: how many conversations (inbox and requests, muted ones aside) have unread
+    messages."""
+    user = User(pk=user_id)
+    return (
+        _listed(user)
+        .filter(muted=False, conversation__last_seq__gt=Greatest(F("last_read_seq"), F("deleted_before_seq")))
+        .count()
+    )
+
+
+def requests_count(*, user: User) -> int:
+    return _listed(user).filter(state=Participant.State.REQUEST).count()
+
+
+def messages_for_participant(
+    *,
+    participant: Participant,
+    after: int | None = None,
+    before: int | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """A page of the conversation's messages in ascending ``seq``: those after ``after`` (a reconnecting client's
+    last seen seq; ``next_cursor`` continues forward), or the latest before ``before`` (history, scrolling up;
+    ``next_cursor`` continues further back). Messages deleted for this person are not shown."""
+    size = clamp_limit(limit)
+    qs = Message.objects.filter(
+        conversation_id=participant.conversation_id, seq__gt=participant.deleted_before_seq
+    ).select_related("sender")
+    position = decode_cursor(cursor)
+    if before is not None:
+        upper = position if position is not None else before
+        rows = list(qs.filter(seq__lt=upper).order_by("-seq")[: size + 1])
+        more = len(rows) > size
+        rows = list(reversed(rows[:size]))
+        return {"items": rows, "next_cursor": encode_cursor(rows[0].seq) if more and rows else None}
+    lower = position if position is not None else (after or 0)
+    rows = list(qs.filter(seq__gt=lower).order_by("seq")[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    return {"items": rows, "next_cursor": encode_cursor(rows[-1].seq) if more and rows else None}
+
+
+def messages_latest(*, participant: Participant, limit: int = 30) -> list[Message]:
+    """The latest messages of a conversation for its page (ascending)."""
+    qs = Message.objects.filter(
+        conversation_id=participant.conversation_id, seq__gt=participant.deleted_before_seq
+    ).select_related("sender")
+    return list(reversed(list(qs.order_by("-seq")[:limit])))
+
+
+def other_read_seq(*, participant: Participant) -> int | None:
+    """How far the other person has read ("Seen") — ``None`` for the sender of a request that is not accepted
+    yet (a request's sender never learns whether it was read)."""
+    conversation = participant.conversation
+    if conversation.state == Conversation.State.REQUEST and conversation.created_by_id == participant.user_id:
+        return None
+    seq = (
+        Participant.objects.filter(conversation_id=participant.conversation_id)
+        .exclude(user_id=participant.user_id)
+        .values_list("last_read_seq", flat=True)
+        .first()
+    )
+    return seq
+
+
+def message_get(*, participant: Participant, message_id: int) -> Message:
+    """A message of the participant's conversation that they can still see; 404 otherwise."""
+    found = (
+        Message.objects.filter(
+            pk=message_id, conversation_id=participant.conversation_id, seq__gt=participant.deleted_before_seq
+        )
+        .select_related("sender")
+        .first()
+    )
+    if found is None:
+        raise Http404
+    return found
+
+
+UNREAD_CACHE_SECONDS = 300
+
+
+def unread_key(user_id: int) -> str:
+    return f"messaging:unread:{user_id}"
+
+
+def messages_unread_total_cached(*, user_id: int) -> int:
+    """``messages_unread_total`` through the cache (the services forget it when it changes)."""
+    from django.core.cache import cache
+
+    value = cache.get(unread_key(user_id))
+    if value is None:
+        value = messages_unread_total(user_id=user_id)
+        cache.set(unread_key(user_id), value, UNREAD_CACHE_SECONDS)
+    return int(value)
+
+
+def can_message(*, viewer: User | None, other: User) -> bool:
+    """Whether the profile shows a "Message" button: not oneself, no block either way, and either a
+    conversation exists already or the other person's "who may message me" lets the viewer start one."""
+    from meadow.accounts.models import Follow
+    from meadow.accounts.selectors import is_blocked_between
+
+    if viewer is None or not viewer.is_authenticated or viewer.pk == other.pk or not other.is_active:
+        return False
+    if is_blocked_between(a=viewer, b=other):
+        return False
+    low, high = sorted((viewer.pk, other.pk))
+    if Conversation.objects.filter(pair_key=f"{low}:{high}").exists():
+        return True
+    if other.message_policy == User.MessagePolicy.NOBODY:
+        return False
+    if other.message_policy == User.MessagePolicy.FOLLOWING:
+        return Follow.objects.filter(follower=other, followee=viewer, status=Follow.Status.ACTIVE).exists()
+    return True
+
+
+def quick_replies_for(*, owner: User) -> list[QuickReply]:
+    """A verified business's saved answers, oldest first (none for anyone else)."""
+    if not owner.is_verified_enterprise:
+        return []
+    return list(QuickReply.objects.filter(owner=owner).order_by("id"))

@@ -1,0 +1,34 @@
+"""The JSON shapes of conversations and messages, shared by the API, the WebSocket events and the pages (one
+definition, so a message pushed live reads exactly like the same message fetched later)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from meadow.messaging.models import Message
+
+
+def person_data(user: Any) -> dict[str, Any]:
+    return {
+        "handle": user.handle,
+        "display_name": user.display_name,
+        "avatar": user.avatar.url if user.avatar else None,
+        "verified": bool(user.is_verified_enterprise),
+    }
+
+
+def message_data(message: Message) -> dict[str, Any]:
+    """A message as its readers see it; an unsent one keeps its place in the sequence as "message withdrawn"
+    (``withdrawn``: true, the text erased; each reader's client says so in its language)."""
+    withdrawn = message.withdrawn_at is not None
+    return {
+        "id": message.pk,
+        "conversation": message.conversation_id,
+        "seq": message.seq,
+        "sender": person_data(message.sender),
+        "client_id": message.client_id,
+        "text": "" if withdrawn else message.text,
+        "card": None if withdrawn else message.card,
+        "withdrawn": withdrawn,
+        "created_at": message.created_at.isoformat(),
+    }

@@ -1,0 +1,211 @@
+"""The messages socket: both people receive a message live, read and typing events, a reconnect that resumes
+after its last seq loses nothing, someone else's conversation is refused, API clients connect with a single-use
+ticket, and a recipient with no socket open gets a notification instead."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from asgiref.sync import sync_to_async
+from asgiref.testing import ApplicationCommunicator
+from django.test import Client
+
+from meadow.accounts.models import Follow
+from meadow.messaging import services
+from meadow.messaging.models import Conversation
+from meadow.notifications.models import Notification
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Socket(ApplicationCommunicator):
+    """A WebSocket client against the ASGI application (channels.testing's, without its daphne import)."""
+
+    def __init__(self, application, path: str, *, cookie: bytes | None = None, query: bytes = b"") -> None:
+        headers = [(b"origin", b"http://localhost")]
+        if cookie:
+            headers.append((b"cookie", cookie))
+        scope = {
+            "type": "websocket",
+            "path": path,
+            "query_string": query,
+            "headers": headers,
+            "subprotocols": [],
+        }
+        super().__init__(application, scope)
+
+    async def connect(self, timeout: float = 5) -> bool:
+        await self.send_input({"type": "websocket.connect"})
+        response = await self.receive_output(timeout)
+        return response["type"] == "websocket.accept"
+
+    async def send_json(self, data) -> None:
+        await self.send_input({"type": "websocket.receive", "text": json.dumps(data)})
+
+    async def receive_json(self, timeout: float = 5):
+        response = await self.receive_output(timeout)
+        assert response["type"] == "websocket.send", response
+        return json.loads(response["text"])
+
+    async def next_of(self, kind: str, timeout: float = 5):
+        """The next event of ``kind`` (skipping unread-badge updates and the like)."""
+        while True:
+            event = await self.receive_json(timeout)
+            if event["type"] == kind:
+                return event
+
+    async def close(self) -> None:
+        await self.send_input({"type": "websocket.disconnect", "code": 1000})
+        await self.wait(5)
+
+
+def cookie_for(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+def friends():
+    a, b = UserFactory(), UserFactory()
+    Follow.objects.create(follower=a, followee=b)
+    Follow.objects.create(follower=b, followee=a)
+    conversation, _ = services.conversation_open(user=a, other=b)
+    return a, b, conversation
+
+
+send = sync_to_async(services.message_send)
+
+
+def test_both_people_receive_the_message_live_with_read_and_typing():
+    from meadow.asgi import application
+
+    a, b, conversation = friends()
+    ca, cb = cookie_for(a), cookie_for(b)
+
+    async def scenario():
+        sa, sb = (
+            Socket(application, "/ws/messages/", cookie=ca),
+            Socket(application, "/ws/messages/", cookie=cb),
+        )
+        assert await sa.connect() and await sb.connect()
+        assert (await sb.receive_json())["type"] == "unread"
+        await send(sender=a, conversation=conversation, text="hello b", client_id="m1")
+        got_b = await sb.next_of("message")
+        got_a = await sa.next_of("message")
+        badge = await sb.next_of("unread")
+        await sb.send_json({"type": "typing", "conversation": conversation.pk})
+        typing = await sa.next_of("typing")
+        await sync_to_async(services.conversation_read)(user=b, conversation=conversation, seq=1)
+        read = await sa.next_of("read")
+        await sa.close()
+        await sb.close()
+        return got_a, got_b, badge, typing, read
+
+    got_a, got_b, badge, typing, read = asyncio.run(scenario())
+    assert got_b["message"]["text"] == "hello b" and got_b["message"]["seq"] == 1
+    assert got_b["message"]["sender"]["handle"] == a.handle
+    assert got_a["message"] == got_b["message"]
+    assert badge["total"] == 1
+    assert typing == {"type": "typing", "conversation": conversation.pk, "who": b.handle}
+    assert read["seq"] == 1 and read["reader"] == b.handle
+    # connected: no notification
+    assert not Notification.objects.filter(recipient=b).exists()
+
+
+def test_a_reconnect_that_resumes_loses_nothing():
+    from meadow.asgi import application
+
+    a, b, conversation = friends()
+    cb = cookie_for(b)
+
+    async def scenario():
+        sb = Socket(application, "/ws/messages/", cookie=cb)
+        assert await sb.connect()
+        await send(sender=a, conversation=conversation, text="one", client_id="1")
+        first = await sb.next_of("message")
+        await sb.close()  # the connection drops mid-stream
+        for i in (2, 3, 4):
+            await send(sender=a, conversation=conversation, text=f"m{i}", client_id=str(i))
+        again = Socket(application, "/ws/messages/", cookie=cb)
+        assert await again.connect()
+        await again.send_json({"type": "resume", "after": {str(conversation.pk): first["message"]["seq"]}})
+        missed = []
+        while True:
+            event = await again.receive_json()
+            if event["type"] == "resumed":
+                break
+            if event["type"] == "message":
+                missed.append(event["message"])
+        await send(sender=a, conversation=conversation, text="live again", client_id="5")
+        live = await again.next_of("message")
+        await again.close()
+        return first, missed, live
+
+    first, missed, live = asyncio.run(scenario())
+    assert first["message"]["seq"] == 1
+    assert [m["seq"] for m in missed] == [2, 3, 4] and [m["text"] for m in missed] == ["m2", "m3", "m4"]
+    assert live["message"]["seq"] == 5
+
+
+def test_someone_elses_conversation_is_refused_and_nothing_leaks():
+    from meadow.asgi import application
+
+    a, _b, conversation = friends()
+    snoop = UserFactory()
+    cs = cookie_for(snoop)
+
+    async def scenario():
+        s = Socket(application, "/ws/messages/", cookie=cs)
+        assert await s.connect()
+        assert (await s.receive_json())["type"] == "unread"
+        await s.send_json({"type": "typing", "conversation": conversation.pk})
+        typing = await s.receive_json()
+        await s.send_json({"type": "resume", "after": {str(conversation.pk): 0}})
+        resumed = [await s.receive_json(), await s.receive_json()]
+        await send(sender=a, conversation=conversation, text="secret", client_id="s")
+        nothing = await s.receive_nothing(timeout=0.5)
+        await s.close()
+        return typing, resumed, nothing
+
+    await_typing, resumed, nothing = asyncio.run(scenario())
+    assert await_typing == {"type": "error", "code": "not_found"}
+    assert resumed[0]["type"] == "error" and resumed[1] == {"type": "resumed"}
+    assert nothing is True
+
+
+def test_anonymous_is_refused_and_a_ticket_works_once():
+    from meadow.asgi import application
+
+    user = UserFactory()
+    ticket, _ = services.realtime_ticket_issue(user=user)
+
+    async def scenario():
+        anonymous = Socket(application, "/ws/messages/")
+        refused = await anonymous.connect()
+        with_ticket = Socket(application, "/ws/messages/", query=f"ticket={ticket}".encode())
+        accepted = await with_ticket.connect()
+        await with_ticket.close()
+        reused = Socket(application, "/ws/messages/", query=f"ticket={ticket}".encode())
+        return refused, accepted, await reused.connect()
+
+    refused, accepted, reused = asyncio.run(scenario())
+    assert (refused, accepted, reused) == (False, True, False)
+
+
+def test_a_recipient_with_no_socket_open_gets_one_notification():
+    a, b, conversation = friends()
+    services.message_send(sender=a, conversation=conversation, text="are you there?", client_id="1")
+    services.message_send(sender=a, conversation=conversation, text="hello?", client_id="2")
+    found = list(Notification.objects.filter(recipient=b))
+    assert len(found) == 1
+    assert found[0].data["conversation"] == conversation.pk and found[0].actor_id == a.pk
+    assert not Notification.objects.filter(recipient=a).exists()
+    # a muted conversation stays quiet
+    services.conversation_read(user=b, conversation=conversation, seq=2)
+    services.conversation_mute(user=b, conversation=conversation, muted=True)
+    services.message_send(sender=a, conversation=conversation, text="still there?", client_id="3")
+    assert Notification.objects.filter(recipient=b).count() == 1
+    assert Conversation.objects.get(pk=conversation.pk).last_seq == 3

@@ -1,0 +1,188 @@
+"""The Messages pages: the inbox and Requests tabs, a conversation (the latest messages, the send box, "Seen",
+accept / delete / block for a request), and the profile's "Message" button. Live updates come from
+``static/messaging/messages.js`` over ``/ws/messages/``; without JavaScript every action is a plain form post."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from meadow.accounts.models import User
+from meadow.accounts.services import block_create
+from meadow.core.errors import DomainError
+from meadow.messaging import selectors, services
+from meadow.messaging.cards import card_for_reader
+from meadow.messaging.models import Conversation
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    box = "requests" if request.GET.get("box") == "requests" else "inbox"
+    q = request.GET.get("q", "")[:100].replace("\x00", "")
+    try:
+        page = selectors.conversations_for_user(
+            user=request.user, box=box, cursor=request.GET.get("cursor"), q=q
+        )
+    except DomainError:
+        page = selectors.conversations_for_user(user=request.user, box=box, q=q)
+    return render(
+        request,
+        "messaging/inbox.html",
+        {
+            "box": box,
+            "q": q,
+            "rows": page["items"],
+            "next_cursor": page["next_cursor"],
+            "requests_count": selectors.requests_count(user=request.user),
+            "quick_replies": selectors.quick_replies_for(owner=request.user),
+            "nav_section": "messages",
+        },
+    )
+
+
+@login_required
+def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    participant = selectors.participant_get(user=request.user, conversation_id=conversation_id)
+    other = selectors.conversation_other(conversation=participant.conversation, user=request.user)
+    items = selectors.messages_latest(participant=participant, limit=50)
+    unsend_after = timezone.now() - timedelta(seconds=settings.MEADOW_MESSAGE_UNSEND_SECONDS)
+    for item in items:
+        item.card_view = (
+            card_for_reader(item.card, reader=request.user) if item.withdrawn_at is None else None
+        )
+        item.can_unsend = (
+            item.sender_id == request.user.pk and item.withdrawn_at is None and item.created_at > unsend_after
+        )
+    last_seq = participant.conversation.last_seq
+    if last_seq > participant.last_read_seq:
+        services.conversation_read(user=request.user, conversation=participant.conversation, seq=last_seq)
+    is_request_for_me = participant.state == "request"
+    sent_request = (
+        participant.conversation.state == Conversation.State.REQUEST
+        and participant.conversation.created_by_id == request.user.pk
+    )
+    return render(
+        request,
+        "messaging/conversation.html",
+        {
+            "participant": participant,
+            "conversation": participant.conversation,
+            "other": other,
+            "items": items,
+            "seen_seq": selectors.other_read_seq(participant=participant),
+            "is_request_for_me": is_request_for_me,
+            "sent_request": sent_request,
+            "client_id": uuid.uuid4().hex,
+            "unsend_seconds": settings.MEADOW_MESSAGE_UNSEND_SECONDS,
+            "quick_replies": selectors.quick_replies_for(owner=request.user),
+            "nav_section": "messages",
+        },
+    )
+
+
+def _back(conversation_id: int) -> HttpResponse:
+    return redirect(reverse("web:conversation", kwargs={"conversation_id": conversation_id}))
+
+
+@login_required
+@require_POST
+def send(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """The send box without JavaScript (the module posts to the API instead)."""
+    found = selectors.conversation_get_for_participant(user=request.user, conversation_id=conversation_id)
+    try:
+        services.message_send(
+            sender=request.user,
+            conversation=found,
+            text=request.POST.get("text", ""),
+            client_id=request.POST.get("client_id", "")[:64],
+        )
+    except DomainError as exc:
+        flash.error(request, str(exc.message))
+    return _back(conversation_id)
+
+
+@login_required
+@require_POST
+def accept(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    found = selectors.conversation_get_for_participant(user=request.user, conversation_id=conversation_id)
+    services.conversation_accept(user=request.user, conversation=found)
+    return _back(conversation_id)
+
+
+@login_required
+@require_POST
+def delete(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    found = selectors.conversation_get_for_participant(user=request.user, conversation_id=conversation_id)
+    services.conversation_delete_for_me(user=request.user, conversation=found)
+    flash.success(request, _("The conversation is deleted for you."))
+    return redirect(reverse("web:messages"))
+
+
+@login_required
+@require_POST
+def block(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """Block the other person from a conversation (a request's "Block"): the conversation goes with it."""
+    found = selectors.conversation_get_for_participant(user=request.user, conversation_id=conversation_id)
+    other = selectors.conversation_other(conversation=found, user=request.user)
+    block_create(blocker=request.user, blocked=other)
+    services.conversation_delete_for_me(user=request.user, conversation=found)
+    flash.success(request, _("@%(handle)s is blocked.") % {"handle": other.handle})
+    return redirect(reverse("web:messages"))
+
+
+@login_required
+@require_POST
+def mute(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    participant = selectors.participant_get(user=request.user, conversation_id=conversation_id)
+    services.conversation_mute(
+        user=request.user, conversation=participant.conversation, muted=not participant.muted
+    )
+    return _back(conversation_id)
+
+
+@login_required
+@require_POST
+def open_with(request: HttpRequest, handle: str) -> HttpResponse:
+    """The profile's "Message" button: open (or find) the conversation and go to it."""
+    other = User.objects.filter(handle=handle.lstrip("@").lower(), is_active=True).first()
+    if other is None:
+        raise Http404
+    try:
+        found, _created = services.conversation_open(user=request.user, other=other)
+    except DomainError as exc:
+        flash.error(request, str(exc.message))
+        return redirect(reverse("web:profile", kwargs={"handle": other.handle}))
+    return _back(found.pk)
+
+
+@login_required
+@require_POST
+def quick_reply_add(request: HttpRequest) -> HttpResponse:
+    """The business inbox: save a quick reply."""
+    try:
+        services.quick_reply_create(
+            owner=request.user, title=request.POST.get("title", ""), text=request.POST.get("text", "")
+        )
+    except DomainError as exc:
+        flash.error(request, str(exc.message))
+    return redirect(reverse("web:messages"))
+
+
+@login_required
+@require_POST
+def quick_reply_remove(request: HttpRequest, reply_id: int) -> HttpResponse:
+    try:
+        services.quick_reply_delete(owner=request.user, reply_id=reply_id)
+    except DomainError:
+        raise Http404 from None
+    return redirect(reverse("web:messages"))
