@@ -142,13 +142,18 @@ _REPORTED_TEXT_CATEGORIES = frozenset(
 )  # plus every "sensitive.*" code
 
 
+def account_kind(user) -> str:
+    """``"enterprise"`` for a verified business account, else ``"personal"`` (the moderation policy's account
+    types)."""
+    verified = getattr(user, "is_verified_enterprise", False)
+    return "enterprise" if verified is True else "personal"
+
+
 def _text_category(code: str) -> bool:
     return code in _REPORTED_TEXT_CATEGORIES or code.startswith("sensitive.")
 
 
 def _row(*, text: str, field: str, account, labels: list[str], decision: str, ref: str) -> dict[str, Any]:
-    from meadow.enforcement.services import account_kind
-
     return {
         "text": text,
         "field": field or "note",

@@ -77,10 +77,8 @@ class AccountSuspended(PermissionDenied):
 
 # --- helpers ------------------------------------------------------------------------------------------------------
 def account_kind(user) -> AccountKind:
-    """``"enterprise"`` for a verified business account, else ``"personal"``. Until the business app lands (and
-    with it the blue-tick verification) every account is personal."""
-    verified = getattr(user, "is_verified_enterprise", False)
-    return "enterprise" if verified is True else "personal"
+    """``"enterprise"`` for a verified business account, else ``"personal"``."""
+    return selectors.account_kind(user)  # type: ignore[return-value]
 
 
 def is_moderator(user) -> bool:

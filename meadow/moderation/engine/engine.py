@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 import ahocorasick_rs
 
 from .detectors import CN_DIGITS, SHORTENERS, Detection, find_phones, find_web
+from .hit import Hit
 from .lexicon import Lexicon, Pattern, Term, expand
 from .normalize import (
     CHAIN_SEPS,
@@ -210,31 +211,6 @@ _HANDLE_RE = re.compile(
     r"(?P<sep>[:：=]|是|@)?\s{0,2}"
     r"(?P<h>@?[a-z0-9][a-z0-9._\-]{2,29}|[\u4e00-\u9fff\w]{2,20})"
 )
-
-
-class Hit(NamedTuple):
-    """One rule that fired, with its span in the original text (``text[start:end] == match``).
-
-    Immutable; a named tuple because a frozen dataclass costs three times as much to build (hot path)."""
-
-    category: str
-    start: int
-    end: int
-    match: str
-    rule: str
-    severity: str
-    suggestion: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "category": self.category,
-            "start": self.start,
-            "end": self.end,
-            "match": self.match,
-            "rule": self.rule,
-            "severity": self.severity,
-            "suggestion": self.suggestion,
-        }
 
 
 class Result(NamedTuple):

@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Hit
+from .hit import Hit
 from .normalize import fold
 
 DATA = Path(__file__).with_name("data")
