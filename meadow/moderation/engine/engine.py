@@ -30,7 +30,15 @@ from typing import Any, NamedTuple
 
 import ahocorasick_rs
 
-from .detectors import CN_DIGITS, SHORTENERS, Detection, find_phones, find_web
+from .detectors import (
+    CN_DIGITS,
+    NUMBER_WORDS,
+    REPEATERS,
+    SHORTENERS,
+    Detection,
+    find_phones,
+    find_web,
+)
 from .lexicon import Lexicon, Pattern, Term, expand
 from .normalize import (
     CHAIN_SEPS,
@@ -200,6 +208,12 @@ def _phone_cues() -> tuple[str, ...]:
     cn = "".join(k for k in CN_DIGITS if k not in "洞两")
     cues.update(a + b for a in "0123456789" for b in cn)
     cues.update(b + a for a in "0123456789" for b in cn)
+    # number words (issue #18): two in a row, or one beside an ASCII digit, with a separator between
+    words = [*NUMBER_WORDS, *REPEATERS]
+    for sep in (" ", "-", ", ", ","):
+        cues.update(a + sep + b for a in words for b in words)
+        cues.update(a + sep + d for a in words for d in "0123456789")
+        cues.update(d + sep + a for a in words for d in "0123456789")
     return tuple(sorted(cues))
 
 
