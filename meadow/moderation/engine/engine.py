@@ -225,6 +225,16 @@ _HANDLE_RE = re.compile(
 )
 
 
+# A quoted name or an @handle: what a reader is told to search for on another platform.
+_POINTER_RE = re.compile(
+    r"[「『“\"'‘《][^」』”\"'’》\n]{2,40}[」』”\"'’》]|(?<![a-z0-9._%+-])@[a-z0-9._]{3,30}"
+)
+# In a username, dots, underscores and dashes between letters, digits or CJK join words (tg_kakakamy,
+# ig.nadiakicks, cindy_ig同名): they are checked as spaces (1:1, so spans stay), and a platform name there needs
+# no further context — a username that names another platform points to an account on it.
+_USERNAME_JOIN = re.compile(r"(?<=[^\W_])[._\-]+(?=[^\W_])")
+
+
 class Hit(NamedTuple):
     """One rule that fired, with its span in the original text (``text[start:end] == match``).
 
@@ -505,6 +515,12 @@ class Engine:
             raise ValueError(f"account must be one of {', '.join(ACCOUNTS)}")
         if len(text) > MAX_TEXT_LENGTH:
             raise ValueError(f"text is longer than {MAX_TEXT_LENGTH} characters")
+        orig: str | None = None
+        loose = field == "username"
+        if loose:
+            joined = _USERNAME_JOIN.sub(_spaces, text)
+            if joined != text:
+                orig, text = text, joined
         # the first pass is inlined (as in find): most texts end here, and a call costs as much as the rest
         try:
             raw = text.encode()
@@ -514,9 +530,11 @@ class Engine:
         matches = self._scan(hay, True)  # overlapping (positional: cheaper call)
         if not matches:
             return _PASS
-        hits = self._find(text, raw, hay, matches, account, False)
+        hits = self._find(text, raw, hay, matches, account, False, loose)
         if not hits:
             return _PASS
+        if orig is not None:
+            hits = tuple(h._replace(match=orig[h.start : h.end]) for h in hits)
         best = (-1, "pass")
         for h in hits:
             a = actions.get((h.category, h.severity))
@@ -547,6 +565,7 @@ class Engine:
         matches: list[tuple[int, int, int]],
         account: str,
         force_full: bool,
+        loose: bool = False,
     ) -> tuple[Hit, ...]:
         """The rest of :meth:`find` after the first pass over ``hay`` (``b" " + raw.lower() + b" "``)."""
         kinds = self._kinds
@@ -602,7 +621,7 @@ class Engine:
             else:  # lowered only if a platform name needs its context (most hits do not)
                 folded = view = None
         return self._resolve(
-            text, folded, view, omap, hay, terms, allows, intents, ascii_view, web, phone, account
+            text, folded, view, omap, hay, terms, allows, intents, ascii_view, web, phone, account, loose
         )
 
     @staticmethod
@@ -643,6 +662,7 @@ class Engine:
         web: bool,
         phone: bool,
         account: str,
+        loose: bool = False,
     ) -> tuple[Hit, ...]:
         """Context rules, detectors and spans for the word matches of ``hay`` (see :func:`_classify`)."""
         detections: list[Detection] = []
@@ -683,7 +703,7 @@ class Engine:
                 a < be and bs < b and not (bs <= a and b <= be and be - bs > b - a) for a, b in allow_m
             ):
                 continue
-            if rule.ctx:
+            if rule.ctx and not loose:
                 if view is None:
                     view = text.lower()
                 if conv is None:
@@ -776,6 +796,14 @@ class Engine:
         for d in detections:
             if d.start - oe <= 40 and os_ - d.end <= 40:
                 return True
+        # a shop, channel or account name to look for ("search 「阿珍团购」", find me @danialplays) on the same line
+        line_end = view.find("\n", e)
+        after = view[e : min(e + 60, line_end if line_end >= 0 else len(view))]
+        if _POINTER_RE.search(after):
+            return True
+        line_start = view.rfind("\n", 0, s) + 1
+        if _POINTER_RE.search(view[max(line_start, s - 40) : s]):
+            return True
         m = _HANDLE_RE.match(view, e)
         if m is None:
             return False
@@ -837,6 +865,10 @@ def _pair_triggers(kind: int, a: str, b: str) -> frozenset[str]:
 # Builds a Hit or a Result from a tuple of its fields: the named tuple's own __new__ is Python code and
 # costs twice as much (both are built on the hot path).
 _new_tuple = tuple.__new__
+
+
+def _spaces(m: re.Match[str]) -> str:
+    return " " * len(m.group())
 
 
 def _minus_one(o: int) -> int:

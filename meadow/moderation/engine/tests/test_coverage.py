@@ -54,3 +54,56 @@ def test_phone_numbers_written_as_words_and_numerals_map_back_to_the_original(te
 )
 def test_numbers_that_are_not_phone_numbers(text: str) -> None:
     assert phone_hits(text) == []
+
+
+# ---------------------------------------------------------------- platform aliases
+def test_the_platform_alias_table_is_generated_from_its_source() -> None:
+    from meadow.moderation.engine import platforms
+
+    assert platforms.TARGET.read_text(encoding="utf-8") == platforms.generate(), (
+        "run: python -m meadow.moderation.engine.platforms"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cheaper on the orange shopping app, just search 'MYKB keyboards'",  # nickname + a name to search
+        "我在某鱼上挂了几件闲置，大家去搜“阿珍的衣橱”就能找到",  # veiled 某 + last character
+        "我把完整课程放在某音了，搜“阿敏电商笔记”",
+        "I'm more active on the little blue bird app, find me @danialplays",
+        'order kat app oren, cari "almari_mira"',
+        "加我企鹅 2486 5571 3，发你更多实拍图",
+        "我的作品都放在哀居啦～搜「陳小花的手作日常」就找得到",
+        'Tengok menu dekat page Muka Buku saya "Dapur Kak Ina JB"',
+        "Full vid on my tiktok",
+        "想要资料包的关注我公众号回复资料就能领",
+    ],
+)
+def test_other_platforms_named_by_nickname_translation_or_veiled_name(text: str) -> None:
+    res = check(text, field="comment")
+    assert "redirect" in res.categories and res.verdict == "block", res
+
+
+@pytest.mark.parametrize(
+    "name", ["tg_kakakamy", "ig.nadiakicks", "Cindy_ig同名", "某鱼同名_阿丽二手", "yt.nasigamer"]
+)
+def test_a_username_that_names_another_platform_points_to_it(name: str) -> None:
+    res = check(name, field="username")
+    assert res.verdict == "block"
+    assert all(name[h.start : h.end] == h.match for h in res.hits)
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("Tengok tutorial kat YouTube banyak membantu", "note"),
+        ("橘子汽水不加冰", "username"),
+        ("第一次在这个平台下单，希望质量不要让我失望", "comment"),
+        ("Kedai kami tutup sementara 12-14 Disember untuk renovasi", "note"),
+        ("axia.and.me", "username"),
+        ("坐飞机去槟城，私信我推荐好吃的", "note"),
+    ],
+)
+def test_platforms_mentioned_in_passing_are_not_redirects(text: str, field: str) -> None:
+    assert "redirect" not in check(text, field=field).categories
