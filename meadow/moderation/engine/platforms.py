@@ -30,7 +30,9 @@ def _is_cjk_or_emoji(s: str) -> bool:
 
 def _split(rest: str) -> list[str]:
     """Split on ``|`` outside ``{…}`` groups (an alias may use the lexicon's alternations: {the |}orange app)."""
-    out, depth, cur = [], 0, []
+    out: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for c in rest:
         if c == "|" and depth == 0:
             out.append("".join(cur))
