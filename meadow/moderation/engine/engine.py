@@ -39,6 +39,7 @@ from .detectors import (
     find_phones,
     find_web,
 )
+from . import intent
 from .lexicon import Lexicon, Pattern, Term, expand
 from .normalize import (
     CHAIN_SEPS,
@@ -535,6 +536,10 @@ class Engine:
             return _PASS
         if orig is not None:
             hits = tuple(h._replace(match=orig[h.start : h.end]) for h in hits)
+        for h in hits:
+            if h[0] == "absolute" or h[0][:10] == "sensitive.":
+                hits = _graded(orig or text, hits, field, account)
+                break
         best = (-1, "pass")
         for h in hits:
             a = actions.get((h.category, h.severity))
@@ -865,6 +870,21 @@ def _pair_triggers(kind: int, a: str, b: str) -> frozenset[str]:
 # Builds a Hit or a Result from a tuple of its fields: the named tuple's own __new__ is Python code and
 # costs twice as much (both are built on the hot path).
 _new_tuple = tuple.__new__
+
+
+def _graded(text: str, hits: tuple[Hit, ...], field: str, account: str) -> tuple[Hit, ...]:
+    """Absolute and sensitive hits re-graded by the text's selling intent (:mod:`.intent`)."""
+    low = text.lower()
+    sells = (account == "enterprise" and field != "dm") or intent.selling(low)
+    talks = not sells and intent.talking(low)
+    out = []
+    for h in hits:
+        if intent.gated(h.category):
+            sev = intent.grade(h.category, h.severity, sells=sells, talks=talks)
+            if sev != h.severity:
+                h = h._replace(severity=sev)
+        out.append(h)
+    return tuple(out)
 
 
 def _spaces(m: re.Match[str]) -> str:

@@ -47,7 +47,7 @@ MARKETING = ("promotion",)
 
 DEFAULT_ACTIONS: dict[str, Triple] = {
     "redirect": ("review", "block", "block"),
-    "absolute": ("review", "review", "review"),
+    "absolute": ("pass", "review", "review"),  # low: a superlative in a memory or a question (see intent.py)
     "sensitive.*": ("pass", "review", "review"),
     "inducement": ("review", "review", "review"),
     "disparage": ("review", "review", "review"),

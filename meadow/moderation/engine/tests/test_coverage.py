@@ -107,3 +107,37 @@ def test_a_username_that_names_another_platform_points_to_it(name: str) -> None:
 )
 def test_platforms_mentioned_in_passing_are_not_redirects(text: str, field: str) -> None:
     assert "redirect" not in check(text, field=field).categories
+
+
+# ---------------------------------------------------------------- selling intent
+@pytest.mark.parametrize(
+    "text",
+    [
+        "这是我吃过最好吃的一碗肉骨茶，那天爸爸在机场接我后直接带我去吃的",
+        "Throwback to the best road trip of my life — zero plans, one broken aircon",
+        "Pengalaman pertama pergi Langkawi, paling best trip setakat ni!",
+        "请问大家，哪一家的红酒最便宜？",
+    ],
+)
+def test_a_superlative_in_a_memory_or_a_question_with_nothing_for_sale_passes(text: str) -> None:
+    res = check(text)
+    assert res.verdict == "pass", res
+    assert res.hits  # still reported, so the composer can show it
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "全网最低价 下单立减",
+        "我吃过最好吃的一家，本店现货包邮，RM25 一盒",
+        "Craft beer night every Friday 🍺 Buy 3 pints, get 1 free!",
+        "The best nasi lemak in town — order now, RM8",
+    ],
+)
+def test_the_same_words_in_a_sale_are_held(text: str) -> None:
+    assert check(text).verdict == "review", check(text)
+
+
+def test_a_verified_business_sells_by_nature() -> None:
+    assert check("红酒到货", account="enterprise").verdict == "review"
+    assert check("红酒到货").verdict == "pass"  # a personal mention of a regulated thing
