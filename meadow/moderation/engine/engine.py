@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 
 import ahocorasick_rs
 
+from . import intent
 from .detectors import (
     CN_DIGITS,
     NUMBER_WORDS,
@@ -39,7 +40,6 @@ from .detectors import (
     find_phones,
     find_web,
 )
-from . import intent
 from .lexicon import Lexicon, Pattern, Term, expand
 from .normalize import (
     CHAIN_SEPS,
