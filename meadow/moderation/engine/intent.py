@@ -50,8 +50,8 @@ _TALKING = re.compile(
     r"should i|is it safe)(?![a-z])|"
     # memories and personal experience
     r"吃过|吃過|用过|用過|喝过|喝過|去过|去過|买过|買過|试过|試過|这辈子|這輩子|小时候|小時候|记得|記得|那天|那年|"
-    r"回忆|回憶|打卡|心得|自费|自費|非广告|非廣告|没有广告|沒有廣告|"
-    r"(?<![a-z])(?:i've ever|i have ever|i ever|of my life|in years|throwback|memories|not sponsored|"
+    r"回忆|回憶|见过|見過|今年最|打卡|心得|自费|自費|非广告|非廣告|没有广告|沒有廣告|"
+    r"(?<![a-z])(?:i've ever|i have ever|i ever|i had|i've had|i've seen|the hard way|of my life|in years|throwback|memories|not sponsored|"
     r"honest review|lesson learned|pengalaman|pernah|kenangan|masa kecil|arwah|teringat)(?![a-z])"
 )
 
