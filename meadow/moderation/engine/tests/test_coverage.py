@@ -141,3 +141,16 @@ def test_the_same_words_in_a_sale_are_held(text: str) -> None:
 def test_a_verified_business_sells_by_nature() -> None:
     assert check("红酒到货", account="enterprise").verdict == "review"
     assert check("红酒到货").verdict == "pass"  # a personal mention of a regulated thing
+
+
+def test_a_space_between_chinese_and_latin_is_no_evasion_and_keeps_the_fast_path() -> None:
+    """槟城 night market is how people write: it must not send the text to the full path (issue #18's speed),
+    while the spaced form of a pattern (槟城 no.1) is still found on the fast path, like the unspaced one."""
+    from meadow.moderation.engine.engine import _B_SLOW, _B_SPECIAL, default_engine
+
+    eng = default_engine()
+    hay = b" " + "周末在槟城 night market 吃了炒粿条，吉隆坡 nasi lemak 也不错".encode() + b" "
+    assert not any(eng._kinds[m[0]] & (_B_SLOW | _B_SPECIAL) for m in eng._scan(hay, True))
+    for text in ("槟城no.1 的榴莲，下单包邮", "槟城 no.1 的榴莲，下单包邮"):
+        hits = [h for h in check(text).hits if h.category == "absolute"]
+        assert hits and hits[0].match.replace(" ", "") == "槟城no.1", (text, hits)
