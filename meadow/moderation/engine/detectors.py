@@ -234,11 +234,13 @@ def find_spelled_phones(view: str) -> list[Detection]:
     return out
 
 
-def find_phones(view: str) -> list[Detection]:
+def find_phones(view: str, *, spelled: bool = True) -> list[Detection]:
+    """Phone numbers in ``view``; the spelled-out detector only when ``spelled`` (the engine passes whether its
+    cues fired)."""
     out = _find_plain_phones(view)
-    spelled = find_spelled_phones(view)
-    if spelled:
-        out += [d for d in spelled if not any(o.start < d.end and d.start < o.end for o in out)]
+    spelled_out = find_spelled_phones(view) if spelled else []
+    if spelled_out:
+        out += [d for d in spelled_out if not any(o.start < d.end and d.start < o.end for o in out)]
         out.sort(key=lambda d: d.start)
     if "\x00" in view:
         for i, d in enumerate(out):  # a keycap digit's marks (folded to sentinels) belong to its span

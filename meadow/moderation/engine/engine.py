@@ -478,6 +478,12 @@ class Engine:
                 kinds[i] |= _B_WEB
             if p in phone:
                 kinds[i] |= _B_PHONE
+        # Cues for the spelled-phone detector (number words, Chinese numerals, digits split by a separator): every
+        # phone cue but three ASCII digits in a row, which prices and years fire on every other post. The
+        # detector runs only when two of them fired (see _spelled_cued).
+        self._spelled_cue = bytearray(
+            1 if p in phone and not (p.isascii() and p.isdigit()) else 0 for p in order
+        )
         bounds = bytearray(_boundary_mask(p) for p in word) + bytearray(len(extra))
         encoded = [p.encode("utf-8") for p in order]
         base: dict[int, int] = {}
@@ -503,6 +509,7 @@ class Engine:
                     encoded.append(bytes((c,)) + pb)
                     kinds.append(kinds[i] | _B_SHIFT)
                     bounds.append(0)
+        self._spelled_cue += bytearray(len(kinds) - len(self._spelled_cue))  # shifted forms are no cues
         self._kinds = kinds
         self._bounds = bounds
         self._base = base
@@ -591,6 +598,7 @@ class Engine:
             matches, kinds, self._bounds, hay, self._base, self._sole_rule, self._roles, self._nchars
         )
         specials = seen & _B_SPECIAL
+        first = matches
         folded: str | None
         view: str | None
         if force_full or specials or seen & _B_SLOW:
@@ -623,11 +631,13 @@ class Engine:
             )
             web = bool(specials or force_full or (seen | seen2) & _B_WEB)
             phone = bool(specials or force_full or (seen | seen2) & _B_PHONE)
+            spelled = phone and bool(specials or force_full or self._spelled_cued(first, matches))
             if not terms and not web and not phone:
                 return ()
             ascii_view = len(hay) == len(view) + 2
         else:
             web, phone = bool(seen & _B_WEB), bool(seen & _B_PHONE)
+            spelled = phone and self._spelled_cued(matches)
             if not terms and not web and not phone:
                 return ()  # only allow-phrases or intent words: nothing to report
             omap = IDENTITY
@@ -639,8 +649,33 @@ class Engine:
             else:  # lowered only if a platform name needs its context (most hits do not)
                 folded = view = None
         return self._resolve(
-            text, folded, view, omap, hay, terms, allows, intents, ascii_view, web, phone, account, loose
+            text,
+            folded,
+            view,
+            omap,
+            hay,
+            terms,
+            allows,
+            intents,
+            ascii_view,
+            web,
+            phone,
+            account,
+            loose,
+            spelled,
         )
+
+    def _spelled_cued(self, *passes: list[tuple[int, int, int]]) -> bool:
+        """Whether two spelled-phone cues fired in the first (or the second) automaton pass."""
+        cue = self._spelled_cue
+        for matches in passes:
+            n = 0
+            for m in matches:
+                if cue[m[0]]:
+                    n += 1
+                    if n >= 2:
+                        return True
+        return False
 
     @staticmethod
     def _fold(text: str, raw: bytes, specials: list[int]) -> str:
@@ -681,11 +716,12 @@ class Engine:
         phone: bool,
         account: str,
         loose: bool = False,
+        spelled: bool = True,
     ) -> tuple[Hit, ...]:
         """Context rules, detectors and spans for the word matches of ``hay`` (see :func:`_classify`)."""
         detections: list[Detection] = []
         if phone:
-            detections += find_phones(folded)  # type: ignore[arg-type]  # set whenever phone/web is
+            detections += find_phones(folded, spelled=spelled)  # type: ignore[arg-type]  # set whenever phone/web is
         if web:
             detections += find_web(folded, self.allowed_domains)  # type: ignore[arg-type]
         if not term_m and not detections:
