@@ -925,9 +925,11 @@ _new_tuple = tuple.__new__
 
 def _graded(text: str, hits: tuple[Hit, ...], field: str, account: str) -> tuple[Hit, ...]:
     """Absolute and sensitive hits re-graded by the text's selling intent (:mod:`.intent`)."""
-    low = text.lower()
-    sells = (account == "enterprise" and field != "dm") or intent.selling(low)
-    talks = not sells and intent.talking(low)
+    if account == "enterprise" and field != "dm":
+        sells, talks = True, False
+    else:  # computed here, only for a text with such a hit: one automaton pass and a few anchored regexes
+        sells, talks = intent.features(text.lower())
+        talks = talks and not sells
     out = []
     for h in hits:
         if intent.gated(h.category):

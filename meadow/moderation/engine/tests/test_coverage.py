@@ -154,3 +154,24 @@ def test_a_space_between_chinese_and_latin_is_no_evasion_and_keeps_the_fast_path
     for text in ("槟城no.1 的榴莲，下单包邮", "槟城 no.1 的榴莲，下单包邮"):
         hits = [h for h in check(text).hits if h.category == "absolute"]
         assert hits and hits[0].match.replace(" ", "") == "槟城no.1", (text, hits)
+
+
+@pytest.mark.parametrize(
+    ("text", "sells", "talks"),
+    [
+        ("order now, rm8", True, False),
+        ("the border was closed", False, False),  # a Latin cue stands as a word (order ⊄ border)
+        ("rm25 一盒", True, False),  # a price outside a question sells
+        ("rm25 一盒?", False, True),  # … inside a question it does not
+        ("买一盒送两支", True, False),  # shaped cues: 买…送, N折, get N free, dm me
+        ("全场8折", True, False),
+        ("buy 3 pints, get 1 free", True, False),
+        ("dm me for details", True, False),
+        ("买卖", False, False),  # 卖 right after 买 is the noun 买卖, not a sale
+        ("i had the best laksa of my life", False, True),
+    ],
+)
+def test_selling_intent_features(text: str, sells: bool, talks: bool) -> None:
+    from meadow.moderation.engine import intent
+
+    assert intent.features(text) == (sells, talks)
