@@ -272,7 +272,9 @@ def test_revoke_removes_privileges(moderator):
     assert Shop.objects.filter(pk=shop.pk).exists()  # the shop is kept, closed to buyers
 
 
-def test_marketing_findings_are_exempt_only_for_verified_businesses(api_for):
+def test_verified_businesses_are_bound_by_absolute_claims_like_anyone(api_for):
+    # issue #18's policy decision: a verified enterprise is exempt only from the marketing-intent limits, not
+    # from absolute claims (advertising rules bind businesses most of all)
     from meadow.notes.tests.factories import jpeg
 
     text = "全网最低价"
@@ -283,7 +285,16 @@ def test_marketing_findings_are_exempt_only_for_verified_businesses(api_for):
         assert response.status_code == 201, response.content
         results[who.pk] = response.json()["moderation"]["verdict"]
     assert results[personal.pk] == "review"
-    assert results[business.pk] == "pass"
+    assert results[business.pk] == "review"
+
+
+def test_marketing_intent_findings_are_exempt_only_for_verified_businesses():
+    from meadow.moderation.engine.policy import DEFAULT_POLICY
+
+    personal = DEFAULT_POLICY.table("note", "personal")
+    business = DEFAULT_POLICY.table("note", "enterprise")
+    assert DEFAULT_POLICY.action(personal, "promotion", "medium") == "review"
+    assert DEFAULT_POLICY.action(business, "promotion", "medium") == "pass"
 
 
 def test_note_api_reports_the_blue_tick(api_for):

@@ -148,7 +148,111 @@ def valid_phone(digits: str, plus: bool) -> bool:
     return bool(digits.startswith("65") and n == 10)
 
 
-def find_phones(view: str) -> list[Detection]:
+# Number words people spell phone numbers with (issue #18): English (with "oh" for zero and the "double" /
+# "triple" repeaters), Malay, and the Chinese numerals above (lower case, financial 大写, 幺, 〇).
+NUMBER_WORDS = {
+    "zero": "0",
+    "oh": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "kosong": "0",
+    "sifar": "0",
+    "satu": "1",
+    "dua": "2",
+    "tiga": "3",
+    "empat": "4",
+    "lima": "5",
+    "enam": "6",
+    "tujuh": "7",
+    "lapan": "8",
+    "sembilan": "9",
+}
+REPEATERS = {"double": 2, "triple": 3}
+_WORD_ALT = "|".join(sorted([*NUMBER_WORDS, *REPEATERS], key=len, reverse=True))
+# One numeral token: an ASCII digit, a Chinese numeral, or a whole number word (a repeater only before one).
+_TOKEN = rf"(?:[0-9{_DIGIT_CLASS[3:]}]|(?<![a-z])(?:{_WORD_ALT})(?![a-z]))"
+# Between tokens: spaces, punctuation people group digits with, emoji left as sentinels by the fold (keycaps),
+# the heavy minus sign ➖ and a few more — up to four of them.
+_RUN_SEP = r"[\s,，、;；\-–—.·•/|~_*()（）\[\]\x00➖＋+]{0,4}"
+SPELLED_RE = re.compile(rf"(?:\+\s?)?{_TOKEN}(?:{_RUN_SEP}{_TOKEN}){{5,24}}")
+_TOKEN_RE = re.compile(_TOKEN)
+
+
+def _spelled_digits(run: str) -> tuple[str, bool]:
+    """The digits a run of numeral tokens spells, and whether it was written to dodge a filter (number words,
+    Chinese numerals, keycaps, or digits spread over more groups than a phone number has)."""
+    out: list[str] = []
+    repeat = 1
+    evasive = "\x00" in run
+    groups = 0
+    prev_end = -1
+    for m in _TOKEN_RE.finditer(run):
+        tok = m.group()
+        if prev_end >= 0 and m.start() > prev_end:
+            groups += 1
+        prev_end = m.end()
+        if tok in REPEATERS:
+            repeat = REPEATERS[tok]
+            evasive = True
+            continue
+        if tok.isascii() and tok.isdigit():
+            d = tok
+        else:
+            d = NUMBER_WORDS.get(tok) or CN_DIGITS[tok]
+            evasive = True
+        out.append(d * repeat)
+        repeat = 1
+    if groups >= 5:
+        evasive = True
+    return "".join(out), evasive
+
+
+def find_spelled_phones(view: str) -> list[Detection]:
+    """Phone numbers written with number words, Chinese or financial numerals, keycaps, or digits split up by
+    words and symbols ("kosong satu dua, tujuh…", "零壹贰 - 伍陆柒", "016 two zero four 7788"). ``view`` is the
+    folded text, so spans are the original's. A run that dodges a filter needs 8–12 digits; a plain one must
+    have a phone number's shape."""
+    out = []
+    for m in SPELLED_RE.finditer(view):
+        run = m.group()
+        plus = run.startswith("+")
+        digits, evasive = _spelled_digits(run)
+        n = len(digits)
+        if not (valid_phone(digits, plus) or (evasive and 8 <= n <= 12)):
+            continue
+        s, e = m.start(), m.end()
+        if NOT_PHONE_BEFORE.search(view, max(0, s - 14), s) or _looks_like_date(run):
+            continue
+        out.append(Detection("phone", s, e, digits))
+    return out
+
+
+def find_phones(view: str, *, spelled: bool = True) -> list[Detection]:
+    """Phone numbers in ``view``; the spelled-out detector only when ``spelled`` (the engine passes whether its
+    cues fired)."""
+    out = _find_plain_phones(view)
+    spelled_out = find_spelled_phones(view) if spelled else []
+    if spelled_out:
+        out += [d for d in spelled_out if not any(o.start < d.end and d.start < o.end for o in out)]
+        out.sort(key=lambda d: d.start)
+    if "\x00" in view:
+        for i, d in enumerate(out):  # a keycap digit's marks (folded to sentinels) belong to its span
+            e = d.end
+            while view[e : e + 1] == "\x00":
+                e += 1
+            if e != d.end:
+                out[i] = d._replace(end=e)
+    return out
+
+
+def _find_plain_phones(view: str) -> list[Detection]:
     out = []
     for m in PHONE_RE.finditer(view):
         raw = m.group("num")

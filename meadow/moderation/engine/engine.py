@@ -30,7 +30,16 @@ from typing import Any, NamedTuple
 
 import ahocorasick_rs
 
-from .detectors import CN_DIGITS, SHORTENERS, Detection, find_phones, find_web
+from . import intent
+from .detectors import (
+    CN_DIGITS,
+    NUMBER_WORDS,
+    REPEATERS,
+    SHORTENERS,
+    Detection,
+    find_phones,
+    find_web,
+)
 from .hit import Hit
 from .lexicon import Lexicon, Pattern, Term, expand
 from .normalize import (
@@ -202,6 +211,12 @@ def _phone_cues() -> tuple[str, ...]:
     cn = "".join(k for k in CN_DIGITS if k not in "洞两")
     cues.update(a + b for a in "0123456789" for b in cn)
     cues.update(b + a for a in "0123456789" for b in cn)
+    # number words (issue #18): two in a row, or one beside an ASCII digit, with a separator between
+    words = [*NUMBER_WORDS, *REPEATERS]
+    for sep in (" ", "-", ", ", ","):
+        cues.update(a + sep + b for a in words for b in words)
+        cues.update(a + sep + d for a in words for d in "0123456789")
+        cues.update(d + sep + a for a in words for d in "0123456789")
     return tuple(sorted(cues))
 
 
@@ -211,6 +226,16 @@ _HANDLE_RE = re.compile(
     r"(?P<sep>[:：=]|是|@)?\s{0,2}"
     r"(?P<h>@?[a-z0-9][a-z0-9._\-]{2,29}|[\u4e00-\u9fff\w]{2,20})"
 )
+
+
+# A quoted name or an @handle: what a reader is told to search for on another platform.
+_POINTER_RE = re.compile(
+    r"[「『“\"'‘《][^」』”\"'’》\n]{2,40}[」』”\"'’》]|(?<![a-z0-9._%+-])@[a-z0-9._]{3,30}"
+)
+# In a username, dots, underscores and dashes between letters, digits or CJK join words (tg_kakakamy,
+# ig.nadiakicks, cindy_ig同名): they are checked as spaces (1:1, so spans stay), and a platform name there needs
+# no further context — a username that names another platform points to an account on it.
+_USERNAME_JOIN = re.compile(r"(?<=[^\W_])[._\-]+(?=[^\W_])")
 
 
 class Result(NamedTuple):
@@ -358,7 +383,8 @@ class Engine:
         seen_run: set[str] = set()
         seen_b: set[str] = set()
         seen_pairs: set[str] = set()
-        for p in word:
+        spaced: list[tuple[str, int]] = []
+        for p in list(word):
             for i in range(1, len(p)):
                 a, b = p[i - 1], p[i]
                 if _is_wordish(a):
@@ -382,10 +408,22 @@ class Engine:
                     kind = 2 if (i > 1 and _is_latin(p[i - 2])) else 3
                 else:
                     continue
+                if kind == 0 and b.isascii() and b.isalnum():
+                    # a CJK character then a Latin letter or digit: a space between them is how people write
+                    # (槟城 night market), not evasion, so it is no trigger (it sent a third of all long posts down
+                    # the full path); the spaced form is a word pattern of its own instead (see below)
+                    kind = 4
+                    spaced.append((p, i))
                 pair_key = f"{kind}{a}{b}"
                 if pair_key not in seen_pairs:
                     seen_pairs.add(pair_key)
                     pieces.append(_pair_triggers(kind, a, b))
+        for p, i in spaced:
+            sp = p[:i] + " " + p[i:]
+            if sp not in roles:
+                roles[sp] = roles[p]
+                word.append(sp)
+                word_set.add(sp)
         slow = frozenset().union(*pieces) | {SENTINEL}
         special = special_chars()
         web = frozenset(_WEB_CUES)
@@ -425,6 +463,12 @@ class Engine:
                 kinds[i] |= _B_WEB
             if p in phone:
                 kinds[i] |= _B_PHONE
+        # Cues for the spelled-phone detector (number words, Chinese numerals, digits split by a separator): every
+        # phone cue but three ASCII digits in a row, which prices and years fire on every other post. The
+        # detector runs only when two of them fired (see _spelled_cued).
+        self._spelled_cue = bytearray(
+            1 if p in phone and not (p.isascii() and p.isdigit()) else 0 for p in order
+        )
         bounds = bytearray(_boundary_mask(p) for p in word) + bytearray(len(extra))
         encoded = [p.encode("utf-8") for p in order]
         base: dict[int, int] = {}
@@ -450,6 +494,7 @@ class Engine:
                     encoded.append(bytes((c,)) + pb)
                     kinds.append(kinds[i] | _B_SHIFT)
                     bounds.append(0)
+        self._spelled_cue += bytearray(len(kinds) - len(self._spelled_cue))  # shifted forms are no cues
         self._kinds = kinds
         self._bounds = bounds
         self._base = base
@@ -476,6 +521,12 @@ class Engine:
             raise ValueError(f"account must be one of {', '.join(ACCOUNTS)}")
         if len(text) > MAX_TEXT_LENGTH:
             raise ValueError(f"text is longer than {MAX_TEXT_LENGTH} characters")
+        orig: str | None = None
+        loose = field == "username"
+        if loose:
+            joined = _USERNAME_JOIN.sub(_spaces, text)
+            if joined != text:
+                orig, text = text, joined
         # the first pass is inlined (as in find): most texts end here, and a call costs as much as the rest
         try:
             raw = text.encode()
@@ -484,7 +535,7 @@ class Engine:
         hay = b" " + raw.lower().rstrip() + b" "  # trailing whitespace never matters (and fires triggers)
         matches = self._scan(hay, True)  # overlapping (positional: cheaper call)
         if matches:
-            hits = self._find(text, raw, hay, matches, account, False)
+            hits = self._find(text, raw, hay, matches, account, False, loose)
         elif self.learned is None:
             return _PASS  # the common case, as fast as before the learned layer
         else:
@@ -497,6 +548,12 @@ class Engine:
             )
         if not hits:
             return _PASS
+        if orig is not None:
+            hits = tuple(h._replace(match=orig[h.start : h.end]) for h in hits)
+        for h in hits:
+            if h[0] == "absolute" or h[0][:10] == "sensitive.":
+                hits = _graded(orig or text, hits, field, account)
+                break
         best = (-1, "pass")
         for h in hits:
             a = actions.get((h.category, h.severity, h.rule[:8] == "learned:"))
@@ -529,6 +586,7 @@ class Engine:
         matches: list[tuple[int, int, int]],
         account: str,
         force_full: bool,
+        loose: bool = False,
     ) -> tuple[Hit, ...]:
         """The rest of :meth:`find` after the first pass over ``hay`` (``b" " + raw.lower() + b" "``)."""
         kinds = self._kinds
@@ -536,6 +594,7 @@ class Engine:
             matches, kinds, self._bounds, hay, self._base, self._sole_rule, self._roles, self._nchars
         )
         specials = seen & _B_SPECIAL
+        first = matches
         folded: str | None
         view: str | None
         if force_full or specials or seen & _B_SLOW:
@@ -568,11 +627,13 @@ class Engine:
             )
             web = bool(specials or force_full or (seen | seen2) & _B_WEB)
             phone = bool(specials or force_full or (seen | seen2) & _B_PHONE)
+            spelled = phone and bool(specials or force_full or self._spelled_cued(first, matches))
             if not terms and not web and not phone:
                 return ()
             ascii_view = len(hay) == len(view) + 2
         else:
             web, phone = bool(seen & _B_WEB), bool(seen & _B_PHONE)
+            spelled = phone and self._spelled_cued(matches)
             if not terms and not web and not phone:
                 return ()  # only allow-phrases or intent words: nothing to report
             omap = IDENTITY
@@ -584,8 +645,33 @@ class Engine:
             else:  # lowered only if a platform name needs its context (most hits do not)
                 folded = view = None
         return self._resolve(
-            text, folded, view, omap, hay, terms, allows, intents, ascii_view, web, phone, account
+            text,
+            folded,
+            view,
+            omap,
+            hay,
+            terms,
+            allows,
+            intents,
+            ascii_view,
+            web,
+            phone,
+            account,
+            loose,
+            spelled,
         )
+
+    def _spelled_cued(self, *passes: list[tuple[int, int, int]]) -> bool:
+        """Whether two spelled-phone cues fired in the first (or the second) automaton pass."""
+        cue = self._spelled_cue
+        for matches in passes:
+            n = 0
+            for m in matches:
+                if cue[m[0]]:
+                    n += 1
+                    if n >= 2:
+                        return True
+        return False
 
     @staticmethod
     def _fold(text: str, raw: bytes, specials: list[int]) -> str:
@@ -625,11 +711,13 @@ class Engine:
         web: bool,
         phone: bool,
         account: str,
+        loose: bool = False,
+        spelled: bool = True,
     ) -> tuple[Hit, ...]:
         """Context rules, detectors and spans for the word matches of ``hay`` (see :func:`_classify`)."""
         detections: list[Detection] = []
         if phone:
-            detections += find_phones(folded)  # type: ignore[arg-type]  # set whenever phone/web is
+            detections += find_phones(folded, spelled=spelled)  # type: ignore[arg-type]  # set whenever phone/web is
         if web:
             detections += find_web(folded, self.allowed_domains)  # type: ignore[arg-type]
         if not term_m and not detections:
@@ -665,7 +753,7 @@ class Engine:
                 a < be and bs < b and not (bs <= a and b <= be and be - bs > b - a) for a, b in allow_m
             ):
                 continue
-            if rule.ctx:
+            if rule.ctx and not loose:
                 if view is None:
                     view = text.lower()
                 if conv is None:
@@ -758,6 +846,14 @@ class Engine:
         for d in detections:
             if d.start - oe <= 40 and os_ - d.end <= 40:
                 return True
+        # a shop, channel or account name to look for ("search 「阿珍团购」", find me @danialplays) on the same line
+        line_end = view.find("\n", e)
+        after = view[e : min(e + 60, line_end if line_end >= 0 else len(view))]
+        if _POINTER_RE.search(after):
+            return True
+        line_start = view.rfind("\n", 0, s) + 1
+        if _POINTER_RE.search(view[max(line_start, s - 40) : s]):
+            return True
         m = _HANDLE_RE.match(view, e)
         if m is None:
             return False
@@ -805,6 +901,8 @@ def _space_run_triggers(a: str) -> frozenset[str]:
 def _pair_triggers(kind: int, a: str, b: str) -> frozenset[str]:
     if kind == 0:  # CJK then the pattern's next character: common noise in between
         return frozenset(a + n + b for n in PAIR_NOISE)
+    if kind == 4:  # CJK then a Latin letter or digit: common noise but a plain space
+        return frozenset(a + n + b for n in PAIR_NOISE if n != " ")
     if kind == 1:  # a Latin letter or digit then a CJK character
         return frozenset(a + n + b for n in NOISE_CHARS)
     out = {a + s + b for s in INTRA_SEPS}
@@ -819,6 +917,27 @@ def _pair_triggers(kind: int, a: str, b: str) -> frozenset[str]:
 # Builds a Hit or a Result from a tuple of its fields: the named tuple's own __new__ is Python code and
 # costs twice as much (both are built on the hot path).
 _new_tuple = tuple.__new__
+
+
+def _graded(text: str, hits: tuple[Hit, ...], field: str, account: str) -> tuple[Hit, ...]:
+    """Absolute and sensitive hits re-graded by the text's selling intent (:mod:`.intent`)."""
+    if account == "enterprise" and field != "dm":
+        sells, talks = True, False
+    else:  # computed here, only for a text with such a hit: one automaton pass and a few anchored regexes
+        sells, talks = intent.features(text.lower())
+        talks = talks and not sells
+    out = []
+    for h in hits:
+        if intent.gated(h.category):
+            sev = intent.grade(h.category, h.severity, sells=sells, talks=talks)
+            if sev != h.severity:
+                h = h._replace(severity=sev)
+        out.append(h)
+    return tuple(out)
+
+
+def _spaces(m: re.Match[str]) -> str:
+    return " " * len(m.group())
 
 
 def _minus_one(o: int) -> int:

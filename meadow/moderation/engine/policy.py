@@ -11,10 +11,13 @@ Defaults, in words:
 
 * Personal accounts: a redirect (contact details, other platforms, links) blocks at medium/high severity; adult
   content blocks; absolute terms and sensitive topics go to review; inducement and disparagement go to review.
-* Verified enterprise accounts are exempt from the marketing restrictions — absolute terms and the marketing
-  sensitive topics (:data:`MARKETING`) pass — and may show contact options through the platform's contact
-  component, so a text redirect in a note, bio or username is sent to review (with the suggestion to use the
-  component) rather than blocked; in comments and DMs a text redirect blocks like anyone else's.
+* Verified enterprise accounts (issue #18's policy decision) are exempt only from the *marketing-intent*
+  limits (:data:`MARKETING`: a note is not held or limited for being promotional) and may show contact options
+  through the platform's contact component. They are **not** exempt from absolute claims, the regulated claims
+  of the sensitive topics, inducement or disparagement — advertising rules bind businesses most of all — so
+  those act for them as for anyone. Nor from redirects by raw handles: a text redirect in a note, bio or
+  username is held for review (with the suggestion to use the component) rather than blocked, and in comments
+  and DMs it blocks like anyone else's.
 * DMs are private conversations: absolute terms and sensitive topics pass there; a personal account sharing
   contact details in a DM goes to review.
 * Usernames and bios: any redirect blocks for personal accounts.
@@ -38,22 +41,18 @@ PASS: Triple = ("pass", "pass", "pass")
 REVIEW: Triple = ("review", "review", "review")
 BLOCK: Triple = ("block", "block", "block")
 
-# Sensitive topics that are "marketing restrictions" (verified enterprises are exempt from them).
-MARKETING = (
-    "absolute",
-    "sensitive.promise",
-    "sensitive.education",
-    "sensitive.real_estate",
-    "sensitive.alcohol",
-)
+# The marketing-intent limits, the only ones verified enterprises are exempt from: a finding that a text is
+# promotional as such (selling intent, reported as ``promotion``), never a claim made in it.
+MARKETING = ("promotion",)
 
 DEFAULT_ACTIONS: dict[str, Triple] = {
     "redirect": ("review", "block", "block"),
-    "absolute": ("review", "review", "review"),
+    "absolute": ("pass", "review", "review"),  # low: a superlative in a memory or a question (see intent.py)
     "sensitive.*": ("pass", "review", "review"),
     "inducement": ("review", "review", "review"),
     "disparage": ("review", "review", "review"),
     "adult": ("review", "block", "block"),
+    "promotion": ("pass", "review", "review"),
 }
 
 DEFAULT_OVERRIDES: dict[tuple[str, str], dict[str, Triple]] = {

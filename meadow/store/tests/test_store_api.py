@@ -174,7 +174,10 @@ def test_product_text_is_moderated_like_notes(api_for):
     edit = api_for(owner).patch(
         f"/api/v1/products/{product.pk}", {"title": "Batik 全网最低价"}, content_type=JSON
     )
-    assert edit.status_code == 200  # marketing words: a verified business is exempt
+    # an absolute claim: a verified business is bound by it like anyone (issue #18), so the edit is held for
+    # review (not refused, which only a block verdict does)
+    assert edit.status_code == 200
+    assert ReviewItem.objects.filter(kind="held", state="pending", target_id=product.pk).exists()
 
 
 def test_blocked_product_text_is_refused_with_findings(api_for):

@@ -202,7 +202,9 @@ def test_other_categories() -> None:
 # ---------------------------------------------------------------- policy
 def test_policy_per_field_and_account() -> None:
     assert check("这是最好用的面霜").verdict == "review"
-    assert check("这是最好用的面霜", account="enterprise").verdict == "pass"
+    # issue #18: a verified enterprise is bound by the absolute-claim rule like anyone (exempt only from the
+    # marketing-intent limits)
+    assert check("这是最好用的面霜", account="enterprise").verdict == "review"
     assert check("WhatsApp me 0123456789", account="enterprise").verdict == "review"
     assert check("WhatsApp me 0123456789", field="comment", account="enterprise").verdict == "block"
     assert check("WhatsApp me 0123456789", field="dm").verdict == "review"
