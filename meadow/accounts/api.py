@@ -16,6 +16,7 @@ from meadow.accounts.models import BIO_MAX, DISPLAY_NAME_MAX, HANDLE_MAX, LOCATI
 from meadow.accounts.validation import HANDLE_INPUT_PATTERN, PHONE_MAX, PHONE_PATTERN, password_min_length
 from meadow.core.errors import NotFound, PermissionDenied, ValidationFailed
 from meadow.core.http import optional_auth, responses, token_or_session
+from meadow.core.images import image_upload_openapi
 from meadow.core.pagination import PageCursor, PageLimit, paginate_desc
 from meadow.core.ratelimit import client_ip
 from meadow.core.schema import JSONDate, Limits, NonBlankText, Text
@@ -283,7 +284,7 @@ def me_patch(request: HttpRequest, payload: MePatch):
     return me_out(request, user)
 
 
-@me_router.post("/avatar", response=responses({200: MeOut}))
+@me_router.post("/avatar", response=responses({200: MeOut}), openapi_extra=image_upload_openapi("file"))
 def me_avatar(request: HttpRequest, file: UploadedFile = File(...)):
     """Upload a profile picture (JPEG, PNG, WebP or HEIC; cropped square, EXIF removed)."""
     services.profile_set_image(user=request.user, kind="avatar", upload=file)
@@ -291,7 +292,7 @@ def me_avatar(request: HttpRequest, file: UploadedFile = File(...)):
     return me_out(request, request.user)
 
 
-@me_router.post("/background", response=responses({200: MeOut}))
+@me_router.post("/background", response=responses({200: MeOut}), openapi_extra=image_upload_openapi("file"))
 def me_background(request: HttpRequest, file: UploadedFile = File(...)):
     """Upload a background image (cropped 3:1, EXIF removed)."""
     services.profile_set_image(user=request.user, kind="background", upload=file)

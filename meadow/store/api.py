@@ -13,6 +13,7 @@ from pydantic import Field, StrictBool, WithJsonSchema
 
 from meadow.core.errors import PermissionDenied
 from meadow.core.http import ModerationErrorOut, optional_auth, responses, token_or_session
+from meadow.core.images import image_upload_openapi
 from meadow.core.pagination import PageCursor, PageLimit
 from meadow.core.schema import NO_NUL_PATTERN, JSONCount, JSONId, JSONInt, Limits, NonBlankText, Text
 from meadow.notes import selectors as note_selectors
@@ -236,7 +237,12 @@ def shop_patch(request: HttpRequest, shop_id: int, payload: ShopPatch):
     return shop_out(request, selectors.shop_get_for_viewer(viewer=request.user, shop_id=shop.pk))
 
 
-@router.post("/shops/{shop_id}/logo", response=responses({200: ShopOut}), auth=token_or_session)
+@router.post(
+    "/shops/{shop_id}/logo",
+    response=responses({200: ShopOut}),
+    auth=token_or_session,
+    openapi_extra=image_upload_openapi("logo"),
+)
 def shop_logo(request: HttpRequest, shop_id: int, logo: File[UploadedFile]):
     """Upload the shop's logo (an image; cropped square, metadata stripped)."""
     shop = services.shop_update(shop=_own_shop(request, shop_id), editor=request.user, logo=logo)
@@ -377,7 +383,12 @@ def product_patch(request: HttpRequest, product_id: int, payload: ProductPatch):
     return product_out(request, selectors.product_for_owner(owner=request.user, product_id=product_id))
 
 
-@router.post("/products/{product_id}/images", response=responses({200: ProductOut}), auth=token_or_session)
+@router.post(
+    "/products/{product_id}/images",
+    response=responses({200: ProductOut}),
+    auth=token_or_session,
+    openapi_extra=image_upload_openapi("images"),
+)
 def product_images_add(request: HttpRequest, product_id: int, images: File[list[UploadedFile]]):
     """Add images (repeated ``images`` parts; JPEG/PNG/WebP/HEIC, re-encoded, metadata stripped; ≤ 9)."""
     services.product_add_images(product=_own_product(request, product_id), editor=request.user, images=images)
