@@ -5,6 +5,7 @@ from __future__ import annotations
 import phonenumbers
 import regex
 from django.conf import settings
+from django.contrib.auth import password_validation
 from django.utils.translation import gettext as _
 
 from meadow.accounts.models import BIO_MAX, DISPLAY_NAME_MAX, HANDLE_MAX
@@ -48,6 +49,15 @@ def clean_handle(value: str) -> str:
     if handle in RESERVED_HANDLES:
         raise ValidationFailed(_("This handle is reserved."), field="handle", code="handle_taken")
     return handle
+
+
+def password_min_length() -> int:
+    """The shortest password Django's MinimumLengthValidator (settings.AUTH_PASSWORD_VALIDATORS) accepts: the API's
+    schema states it (one source), the validators check it."""
+    for validator in password_validation.get_default_password_validators():
+        if isinstance(validator, password_validation.MinimumLengthValidator):
+            return validator.min_length
+    return 0
 
 
 # A Malaysian mobile number, as a person types it: +60, 60 or 0, then the number, with a space or a hyphen where

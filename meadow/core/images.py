@@ -22,6 +22,23 @@ except ImportError:  # pragma: no cover - the dependency is declared; this only 
 
 # What the docs promise (JPEG, PNG, WebP, HEIC; MPO is the JPEG phones write): no GIF, as for notes.
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "HEIF", "HEIC", "MPO"}
+# The same, as the media types an upload's part may carry; the API states them (multipart ``encoding``).
+ACCEPTED_MEDIA_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic")
+
+
+def image_upload_openapi(*fields: str) -> dict:
+    """``openapi_extra`` for an operation whose multipart ``fields`` are images: each part is one of
+    ACCEPTED_MEDIA_TYPES, read from its content (a file that is no image we can read answers 400 ``bad_image``)."""
+    content_type = ", ".join(ACCEPTED_MEDIA_TYPES)
+    return {
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {
+                    "encoding": {field: {"contentType": content_type} for field in fields}
+                }
+            }
+        }
+    }
 
 
 @dataclass

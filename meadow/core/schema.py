@@ -32,6 +32,8 @@ _KEYWORDS = {
     "maximum": "maximum",
     "format": "format",
     "enum": "enum",
+    "min_items": "minItems",
+    "max_items": "maxItems",
 }
 
 
@@ -50,6 +52,8 @@ class Limits:
     maximum: int | float | None = None
     format: str | None = None
     enum: tuple[str | int, ...] | None = None
+    min_items: int | None = None
+    max_items: int | None = None
 
     def __get_pydantic_json_schema__(
         self, core_schema: Any, handler: GetJsonSchemaHandler
@@ -81,6 +85,9 @@ JSONInt = Annotated[int, BeforeValidator(_json_integer)]
 # An object's id in a JSON body (the range a bigint primary key holds). The range goes inside the validator, so
 # the schema states it as ``minimum``/``maximum``.
 JSONId = Annotated[int, Field(ge=1, le=2**63 - 1), BeforeValidator(_json_integer)]
+
+# A count in a JSON body (0 or more): pydantic refuses a negative one itself (``invalid``), as it always has.
+JSONCount = Annotated[int, Field(ge=0), BeforeValidator(_json_integer)]
 
 
 def _json_date(value: Any) -> Any:

@@ -38,7 +38,39 @@ Postcode = Annotated[str, Limits(pattern=rf"^\s*[0-9]{{{services.POSTCODE_LENGTH
 Phone = Annotated[str, Limits(max_length=services.ADDRESS_PHONE_MAX, pattern=PHONE_PATTERN)]
 
 
+def _postcode_pattern(ranges: tuple[tuple[int, int], ...]) -> str:
+    """The 5-digit postcodes of ``ranges`` (services.POSTCODE_RANGES: whole thousands, or whole hundreds) as a
+    pattern of their leading digits, spaces around allowed as the service strips them."""
+    alternatives = []
+    for low, high in ranges:
+        for width, unit in ((2, 1000), (3, 100)):
+            if low % unit == 0 and high % unit == unit - 1:
+                prefixes = "|".join(f"{k:0{width}d}" for k in range(low // unit, high // unit + 1))
+                alternatives.append(f"(?:{prefixes})[0-9]{{{5 - width}}}")
+                break
+        else:  # pragma: no cover - a range not on a hundred: state it before relying on it
+            raise ValueError(f"postcode range {low}-{high} is not on whole hundreds")
+    return rf"^\s*(?:{'|'.join(alternatives)})\s*$"
+
+
+# A postcode in its state's Pos Malaysia ranges (400 ``postcode_state_mismatch`` otherwise), one branch per state
+# from services.POSTCODE_RANGES. The service also takes a state's code or name in any letter case; the schema
+# states the canonical spellings.
+POSTCODE_IN_STATE = [
+    {
+        "properties": {
+            "state": {"enum": [code, str(MalaysianState(code).label)]},
+            "postcode": {"type": "string", "pattern": _postcode_pattern(ranges)},
+        },
+        "required": ["state", "postcode"],
+    }
+    for code, ranges in services.POSTCODE_RANGES.items()
+]
+
+
 class AddressIn(Schema):
+    model_config = ConfigDict(json_schema_extra={"anyOf": POSTCODE_IN_STATE})
+
     recipient_name: Annotated[NonBlankText, Limits(max_length=services.RECIPIENT_NAME_MAX)]
     phone: Phone
     line1: Annotated[NonBlankText, Limits(max_length=services.ADDRESS_LINE_MAX)]
@@ -50,6 +82,17 @@ class AddressIn(Schema):
 
 
 class AddressPatch(Schema):
+    # The postcode and the state change together (each is checked against the other; 400 ``postcode_with_state``
+    # for one alone), or neither.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"postcode": {"type": "null"}, "state": {"type": "null"}}},
+                *POSTCODE_IN_STATE,
+            ]
+        }
+    )
+
     recipient_name: Annotated[NonBlankText, Limits(max_length=services.RECIPIENT_NAME_MAX)] | None = None
     phone: Phone | None = None
     line1: Annotated[NonBlankText, Limits(max_length=services.ADDRESS_LINE_MAX)] | None = None
@@ -407,6 +450,10 @@ def address_add(request: HttpRequest, payload: AddressIn):
 @router.patch("/addresses/{address_id}", response=responses({200: AddressOut}))
 def address_edit(request: HttpRequest, address_id: PathId, payload: AddressPatch):
     found = selectors.address_get_for_owner(user=request.user, address_id=address_id)
+    if (payload.postcode is None) != (payload.state is None):
+        raise ValidationFailed(
+            _("Give the postcode and the state together."), field="postcode", code="postcode_with_state"
+        )
     data = {k: v for k, v in payload.dict().items() if v is not None}
     return _address(services.address_update(user=request.user, address=found, data=data))
 

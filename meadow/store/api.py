@@ -9,12 +9,13 @@ from typing import Annotated, Literal
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import File, Router, Schema, Status, UploadedFile
-from pydantic import Field, StrictBool
+from pydantic import Field, StrictBool, WithJsonSchema
 
 from meadow.core.errors import PermissionDenied
 from meadow.core.http import ModerationErrorOut, optional_auth, responses, token_or_session
+from meadow.core.images import image_upload_openapi
 from meadow.core.pagination import PageCursor, PageLimit
-from meadow.core.schema import Limits, NonBlankText, Text
+from meadow.core.schema import NO_NUL_PATTERN, JSONCount, JSONId, JSONInt, Limits, NonBlankText, Text
 from meadow.notes import selectors as note_selectors
 from meadow.notes.api import NotePage, note_out
 from meadow.store import selectors, services
@@ -236,7 +237,12 @@ def shop_patch(request: HttpRequest, shop_id: int, payload: ShopPatch):
     return shop_out(request, selectors.shop_get_for_viewer(viewer=request.user, shop_id=shop.pk))
 
 
-@router.post("/shops/{shop_id}/logo", response=responses({200: ShopOut}), auth=token_or_session)
+@router.post(
+    "/shops/{shop_id}/logo",
+    response=responses({200: ShopOut}),
+    auth=token_or_session,
+    openapi_extra=image_upload_openapi("logo"),
+)
 def shop_logo(request: HttpRequest, shop_id: int, logo: File[UploadedFile]):
     """Upload the shop's logo (an image; cropped square, metadata stripped)."""
     shop = services.shop_update(shop=_own_shop(request, shop_id), editor=request.user, logo=logo)
@@ -251,20 +257,51 @@ def shop_products(request: HttpRequest, shop_id: int, cursor: PageCursor = None,
     return _cards(request, selectors.products_for_shop(viewer=viewer, shop=shop, cursor=cursor, limit=limit))
 
 
+# A price in MYR: a decimal string (services.PRICE_PATTERN, "29.90") or a whole number of ringgit; a JSON number
+# with a fraction is refused (money is never a binary float).
+PriceIn = Annotated[
+    Annotated[str, Limits(pattern=services.PRICE_PATTERN)]
+    | Annotated[JSONInt, Limits(minimum=0, maximum=int(services.MAX_PRICE))],
+    Field(description='MYR: a decimal string with at most 2 decimals (e.g. "29.90") or a whole number'),
+]
+# Up to MAX_ATTRIBUTES names with values, e.g. {"colour": "red"}.
+Attributes = Annotated[
+    dict[str, str],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "maxProperties": services.MAX_ATTRIBUTES,
+            "propertyNames": {"maxLength": services.ATTRIBUTE_NAME_MAX, "pattern": NO_NUL_PATTERN},
+            "additionalProperties": {
+                "type": "string",
+                "maxLength": services.ATTRIBUTE_VALUE_MAX,
+                "pattern": NO_NUL_PATTERN,
+            },
+        }
+    ),
+]
+Stock = Annotated[JSONCount, Limits(maximum=services.MAX_STOCK)]
+
+
 class SkuIn(Schema):
-    id: int | None = None
+    id: JSONId | None = None
     name: Annotated[Text, Limits(max_length=services.SKU_NAME_MAX)] = ""
-    attributes: dict[str, str] = Field(default_factory=dict)
-    price: Decimal = Field(max_digits=12, decimal_places=2)
-    stock: int = Field(default=0, ge=0)
+    attributes: Attributes = Field(default_factory=dict)
+    price: PriceIn
+    stock: Stock = 0
     is_active: StrictBool = True
+
+
+# Variants: 1–MAX_SKUS. Their names must differ (ignoring letter case: 400 ``duplicate_sku``), which no JSON
+# Schema keyword can state (uniqueItems compares whole objects, exactly).
+Skus = Annotated[list[SkuIn], Limits(min_items=1, max_items=services.MAX_SKUS)]
 
 
 class ProductIn(Schema):
     title: Annotated[NonBlankText, Limits(max_length=TITLE_MAX)]
     description: Annotated[Text, Limits(max_length=services.PRODUCT_DESCRIPTION_MAX)] = ""
     status: StatusIn = "draft"
-    skus: list[SkuIn] = Field(max_length=100)
+    skus: Skus
 
 
 @router.post(
@@ -320,7 +357,7 @@ class ProductPatch(Schema):
     title: Annotated[NonBlankText, Limits(max_length=TITLE_MAX)] | None = None
     description: Annotated[Text, Limits(max_length=services.PRODUCT_DESCRIPTION_MAX)] | None = None
     status: StatusIn | None = None
-    skus: list[SkuIn] | None = Field(default=None, max_length=100)
+    skus: Skus | None = None
 
 
 def _own_product(request: HttpRequest, product_id: int) -> Product:
@@ -346,7 +383,12 @@ def product_patch(request: HttpRequest, product_id: int, payload: ProductPatch):
     return product_out(request, selectors.product_for_owner(owner=request.user, product_id=product_id))
 
 
-@router.post("/products/{product_id}/images", response=responses({200: ProductOut}), auth=token_or_session)
+@router.post(
+    "/products/{product_id}/images",
+    response=responses({200: ProductOut}),
+    auth=token_or_session,
+    openapi_extra=image_upload_openapi("images"),
+)
 def product_images_add(request: HttpRequest, product_id: int, images: File[list[UploadedFile]]):
     """Add images (repeated ``images`` parts; JPEG/PNG/WebP/HEIC, re-encoded, metadata stripped; ≤ 9)."""
     services.product_add_images(product=_own_product(request, product_id), editor=request.user, images=images)

@@ -8,8 +8,9 @@ interleave with checkout's conditional decrements (meadow/orders).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -43,7 +44,14 @@ class _Unset:
 UNSET: Any = _Unset()
 MAX_SKUS = 50
 MAX_PRICE = Decimal("999999.99")
+# A price in MYR as a client writes it: up to 6 digits of ringgit and at most 2 decimals (0–MAX_PRICE). The API's
+# schema states this pattern; price_parse() takes exactly what it matches, or a whole number of ringgit.
+PRICE_PATTERN = r"^[0-9]{1,6}(\.[0-9]{1,2})?$"
+_PRICE = re.compile(PRICE_PATTERN)
 MAX_STOCK = 1_000_000
+MAX_ATTRIBUTES = 5  # per variant: up to 5 names (at most 30 characters) with values (at most 40)
+ATTRIBUTE_NAME_MAX = 30
+ATTRIBUTE_VALUE_MAX = 40
 SHOP_TEXT_MAX = 2000
 SHOP_NAME_MAX = 80
 SKU_NAME_MAX = 80
@@ -56,18 +64,23 @@ _text = clean_text  # multi-line descriptions keep their line breaks
 
 
 def price_parse(value: Any, *, field: str = "price") -> Decimal:
-    """A price in MYR: a number with at most two decimals, 0 ≤ price ≤ 999 999.99 (never a float)."""
-    try:
-        price = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError, TypeError):
-        raise ValidationFailed(_("Enter a price such as 29.90."), field=field, code="bad_price") from None
-    if not price.is_finite() or price < 0 or price > MAX_PRICE or price.as_tuple().exponent < -2:  # type: ignore[operator]
+    """A price in MYR: a string PRICE_PATTERN matches ("29.90"), or a whole number of ringgit (0–999999, e.g. a JSON
+    ``35``). Never a fraction in binary floating point (``29.9`` as a JSON number): money is a decimal string."""
+    if isinstance(value, Decimal) and value.is_finite():
+        value = str(value)
+    elif isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValidationFailed(_("Enter a price such as 29.90."), field=field, code="bad_price")
+    if not _PRICE.fullmatch(value):
         raise ValidationFailed(
             _("Enter a price between 0 and 999999.99 with at most two decimals."),
             field=field,
             code="bad_price",
         )
-    return price.quantize(Decimal("0.01"))
+    return Decimal(value).quantize(Decimal("0.01"))
 
 
 def _stock(value: Any, *, field: str) -> int:
@@ -112,9 +125,12 @@ def skus_validate(skus: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         attributes = raw.get("attributes") or {}
         if (
             not isinstance(attributes, dict)
-            or len(attributes) > 5
+            or len(attributes) > MAX_ATTRIBUTES
             or any(
-                not isinstance(k, str) or not isinstance(v, str) or len(k) > 30 or len(v) > 40
+                not isinstance(k, str)
+                or not isinstance(v, str)
+                or len(k) > ATTRIBUTE_NAME_MAX
+                or len(v) > ATTRIBUTE_VALUE_MAX
                 for k, v in attributes.items()
             )
         ):

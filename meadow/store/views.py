@@ -137,7 +137,7 @@ def _variant_rows(request: HttpRequest) -> list[dict[str, Any]]:
             {
                 "id": int(sku_id) if sku_id.isdigit() else None,
                 "name": name,
-                "price": price,
+                "price": price.strip(),  # the form's field, as typed with spaces around
                 "stock": (stocks[i] if i < len(stocks) else "0") or "0",
                 "is_active": (sku_id or f"new{i}") in active,
             }

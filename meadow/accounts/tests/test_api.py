@@ -623,6 +623,8 @@ def test_avatar_without_a_file_is_400(api_for, user):
         ({"password": ""}, 400, "weak_password", "password"),
         ({"handle": "h" * 65}, 400, "invalid", "handle"),
         ({"display_name": "n" * 41}, 400, "too_long", "display_name"),
+        # E-mail xor phone, as the schema's oneOf states (issue #15): the phone no longer wins silently.
+        ({"phone": "+60 12-345 6789", "code": "123456"}, 400, "email_or_phone", "email"),
     ],
 )
 def test_signup_bad_input_is_a_clear_error_and_writes_nothing(anon, overrides, status, code, field):
@@ -631,6 +633,17 @@ def test_signup_bad_input_is_a_clear_error_and_writes_nothing(anon, overrides, s
     response = signup_email(anon, **overrides)
     assert_error(response, status, code, field)
     assert db_state() == before
+
+
+def test_signup_schema_states_email_xor_phone_and_the_password_minimum(client):
+    from django.contrib.auth.password_validation import MinimumLengthValidator
+
+    schema = client.get("/api/v1/openapi.json").json()["components"]["schemas"]["SignupIn"]
+    by_email, by_phone = schema["oneOf"]
+    assert by_email["required"] == ["email", "password"] and by_phone["required"] == ["phone", "code"]
+    assert by_email["properties"]["phone"] == by_phone["properties"]["email"] == {"type": "null"}
+    assert by_email["properties"]["password"]["minLength"] == MinimumLengthValidator().min_length == 8
+    assert schema["properties"]["agree_terms"]["enum"] == [True]
 
 
 def test_signup_without_agree_terms_field_is_refused(anon):

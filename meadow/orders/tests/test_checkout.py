@@ -297,3 +297,37 @@ def test_a_malaysian_postcode_must_lie_in_the_state(buyer_api, postcode, state, 
         assert (error["code"], error["field"]) == ("postcode_state_mismatch", "postcode")
         assert postcode in error["message"]
         assert not Address.objects.exists()
+
+
+def test_the_schema_states_each_states_postcodes_as_the_service_checks_them(client):
+    """Issue #15: the addresses' anyOf, generated from POSTCODE_RANGES, matches a postcode and a state exactly
+    when postcode_in_state() takes them (every hundred of 00000-99999, both ends of each hundred)."""
+    import re
+
+    from meadow.orders.models import MalaysianState
+    from meadow.orders.services import postcode_in_state
+
+    schemas = client.get("/api/v1/openapi.json").json()["components"]["schemas"]
+    branches = schemas["AddressIn"]["anyOf"]
+    assert schemas["AddressPatch"]["anyOf"][1:] == branches
+    assert {b["properties"]["state"]["enum"][0] for b in branches} == set(MalaysianState.values)
+    for branch in branches:
+        code, label = branch["properties"]["state"]["enum"]
+        assert label == MalaysianState(code).label
+        pattern = re.compile(branch["properties"]["postcode"]["pattern"])
+        for number in [n for hundred in range(0, 100_000, 100) for n in (hundred, hundred + 99)]:
+            postcode = f"{number:05d}"
+            assert bool(pattern.search(postcode)) == postcode_in_state(postcode, code), (code, postcode)
+
+
+def test_an_address_edit_gives_the_postcode_and_the_state_together(buyer_api):
+    created = post(buyer_api, "/api/v1/addresses", {**ADDRESS, "postcode": "47400", "state": "SGR"}).json()
+    url = f"/api/v1/addresses/{created['id']}"
+    for alone in ({"postcode": "47410"}, {"state": "Selangor"}, {"postcode": "47410", "state": None}):
+        r = buyer_api.patch(url, alone, content_type="application/json")
+        assert r.status_code == 400, r.content
+        assert (r.json()["error"]["code"], r.json()["error"]["field"]) == ("postcode_with_state", "postcode")
+    r = buyer_api.patch(url, {"postcode": "88000", "state": "SBH"}, content_type="application/json")
+    assert r.status_code == 200 and (r.json()["postcode"], r.json()["state"]) == ("88000", "SBH")
+    r = buyer_api.patch(url, {"city": "Kota Kinabalu"}, content_type="application/json")
+    assert r.status_code == 200 and r.json()["city"] == "Kota Kinabalu"
