@@ -615,3 +615,9 @@ LOGGING = {
         "uvicorn.access": {"level": "WARNING"},
     },
 }
+
+# The learned moderation layer (moderation/engine/learned.py, issue #18). Off by default: on the frozen test split
+# it lifts held recall from 0.53 to 0.81 but holds 4.7 % of clean texts for review (the lexicon alone 2.7 %) and a
+# check costs milliseconds instead of microseconds (bench/RESULTS.md, "Moderation quality"). Switch it on where
+# moderators can absorb the extra review items.
+MODERATION_LEARNED = env_bool("MEADOW_MODERATION_LEARNED", default=False)

@@ -25,6 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("engagement",),
     ("notifications", "search", "distribution"),
     ("business", "store", "orders"),
+    ("messaging",),
     ("privacy", "publishing"),
 ]
 # The HTTP layer and web shell (the project's entry points) sit above every app; its infrastructure modules beside core.

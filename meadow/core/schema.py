@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError
 
 # No NUL character anywhere in the string (ECMA 262 and Python regex alike).
 NO_NUL_PATTERN = r"^[^\x00]*$"
@@ -96,7 +97,8 @@ def _json_date(value: Any) -> Any:
     if value is None or isinstance(value, date):
         return value
     if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
-        raise ValueError("Input should be a valid date in the format YYYY-MM-DD")
+        # pydantic's own error type, so the API's translated message for a bad date applies (validation_messages)
+        raise PydanticCustomError("date_type", "Input should be a valid date in the format YYYY-MM-DD")
     return value
 
 

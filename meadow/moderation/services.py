@@ -75,7 +75,7 @@ def moderation_engine() -> Engine:
         return engine
     with _lock:
         if _current["engine"] is None or _current["stamp"] != stamp:
-            learned = "default" if getattr(settings, "MODERATION_LEARNED", True) else None
+            learned = "default" if getattr(settings, "MODERATION_LEARNED", False) else None
             _current["engine"] = Engine(moderation_lexicon(), learned=learned)
             _current["stamp"] = stamp
         return _current["engine"]

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from meadow.accounts.selectors import follow_status
-from meadow.core.errors import DomainError
+from meadow.core.errors import DomainError, StorageFull
 from meadow.notes import selectors
 from meadow.notes import services as note_services
 from meadow.notes.models import ImageUpload, Note
@@ -99,8 +99,13 @@ def compose(request: HttpRequest) -> HttpResponse:
             error = exc
             # Nothing entered is lost on a refusal: the text, topics and products are rendered again, and the new
             # images are kept server-side (processed, EXIF stripped) and shown again for the next submit.
-            kept, left_out = note_services.image_uploads_keep(author=request.user, images=new_images)
-            uploads += kept
+            # A full disk cannot keep them: then the refusal (the disk's own error) is shown without them.
+            if not isinstance(exc, StorageFull):
+                try:
+                    kept, left_out = note_services.image_uploads_keep(author=request.user, images=new_images)
+                except StorageFull as full:
+                    error, kept = full, []
+                uploads += kept
         else:
             if note.status == Note.Status.DRAFT:
                 messages.success(request, _("Draft saved."))

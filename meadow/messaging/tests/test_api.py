@@ -152,7 +152,12 @@ def test_a_redirect_to_a_stranger_is_not_delivered(api_for, user, other_user):
     assert [h["category"] for h in body["moderation"]["hits"]] == ["redirect"]
     assert not Message.objects.exists()
     assert Conversation.objects.get(pk=conv).last_seq == 0
-    assert Violation.objects.filter(account=user).count() == 1
+    # a refusal is no strike (issue #23, finding 3): it is kept as a blocked attempt, and only repeated attempts
+    # to force refused text through become a violation (MEADOW_BLOCKED_ATTEMPTS_LIMIT)
+    from meadow.enforcement.models import BlockedAttempt
+
+    assert BlockedAttempt.objects.filter(account=user).count() == 1
+    assert Violation.objects.filter(account=user).count() == 0
 
 
 def test_inside_an_accepted_conversation_the_policy_table_decides(api_for, friends):

@@ -7,6 +7,7 @@ automaton saw a trigger (three numerals in a row, ``@``, ``www``, ``.com``…), 
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from typing import NamedTuple
 
 # Numerals people use in phone numbers: ASCII (after folding full-width and circled digits), Chinese lower
@@ -214,6 +215,13 @@ def _spelled_digits(run: str) -> tuple[str, bool]:
     return "".join(out), evasive
 
 
+def _counting(digits: str) -> bool:
+    """Counting, not a number: every digit one more (or one less) than the last, wrapping 9 → 0
+    (一二三四五六七八九十…, "one two three four five six seven eight")."""
+    steps = {(int(b) - int(a)) % 10 for a, b in pairwise(digits)}
+    return steps == {1} or steps == {9}
+
+
 def find_spelled_phones(view: str) -> list[Detection]:
     """Phone numbers written with number words, Chinese or financial numerals, keycaps, or digits split up by
     words and symbols ("kosong satu dua, tujuh…", "零壹贰 - 伍陆柒", "016 two zero four 7788"). ``view`` is the
@@ -225,7 +233,7 @@ def find_spelled_phones(view: str) -> list[Detection]:
         plus = run.startswith("+")
         digits, evasive = _spelled_digits(run)
         n = len(digits)
-        if not (valid_phone(digits, plus) or (evasive and 8 <= n <= 12)):
+        if not (valid_phone(digits, plus) or (evasive and 8 <= n <= 12)) or _counting(digits):
             continue
         s, e = m.start(), m.end()
         if NOT_PHONE_BEFORE.search(view, max(0, s - 14), s) or _looks_like_date(run):

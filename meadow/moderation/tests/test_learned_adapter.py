@@ -28,6 +28,7 @@ def fresh_engine():
     services._current.update(stamp=None, engine=None)
 
 
+@override_settings(MODERATION_LEARNED=True)
 def test_the_composer_shows_a_learned_finding_like_any_other(api_for, user):
     body = _check(api_for(user), text=TEXT, field="note").json()
     learned = [h for h in body["hits"] if h["rule"].startswith("learned:")]
@@ -45,6 +46,11 @@ def test_the_learned_instructions_are_translated():
     with translation.override("zh-hans"):
         for text in SUGGESTIONS.values():
             assert suggestion_text(text) != text  # every instruction has a Chinese translation
+
+
+def test_the_model_is_off_unless_the_site_switches_it_on():
+    result = services.moderation_check(text=TEXT, field="note")
+    assert not [h for h in result.hits if h.rule.startswith("learned:")]
 
 
 def test_the_adapter_can_run_without_the_model():
