@@ -25,7 +25,7 @@ PathId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Seq = Annotated[int, Field(ge=0, le=2**63 - 1)]
 
 
-class PersonOut(Schema):
+class ParticipantOut(Schema):
     handle: str
     display_name: str
     avatar: str | None
@@ -53,7 +53,7 @@ class MessageOut(Schema):
     id: int
     conversation: int
     seq: int
-    sender: PersonOut
+    sender: ParticipantOut
     client_id: str
     text: str
     card: CardOut | None
@@ -64,7 +64,7 @@ class MessageOut(Schema):
 class ConversationOut(Schema):
     id: int
     state: Literal["active", "request"]
-    with_: PersonOut = Field(alias="with")
+    with_: ParticipantOut = Field(alias="with")
 
 
 class ConversationItemOut(ConversationOut):
@@ -101,7 +101,7 @@ class SendIn(Schema):
     card: CardIn | None = None
 
 
-class ReadIn(Schema):
+class ConversationReadIn(Schema):
     seq: Annotated[JSONInt, Limits(minimum=0, maximum=2**63 - 1)]
 
 
@@ -232,7 +232,7 @@ def conversation_accept(request: HttpRequest, conversation_id: PathId):
 
 
 @router.post("/conversations/{conversation_id}/read", response=responses({204: None}))
-def conversation_read(request: HttpRequest, conversation_id: PathId, payload: ReadIn):
+def conversation_read(request: HttpRequest, conversation_id: PathId, payload: ConversationReadIn):
     conversation = selectors.conversation_get_for_participant(
         user=request.user, conversation_id=conversation_id
     )

@@ -53,3 +53,24 @@ def test_check_command_fails_when_the_snapshot_is_missing(tmp_path):
     with pytest.raises(CommandError) as excinfo:
         call_command("openapi", "--check", "--path", str(tmp_path / "missing.json"))
     assert excinfo.value.returncode == 1
+
+
+def test_no_two_api_schemas_share_a_name():
+    """Django Ninja names an OpenAPI component after its class: two `Schema` classes of one name (in two apps)
+    overwrite each other in the document, and one endpoint's answers are then checked against the other's schema
+    (a messaging `PersonOut` once replaced engagement's)."""
+    import ast
+    from collections import defaultdict
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "meadow"
+    where: dict[str, list[str]] = defaultdict(list)
+    for path in root.rglob("*.py"):
+        if "tests" in path.parts or "migrations" in path.parts:
+            continue
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ClassDef) and any(
+                getattr(b, "id", getattr(b, "attr", "")) == "Schema" for b in node.bases
+            ):
+                where[node.name].append(str(path.relative_to(root)))
+    assert {name: files for name, files in where.items() if len(files) > 1} == {}
