@@ -82,6 +82,11 @@ STATE_REFUSALS: dict[str, tuple[str, str]] = {
         "wrong_password / required / bad_code: the re-confirmation must be the account's own password, or its"
         " SMS code when it has no password",
     ),
+    "PATCH /api/v1/notes/{note_id}": (
+        "400",
+        "moderation_blocked / unknown products: an edited text goes through the moderation engine (generated text"
+        " can spell a phone number), and product tags must name products that exist and may be tagged",
+    ),
     "POST /api/v1/conversations": ("400", "self: the handle is the caller's own"),
     "POST /api/v1/conversations/{conversation_id}/messages": (
         "400",
