@@ -184,6 +184,16 @@ KNOWN_GAPS: dict[str, tuple[str, tuple[str, ...]]] = {
         f"{_IMAGE}: the licence; the form fields' multipart body",
         DATA_CHECKS,
     ),
+    # Found by the clean-clone CI's PostgreSQL pass of 2026-12-07 (SQLite accepted the same derandomised cases):
+    "PATCH /api/v1/me": (
+        "on PostgreSQL a schema-valid body (with extra properties) is refused; cause not yet read",
+        DATA_CHECKS,
+    ),
+    "POST /api/v1/orders": (
+        "on PostgreSQL a schema-valid body (whitespace-padded postcode and phone, extra properties) is refused;"
+        " cause not yet read",
+        DATA_CHECKS,
+    ),
 }
 
 

@@ -132,7 +132,8 @@ def test_two_people_message_live(browser, asgi_server, page):
         assert Conversation.objects.get().state == "active"
 
         # Alice's page learns of the acceptance and shows what follows live, without a reload.
-        expect(a.get_by_test_id("dm-request-sent")).to_have_count(0)
+        # (a generous wait: under a loaded CI machine the socket's event has taken longer than the default 5 s)
+        expect(a.get_by_test_id("dm-request-sent")).to_have_count(0, timeout=20_000)
         b.get_by_test_id("dm-input").press_sequentially("谢谢", delay=50)
         expect(a.get_by_test_id("dm-typing")).to_be_visible()
         b.get_by_test_id("dm-send").click()
