@@ -2,11 +2,19 @@
 ``POST /api/v1/realtime/ticket``) joins its person's group and receives ``message``, ``withdrawn``, ``read``,
 ``typing``, ``accepted`` and ``unread`` events (sent by the services after commit). The client may send
 ``{"type": "typing", "conversation": id}`` and ``{"type": "resume", "after": {"<conversation id>": seq}}``; the
-latter answers every message it missed, in ``seq`` order, then ``{"type": "resumed"}``. A conversation that is not
-the person's is ignored (and answered with an ``error`` event): nothing of it leaks."""
+latter answers every message it missed, in ``seq`` order (a card as this person may see it, like every other
+message event), then ``{"type": "resumed"}``. A conversation that is not the person's is ignored (and answered with
+an ``error`` event): nothing of it leaks.
+
+What a client sends is small: a frame longer than ``FRAME_MAX`` characters closes the socket (1009, "message too
+big") unread; a binary frame or one that is not JSON is answered with an ``error`` event (``bad_frame``,
+``bad_json``) and the socket stays open. "typing" goes to the other person at most once a ``TYPING_EVERY``
+seconds per conversation (a client sending it in a loop floods nobody)."""
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -17,6 +25,8 @@ from meadow.messaging.events import user_group
 
 RESUME_MAX_CONVERSATIONS = 50
 RESUME_MAX_MESSAGES = 500
+FRAME_MAX = 16 * 1024  # characters; the largest a client sends (a resume of 50 conversations) is about 2 KB
+TYPING_EVERY = 1.0  # seconds
 
 
 class MessagesConsumer(AsyncJsonWebsocketConsumer):
@@ -42,12 +52,40 @@ class MessagesConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
             await self._presence(False)
 
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
+        """A frame from the client: too big, binary or not JSON is refused here (the default decoder raised, which
+        closed the socket with a server error and logged a traceback for every bad frame)."""
+        if text_data is None:
+            await self.send_json({"type": "error", "code": "bad_frame"})
+            return
+        if len(text_data) > FRAME_MAX:
+            await self.close(code=1009)
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            await self.send_json({"type": "error", "code": "bad_json"})
+            return
+        await self.receive_json(content, **kwargs)
+
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict) or not hasattr(self, "user"):
             return
         kind = content.get("type")
         if kind == "typing":
-            ok = await self._typing(content.get("conversation"))
+            conversation_id = content.get("conversation")
+            if isinstance(conversation_id, int) and not isinstance(conversation_id, bool):
+                sent_at = getattr(self, "typing_sent", {})
+                now = time.monotonic()
+                if now - sent_at.get(conversation_id, -TYPING_EVERY) < TYPING_EVERY:
+                    return  # told a moment ago
+                if len(sent_at) > RESUME_MAX_CONVERSATIONS:
+                    sent_at.clear()
+                sent_at[conversation_id] = now
+                self.typing_sent = sent_at
+            ok = await self._typing(conversation_id)
             if not ok:
                 await self.send_json({"type": "error", "code": "not_found"})
         elif kind == "resume":
@@ -100,6 +138,7 @@ class MessagesConsumer(AsyncJsonWebsocketConsumer):
         """Every message after the given seq of each of the person's conversations (others are skipped)."""
         from django.http import Http404
 
+        from meadow.messaging.cards import card_for_reader
         from meadow.messaging.selectors import messages_for_participant, participant_get
         from meadow.messaging.shapes import message_data
 
@@ -119,7 +158,11 @@ class MessagesConsumer(AsyncJsonWebsocketConsumer):
                 page = messages_for_participant(
                     participant=participant, after=max(last, 0), cursor=cursor, limit=50
                 )
-                events += [{"type": "message", "message": message_data(m)} for m in page["items"]]
+                for m in page["items"]:
+                    data = message_data(m)
+                    # the stored card is only {"type", "id"}: resolve it for this reader, as live events do
+                    data["card"] = card_for_reader(data["card"], reader=self.user)
+                    events.append({"type": "message", "message": data})
                 sent += len(page["items"])
                 cursor = page["next_cursor"]
                 if cursor is None:

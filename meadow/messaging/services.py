@@ -207,12 +207,9 @@ def message_send(
     enforcement_assert_can_post(user=sender)
     conversation.refresh_from_db(fields=["state", "created_by", "last_seq"])
     is_request = conversation.state == Conversation.State.REQUEST
-    if is_request and conversation.created_by_id == sender.pk:
-        sent = Message.objects.filter(conversation=conversation, sender=sender).count()
-        if sent >= REQUEST_MESSAGES_MAX:
-            raise PermissionDenied(
-                _("You can send more once they accept your message request."), code="request_pending"
-            )
+    request_pending = is_request and conversation.created_by_id == sender.pk
+    if request_pending:
+        _request_messages_check(conversation=conversation, sender=sender)  # early: before moderation's work
     screening = None
     if text:
         try:
@@ -238,6 +235,11 @@ def message_send(
                 _accept(conversation=conversation, participant=me)  # replying to a request accepts it
             key = activity_key_now()
             seq = _next_seq(conversation.pk, key)
+            if request_pending:
+                # Counted again once this send holds the conversation's counter: every send that took a lower
+                # seq has committed by now, so sends at once cannot all pass the count made above (the refusal
+                # rolls back and gives the seq back).
+                _request_messages_check(conversation=conversation, sender=sender)
             message = Message.objects.create(
                 conversation=conversation, seq=seq, sender=sender, client_id=client_id, text=text, card=card
             )
@@ -257,6 +259,14 @@ def message_send(
         return existing, False
     message.sender = sender
     return message, True
+
+
+def _request_messages_check(*, conversation: Conversation, sender: User) -> None:
+    """403 ``request_pending`` when the sender of a request not accepted yet has sent all they may."""
+    if Message.objects.filter(conversation=conversation, sender=sender).count() >= REQUEST_MESSAGES_MAX:
+        raise PermissionDenied(
+            _("You can send more once they accept your message request."), code="request_pending"
+        )
 
 
 def _deliver(message_id: int) -> None:

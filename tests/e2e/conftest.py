@@ -155,8 +155,9 @@ def page(request, browser):
 def shot(page):
     SHOTS.mkdir(parents=True, exist_ok=True)
 
-    def take(name: str) -> None:
-        page.screenshot(path=str(SHOTS / f"{name}-{page.viewport_name}.png"), full_page=True)
+    def take(name: str, of=None) -> None:
+        """Screenshot the test's page, or ``of`` (another page the test opened, e.g. a second person's)."""
+        (of or page).screenshot(path=str(SHOTS / f"{name}-{page.viewport_name}.png"), full_page=True)
 
     return take
 

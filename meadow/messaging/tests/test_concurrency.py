@@ -63,3 +63,40 @@ def test_concurrent_sends_and_retries_keep_one_gapless_sequence():
     for client_id, pk in results:
         by_client.setdefault(client_id, set()).add(pk)
     assert len(by_client) == 2 * PER_PERSON and all(len(ids) == 1 for ids in by_client.values())
+
+
+@pytest.mark.skipif(
+    not os.environ.get("MEADOW_TEST_POSTGRES"), reason="needs PostgreSQL (MEADOW_TEST_POSTGRES)"
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_stranger_sending_at_once_cannot_pass_the_request_limit():
+    """Eight sends of one request started together: only REQUEST_MESSAGES_MAX are stored, the rest are refused
+    with ``request_pending`` (the count was once made before the sends took their seq, and five got through)."""
+    from meadow.core.errors import PermissionDenied
+
+    stranger, recipient = UserFactory(), UserFactory()
+    conversation, _ = services.conversation_open(user=stranger, other=recipient)
+    assert conversation.state == Conversation.State.REQUEST
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            found = Conversation.objects.get(pk=conversation.pk)
+            services.message_send(sender=stranger, conversation=found, text=f"hello {i}", client_id=f"c{i}")
+            outcomes.append("sent")
+        except PermissionDenied as exc:
+            outcomes.append(exc.code)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(work, range(8)))
+    assert not errors, errors
+    assert sorted(outcomes) == ["request_pending"] * 6 + ["sent"] * 2
+    assert Message.objects.filter(conversation=conversation).count() == services.REQUEST_MESSAGES_MAX
+    assert sorted(Message.objects.filter(conversation=conversation).values_list("seq", flat=True)) == [1, 2]

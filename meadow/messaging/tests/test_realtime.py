@@ -209,3 +209,123 @@ def test_a_recipient_with_no_socket_open_gets_one_notification():
     services.message_send(sender=a, conversation=conversation, text="still there?", client_id="3")
     assert Notification.objects.filter(recipient=b).count() == 1
     assert Conversation.objects.get(pk=conversation.pk).last_seq == 3
+
+
+def test_bad_frames_are_answered_and_the_socket_stays_open():
+    """Not JSON, a binary frame: an ``error`` event, and the socket still answers (the default decoder raised,
+    which closed it with a server error). A frame past FRAME_MAX closes it with 1009, unread."""
+    from meadow.asgi import application
+    from meadow.messaging.consumers import FRAME_MAX
+
+    user = UserFactory()
+    cookie = cookie_for(user)
+
+    async def scenario():
+        s = Socket(application, "/ws/messages/", cookie=cookie)
+        assert await s.connect()
+        assert (await s.receive_json())["type"] == "unread"
+        await s.send_input({"type": "websocket.receive", "text": "{not json"})
+        bad_json = await s.receive_json()
+        await s.send_input({"type": "websocket.receive", "bytes": b"\x00\x01"})
+        bad_frame = await s.receive_json()
+        await s.send_json({"type": "ping"})
+        pong = await s.receive_json()
+        await s.send_input(
+            {"type": "websocket.receive", "text": json.dumps({"type": "ping", "pad": "x" * FRAME_MAX})}
+        )
+        closed = await s.receive_output(5)
+        await s.close()
+        return bad_json, bad_frame, pong, closed
+
+    bad_json, bad_frame, pong, closed = asyncio.run(scenario())
+    assert bad_json == {"type": "error", "code": "bad_json"}
+    assert bad_frame == {"type": "error", "code": "bad_frame"}
+    assert pong == {"type": "pong"}
+    assert closed["type"] == "websocket.close" and closed["code"] == 1009
+
+
+def test_typing_in_a_loop_reaches_the_other_person_once_a_second():
+    """200 "typing" frames sent at once: the other person hears it once (it reached them 200 times)."""
+    from meadow.asgi import application
+
+    a, b, conversation = friends()
+    ca, cb = cookie_for(a), cookie_for(b)
+
+    async def scenario():
+        sa, sb = (
+            Socket(application, "/ws/messages/", cookie=ca),
+            Socket(application, "/ws/messages/", cookie=cb),
+        )
+        assert await sa.connect() and await sb.connect()
+        assert (await sb.receive_json())["type"] == "unread"
+        for _ in range(200):
+            await sa.send_json({"type": "typing", "conversation": conversation.pk})
+        await sa.send_json({"type": "ping"})
+        await sa.next_of("pong")
+        # everything the loop caused has been handed to b's socket by now: count it
+        await sync_to_async(services.message_send)(
+            sender=a, conversation=conversation, text="hi", client_id="x"
+        )
+        heard = []
+        while True:
+            event = await sb.receive_json()
+            if event["type"] == "message":
+                break
+            heard.append(event["type"])
+        await sa.close()
+        await sb.close()
+        return heard
+
+    heard = asyncio.run(scenario())
+    assert heard.count("typing") == 1
+
+
+def test_a_resumed_card_reads_as_the_reader_may_see_it():
+    """A message with a card missed while offline comes back like the live one: resolved for the reader (the
+    stored ``{"type", "id"}`` was sent as is, and the page showed every resumed card as "unavailable")."""
+    from meadow.asgi import application
+    from meadow.notes.models import Note
+    from meadow.notes.tests.factories import NoteFactory
+
+    a, b, conversation = friends()
+    public = NoteFactory(author=a, title="Cendol stalls")
+    private = NoteFactory(author=a, title="Secret diary", visibility=Note.Visibility.PRIVATE)
+    services.message_send(
+        sender=a, conversation=conversation, text="", client_id="1", card={"type": "note", "id": public.pk}
+    )
+    services.message_send(
+        sender=a, conversation=conversation, text="", client_id="2", card={"type": "note", "id": private.pk}
+    )
+    cb = cookie_for(b)
+
+    async def scenario():
+        sb = Socket(application, "/ws/messages/", cookie=cb)
+        assert await sb.connect()
+        await sb.send_json({"type": "resume", "after": {str(conversation.pk): 0}})
+        cards = []
+        while True:
+            event = await sb.receive_json()
+            if event["type"] == "resumed":
+                break
+            if event["type"] == "message":
+                cards.append(event["message"]["card"])
+        await sb.close()
+        return cards
+
+    cards = asyncio.run(scenario())
+    assert cards[0] == {
+        "type": "note",
+        "id": public.pk,
+        "available": True,
+        "title": "Cendol stalls",
+        "url": f"/notes/{public.pk}/",
+        "status": None,
+    }
+    assert cards[1] == {
+        "type": "note",
+        "id": private.pk,
+        "available": False,
+        "title": None,
+        "url": None,
+        "status": None,
+    }

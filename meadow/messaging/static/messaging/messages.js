@@ -15,13 +15,14 @@
   };
   const connect = () => {
     ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + path);
-    ws.onopen = () => { delay = 1000; document.dispatchEvent(new CustomEvent("meadow:dm-open")); };
+    // data-messages-socket tells the page (and its tests) whether live events can arrive right now
+    ws.onopen = () => { delay = 1000; document.body.dataset.messagesSocket = "open"; document.dispatchEvent(new CustomEvent("meadow:dm-open")); };
     ws.onmessage = (m) => {
       let data; try { data = JSON.parse(m.data); } catch { return; }
       if (data.type === "unread") badge(data.total);
       document.dispatchEvent(new CustomEvent("meadow:dm", { detail: data }));
     };
-    ws.onclose = (e) => { if (e.code !== 4401) setTimeout(connect, delay = Math.min(delay * 2, 30000)); };
+    ws.onclose = (e) => { document.body.dataset.messagesSocket = "closed"; if (e.code !== 4401) setTimeout(connect, delay = Math.min(delay * 2, 30000)); };
   };
   connect();
 })();

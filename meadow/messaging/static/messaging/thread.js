@@ -38,7 +38,7 @@
     if (!li) {
       li = document.createElement("li");
       li.dataset.id = String(m.id); li.dataset.seq = String(m.seq); li.dataset.testid = "dm-message";
-      const p = document.createElement("p"); p.className = "dm-bubble"; li.appendChild(p);
+      const p = document.createElement("p"); p.className = "dm-bubble"; p.dir = "auto"; li.appendChild(p);
       // keep seq order even if events arrive out of order
       const after = [...list.children].find((x) => Number(x.dataset.seq) > m.seq);
       list.insertBefore(li, after || null);
@@ -80,12 +80,28 @@
     } else if (d.type === "typing" && d.conversation === id && d.who !== me) {
       typing.hidden = false; clearTimeout(typingTimer); typingTimer = setTimeout(() => { typing.hidden = true; }, 4000);
     } else if (d.type === "accepted" && d.conversation === id) {
-      location.reload();
+      accepted();
     }
   });
-  // a reconnect asks for everything after the last seq this page saw
+  // The request was accepted. Its recipient's page (accept / delete / block, no send box) loads again; its
+  // sender's page only loses the "waiting" note and learns how far the other person read — a reload would
+  // throw away what they are typing.
+  const accepted = () => {
+    if (thread.dataset.requestForMe) { location.reload(); return; }
+    thread.querySelector("[data-testid=dm-request-sent]")?.remove();
+    refresh();
+  };
+  // What a socket that was not open yet (or was closed) missed besides messages: the acceptance and "Seen".
+  const refresh = () => fetch(`/api/v1/conversations/${id}`, { credentials: "same-origin" })
+    .then((r) => (r.ok ? r.json() : null)).then((c) => {
+      if (!c) return;
+      if (c.state === "active" && thread.querySelector("[data-testid=dm-request-sent]")) { accepted(); return; }
+      if (c.seen_seq !== null && c.seen_seq !== undefined) { seenSeq = Math.max(seenSeq, c.seen_seq); showSeen(); }
+    }).catch(() => {});
+  // a (re)connect asks for everything after the last seq this page saw, and for the state it may have missed
   document.addEventListener("meadow:dm-open", () => {
     window.MeadowMessages?.send({ type: "resume", after: { [id]: lastSeq } });
+    refresh();
   });
 
   const showError = (body) => {
@@ -97,7 +113,9 @@
       hits.forEach((h) => {
         const li = document.createElement("li");
         const mark = document.createElement("mark"); mark.textContent = h.match; li.appendChild(mark);
-        li.appendChild(document.createTextNode(` — ${h.label}${h.suggestion ? ": " + h.suggestion : ""}`));
+        li.appendChild(document.createTextNode(` — ${h.label}`));
+        // the rewrite hint on a line of its own (it reads "Remove it: …"; after the label's colon it read twice)
+        if (h.suggestion) { const fix = document.createElement("span"); fix.className = "dm-fix"; fix.textContent = h.suggestion; li.appendChild(fix); }
         ul.appendChild(li);
       });
       error.appendChild(ul);
@@ -106,6 +124,10 @@
   };
   if (form) {
     const input = form.querySelector("textarea");
+    // The server counts a message's length as a person does (an emoji is one) and says when it is too long,
+    // keeping the text in the box. The browser's maxlength (for the page without this module) counts UTF-16
+    // units and cut a pasted text silently: 2,500 characters became 2,000, and 1,500 emoji became 500.
+    input.removeAttribute("maxlength");
     let lastTyping = 0;
     input.addEventListener("input", () => {
       const now = Date.now();
@@ -117,10 +139,18 @@
     input.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }
     });
+    // One send at a time: Enter pressed twice (or a double tap) while the first is on its way sends nothing more.
+    // A text that failed keeps its client_id, so trying it again cannot store it twice if the first did arrive.
+    let sending = false;
+    let pending = null;
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
-      const text = input.value.trim(); if (!text) return;
-      const clientId = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).slice(0, 64);
+      const text = input.value.trim(); if (!text || sending) return;
+      if (!pending || pending.text !== text) {
+        pending = { text, clientId: (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).slice(0, 64) };
+      }
+      const clientId = pending.clientId;
+      sending = true;
       const button = form.querySelector("button"); button.disabled = true;
       const post = () => fetch(form.dataset.api, {
         method: "POST", credentials: "same-origin",
@@ -130,9 +160,9 @@
       try {
         let r; try { r = await post(); } catch { r = await post(); } // the same client_id: a retry never doubles
         const body = await r.json().catch(() => null);
-        if (r.ok) { error.hidden = true; input.value = ""; bubble(body); scrollDown(); showSeen(); }
-        else showError(body);
-      } catch { showError(null); } finally { button.disabled = false; input.focus(); }
+        if (r.ok) { pending = null; error.hidden = true; input.value = ""; bubble(body); scrollDown(); showSeen(); }
+        else { if (r.status < 500) pending = null; showError(body); }
+      } catch { showError(null); } finally { sending = false; button.disabled = false; input.focus(); }
     });
   }
   // Unsend (within the window): the API erases it; both sides' pages show "message withdrawn"
