@@ -225,6 +225,15 @@ def test_two_people_message_live(browser, asgi_server, page, shot, language):
         expect(b.get_by_test_id("dm-tab-requests")).to_contain_text(words["requests"])
         b.get_by_test_id("dm-tab-requests").click()
         expect(b.get_by_test_id("dm-row")).to_have_count(1)
+        # the tab's count sits beside its label, and nothing widens the page past the screen
+        tab, count = (
+            b.get_by_test_id("dm-tab-requests"),
+            b.get_by_test_id("dm-tab-requests").locator(".dot-count"),
+        )
+        expect(count).to_have_text("1")
+        inside, right = tab.bounding_box(), count.bounding_box()
+        assert inside["x"] <= right["x"] and right["x"] + right["width"] <= inside["x"] + inside["width"] + 1
+        assert b.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
         shot(f"dm-requests-{language}", of=b)
         b.get_by_test_id("dm-row").click()
         expect(b.get_by_test_id("dm-message")).to_have_text(["Hi Bob, I love your cendol notes!"])
