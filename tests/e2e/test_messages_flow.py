@@ -342,3 +342,36 @@ def test_a_long_paste_is_refused_with_its_reason_and_kept(asgi_server, page, sho
     expect(page.get_by_test_id("dm-message")).to_have_count(1)
     expect(box).to_have_value("")
     assert Message.objects.get().text == emoji
+
+
+def test_offline_a_send_fails_keeps_its_text_and_a_retry_stores_it_once(asgi_server, page, shot):
+    """Offline, a send says it was not sent (in Chinese here) and keeps the text; back online, sending it again
+    stores it once. Leaving for the inbox and coming back with the browser's Back button shows it."""
+    from meadow.accounts.models import Follow
+    from meadow.messaging import services
+
+    mei = UserFactory(display_name="Mei")
+    tan = UserFactory(display_name="Tan")
+    Follow.objects.create(follower=mei, followee=tan)
+    Follow.objects.create(follower=tan, followee=mei)
+    conversation, _ = services.conversation_open(user=mei, other=tan)
+    page.set_default_timeout(30_000)
+    sign_in(page, asgi_server, mei.handle, "zh-hans")
+    page.goto(f"{asgi_server.url}/messages/{conversation.pk}/")
+    live(page)
+    box = page.get_by_test_id("dm-input")
+    box.fill("明天见 👋")
+    page.context.set_offline(True)
+    page.get_by_test_id("dm-send").click()
+    expect(page.get_by_test_id("dm-error")).to_have_text("发送失败，请重试。")
+    expect(box).to_have_value("明天见 👋")
+    shot("dm-offline-zh")
+    page.context.set_offline(False)
+    page.get_by_test_id("dm-send").click()
+    expect(page.get_by_test_id("dm-message")).to_have_count(1)
+    expect(page.get_by_test_id("dm-error")).to_be_hidden()
+    assert list(Message.objects.values_list("text", flat=True)) == ["明天见 👋"]
+    page.goto(f"{asgi_server.url}/messages/")
+    expect(page.get_by_test_id("dm-row")).to_have_count(1)
+    page.go_back()
+    expect(page.get_by_test_id("dm-message").locator(".dm-bubble")).to_have_text(["明天见 👋"])
