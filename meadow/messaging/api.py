@@ -550,7 +550,9 @@ def response_times(request: HttpRequest):
     if not request.user.is_verified_enterprise:
         from meadow.core.errors import PermissionDenied
 
-        raise PermissionDenied("not verified", code="not_verified")
+        from django.utils.translation import gettext as _
+
+        raise PermissionDenied(_("Response times are for verified businesses."), code="not_verified")
     return {
         "periods": [
             selectors.response_times(business=request.user, days=d) for d in selectors.RESPONSE_PERIODS
