@@ -548,9 +548,9 @@ class ResponseTimesOut(Schema):
 def response_times(request: HttpRequest):
     """How fast your business answers over the last 7 and 30 days (403 ``not_verified`` otherwise)."""
     if not request.user.is_verified_enterprise:
-        from meadow.core.errors import PermissionDenied
-
         from django.utils.translation import gettext as _
+
+        from meadow.core.errors import PermissionDenied
 
         raise PermissionDenied(_("Response times are for verified businesses."), code="not_verified")
     return {
