@@ -4,7 +4,7 @@ conversation endpoint answers 404 to a non-participant and 401 to an anonymous c
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import Annotated, Literal
 
 from django.http import Http404, HttpRequest
@@ -319,26 +319,61 @@ def quick_reply_delete(request: HttpRequest, reply_id: PathId):
 class AwayIn(Schema):
     text: Annotated[Text, Limits(max_length=services.MESSAGE_MAX)] = ""
     enabled: StrictBool
+    hours_start: time | None = Field(
+        default=None, description="Opening time; outside the hours you are away."
+    )
+    hours_end: time | None = None
+    time_zone: Annotated[str, Limits(max_length=40)] = "Asia/Kuala_Lumpur"
 
 
 class AwayOut(Schema):
     text: str
     enabled: bool
+    hours_start: time | None
+    hours_end: time | None
+    time_zone: str
+    away_now: bool
+
+
+def _away(away) -> dict:
+    if away is None:
+        return {
+            "text": "",
+            "enabled": False,
+            "hours_start": None,
+            "hours_end": None,
+            "time_zone": "Asia/Kuala_Lumpur",
+            "away_now": False,
+        }
+    return {
+        "text": away.text,
+        "enabled": away.enabled,
+        "hours_start": away.hours_start,
+        "hours_end": away.hours_end,
+        "time_zone": away.time_zone,
+        "away_now": bool(away.text) and services.away_period_now(away) is not None,
+    }
 
 
 @router.get("/me/away-message", response=responses({200: AwayOut}))
 def away_get(request: HttpRequest):
     """A verified business's away message (empty and off for everyone else)."""
-    away = selectors.away_for(owner=request.user)
-    return {"text": away.text if away else "", "enabled": bool(away and away.enabled)}
+    return _away(selectors.away_for(owner=request.user))
 
 
 @router.put("/me/away-message", response=responses({200: AwayOut, 400: ModerationErrorOut}))
 def away_put(request: HttpRequest, payload: AwayIn):
     """Set the away message: while on, a customer who writes gets it once per conversation and away period, as a
     message whose ``client_id`` starts with ``away:`` (shown as automatic). 403 ``not_verified``."""
-    away = services.away_set(owner=request.user, text=payload.text, enabled=payload.enabled)
-    return {"text": away.text, "enabled": away.enabled}
+    away = services.away_set(
+        owner=request.user,
+        text=payload.text,
+        enabled=payload.enabled,
+        hours_start=payload.hours_start,
+        hours_end=payload.hours_end,
+        time_zone=payload.time_zone,
+    )
+    return _away(away)
 
 
 class TeamMemberOut(Schema):

@@ -147,13 +147,19 @@ class QuickReply(models.Model):
 
 
 class AwayMessage(models.Model):
-    """A verified business's away message: while ``enabled``, a customer who writes gets ``text`` back once per
-    conversation and away period (``period`` grows each time the business turns it on)."""
+    """A verified business's away message: while ``enabled`` (or outside its opening hours, when set), a customer
+    who writes gets ``text`` back once per conversation and away period (``period`` grows each time the business
+    turns it on)."""
 
     owner = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     text = models.TextField(default="", blank=True)
     enabled = models.BooleanField(default=False)
     period = models.PositiveIntegerField(default=0)
+    # Optional opening hours: outside them (in ``time_zone``) the business is away even while ``enabled`` is off;
+    # each closed stretch (from closing time to the next opening) is one away period.
+    hours_start = models.TimeField(null=True, blank=True)
+    hours_end = models.TimeField(null=True, blank=True)
+    time_zone = models.CharField(max_length=40, default="Asia/Kuala_Lumpur")
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

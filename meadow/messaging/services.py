@@ -20,8 +20,9 @@ mute — and the realtime ticket. Rules (PRODUCT.md §8, issue #19):
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.cache import cache
@@ -509,14 +510,32 @@ def quick_reply_delete(*, owner: User, reply_id: int) -> None:
 
 
 # --- the business inbox: the away message -------------------------------------------------------------------------
-def away_set(*, owner: User, text: str, enabled: bool) -> AwayMessage:
+def away_set(
+    *,
+    owner: User,
+    text: str,
+    enabled: bool,
+    hours_start: time | None = None,
+    hours_end: time | None = None,
+    time_zone: str = "",
+) -> AwayMessage:
     """Set a verified business's away message (403 ``not_verified`` for anyone else). Its text passes the
     moderation engine like a message when saved; turning it on starts a new away period (each conversation gets
-    one automatic reply per period)."""
+    one automatic reply per period). Optional opening hours (both or neither, opening before closing, in
+    ``time_zone``): outside them the business is away too."""
     if not owner.is_verified_enterprise:
         raise PermissionDenied(_("The away message is for verified businesses."), code="not_verified")
     text = (text or "").strip()
-    if enabled and not text:
+    if (hours_start is None) != (hours_end is None):
+        raise ValidationFailed(_("Give both opening and closing times, or neither."), field="hours_end")
+    if hours_start is not None and hours_end is not None and hours_start >= hours_end:
+        raise ValidationFailed(_("Closing time comes after opening time."), field="hours_end")
+    time_zone = (time_zone or "").strip() or "Asia/Kuala_Lumpur"
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed(_("Unknown time zone."), field="time_zone") from None
+    if (enabled or hours_start is not None) and not text:
         raise ValidationFailed(_("Write the away message first."), field="text", code="required")
     if visible_length(text) > MESSAGE_MAX:
         raise ValidationFailed(
@@ -531,8 +550,24 @@ def away_set(*, owner: User, text: str, enabled: bool) -> AwayMessage:
         if enabled and not away.enabled:
             away.period += 1
         away.text, away.enabled, away.updated_at = text, bool(enabled), timezone.now()
+        away.hours_start, away.hours_end, away.time_zone = hours_start, hours_end, time_zone
         away.save()
     return away
+
+
+def away_period_now(away: AwayMessage, *, now: datetime | None = None) -> str | None:
+    """The current away period's key (``None``: not away). Turned on: its number; otherwise, outside the opening
+    hours: ``h`` + the date the closed stretch began (a night from 18:00 to 09:00 is one period)."""
+    if away.enabled:
+        return str(away.period)
+    if away.hours_start is None or away.hours_end is None:
+        return None
+    local = (now or timezone.now()).astimezone(ZoneInfo(away.time_zone))
+    moment = local.time().replace(tzinfo=None)
+    if away.hours_start <= moment < away.hours_end:
+        return None
+    began = local.date() if moment >= away.hours_end else local.date() - timedelta(days=1)
+    return f"h{began.isoformat()}"
 
 
 def _away_reply(*, conversation: Conversation, business: User, customer: User) -> Message | None:
@@ -541,10 +576,11 @@ def _away_reply(*, conversation: Conversation, business: User, customer: User) -
     one). Not a reply: a request stays a request."""
     if not business.is_verified_enterprise or business.pk == customer.pk:
         return None
-    away = AwayMessage.objects.filter(owner=business, enabled=True).exclude(text="").first()
-    if away is None:
+    away = AwayMessage.objects.filter(owner=business).exclude(text="").first()
+    period = away_period_now(away) if away is not None else None
+    if away is None or period is None:
         return None
-    client_id = f"away:{away.period}"
+    client_id = f"away:{period}"
     if Message.objects.filter(conversation=conversation, sender=business, client_id=client_id).exists():
         return None
     try:
@@ -595,7 +631,23 @@ def team_invite(*, business: User, handle: str) -> TeamMember:
             )
         if TeamMember.objects.filter(business=business).count() >= TEAM_MAX:
             raise Conflict(_("A team has at most %(max)d members.") % {"max": TEAM_MAX}, code="too_many")
-        return TeamMember.objects.create(business=business, member=member)
+        row = TeamMember.objects.create(business=business, member=member)
+        transaction.on_commit(lambda: _tell_invited(business=business, member=member))
+    return row
+
+
+def _tell_invited(*, business: User, member: User) -> None:
+    """A notification for the invited account (in its language), pointing at the page where it accepts."""
+    from django.utils import translation
+
+    from meadow.notifications.services import notification_create
+
+    with translation.override(member.language or settings.LANGUAGE_CODE):
+        name = business.display_name or business.handle
+        text = _("%(name)s invited you to answer their business inbox") % {"name": name}
+    notification_create(
+        recipient=member, kind="system", actor=business, text=text, data={"url": "/messages/business/"}
+    )
 
 
 def team_accept(*, member: User, business: User) -> TeamMember:

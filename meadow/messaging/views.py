@@ -5,7 +5,7 @@ accept / delete / block for a request), and the profile's "Message" button. Live
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import time, timedelta
 
 from django.conf import settings
 from django.contrib import messages as flash
@@ -229,10 +229,23 @@ def _run(request: HttpRequest, action, success: str | None = None) -> None:
 @login_required
 @require_POST
 def away_save(request: HttpRequest) -> HttpResponse:
+    hours = []
+    for name in ("hours_start", "hours_end"):
+        raw = request.POST.get(name, "").strip()
+        try:
+            hours.append(time.fromisoformat(raw) if raw else None)
+        except ValueError:
+            flash.error(request, _("Enter a time such as 09:00."))
+            return _to_business()
     _run(
         request,
         lambda: services.away_set(
-            owner=request.user, text=request.POST.get("text", ""), enabled=request.POST.get("enabled") == "on"
+            owner=request.user,
+            text=request.POST.get("text", ""),
+            enabled=request.POST.get("enabled") == "on",
+            hours_start=hours[0],
+            hours_end=hours[1],
+            time_zone=request.POST.get("time_zone", "")[:40],
         ),
         _("Away message saved."),
     )

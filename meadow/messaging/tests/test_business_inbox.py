@@ -7,10 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.http import Http404
 from django.test import Client
 from django.utils import timezone
 
 from meadow.accounts.models import Follow, User
+from meadow.core.errors import ValidationFailed
 from meadow.enforcement.models import Decision, ReviewItem
 from meadow.messaging import selectors, services
 from meadow.messaging.models import Conversation, Message, TeamMember
@@ -88,9 +90,9 @@ def test_ask_is_refused_for_own_items_policy_and_plain_notes(api_for, business, 
     assert Conversation.objects.count() == 0
     # the client_id prefixes of the Ask card and the away reply are reserved
     conv, _ = services.conversation_open(user=customer, other=UserFactory())
-    with pytest.raises(Exception) as exc:
+    with pytest.raises(ValidationFailed) as exc:
         services.message_send(sender=customer, conversation=conv, text="hi", client_id="away:1")
-    assert getattr(exc.value, "code", "") == "reserved"
+    assert exc.value.code == "reserved"
 
 
 def test_ask_button_shows_on_product_and_business_note_pages_only_when_allowed(business, customer):
@@ -395,3 +397,93 @@ def test_a_message_report_by_the_recipient_works(api_for, customer):
     )
     assert made.status_code in (200, 201), made.content
     assert ReviewItem.objects.get(kind="report").account_id == sender.pk
+
+
+def test_an_invitation_is_notified_and_the_console_links_the_reported_conversation(
+    business, customer, moderator, django_capture_on_commit_callbacks
+):
+    from meadow.notifications.models import Notification
+
+    member = UserFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.team_invite(business=business, handle=member.handle)
+    told = Notification.objects.get(recipient=member)
+    assert told.actor_id == business.pk and told.data["url"] == "/messages/business/"
+    conv = customer_writes(customer, business)
+    services.conversation_report(user=business, conversation=conv, reason="spam")
+    queue = web(moderator).get("/admin/enforcement/reviewitem/?state__exact=pending")
+    assert queue.status_code == 200
+    assert f"/moderation/conversations/{conv.pk}/".encode() in queue.content
+    # the link alone reads nothing: only opening it writes the audit entry
+    assert not Decision.objects.filter(action="conversation_read").exists()
+
+
+def test_opening_hours_make_the_business_away_once_per_closed_stretch(business, customer):
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    away = services.away_set(
+        owner=business,
+        text="Closed now, we open at 9.",
+        enabled=False,
+        hours_start=time(9),
+        hours_end=time(18),
+    )
+    kl = ZoneInfo("Asia/Kuala_Lumpur")
+    assert services.away_period_now(away, now=datetime(2026, 12, 7, 12, 0, tzinfo=kl)) is None
+    evening = services.away_period_now(away, now=datetime(2026, 12, 7, 20, 0, tzinfo=kl))
+    morning = services.away_period_now(away, now=datetime(2026, 12, 8, 7, 0, tzinfo=kl))
+    assert evening == morning == "h2026-12-07"  # one night is one away period
+    assert services.away_period_now(away, now=datetime(2026, 12, 8, 19, 0, tzinfo=kl)) == "h2026-12-08"
+    # whether a customer writing right now gets the reply follows the current local time
+    conv = customer_writes(customer, business)
+    expected = 0 if services.away_period_now(away) is None else 1
+    assert Message.objects.filter(conversation=conv, automatic=True).count() == expected
+
+
+def test_opening_hours_refuse_bad_input_and_keep_the_old_setting(api_for, business):
+    from meadow.messaging.models import AwayMessage
+
+    api_for(business).put("/api/v1/me/away-message", {"text": "Away", "enabled": True}, content_type=JSON)
+    cases = [
+        {"text": "Away", "enabled": False, "hours_start": "09:00"},
+        {"text": "Away", "enabled": False, "hours_start": "18:00", "hours_end": "09:00"},
+        {
+            "text": "Away",
+            "enabled": False,
+            "hours_start": "09:00",
+            "hours_end": "18:00",
+            "time_zone": "Mars/Base",
+        },
+        {"text": "", "enabled": False, "hours_start": "09:00", "hours_end": "18:00"},
+    ]
+    for body in cases:
+        answer = api_for(business).put("/api/v1/me/away-message", body, content_type=JSON)
+        assert answer.status_code == 400, body
+    kept = AwayMessage.objects.get(owner=business)
+    assert kept.enabled is True and kept.hours_start is None and kept.text == "Away"
+    page = web(business).post(
+        "/messages/business/away/", {"text": "Away", "hours_start": "9am", "hours_end": ""}
+    )
+    assert page.status_code == 302 and AwayMessage.objects.get(owner=business).enabled is True
+
+
+def test_team_data_in_export_and_erasure(business, customer, team):
+    from meadow.core.privacy import erasure_steps, export_sections
+
+    conv = customer_writes(customer, business)
+    services.message_send(
+        sender=business, conversation=conv, text="From the team", client_id="t", sent_by=team
+    )
+    records = dict(export_sections())["messages"](team).records["business_inbox"]
+    assert records["teams"] == [{"business": business.handle, "state": "active"}]
+    assert [m["text"] for m in records["written_for_businesses"]] == ["From the team"]
+    owner = dict(export_sections())["messages"](business).records["business_inbox"]
+    assert owner["team"] == [{"member": team.handle, "state": "active"}]
+    erase = dict(erasure_steps())["messages"]
+    assert erase(team) == 2  # the team place, the attribution
+    assert erase(team) == 0
+    kept = Message.objects.get(conversation=conv, sender=business)
+    assert kept.text == "From the team" and kept.sent_by_id is None
+    with pytest.raises(Http404):
+        selectors.team_business_get(member=team, handle=business.handle)
