@@ -498,7 +498,7 @@ def team_conversations(
     limit: PageLimit = None,
 ):
     """The business inbox for the business and its team (404 for anyone else); ``assigned=me`` keeps the
-    conversations assigned to you."""
+    conversations assigned to you, in either box (``box`` is then ignored)."""
     business = selectors.team_business_get(member=request.user, handle=handle)
     page = selectors.conversations_for_user(
         user=business,

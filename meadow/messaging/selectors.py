@@ -96,12 +96,13 @@ def conversations_for_user(
     state = Participant.State.REQUEST if box == "requests" else Participant.State.INBOX
     qs = (
         _listed(user)
-        .filter(state=state)
         .select_related("conversation", "conversation__assigned_to")
         .annotate(unread=_unread_expr())
     )
-    if assigned_to is not None:  # the business inbox's "Assigned to me"
+    if assigned_to is not None:  # the business inbox's "Assigned to me": requests and inbox alike
         qs = qs.filter(conversation__assigned_to=assigned_to)
+    else:
+        qs = qs.filter(state=state)
     if len(q or "") > SEARCH_MAX:
         raise ValidationFailed(
             _("Search for at most %(max)d characters.") % {"max": SEARCH_MAX}, field="q", code="too_long"
