@@ -224,6 +224,8 @@ def message_send(
     if any(is_blocked_between(a=sender, b=other) for other in others):
         raise Blocked(_("You cannot message this account."))
     enforcement_assert_can_post(user=sender)
+    if sent_by is not None:  # a team member under a posting ban does not write for the business either
+        enforcement_assert_can_post(user=sent_by)
     conversation.refresh_from_db(fields=["state", "created_by", "last_seq"])
     is_request = conversation.state == Conversation.State.REQUEST
     if is_request and conversation.created_by_id == sender.pk and not ask:

@@ -489,3 +489,19 @@ def test_team_data_in_export_and_erasure(business, customer, team):
     assert kept.text == "From the team" and kept.sent_by_id is None
     with pytest.raises(Http404):
         selectors.team_business_get(member=team, handle=business.handle)
+
+
+def test_a_banned_member_cannot_write_for_the_business(api_for, business, customer, team):
+    from meadow.enforcement.models import Sanction
+
+    Sanction.objects.create(
+        account=team, kind=Sanction.Kind.POSTING_BAN, ends_at=timezone.now() + timedelta(days=1)
+    )
+    conv = customer_writes(customer, business)
+    refused = api_for(team).post(
+        f"/api/v1/teams/{business.handle}/conversations/{conv.pk}/messages",
+        {"text": "hello", "client_id": "b1"},
+        content_type=JSON,
+    )
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "posting_banned"
+    assert not Message.objects.filter(conversation=conv, sender=business).exists()
