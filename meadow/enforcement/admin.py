@@ -130,6 +130,23 @@ class ReviewItemAdmin(ModeratorOnly, admin.ModelAdmin):
             return f"{obj.target_type.model} #{obj.target_id} (gone)"
         if obj.target_type.model == "note":
             return format_html("<a href='/notes/{}/' target='_blank'>{}</a>", target.pk, str(target)[:60])
+        conversation_id = (
+            target.pk
+            if obj.target_type.model == "conversation"
+            else getattr(target, "conversation_id", None)
+            if obj.target_type.model == "message"
+            else None
+        )
+        if conversation_id is not None and obj.kind == ReviewItem.Kind.REPORT:
+            # a reported conversation (or message): its last 50 messages, each opening audited
+            return format_html(
+                "{} #{}: <a href='/moderation/conversations/{}/' target='_blank' "
+                "data-testid='open-reported-conversation'>{}</a>",
+                obj.target_type.model,
+                obj.target_id,
+                conversation_id,
+                _("Read the last 50 messages (recorded in the audit log)"),
+            )
         return format_html("{} #{}: {}", obj.target_type.model, obj.target_id, str(target)[:60])
 
     @admin.display(description=_("account (history)"))

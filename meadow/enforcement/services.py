@@ -676,9 +676,11 @@ def report_target_resolve(*, viewer, target_type: str, target_id: str):
             note_get_for_viewer(viewer=viewer, note_id=obj.note_id)
         except Http404 as exc:
             raise NotFound(_("Not found.")) from exc
-    if target_type == "message":
-        participants = {getattr(obj, "sender_id", None), getattr(obj, "recipient_id", None)}
-        if viewer.pk not in participants:
+    if target_type == "message":  # only the people in its conversation may report a message
+        participant = apps.get_model("messaging", "Participant")
+        if not participant._default_manager.filter(
+            conversation_id=obj.conversation_id, user_id=viewer.pk
+        ).exists():
             raise NotFound(_("Not found."))
     return obj
 
@@ -716,6 +718,53 @@ def report_create(*, reporter, target_type: str, target_id: str, reason: str, te
         defaults={"account": owner, "reason": reason, "text": text, "findings": findings},
     )
     return item
+
+
+def report_create_for(
+    *, reporter, obj, account, reason: str, text: str = "", body: str = "", field: str = "dm"
+) -> ReviewItem:
+    """A report about an object whose app checked the reporter's access itself (a conversation: only its
+    participants may report it). ``account`` is the one reported; ``body`` is screened for the findings."""
+    if reason not in ReviewItem.Reason.values or reason == ReviewItem.Reason.POLICY:
+        raise ValidationFailed(_("Choose a reason."), field="reason", code="invalid_choice")
+    text = (text or "").strip()
+    if len(text) > REPORT_TEXT_MAX:
+        raise ValidationFailed(
+            _("Keep it under %(max)d characters.") % {"max": REPORT_TEXT_MAX}, field="text", code="too_long"
+        )
+    if account is not None and account.pk == reporter.pk:
+        raise ValidationFailed(_("You cannot report yourself."), field="target_id", code="own_content")
+    rate_limit_hit(scope="report:account", key=str(reporter.pk))
+    findings: dict[str, Any] = {}
+    if body:
+        from meadow.moderation.services import moderation_check
+
+        result = moderation_check(text=body[:5000], field=field, account=account_kind(account))
+        findings = {"text": body[:5000], "field": field, **result.to_dict()}
+    item, _created = ReviewItem.objects.get_or_create(
+        kind=ReviewItem.Kind.REPORT,
+        state=ReviewItem.State.PENDING,
+        target_type=ContentType.objects.get_for_model(obj),
+        target_id=obj.pk,
+        reporter=reporter,
+        defaults={"account": account, "reason": reason, "text": text, "findings": findings},
+    )
+    return item
+
+
+def reported(*, obj) -> bool:
+    """Whether a user ever reported ``obj`` (what lets a moderator open a conversation's messages)."""
+    return ReviewItem.objects.filter(
+        kind=ReviewItem.Kind.REPORT, target_type=ContentType.objects.get_for_model(obj), target_id=obj.pk
+    ).exists()
+
+
+def audit_record(
+    *, moderator, action: str, target=None, reason: str = "", data: dict | None = None
+) -> Decision:
+    """Add an entry to the append-only audit log (``Decision``) for an action of a moderator outside this app
+    (a moderator reading a reported conversation)."""
+    return _audit(moderator=moderator, action=action, target=target, reason=reason, data=data)
 
 
 def _text_of(obj) -> str:
@@ -838,7 +887,8 @@ def review_decide(
             )
             rule = hits[0]["rule"] if hits else category
             violation_type = type or type_for_category(category)
-            account = _owner_of(target)
+            # a conversation has no owner: the report names the account concerned
+            account = _owner_of(target) or locked.account
             evidence = {**findings, "review_item": locked.pk, "reason": reason}
             if decision == "remove":
                 enforcement_record_finding(

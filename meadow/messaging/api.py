@@ -4,7 +4,7 @@ conversation endpoint answers 404 to a non-participant and 401 to an anonymous c
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import Annotated, Literal
 
 from django.http import Http404, HttpRequest
@@ -313,3 +313,373 @@ def quick_reply_create(request: HttpRequest, payload: QuickReplyIn):
 def quick_reply_delete(request: HttpRequest, reply_id: PathId):
     services.quick_reply_delete(owner=request.user, reply_id=reply_id)
     return Status(204, None)
+
+
+# --- the business inbox: away message, team, assignment, response times --------------------------------------------
+class AwayIn(Schema):
+    text: Annotated[Text, Limits(max_length=services.MESSAGE_MAX)] = ""
+    enabled: StrictBool
+    hours_start: time | None = Field(
+        default=None, description="Opening time; outside the hours you are away."
+    )
+    hours_end: time | None = None
+    time_zone: Annotated[str, Limits(max_length=40)] = "Asia/Kuala_Lumpur"
+
+
+class AwayOut(Schema):
+    text: str
+    enabled: bool
+    hours_start: time | None
+    hours_end: time | None
+    time_zone: str
+    away_now: bool
+
+
+def _away(away) -> dict:
+    if away is None:
+        return {
+            "text": "",
+            "enabled": False,
+            "hours_start": None,
+            "hours_end": None,
+            "time_zone": "Asia/Kuala_Lumpur",
+            "away_now": False,
+        }
+    return {
+        "text": away.text,
+        "enabled": away.enabled,
+        "hours_start": away.hours_start,
+        "hours_end": away.hours_end,
+        "time_zone": away.time_zone,
+        "away_now": bool(away.text) and services.away_period_now(away) is not None,
+    }
+
+
+@router.get("/me/away-message", response=responses({200: AwayOut}))
+def away_get(request: HttpRequest):
+    """A verified business's away message (empty and off for everyone else)."""
+    return _away(selectors.away_for(owner=request.user))
+
+
+@router.put("/me/away-message", response=responses({200: AwayOut, 400: ModerationErrorOut}))
+def away_put(request: HttpRequest, payload: AwayIn):
+    """Set the away message: while on, a customer who writes gets it once per conversation and away period, as a
+    message whose ``client_id`` starts with ``away:`` (shown as automatic). 403 ``not_verified``."""
+    away = services.away_set(
+        owner=request.user,
+        text=payload.text,
+        enabled=payload.enabled,
+        hours_start=payload.hours_start,
+        hours_end=payload.hours_end,
+        time_zone=payload.time_zone,
+    )
+    return _away(away)
+
+
+class TeamMemberOut(Schema):
+    business: ParticipantOut
+    member: ParticipantOut
+    state: Literal["invited", "active"]
+
+
+class TeamMemberList(Schema):
+    items: list[TeamMemberOut]
+
+
+class TeamInviteIn(Schema):
+    handle: Annotated[str, Limits(max_length=64, pattern=r"^@?[A-Za-z0-9._]{1,64}$")]
+
+
+def _team(request: HttpRequest, row) -> dict:
+    return {
+        "business": _abs(request, person_data(row.business)),
+        "member": _abs(request, person_data(row.member)),
+        "state": row.state,
+    }
+
+
+@router.get("/me/team", response=responses({200: TeamMemberList}))
+def team_list(request: HttpRequest):
+    """Your business's team members (invited and active)."""
+    return {"items": [_team(request, r) for r in selectors.team_members(business=request.user)]}
+
+
+@router.post("/me/team", response=responses({201: TeamMemberOut}))
+def team_invite(request: HttpRequest, payload: TeamInviteIn):
+    """Invite an account by handle to answer your business inbox (403 ``not_verified``; 409 ``exists``)."""
+    row = services.team_invite(business=request.user, handle=payload.handle)
+    row = type(row).objects.select_related("business", "member").get(pk=row.pk)
+    return Status(201, _team(request, row))
+
+
+@router.delete("/me/team/{handle}", response=responses({204: None}))
+def team_remove(request: HttpRequest, handle: str):
+    """Remove a member: their access to your inbox ends at once."""
+    member = User.objects.filter(handle=handle.lstrip("@").lower()).first()
+    if member is None:
+        raise Http404
+    services.team_remove(business=request.user, member=member)
+    return Status(204, None)
+
+
+@router.get("/me/teams", response=responses({200: TeamMemberList}))
+def teams_mine(request: HttpRequest):
+    """The business teams you are in or invited to."""
+    return {"items": [_team(request, r) for r in selectors.teams_of(member=request.user)]}
+
+
+@router.post("/teams/{handle}/accept", response=responses({200: TeamMemberOut}))
+def team_accept(request: HttpRequest, handle: str):
+    business = User.objects.filter(handle=handle.lstrip("@").lower(), is_active=True).first()
+    if business is None:
+        raise Http404
+    row = services.team_accept(member=request.user, business=business)
+    row = type(row).objects.select_related("business", "member").get(pk=row.pk)
+    return _team(request, row)
+
+
+@router.delete("/teams/{handle}", response=responses({204: None}))
+def team_leave(request: HttpRequest, handle: str):
+    """Leave a business's team (or decline its invitation)."""
+    business = User.objects.filter(handle=handle.lstrip("@").lower()).first()
+    if business is None:
+        raise Http404
+    services.team_remove(business=business, member=request.user)
+    return Status(204, None)
+
+
+class TeamMessageOut(MessageOut):
+    answered_by: ParticipantOut | None = Field(
+        description="The team member who wrote a message sent as the business (the team sees it, customers "
+        "never); null otherwise."
+    )
+    automatic: bool
+
+
+class TeamMessagePage(Schema):
+    items: list[TeamMessageOut]
+    next_cursor: str | None
+
+
+class TeamConversationOut(ConversationItemOut):
+    assigned_to: ParticipantOut | None
+
+
+class TeamConversationPage(Schema):
+    items: list[TeamConversationOut]
+    next_cursor: str | None
+
+
+class AssignIn(Schema):
+    assignee: Annotated[str, Limits(max_length=64, pattern=r"^@?[A-Za-z0-9._]{1,64}$")] | None = Field(
+        description="A handle of the business or one of its active members; null unassigns."
+    )
+
+
+def _team_message(request: HttpRequest, message) -> dict:
+    data = _message(request, message)
+    data["answered_by"] = _abs(request, person_data(message.sent_by)) if message.sent_by_id else None
+    data["automatic"] = message.automatic
+    return data
+
+
+def _team_participant(request: HttpRequest, handle: str, conversation_id: int):
+    business = selectors.team_business_get(member=request.user, handle=handle)
+    return business, selectors.participant_get(user=business, conversation_id=conversation_id)
+
+
+@router.get("/teams/{handle}/conversations", response=responses({200: TeamConversationPage}), by_alias=True)
+def team_conversations(
+    request: HttpRequest,
+    handle: str,
+    box: Literal["inbox", "requests"] = "inbox",
+    assigned: Literal["", "me"] = "",
+    cursor: PageCursor = None,
+    limit: PageLimit = None,
+):
+    """The business inbox for the business and its team (404 for anyone else); ``assigned=me`` keeps the
+    conversations assigned to you, in either box (``box`` is then ignored)."""
+    business = selectors.team_business_get(member=request.user, handle=handle)
+    page = selectors.conversations_for_user(
+        user=business,
+        box=box,
+        cursor=cursor,
+        limit=limit,
+        assigned_to=request.user if assigned == "me" else None,
+    )
+    items = []
+    for row in page["items"]:
+        item = _item(request, row)
+        who = row.conversation.assigned_to
+        item["assigned_to"] = _abs(request, person_data(who)) if who else None
+        items.append(item)
+    return {"items": items, "next_cursor": page["next_cursor"]}
+
+
+@router.get(
+    "/teams/{handle}/conversations/{conversation_id}/messages", response=responses({200: TeamMessagePage})
+)
+def team_messages(
+    request: HttpRequest,
+    handle: str,
+    conversation_id: PathId,
+    after: Seq | None = None,
+    before: Seq | None = None,
+    cursor: PageCursor = None,
+    limit: PageLimit = None,
+):
+    """A business conversation's messages for its team, with who answered."""
+    _business, participant = _team_participant(request, handle, conversation_id)
+    page = selectors.messages_for_participant(
+        participant=participant, after=after, before=before, cursor=cursor, limit=limit
+    )
+    return {"items": [_team_message(request, m) for m in page["items"]], "next_cursor": page["next_cursor"]}
+
+
+@router.post(
+    "/teams/{handle}/conversations/{conversation_id}/messages",
+    response=responses({201: TeamMessageOut, 200: TeamMessageOut, 400: ModerationErrorOut}),
+)
+def team_send(request: HttpRequest, handle: str, conversation_id: PathId, payload: SendIn):
+    """Answer as the business; the customer sees the business, the team sees who wrote it."""
+    business, participant = _team_participant(request, handle, conversation_id)
+    message, created = services.message_send(
+        sender=business,
+        conversation=participant.conversation,
+        text=payload.text,
+        client_id=payload.client_id,
+        card=payload.card.dict() if payload.card else None,
+        sent_by=request.user if request.user.pk != business.pk else None,
+    )
+    return Status(201 if created else 200, _team_message(request, message))
+
+
+@router.post("/teams/{handle}/conversations/{conversation_id}/assign", response=responses({204: None}))
+def team_assign(request: HttpRequest, handle: str, conversation_id: PathId, payload: AssignIn):
+    """Assign the conversation to a team member (or the business), or unassign it with null."""
+    business, participant = _team_participant(request, handle, conversation_id)
+    assignee = None
+    if payload.assignee:
+        assignee = User.objects.filter(handle=payload.assignee.lstrip("@").lower(), is_active=True).first()
+        if assignee is None:
+            raise Http404
+    services.conversation_assign(business=business, conversation=participant.conversation, assignee=assignee)
+    return Status(204, None)
+
+
+class ResponseTimeOut(Schema):
+    days: int
+    conversations: int
+    answered: int
+    median_seconds: float | None
+    within_hour: float | None = Field(description="Share (0–1) of conversations answered within an hour.")
+
+
+class ResponseTimesOut(Schema):
+    periods: list[ResponseTimeOut]
+
+
+@router.get("/me/response-times", response=responses({200: ResponseTimesOut}))
+def response_times(request: HttpRequest):
+    """How fast your business answers over the last 7 and 30 days (403 ``not_verified`` otherwise)."""
+    if not request.user.is_verified_enterprise:
+        from django.utils.translation import gettext as _
+
+        from meadow.core.errors import PermissionDenied
+
+        raise PermissionDenied(_("Response times are for verified businesses."), code="not_verified")
+    return {
+        "periods": [
+            selectors.response_times(business=request.user, days=d) for d in selectors.RESPONSE_PERIODS
+        ]
+    }
+
+
+# --- "Ask", reports and the moderators' view -----------------------------------------------------------------------
+class AskIn(Schema):
+    type: Literal["note", "product"]
+    id: JSONId
+
+
+class AskOut(Schema):
+    conversation: ConversationOut
+    message: MessageOut
+
+
+@router.post("/messages/ask", response=responses({201: AskOut}), by_alias=True)
+def ask(request: HttpRequest, payload: AskIn):
+    """The "Ask" button: open (or reuse) the conversation with a product's seller or a verified business's note
+    author; the item's card is sent as context (once per item)."""
+    conversation, message = services.conversation_ask(user=request.user, kind=payload.type, ident=payload.id)
+    other = selectors.conversation_other(conversation=conversation, user=request.user)
+    return Status(
+        201,
+        {"conversation": _conversation(request, conversation, other), "message": _message(request, message)},
+    )
+
+
+class ConversationReportIn(Schema):
+    reason: Literal["redirect", "spam", "false", "adult", "abuse", "fake", "other"]
+    text: Annotated[Text, Limits(max_length=500)] = ""
+
+
+class ConversationReportOut(Schema):
+    id: int
+    state: str
+
+
+@router.post("/conversations/{conversation_id}/report", response=responses({201: ConversationReportOut}))
+def conversation_report(request: HttpRequest, conversation_id: PathId, payload: ConversationReportIn):
+    """Report a conversation you are in: moderators may then read its last 50 messages (each reading audited)."""
+    conversation = selectors.conversation_get_for_participant(
+        user=request.user, conversation_id=conversation_id
+    )
+    item = services.conversation_report(
+        user=request.user, conversation=conversation, reason=payload.reason, text=payload.text
+    )
+    return Status(201, {"id": item.pk, "state": item.state})
+
+
+class ModeratedMessageOut(Schema):
+    seq: int
+    sender: str
+    answered_by: str | None
+    text: str
+    card: dict | None
+    automatic: bool
+    withdrawn: bool
+    created_at: datetime
+
+
+class ModeratedConversationOut(Schema):
+    id: int
+    participants: list[str]
+    messages: list[ModeratedMessageOut]
+
+
+@router.get(
+    "/moderation/conversations/{conversation_id}", response=responses({200: ModeratedConversationOut})
+)
+def moderator_conversation(request: HttpRequest, conversation_id: PathId):
+    """Moderators only, and only for a reported conversation (404 otherwise): its last 50 messages. Every call
+    writes an audit-log entry."""
+    conversation, items = services.conversation_moderator_open(
+        moderator=request.user, conversation_id=conversation_id
+    )
+    return {
+        "id": conversation.pk,
+        "participants": selectors.participant_handles(conversation=conversation),
+        "messages": [
+            {
+                "seq": m.seq,
+                "sender": m.sender.handle,
+                "answered_by": m.sent_by.handle if m.sent_by_id else None,
+                "text": m.text,
+                "card": m.card,
+                "automatic": m.automatic,
+                "withdrawn": m.withdrawn_at is not None,
+                "created_at": m.created_at,
+            }
+            for m in items
+        ],
+    }

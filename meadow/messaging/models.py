@@ -39,6 +39,10 @@ class Conversation(models.Model):
     opened_as_request = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     accepted_at = models.DateTimeField(null=True, blank=True)
+    # The business inbox: the team member a verified business assigned this conversation to (seen by its team).
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("conversation")
@@ -88,6 +92,12 @@ class Message(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # Unsent within the unsend window: the text is erased and readers see "message withdrawn".
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # The business inbox: the team member who wrote a message sent as the business (shown to its team only),
+    # and the away message's automatic reply (client_id "away:<period>", one per conversation and away period).
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    automatic = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = _("message")
@@ -134,3 +144,51 @@ class QuickReply(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} ({self.owner_id})"
+
+
+class AwayMessage(models.Model):
+    """A verified business's away message: while ``enabled`` (or outside its opening hours, when set), a customer
+    who writes gets ``text`` back once per conversation and away period (``period`` grows each time the business
+    turns it on)."""
+
+    owner = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    text = models.TextField(default="", blank=True)
+    enabled = models.BooleanField(default=False)
+    period = models.PositiveIntegerField(default=0)
+    # Optional opening hours: outside them (in ``time_zone``) the business is away even while ``enabled`` is off;
+    # each closed stretch (from closing time to the next opening) is one away period.
+    hours_start = models.TimeField(null=True, blank=True)
+    hours_end = models.TimeField(null=True, blank=True)
+    time_zone = models.CharField(max_length=40, default="Asia/Kuala_Lumpur")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("away message")
+        verbose_name_plural = _("away messages")
+
+    def __str__(self) -> str:
+        return f"away message of {self.owner_id} ({'on' if self.enabled else 'off'})"
+
+
+class TeamMember(models.Model):
+    """Someone a verified business invited to answer its inbox: ``invited`` until they accept, then
+    ``active``. Removing the row removes the access at once (every team read checks it)."""
+
+    class State(models.TextChoices):
+        INVITED = "invited", _("Invited")
+        ACTIVE = "active", _("Active")
+
+    business = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=8, choices=State.choices, default=State.INVITED)
+    created_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("team member")
+        verbose_name_plural = _("team members")
+        constraints = [models.UniqueConstraint(fields=["business", "member"], name="team_member_once")]
+        indexes = [models.Index(fields=["member", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} in the team of {self.business_id} ({self.state})"

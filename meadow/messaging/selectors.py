@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from meadow.accounts.models import Block, User
 from meadow.core.errors import ValidationFailed
 from meadow.core.pagination import clamp_limit, decode_cursor, encode_cursor
-from meadow.messaging.models import Conversation, Message, Participant, QuickReply
+from meadow.messaging.models import AwayMessage, Conversation, Message, Participant, QuickReply, TeamMember
 
 BOXES = ("inbox", "requests")
 SEARCH_MAX = 100
@@ -79,7 +79,13 @@ def _listed(user: User) -> QuerySet[Participant]:
 
 
 def conversations_for_user(
-    *, user: User, box: str = "inbox", cursor: str | None = None, limit: int | None = None, q: str = ""
+    *,
+    user: User,
+    box: str = "inbox",
+    cursor: str | None = None,
+    limit: int | None = None,
+    q: str = "",
+    assigned_to: User | None = None,
 ) -> dict[str, Any]:
     """One page of a box, latest activity first: ``inbox`` (accepted conversations and the requests one sent)
     or ``requests`` (first messages from people one does not follow). Each item is a ``Participant`` with
@@ -88,7 +94,15 @@ def conversations_for_user(
     whose messages (not deleted for ``user``), contains it."""
     size = clamp_limit(limit)
     state = Participant.State.REQUEST if box == "requests" else Participant.State.INBOX
-    qs = _listed(user).filter(state=state).select_related("conversation").annotate(unread=_unread_expr())
+    qs = (
+        _listed(user)
+        .select_related("conversation", "conversation__assigned_to")
+        .annotate(unread=_unread_expr())
+    )
+    if assigned_to is not None:  # the business inbox's "Assigned to me": requests and inbox alike
+        qs = qs.filter(conversation__assigned_to=assigned_to)
+    else:
+        qs = qs.filter(state=state)
     if len(q or "") > SEARCH_MAX:
         raise ValidationFailed(
             _("Search for at most %(max)d characters.") % {"max": SEARCH_MAX}, field="q", code="too_long"
@@ -201,7 +215,7 @@ def messages_latest(*, participant: Participant, limit: int = 30) -> list[Messag
     """The latest messages of a conversation for its page (ascending)."""
     qs = Message.objects.filter(
         conversation_id=participant.conversation_id, seq__gt=participant.deleted_before_seq
-    ).select_related("sender")
+    ).select_related("sender", "sent_by")
     return list(reversed(list(qs.order_by("-seq")[:limit])))
 
 
@@ -277,3 +291,125 @@ def quick_replies_for(*, owner: User) -> list[QuickReply]:
     if not owner.is_verified_enterprise:
         return []
     return list(QuickReply.objects.filter(owner=owner).order_by("id"))
+
+
+# --- the business inbox ---------------------------------------------------------------------------------------------
+def away_for(*, owner: User) -> AwayMessage | None:
+    return AwayMessage.objects.filter(owner=owner).first()
+
+
+def team_business_get(*, member: User, handle: str) -> User:
+    """THE access function of a business inbox: the verified business ``handle`` when ``member`` is the business
+    itself or an active member of its team; 404 for everyone else (checked on every request, so a removed member
+    loses access at once)."""
+    if member is None or not member.is_authenticated:
+        raise Http404
+    business = User.objects.filter(
+        handle=(handle or "").lstrip("@").lower(), is_active=True, is_verified_enterprise=True
+    ).first()
+    if business is None:
+        raise Http404
+    if (
+        business.pk != member.pk
+        and not TeamMember.objects.filter(
+            business=business, member=member, state=TeamMember.State.ACTIVE
+        ).exists()
+    ):
+        raise Http404
+    return business
+
+
+def team_members(*, business: User) -> list[TeamMember]:
+    return list(TeamMember.objects.filter(business=business).select_related("member").order_by("id"))
+
+
+def teams_of(*, member: User) -> list[TeamMember]:
+    """The teams ``member`` belongs to or is invited to (invitations first)."""
+    if member is None or not member.is_authenticated:
+        return []
+    return list(
+        TeamMember.objects.filter(member=member, business__is_verified_enterprise=True)
+        .select_related("business")
+        .order_by("-state", "id")
+    )
+
+
+def team_assignable(*, business: User) -> list[User]:
+    """Whom a business conversation may be assigned to: the business and its active members."""
+    members = [
+        t.member
+        for t in TeamMember.objects.filter(business=business, state=TeamMember.State.ACTIVE)
+        .select_related("member")
+        .order_by("id")
+    ]
+    return [business, *members]
+
+
+RESPONSE_PERIODS = (7, 30)
+RESPONSE_SCAN_MAX = 5000  # conversations looked at per period (a business's busiest month)
+
+
+def response_times(*, business: User, days: int, now: Any = None) -> dict[str, Any]:
+    """How fast a business answers, from its messages over the last ``days`` days: for each conversation in
+    which a customer wrote in the period, the time from the customer's first message in the period to the
+    business's first reply after it (automatic away replies do not count). ``median_seconds`` is the median over
+    answered conversations (``None`` without any); ``within_hour`` the share of conversations answered within an
+    hour (unanswered ones count as not answered), ``None`` without any conversation."""
+    from datetime import timedelta
+
+    from django.db.models import Min
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    since = now - timedelta(days=days)
+    mine = Participant.objects.filter(user=business).values("conversation_id")
+    firsts = list(
+        Message.objects.filter(conversation_id__in=mine, created_at__gte=since, created_at__lte=now)
+        .exclude(sender=business)
+        .values("conversation_id")
+        .annotate(first_seq=Min("seq"), first_at=Min("created_at"))
+        .order_by("conversation_id")[:RESPONSE_SCAN_MAX]
+    )
+    if not firsts:
+        return {"days": days, "conversations": 0, "answered": 0, "median_seconds": None, "within_hour": None}
+    by_conv = {row["conversation_id"]: row for row in firsts}
+    replies: dict[int, Any] = {}
+    for row in (
+        Message.objects.filter(
+            conversation_id__in=list(by_conv), sender=business, automatic=False, created_at__gte=since
+        )
+        .values("conversation_id", "seq", "created_at")
+        .order_by("conversation_id", "seq")
+    ):
+        first = by_conv[row["conversation_id"]]
+        if row["seq"] > first["first_seq"] and row["conversation_id"] not in replies:
+            replies[row["conversation_id"]] = row["created_at"]
+    waits = sorted(max(0.0, (replies[cid] - by_conv[cid]["first_at"]).total_seconds()) for cid in replies)
+    median: float | None = None
+    if waits:
+        mid = len(waits) // 2
+        median = waits[mid] if len(waits) % 2 else (waits[mid - 1] + waits[mid]) / 2
+    fast = sum(1 for w in waits if w <= 3600)
+    return {
+        "days": days,
+        "conversations": len(firsts),
+        "answered": len(waits),
+        "median_seconds": median,
+        "within_hour": fast / len(firsts),
+    }
+
+
+def participant_handles(*, conversation: Conversation) -> list[str]:
+    return list(
+        Participant.objects.filter(conversation=conversation)
+        .order_by("user_id")
+        .values_list("user__handle", flat=True)
+    )
+
+
+def can_ask(*, viewer: User | None, kind: str, owner: User) -> bool:
+    """Whether a product page or a note shows the "Ask" button: a product's seller, or a verified business's note,
+    not one's own, and only when the owner's "who may message me" lets ``viewer`` write (or a conversation exists)."""
+    if kind == "note" and not owner.is_verified_enterprise:
+        return False
+    return can_message(viewer=viewer, other=owner)

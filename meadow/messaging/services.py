@@ -20,8 +20,9 @@ mute — and the realtime ticket. Rules (PRODUCT.md §8, issue #19):
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.cache import cache
@@ -45,11 +46,13 @@ from meadow.enforcement.services import (
 from meadow.messaging.cards import card_clean, card_for_reader
 from meadow.messaging.events import event_send
 from meadow.messaging.models import (
+    AwayMessage,
     Conversation,
     Message,
     Participant,
     QuickReply,
     RequestAllowance,
+    TeamMember,
     activity_key_now,
 )
 from meadow.messaging.shapes import message_data
@@ -176,15 +179,31 @@ def _next_seq(conversation_id: int, key: int) -> int:
     raise Conflict(_("This conversation is busy. Please try again."), code="busy")
 
 
+RESERVED_CLIENT_IDS = ("ask:", "away:")  # the "Ask" button's card and the away message's automatic reply
+
+
 def message_send(
-    *, sender: User, conversation: Conversation, text: str, client_id: str, card: dict[str, Any] | None = None
+    *,
+    sender: User,
+    conversation: Conversation,
+    text: str,
+    client_id: str,
+    card: dict[str, Any] | None = None,
+    sent_by: User | None = None,
+    ask: bool = False,
 ) -> tuple[Message, bool]:
     """Store a message and deliver it after commit. Returns ``(message, created)``: a ``client_id`` this sender
-    already used in this conversation returns the stored message and ``False`` (a retry never doubles)."""
+    already used in this conversation returns the stored message and ``False`` (a retry never doubles).
+    ``sent_by``: the team member who wrote it for the business ``sender``; ``ask``: the "Ask" button's card
+    (``client_id`` "ask:<type>:<id>"), which does not count against a request's two messages."""
     client_id = (client_id or "").strip()
     if not client_id or len(client_id) > CLIENT_ID_MAX:
         raise ValidationFailed(
             _("client_id is 1 to %(max)d characters.") % {"max": CLIENT_ID_MAX}, field="client_id"
+        )
+    if not ask and client_id.startswith(RESERVED_CLIENT_IDS):
+        raise ValidationFailed(
+            _("client_id may not start with “ask:” or “away:”."), field="client_id", code="reserved"
         )
     me = _participant(conversation, sender)
     existing = Message.objects.filter(conversation=conversation, sender=sender, client_id=client_id).first()
@@ -205,9 +224,11 @@ def message_send(
     if any(is_blocked_between(a=sender, b=other) for other in others):
         raise Blocked(_("You cannot message this account."))
     enforcement_assert_can_post(user=sender)
+    if sent_by is not None:  # a team member under a posting ban does not write for the business either
+        enforcement_assert_can_post(user=sent_by)
     conversation.refresh_from_db(fields=["state", "created_by", "last_seq"])
     is_request = conversation.state == Conversation.State.REQUEST
-    request_pending = is_request and conversation.created_by_id == sender.pk
+    request_pending = is_request and conversation.created_by_id == sender.pk and not ask
     if request_pending:
         _request_messages_check(conversation=conversation, sender=sender)  # early: before moderation's work
     screening = None
@@ -241,7 +262,13 @@ def message_send(
                 # rolls back and gives the seq back).
                 _request_messages_check(conversation=conversation, sender=sender)
             message = Message.objects.create(
-                conversation=conversation, seq=seq, sender=sender, client_id=client_id, text=text, card=card
+                conversation=conversation,
+                seq=seq,
+                sender=sender,
+                client_id=client_id,
+                text=text,
+                card=card,
+                sent_by=sent_by,
             )
             Participant.objects.filter(conversation=conversation).update(activity_key=key)
             # one's own message is read; writing also reads what came before it
@@ -258,12 +285,19 @@ def message_send(
             raise
         return existing, False
     message.sender = sender
+    for other in others:
+        _away_reply(conversation=conversation, business=other, customer=sender)
     return message, True
 
 
 def _request_messages_check(*, conversation: Conversation, sender: User) -> None:
     """403 ``request_pending`` when the sender of a request not accepted yet has sent all they may."""
-    if Message.objects.filter(conversation=conversation, sender=sender).count() >= REQUEST_MESSAGES_MAX:
+    sent = (
+        Message.objects.filter(conversation=conversation, sender=sender, automatic=False)
+        .exclude(client_id__startswith="ask:", text="")  # an Ask button's card alone is not one of the two
+        .count()
+    )
+    if sent >= REQUEST_MESSAGES_MAX:
         raise PermissionDenied(
             _("You can send more once they accept your message request."), code="request_pending"
         )
@@ -486,3 +520,297 @@ def quick_reply_delete(*, owner: User, reply_id: int) -> None:
     deleted, _n = QuickReply.objects.filter(owner=owner, pk=reply_id).delete()
     if not deleted:
         raise NotFound(_("Not found."))
+
+
+# --- the business inbox: the away message -------------------------------------------------------------------------
+def away_set(
+    *,
+    owner: User,
+    text: str,
+    enabled: bool,
+    hours_start: time | None = None,
+    hours_end: time | None = None,
+    time_zone: str = "",
+) -> AwayMessage:
+    """Set a verified business's away message (403 ``not_verified`` for anyone else). Its text passes the
+    moderation engine like a message when saved; turning it on starts a new away period (each conversation gets
+    one automatic reply per period). Optional opening hours (both or neither, opening before closing, in
+    ``time_zone``): outside them the business is away too."""
+    if not owner.is_verified_enterprise:
+        raise PermissionDenied(_("The away message is for verified businesses."), code="not_verified")
+    text = (text or "").strip()
+    if (hours_start is None) != (hours_end is None):
+        raise ValidationFailed(_("Give both opening and closing times, or neither."), field="hours_end")
+    if hours_start is not None and hours_end is not None and hours_start >= hours_end:
+        raise ValidationFailed(_("Closing time comes after opening time."), field="hours_end")
+    time_zone = (time_zone or "").strip() or "Asia/Kuala_Lumpur"
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed(_("Unknown time zone."), field="time_zone") from None
+    if (enabled or hours_start is not None) and not text:
+        raise ValidationFailed(_("Write the away message first."), field="text", code="required")
+    if visible_length(text) > MESSAGE_MAX:
+        raise ValidationFailed(
+            _("A message has at most %(max)d characters.") % {"max": MESSAGE_MAX},
+            field="text",
+            code="too_long",
+        )
+    if text:
+        enforcement_check_text(user=owner, text=text, field="dm", error_field="text")
+    with transaction.atomic():
+        away, _created = AwayMessage.objects.select_for_update().get_or_create(owner=owner)
+        if enabled and not away.enabled:
+            away.period += 1
+        away.text, away.enabled, away.updated_at = text, bool(enabled), timezone.now()
+        away.hours_start, away.hours_end, away.time_zone = hours_start, hours_end, time_zone
+        away.save()
+    return away
+
+
+def away_period_now(away: AwayMessage, *, now: datetime | None = None) -> str | None:
+    """The current away period's key (``None``: not away). Turned on: its number; otherwise, outside the opening
+    hours: ``h`` + the date the closed stretch began (a night from 18:00 to 09:00 is one period)."""
+    if away.enabled:
+        return str(away.period)
+    if away.hours_start is None or away.hours_end is None:
+        return None
+    local = (now or timezone.now()).astimezone(ZoneInfo(away.time_zone))
+    moment = local.time().replace(tzinfo=None)
+    if away.hours_start <= moment < away.hours_end:
+        return None
+    began = local.date() if moment >= away.hours_end else local.date() - timedelta(days=1)
+    return f"h{began.isoformat()}"
+
+
+def _away_reply(*, conversation: Conversation, business: User, customer: User) -> Message | None:
+    """The away message's automatic reply to ``customer``'s message, once per conversation and away period
+    (``client_id`` "away:<period>" is unique per sender and conversation, so two messages at once still get
+    one). Not a reply: a request stays a request."""
+    if not business.is_verified_enterprise or business.pk == customer.pk:
+        return None
+    away = AwayMessage.objects.filter(owner=business).exclude(text="").first()
+    period = away_period_now(away) if away is not None else None
+    if away is None or period is None:
+        return None
+    client_id = f"away:{period}"
+    if Message.objects.filter(conversation=conversation, sender=business, client_id=client_id).exists():
+        return None
+    try:
+        with transaction.atomic():
+            key = activity_key_now()
+            seq = _next_seq(conversation.pk, key)
+            message = Message.objects.create(
+                conversation=conversation,
+                seq=seq,
+                sender=business,
+                client_id=client_id,
+                text=away.text,
+                automatic=True,
+            )
+            Participant.objects.filter(conversation=conversation).update(activity_key=key)
+            Participant.objects.filter(conversation=conversation, user=business).update(
+                last_read_seq=Greatest(F("last_read_seq"), seq)
+            )
+            _forget_badges([customer.pk])
+            message_id = message.pk
+            transaction.on_commit(lambda: _deliver(message_id))
+    except IntegrityError:
+        return None
+    return message
+
+
+# --- the business inbox: team members -----------------------------------------------------------------------------
+TEAM_MAX = 20
+
+
+def team_invite(*, business: User, handle: str) -> TeamMember:
+    """Invite a Meadow account to answer the business inbox; it joins when it accepts."""
+    if not business.is_verified_enterprise:
+        raise PermissionDenied(_("Team members are for verified businesses."), code="not_verified")
+    handle = (handle or "").strip().lstrip("@").lower()
+    member = User.objects.filter(handle=handle, is_active=True).first() if handle else None
+    if member is None:
+        raise NotFound(_("This account does not exist."), field="handle")
+    if member.pk == business.pk:
+        raise ValidationFailed(_("You cannot add yourself."), field="handle", code="self")
+    if is_blocked_between(a=business, b=member):
+        raise NotFound(_("This account does not exist."), field="handle")
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=business.pk).first()
+        if TeamMember.objects.filter(business=business, member=member).exists():
+            raise Conflict(
+                _("@%(handle)s is already in your team.") % {"handle": member.handle}, code="exists"
+            )
+        if TeamMember.objects.filter(business=business).count() >= TEAM_MAX:
+            raise Conflict(_("A team has at most %(max)d members.") % {"max": TEAM_MAX}, code="too_many")
+        row = TeamMember.objects.create(business=business, member=member)
+        transaction.on_commit(lambda: _tell_invited(business=business, member=member))
+    return row
+
+
+def _tell_invited(*, business: User, member: User) -> None:
+    """A notification for the invited account (in its language), pointing at the page where it accepts."""
+    from django.utils import translation
+
+    from meadow.notifications.services import notification_create
+
+    with translation.override(member.language or settings.LANGUAGE_CODE):
+        name = business.display_name or business.handle
+        text = _("%(name)s invited you to answer their business inbox") % {"name": name}
+    notification_create(
+        recipient=member, kind="system", actor=business, text=text, data={"url": "/messages/business/"}
+    )
+
+
+def team_accept(*, member: User, business: User) -> TeamMember:
+    """Accept an invitation to a business's team (404 without one)."""
+    found = TeamMember.objects.filter(business=business, member=member).first()
+    if found is None or not business.is_verified_enterprise:
+        raise NotFound(_("Not found."))
+    if found.state != TeamMember.State.ACTIVE:
+        TeamMember.objects.filter(pk=found.pk).update(
+            state=TeamMember.State.ACTIVE, accepted_at=timezone.now()
+        )
+        found.refresh_from_db()
+    return found
+
+
+def team_remove(*, business: User, member: User) -> None:
+    """Remove a member (or, called by the member, leave): their access ends at once, and the business's
+    conversations assigned to them are unassigned."""
+    with transaction.atomic():
+        deleted, _n = TeamMember.objects.filter(business=business, member=member).delete()
+        if not deleted:
+            raise NotFound(_("Not found."))
+        Conversation.objects.filter(participants__user=business, assigned_to=member).update(assigned_to=None)
+
+
+def conversation_assign(*, business: User, conversation: Conversation, assignee: User | None) -> Conversation:
+    """Assign one of the business's conversations to a team member (or the business itself), or unassign it.
+    The caller has checked that the acting person may read the business inbox."""
+    if (
+        assignee is not None
+        and assignee.pk != business.pk
+        and not TeamMember.objects.filter(
+            business=business, member=assignee, state=TeamMember.State.ACTIVE
+        ).exists()
+    ):
+        raise ValidationFailed(
+            _("Assign conversations to members of your team."), field="assignee", code="not_member"
+        )
+    Conversation.objects.filter(pk=conversation.pk).update(assigned_to=assignee)
+    conversation.assigned_to = assignee
+    return conversation
+
+
+# --- the "Ask" button ---------------------------------------------------------------------------------------------
+def ask_target_owner(*, user: User, kind: str, ident: int) -> User:
+    """Whom the "Ask" button on a product or a verified business's note writes to (404 when ``user`` may not see
+    the item, or a note's author is not a verified business)."""
+    from django.http import Http404
+
+    if kind == "product":
+        from meadow.store.selectors import product_get_for_viewer
+
+        product = product_get_for_viewer(viewer=user, product_id=ident)
+        return product.shop.owner
+    if kind == "note":
+        from meadow.notes.selectors import note_get_for_viewer
+
+        note = note_get_for_viewer(viewer=user, note_id=ident)
+        if not note.author.is_verified_enterprise:
+            raise Http404
+        return note.author
+    raise ValidationFailed(_("This kind of card does not exist."), field="type", code="invalid_choice")
+
+
+def conversation_ask(*, user: User, kind: str, ident: int) -> tuple[Conversation, Message]:
+    """The "Ask" button: open (or reuse) the conversation with the item's owner and send the item's card as
+    context — once per item and conversation (asking again about the same item reuses that message)."""
+    owner = ask_target_owner(user=user, kind=kind, ident=ident)
+    if owner.pk == user.pk:
+        raise ValidationFailed(_("You cannot ask about your own item."), field="id", code="own_item")
+    conversation, _created = conversation_open(user=user, other=owner)
+    message, _new = message_send(
+        sender=user,
+        conversation=conversation,
+        text="",
+        client_id=f"ask:{kind}:{ident}",
+        card={"type": kind, "id": ident},
+        ask=True,
+    )
+    return conversation, message
+
+
+# --- reports and the moderators' view -----------------------------------------------------------------------------
+MODERATOR_MESSAGES = 50
+
+
+def conversation_report(*, user: User, conversation: Conversation, reason: str, text: str = ""):
+    """Report a conversation one is in: the other person is the account concerned, their latest messages are
+    screened for the findings, and moderators may then open its last 50 messages (each opening audited)."""
+    from meadow.enforcement.services import report_create_for
+
+    _participant(conversation, user)
+    other_ids = _others(conversation, user)
+    other = User.objects.filter(pk__in=other_ids).first()
+    body = "\n".join(
+        reversed(
+            list(
+                Message.objects.filter(
+                    conversation=conversation, sender_id__in=other_ids, withdrawn_at__isnull=True
+                )
+                .exclude(text="")
+                .order_by("-seq")
+                .values_list("text", flat=True)[:MODERATOR_MESSAGES]
+            )
+        )
+    )
+    return report_create_for(
+        reporter=user, obj=conversation, account=other, reason=reason, text=text, body=body
+    )
+
+
+def conversation_moderator_open(
+    *, moderator: User, conversation_id: int
+) -> tuple[Conversation, list[Message]]:
+    """A moderator opens a reported conversation's last 50 messages; every opening writes an audit-log entry
+    (``Decision`` ``conversation_read``). 404 for anyone who is not a moderator, and for a conversation nobody
+    reported (or none of whose messages was reported)."""
+    from django.http import Http404
+
+    from meadow.enforcement.services import audit_record, is_moderator, reported
+
+    if not is_moderator(moderator):
+        raise Http404
+    conversation = Conversation.objects.filter(pk=conversation_id).first()
+    if conversation is None:
+        raise Http404
+    if not reported(obj=conversation) and not _a_message_reported(conversation):
+        raise Http404
+    items = list(
+        Message.objects.filter(conversation=conversation)
+        .select_related("sender", "sent_by")
+        .order_by("-seq")[:MODERATOR_MESSAGES]
+    )
+    items.reverse()
+    audit_record(
+        moderator=moderator,
+        action="conversation_read",
+        target=conversation,
+        data={"messages": [m.seq for m in items][:1] + [m.seq for m in items][-1:], "count": len(items)},
+    )
+    return conversation, items
+
+
+def _a_message_reported(conversation: Conversation) -> bool:
+    from django.contrib.contenttypes.models import ContentType
+
+    from meadow.enforcement.models import ReviewItem
+
+    return ReviewItem.objects.filter(
+        kind=ReviewItem.Kind.REPORT,
+        target_type=ContentType.objects.get_for_model(Message),
+        target_id__in=Message.objects.filter(conversation=conversation).values("pk"),
+    ).exists()
