@@ -123,7 +123,7 @@ Handle = Annotated[str, Limits(max_length=64, pattern=r"^@?[A-Za-z0-9._]{1,64}$"
 
 class GroupIn(Schema):
     with_: list[Handle] = Field(alias="with", min_length=1, max_length=100)
-    name: Annotated[Text, Limits(max_length=services.GROUP_NAME_MAX)]
+    name: Annotated[NonBlankText, Limits(max_length=services.GROUP_NAME_MAX)]
 
 
 class MembersIn(Schema):

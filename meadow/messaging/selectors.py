@@ -253,10 +253,10 @@ def message_get(*, participant: Participant, message_id: int) -> Message:
     return found
 
 
-def group_members(*, conversation: Conversation) -> list[Participant]:
+def group_members(*, conversation: Conversation) -> list[Any]:
     """Everyone in a conversation (with ``user``), earliest first. A member who has not accepted the group yet
     keeps their read state to themselves: their ``shown_read_seq`` is ``None``."""
-    rows = list(
+    rows: list[Any] = list(
         Participant.objects.filter(conversation=conversation)
         .select_related("user")
         .order_by("joined_at", "pk")
@@ -266,12 +266,14 @@ def group_members(*, conversation: Conversation) -> list[Participant]:
     return rows
 
 
-def seen_by(*, members: Sequence[Participant], user: User, seq: int) -> int:
+def seen_by(*, members: Sequence[Any], user: User, seq: int) -> int:
     """How many of the other members have read up to ``seq`` ("Seen by n")."""
-    return sum(
-        1
-        for m in members
-        if m.user_id != user.pk and m.shown_read_seq is not None and m.shown_read_seq >= seq
+    return len(
+        [
+            m
+            for m in members
+            if m.user_id != user.pk and m.shown_read_seq is not None and m.shown_read_seq >= seq
+        ]
     )
 
 
