@@ -151,6 +151,8 @@ def delete(request: HttpRequest, conversation_id: int) -> HttpResponse:
 def block(request: HttpRequest, conversation_id: int) -> HttpResponse:
     """Block the other person from a conversation (a request's "Block"): the conversation goes with it."""
     found = selectors.conversation_get_for_participant(user=request.user, conversation_id=conversation_id)
+    if found.kind == Conversation.Kind.GROUP:
+        raise Http404  # a group has no "other person" to block: members block from a profile
     other = selectors.conversation_other(conversation=found, user=request.user)
     block_create(blocker=request.user, blocked=other)
     services.conversation_delete_for_me(user=request.user, conversation=found)
