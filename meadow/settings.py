@@ -463,6 +463,10 @@ MEADOW_ORDER_PAYMENT_TIMEOUT_MINUTES = int(env("MEADOW_ORDER_PAYMENT_TIMEOUT_MIN
 MEADOW_MESSAGE_REQUESTS_PER_DAY = int(env("MEADOW_MESSAGE_REQUESTS_PER_DAY", "10"))
 MEADOW_MESSAGE_NEW_ACCOUNT_DAYS = int(env("MEADOW_MESSAGE_NEW_ACCOUNT_DAYS", "30"))
 MEADOW_MESSAGE_UNSEND_SECONDS = int(env("MEADOW_MESSAGE_UNSEND_SECONDS", "120"))
+# A group conversation has at most MEADOW_MESSAGE_GROUP_MAX people, its creator included (2–50; `meadow check`
+# refuses anything else); a message carries at most MEADOW_MESSAGE_IMAGES_MAX images (1–9).
+MEADOW_MESSAGE_GROUP_MAX = int(env("MEADOW_MESSAGE_GROUP_MAX", "50"))
+MEADOW_MESSAGE_IMAGES_MAX = int(env("MEADOW_MESSAGE_IMAGES_MAX", "4"))
 # The most units one buyer may hold reserved in unpaid orders: of one SKU, and in total (stock is a shared good).
 MEADOW_UNPAID_MAX_UNITS_PER_SKU = int(env("MEADOW_UNPAID_MAX_UNITS_PER_SKU", "20"))
 MEADOW_UNPAID_MAX_UNITS = int(env("MEADOW_UNPAID_MAX_UNITS", "50"))

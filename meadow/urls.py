@@ -31,6 +31,14 @@ web_patterns = [
     path("messages/<int:conversation_id>/delete/", messaging.delete, name="conversation_delete"),
     path("messages/<int:conversation_id>/block/", messaging.block, name="conversation_block"),
     path("messages/<int:conversation_id>/mute/", messaging.mute, name="conversation_mute"),
+    path("messages/groups/new/", messaging.group_new, name="group_new"),
+    path("messages/<int:conversation_id>/members/", messaging.group_add, name="group_add"),
+    path(
+        f"messages/<int:conversation_id>/members/{HANDLE}/remove/",
+        messaging.group_remove,
+        name="group_remove",
+    ),
+    path("messages/<int:conversation_id>/leave/", messaging.group_leave, name="group_leave"),
     path(f"@{HANDLE}/message/", messaging.open_with, name="message_open"),
     path("messages/quick-replies/", messaging.quick_reply_add, name="quick_reply_add"),
     path(

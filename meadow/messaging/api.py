@@ -7,14 +7,17 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Annotated, Literal
 
-from django.http import Http404, HttpRequest
-from ninja import Router, Schema, Status
+from django.http import FileResponse, Http404, HttpRequest
+from django.utils.translation import gettext as _
+from ninja import File, Form, Router, Schema, Status, UploadedFile
 from pydantic import Field, StrictBool
 
 from meadow.accounts.models import User
+from meadow.core.errors import NotFound
 from meadow.core.http import ModerationErrorOut, responses, token_or_session
 from meadow.core.pagination import PageCursor, PageLimit
 from meadow.core.schema import JSONId, JSONInt, Limits, NonBlankText, Text
+from meadow.core.storage import private_storage
 from meadow.messaging import selectors, services
 from meadow.messaging.cards import card_for_reader
 from meadow.messaging.models import Conversation, Participant
@@ -49,6 +52,12 @@ class CardOut(Schema):
     status: str | None = Field(description="An order's status; null for notes and products.")
 
 
+class MessageImageOut(Schema):
+    url: str = Field(description="Served to the conversation's participants only (session or token).")
+    width: int
+    height: int
+
+
 class MessageOut(Schema):
     id: int
     conversation: int
@@ -57,6 +66,7 @@ class MessageOut(Schema):
     client_id: str
     text: str
     card: CardOut | None
+    images: list[MessageImageOut]
     withdrawn: bool
     created_at: datetime
 
@@ -64,7 +74,12 @@ class MessageOut(Schema):
 class ConversationOut(Schema):
     id: int
     state: Literal["active", "request"]
-    with_: ParticipantOut = Field(alias="with")
+    kind: Literal["direct", "group"]
+    name: str | None = Field(description="A group's name; null for a direct conversation.")
+    with_: ParticipantOut | None = Field(
+        alias="with", description="The other person of a direct conversation; null for a group."
+    )
+    members: list[ParticipantOut] = Field(description="Everyone in the conversation but you.")
 
 
 class ConversationItemOut(ConversationOut):
@@ -78,9 +93,19 @@ class ConversationPage(Schema):
     next_cursor: str | None
 
 
+class MemberReadOut(Schema):
+    handle: str
+    role: Literal["member", "admin"]
+    read_seq: int | None = Field(description="How far they have read; null until they accept the group.")
+
+
 class ConversationDetailOut(ConversationItemOut):
     seen_seq: int | None = Field(
-        description="How far the other person has read; null for the sender of a request not yet accepted."
+        description="How far the other person has read; null for the sender of a request not yet accepted, "
+        "and for a group (see ``read``)."
+    )
+    read: list[MemberReadOut] = Field(
+        description='Everyone\'s role and read position ("Seen by n" in a group); empty for a direct conversation.'
     )
 
 
@@ -91,6 +116,18 @@ class MessagePage(Schema):
 
 class OpenIn(Schema):
     with_: Annotated[str, Limits(max_length=64, pattern=r"^@?[A-Za-z0-9._]{1,64}$")] = Field(alias="with")
+
+
+Handle = Annotated[str, Limits(max_length=64, pattern=r"^@?[A-Za-z0-9._]{1,64}$")]
+
+
+class GroupIn(Schema):
+    with_: list[Handle] = Field(alias="with", min_length=1, max_length=100)
+    name: Annotated[NonBlankText, Limits(max_length=services.GROUP_NAME_MAX)]
+
+
+class MembersIn(Schema):
+    with_: list[Handle] = Field(alias="with", min_length=1, max_length=100)
 
 
 class SendIn(Schema):
@@ -127,13 +164,42 @@ def _message(request: HttpRequest, message) -> dict:
     return data
 
 
-def _conversation(request: HttpRequest, conversation: Conversation, other: User) -> dict:
-    return {"id": conversation.pk, "state": conversation.state, "with": _abs(request, person_data(other))}
+def _conversation(
+    request: HttpRequest, conversation: Conversation, other: User | None, members: list[User] | None = None
+) -> dict:
+    group = conversation.kind == Conversation.Kind.GROUP
+    if members is None:
+        members = [other] if other is not None else []
+    return {
+        "id": conversation.pk,
+        "state": conversation.state,
+        "kind": conversation.kind,
+        "name": conversation.name if group else None,
+        "with": None if group or other is None else _abs(request, person_data(other)),
+        "members": [_abs(request, person_data(m)) for m in members],
+    }
+
+
+def _group(request: HttpRequest, conversation: Conversation) -> dict:
+    members = [
+        p.user for p in selectors.group_members(conversation=conversation) if p.user_id != request.user.pk
+    ]
+    return _conversation(request, conversation, None, members)
+
+
+def _users(handles: list[str]) -> list[User]:
+    """The active accounts of ``handles``, in order; 404 naming the first one that does not exist."""
+    wanted = [h.lstrip("@").lower() for h in handles]
+    found = {u.handle: u for u in User.objects.filter(handle__in=wanted, is_active=True)}
+    for handle in wanted:
+        if handle not in found:
+            raise NotFound(f"@{handle}: " + str(_("This account does not exist.")), field="with")
+    return [found[h] for h in dict.fromkeys(wanted)]
 
 
 def _item(request: HttpRequest, row: Participant) -> dict:
     return {
-        **_conversation(request, row.conversation, row.other),
+        **_conversation(request, row.conversation, row.other, getattr(row, "members", None)),
         "last_message": _message(request, row.last_message) if row.last_message else None,
         "unread": row.unread,
         "muted": row.muted,
@@ -153,6 +219,50 @@ def conversation_open(request: HttpRequest, payload: OpenIn):
     return Status(201 if created else 200, _conversation(request, conversation, other))
 
 
+# registered before the "/conversations/{conversation_id}" routes, so "groups" is never read as an id
+@router.post("/conversations/groups", response=responses({201: ConversationOut}), by_alias=True)
+def group_create(request: HttpRequest, payload: GroupIn):
+    """Open a group named ``name`` with the people of ``with`` (handles; at least 2, at most
+    ``MEADOW_MESSAGE_GROUP_MAX`` − 1): 201. Each one's "who may message me" and blocks are checked (403
+    ``not_allowed`` / ``blocked`` naming them, 404 for an unknown handle); 400 ``too_few`` / ``too_many``."""
+    members = _users(payload.with_)
+    conversation = services.group_create(user=request.user, members=members, name=payload.name)
+    return Status(201, _group(request, conversation))
+
+
+@router.post(
+    "/conversations/{conversation_id}/members", response=responses({200: ConversationOut}), by_alias=True
+)
+def group_members_add(request: HttpRequest, conversation_id: PathId, payload: MembersIn):
+    """Add people to a group (its admins only: 403 ``not_admin``); they see the messages sent from now on."""
+    conversation = selectors.conversation_get_for_participant(
+        user=request.user, conversation_id=conversation_id
+    )
+    services.group_members_add(user=request.user, conversation=conversation, members=_users(payload.with_))
+    return _group(request, conversation)
+
+
+@router.delete("/conversations/{conversation_id}/members/{handle}", response=responses({204: None}))
+def group_member_remove(request: HttpRequest, conversation_id: PathId, handle: Handle):
+    """Remove a member (admins only; your own handle leaves the group). The removed person gets 404 from then on."""
+    conversation = selectors.conversation_get_for_participant(
+        user=request.user, conversation_id=conversation_id
+    )
+    [member] = _users([handle])
+    services.group_member_remove(user=request.user, conversation=conversation, member=member)
+    return Status(204, None)
+
+
+@router.post("/conversations/{conversation_id}/leave", response=responses({204: None}))
+def group_leave(request: HttpRequest, conversation_id: PathId):
+    """Leave a group: it disappears for you (the earliest member becomes admin when the last admin leaves)."""
+    conversation = selectors.conversation_get_for_participant(
+        user=request.user, conversation_id=conversation_id
+    )
+    services.group_leave(user=request.user, conversation=conversation)
+    return Status(204, None)
+
+
 @router.get("/conversations", response=responses({200: ConversationPage}), by_alias=True)
 def conversation_list(
     request: HttpRequest,
@@ -162,7 +272,8 @@ def conversation_list(
     limit: PageLimit = None,
 ):
     """Your inbox, or your message requests (``box=requests``), latest activity first, with unread counts;
-    ``q`` searches your conversations (the other person's name or handle, and the messages' text)."""
+    ``q`` searches your conversations (a group's name, the other people's names or handles, and the messages'
+    text)."""
     page = selectors.conversations_for_user(user=request.user, box=box, cursor=cursor, limit=limit, q=q)
     return {"items": [_item(request, row) for row in page["items"]], "next_cursor": page["next_cursor"]}
 
@@ -172,13 +283,23 @@ def conversation_list(
 )
 def conversation_detail(request: HttpRequest, conversation_id: PathId):
     participant = selectors.participant_get(user=request.user, conversation_id=conversation_id)
-    participant.other = selectors.conversation_other(conversation=participant.conversation, user=request.user)
+    conversation = participant.conversation
+    everyone = selectors.group_members(conversation=conversation)
+    participant.members = [p.user for p in everyone if p.user_id != request.user.pk]
+    participant.other = participant.members[0] if participant.members else None
     participant.last_message = None
     participant.unread = max(
         0,
-        participant.conversation.last_seq - max(participant.last_read_seq, participant.deleted_before_seq),
+        conversation.last_seq - max(participant.last_read_seq, participant.deleted_before_seq),
     )
-    return {**_item(request, participant), "seen_seq": selectors.other_read_seq(participant=participant)}
+    group = conversation.kind == Conversation.Kind.GROUP
+    return {
+        **_item(request, participant),
+        "seen_seq": selectors.other_read_seq(participant=participant),
+        "read": [{"handle": p.user.handle, "role": p.role, "read_seq": p.shown_read_seq} for p in everyone]
+        if group
+        else [],
+    }
 
 
 @router.get("/conversations/{conversation_id}/messages", response=responses({200: MessagePage}))
@@ -219,6 +340,54 @@ def message_send(request: HttpRequest, conversation_id: PathId, payload: SendIn)
     return Status(201 if created else 200, _message(request, message))
 
 
+class ImageSendForm(Schema):
+    text: Annotated[Text, Limits(max_length=services.MESSAGE_MAX)] = ""
+    client_id: Annotated[NonBlankText, Limits(max_length=services.CLIENT_ID_MAX)]
+
+
+@router.post(
+    "/conversations/{conversation_id}/messages/images",
+    response=responses({201: MessageOut, 200: MessageOut, 400: ModerationErrorOut}),
+)
+def message_send_images(
+    request: HttpRequest,
+    conversation_id: PathId,
+    form: Form[ImageSendForm],
+    images: File[list[UploadedFile]],
+):
+    """Send a message with images (multipart: 1 to ``MEADOW_MESSAGE_IMAGES_MAX`` ``images`` parts, JPEG/PNG/WebP/
+    HEIC, and an optional ``text``). Each image is re-encoded without metadata and scanned before anything is
+    stored: a QR code leading off Meadow or explicit content answers 400 ``image_refused`` and nothing is sent.
+    A repeated ``client_id`` answers 200 with the stored message."""
+    conversation = selectors.conversation_get_for_participant(
+        user=request.user, conversation_id=conversation_id
+    )
+    message, created = services.message_send(
+        sender=request.user,
+        conversation=conversation,
+        text=form.text,
+        client_id=form.client_id,
+        images=images,
+    )
+    return Status(201 if created else 200, _message(request, message))
+
+
+@router.get("/conversations/{conversation_id}/images/{image_id}", response=responses({200: None}))
+def message_image(request: HttpRequest, conversation_id: PathId, image_id: PathId):
+    """A message's image (WebP), for the conversation's participants only: 404 for anyone else, for a
+    withdrawn message and for messages deleted for you; never cached by shared caches."""
+    image = selectors.message_image_get(user=request.user, conversation_id=conversation_id, image_id=image_id)
+    try:
+        handle = private_storage().open(image.file, "rb")
+    except OSError:
+        raise Http404 from None
+    response = FileResponse(handle, content_type="image/webp")
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
+
+
 @router.post(
     "/conversations/{conversation_id}/accept", response=responses({200: ConversationOut}), by_alias=True
 )
@@ -227,6 +396,8 @@ def conversation_accept(request: HttpRequest, conversation_id: PathId):
         user=request.user, conversation_id=conversation_id
     )
     services.conversation_accept(user=request.user, conversation=conversation)
+    if conversation.kind == Conversation.Kind.GROUP:
+        return _group(request, conversation)
     other = selectors.conversation_other(conversation=conversation, user=request.user)
     return _conversation(request, conversation, other)
 

@@ -10,6 +10,7 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         from meadow.core.privacy import register_erasure_step, register_export_section
+        from meadow.messaging import checks  # noqa: F401 - registers the settings checks
         from meadow.messaging.privacy import erase_messages, messages_section
 
         register_export_section("messages", messages_section)

@@ -29,8 +29,15 @@ class Conversation(models.Model):
         REQUEST = "request", _("Message request")
         ACTIVE = "active", _("Active")
 
-    # "<smaller user id>:<larger user id>": one direct conversation per pair of people.
+    class Kind(models.TextChoices):
+        DIRECT = "direct", _("Direct")
+        GROUP = "group", _("Group")
+
+    # "<smaller user id>:<larger user id>": one direct conversation per pair of people; "g:<random>" for a group.
     pair_key = models.CharField(max_length=48, unique=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.DIRECT)
+    # A group's name (blank for a direct conversation).
+    name = models.CharField(max_length=60, blank=True, default="")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     state = models.CharField(max_length=8, choices=State.choices, default=State.ACTIVE)
     # The ``seq`` of the latest message (0: none yet). Raised only by a conditional UPDATE in ``message_send``.
@@ -59,6 +66,10 @@ class Participant(models.Model):
         INBOX = "inbox", _("Inbox")
         REQUEST = "request", _("Requests")
 
+    class Role(models.TextChoices):
+        MEMBER = "member", _("Member")
+        ADMIN = "admin", _("Admin")
+
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="participants")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     state = models.CharField(max_length=8, choices=State.choices, default=State.INBOX)
@@ -67,6 +78,9 @@ class Participant(models.Model):
     # until a newer message arrives.
     deleted_before_seq = models.BigIntegerField(default=0)
     muted = models.BooleanField(default=False)
+    # In a group: an admin (its creator, or whoever was promoted when the last admin left) adds and removes members.
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.MEMBER)
+    joined_at = models.DateTimeField(default=timezone.now)
     # Denormalised from the conversation (kept equal by the services) so a box lists in key order by index.
     activity_key = models.BigIntegerField(default=activity_key_now)
 
@@ -112,6 +126,26 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"message {self.conversation_id}#{self.seq}"
+
+
+class MessageImage(models.Model):
+    """An image a message carries: re-encoded by the notes media pipeline (upright, no EXIF/GPS, at most 1440 px
+    wide), scanned before it is delivered, and stored in the *private* storage (``STORAGES["private"]``, outside
+    MEDIA_ROOT): it has no public URL; ``api.message_image`` streams it to the conversation's participants only."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="images")
+    position = models.PositiveSmallIntegerField(default=0)
+    file = models.CharField(max_length=200)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = _("message image")
+        verbose_name_plural = _("message images")
+        ordering = ["message_id", "position"]
+
+    def __str__(self) -> str:
+        return f"image {self.position} of {self.message_id}"
 
 
 class RequestAllowance(models.Model):

@@ -1,15 +1,24 @@
 """Messages in "Download my data" and "Delete my account" (registered in ``MessagingConfig.ready`` through the
 core registries, so the privacy app needs no change): the export holds the conversations one is in and the
-messages one sent; erasure withdraws every message the account sent (the text and card are erased; the others
-keep the place in the sequence, read as "message withdrawn") and forgets its daily request counters, its team
-places and away message (messages it wrote for a business stay the business's, no longer attributed)."""
+messages one sent (with the private names of their images); erasure deletes the images one sent and withdraws
+every message the account sent (the text and card are erased; the others keep the place in the sequence, read as
+"message withdrawn") and forgets its daily request counters, its team places and away message (messages it wrote
+for a business stay the business's, no longer attributed)."""
 
 from __future__ import annotations
 
 from django.utils import timezone
 
 from meadow.core.privacy import ExportSection
-from meadow.messaging.models import AwayMessage, Message, Participant, RequestAllowance, TeamMember
+from meadow.messaging.media import images_delete
+from meadow.messaging.models import (
+    AwayMessage,
+    Message,
+    MessageImage,
+    Participant,
+    RequestAllowance,
+    TeamMember,
+)
 
 
 def messages_section(user) -> ExportSection:
@@ -33,10 +42,11 @@ def messages_section(user) -> ExportSection:
             "seq": m.seq,
             "text": m.text,
             "card": m.card,
+            "images": [i.file for i in m.images.all()],
             "created_at": m.created_at.isoformat(),
             "withdrawn": m.withdrawn_at is not None,
         }
-        for m in Message.objects.filter(sender=user).order_by("id")
+        for m in Message.objects.filter(sender=user).prefetch_related("images").order_by("id")
     ]
     away = AwayMessage.objects.filter(owner=user).first()
     business = {
@@ -59,6 +69,10 @@ def messages_section(user) -> ExportSection:
 
 
 def erase_messages(user) -> int:
+    images = MessageImage.objects.filter(message__sender=user)
+    names = list(images.values_list("file", flat=True))
+    images.delete()
+    images_delete(names)
     changed = Message.objects.filter(sender=user, withdrawn_at__isnull=True).update(
         text="", card=None, withdrawn_at=timezone.now()
     )

@@ -15,7 +15,15 @@ from django.utils.translation import gettext as _
 from meadow.accounts.models import Block, User
 from meadow.core.errors import ValidationFailed
 from meadow.core.pagination import clamp_limit, decode_cursor, encode_cursor
-from meadow.messaging.models import AwayMessage, Conversation, Message, Participant, QuickReply, TeamMember
+from meadow.messaging.models import (
+    AwayMessage,
+    Conversation,
+    Message,
+    MessageImage,
+    Participant,
+    QuickReply,
+    TeamMember,
+)
 
 BOXES = ("inbox", "requests")
 SEARCH_MAX = 100
@@ -114,7 +122,8 @@ def conversations_for_user(
             user_id=user.pk
         )
         qs = qs.filter(
-            Exists(
+            Q(conversation__kind=Conversation.Kind.GROUP, conversation__name__icontains=q)
+            | Exists(
                 others.filter(Q(user__handle__icontains=q.lstrip("@")) | Q(user__display_name__icontains=q))
             )
             | Exists(
@@ -140,14 +149,19 @@ def conversations_for_user(
 
 
 def _attach(rows: Sequence[Any], *, user: User) -> None:
-    """The other person and the last message of each row: two queries for the whole page."""
+    """The other person (a group's other members) and the last message of each row: three queries for the whole
+    page."""
     ids = [row.conversation_id for row in rows]
-    others = {
-        p.conversation_id: p.user
-        for p in Participant.objects.filter(conversation_id__in=ids)
+    others: dict[int, User] = {}
+    members: dict[int, list[User]] = {}
+    for p in (
+        Participant.objects.filter(conversation_id__in=ids)
         .exclude(user_id=user.pk)
         .select_related("user")
-    }
+        .order_by("joined_at", "pk")
+    ):
+        others.setdefault(p.conversation_id, p.user)
+        members.setdefault(p.conversation_id, []).append(p.user)
     lasts = (
         {
             (m.conversation_id, m.seq): m
@@ -156,13 +170,16 @@ def _attach(rows: Sequence[Any], *, user: User) -> None:
                     *[Q(conversation_id=row.conversation_id, seq=row.conversation.last_seq) for row in rows],
                     _connector=Q.OR,
                 )
-            ).select_related("sender")
+            )
+            .select_related("sender")
+            .prefetch_related("images")
         }
         if rows
         else {}
     )
     for row in rows:
         row.other = others.get(row.conversation_id)
+        row.members = members.get(row.conversation_id, [])
         last = lasts.get((row.conversation_id, row.conversation.last_seq))
         row.last_message = last if last is not None and last.seq > row.deleted_before_seq else None
 
@@ -194,9 +211,13 @@ def messages_for_participant(
     last seen seq; ``next_cursor`` continues forward), or the latest before ``before`` (history, scrolling up;
     ``next_cursor`` continues further back). Messages deleted for this person are not shown."""
     size = clamp_limit(limit)
-    qs = Message.objects.filter(
-        conversation_id=participant.conversation_id, seq__gt=participant.deleted_before_seq
-    ).select_related("sender")
+    qs = (
+        Message.objects.filter(
+            conversation_id=participant.conversation_id, seq__gt=participant.deleted_before_seq
+        )
+        .select_related("sender")
+        .prefetch_related("images")
+    )
     position = decode_cursor(cursor)
     if before is not None:
         upper = position if position is not None else before
@@ -213,9 +234,13 @@ def messages_for_participant(
 
 def messages_latest(*, participant: Participant, limit: int = 30) -> list[Message]:
     """The latest messages of a conversation for its page (ascending)."""
-    qs = Message.objects.filter(
-        conversation_id=participant.conversation_id, seq__gt=participant.deleted_before_seq
-    ).select_related("sender", "sent_by")
+    qs = (
+        Message.objects.filter(
+            conversation_id=participant.conversation_id, seq__gt=participant.deleted_before_seq
+        )
+        .select_related("sender", "sent_by")
+        .prefetch_related("images")
+    )
     return list(reversed(list(qs.order_by("-seq")[:limit])))
 
 
@@ -225,6 +250,8 @@ def other_read_seq(*, participant: Participant) -> int | None:
     conversation = participant.conversation
     if conversation.state == Conversation.State.REQUEST and conversation.created_by_id == participant.user_id:
         return None
+    if conversation.kind == Conversation.Kind.GROUP:
+        return None  # a group's read state is per member: ``group_members``
     seq = (
         Participant.objects.filter(conversation_id=participant.conversation_id)
         .exclude(user_id=participant.user_id)
@@ -241,6 +268,49 @@ def message_get(*, participant: Participant, message_id: int) -> Message:
             pk=message_id, conversation_id=participant.conversation_id, seq__gt=participant.deleted_before_seq
         )
         .select_related("sender")
+        .first()
+    )
+    if found is None:
+        raise Http404
+    return found
+
+
+def group_members(*, conversation: Conversation) -> list[Any]:
+    """Everyone in a conversation (with ``user``), earliest first. A member who has not accepted the group yet
+    keeps their read state to themselves: their ``shown_read_seq`` is ``None``."""
+    rows: list[Any] = list(
+        Participant.objects.filter(conversation=conversation)
+        .select_related("user")
+        .order_by("joined_at", "pk")
+    )
+    for row in rows:
+        row.shown_read_seq = None if row.state == Participant.State.REQUEST else row.last_read_seq
+    return rows
+
+
+def seen_by(*, members: Sequence[Any], user: User, seq: int) -> int:
+    """How many of the other members have read up to ``seq`` ("Seen by n")."""
+    return len(
+        [
+            m
+            for m in members
+            if m.user_id != user.pk and m.shown_read_seq is not None and m.shown_read_seq >= seq
+        ]
+    )
+
+
+def message_image_get(*, user: User, conversation_id: int, image_id: int) -> MessageImage:
+    """An image of a message in a conversation ``user`` is in, that they can still see (not deleted for them, not
+    withdrawn); 404 for everyone else."""
+    participant = participant_get(user=user, conversation_id=conversation_id)
+    found = (
+        MessageImage.objects.filter(
+            pk=image_id,
+            message__conversation_id=participant.conversation_id,
+            message__seq__gt=participant.deleted_before_seq,
+            message__withdrawn_at__isnull=True,
+        )
+        .select_related("message")
         .first()
     )
     if found is None:

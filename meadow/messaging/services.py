@@ -12,6 +12,15 @@ mute — and the realtime ticket. Rules (PRODUCT.md §8, issue #19):
   stored: ``block`` refuses it (400 ``moderation_blocked`` with the findings); in a request, any redirect hit
   refuses it whatever the table says; ``review`` stores and delivers it, held in the review queue like a
   comment (docs/architecture.md, "Messages").
+* **Groups** (``group_create``): 3 to ``MEADOW_MESSAGE_GROUP_MAX`` people with a name; every invitee's "who may
+  message me" is checked against the person adding them and a block between an invitee and any member refuses
+  the invitee (403 ``blocked`` / ``not_allowed``, naming them); an invitee who does not follow the adder finds the
+  group in their Requests box. The creator is the admin; admins add and remove members, anyone may leave (the
+  earliest member becomes admin when the last admin leaves). A removed or departed member's ``Participant`` row is
+  deleted, so every read and write answers them 404 from then on. New members see the messages sent after they
+  joined.
+* **Images** (``messaging/media.py``): re-encoded by the notes pipeline and scanned (QR redirect, explicit
+  content) before anything is stored; a flagged image refuses the message (400 ``image_refused``).
 * Store first, then deliver: ``seq`` comes from a conditional update of the conversation's counter in the
   insert's transaction; a repeated ``client_id`` returns the stored message; events go to the channel layer
   after commit; a person with no open socket gets a notification (once per unread run).
@@ -45,10 +54,12 @@ from meadow.enforcement.services import (
 )
 from meadow.messaging.cards import card_clean, card_for_reader
 from meadow.messaging.events import event_send
+from meadow.messaging.media import images_delete, images_prepare, images_store
 from meadow.messaging.models import (
     AwayMessage,
     Conversation,
     Message,
+    MessageImage,
     Participant,
     QuickReply,
     RequestAllowance,
@@ -191,11 +202,13 @@ def message_send(
     card: dict[str, Any] | None = None,
     sent_by: User | None = None,
     ask: bool = False,
+    images: list[Any] | None = None,
 ) -> tuple[Message, bool]:
     """Store a message and deliver it after commit. Returns ``(message, created)``: a ``client_id`` this sender
     already used in this conversation returns the stored message and ``False`` (a retry never doubles).
     ``sent_by``: the team member who wrote it for the business ``sender``; ``ask``: the "Ask" button's card
-    (``client_id`` "ask:<type>:<id>"), which does not count against a request's two messages."""
+    (``client_id`` "ask:<type>:<id>"), which does not count against a request's two messages. ``images`` are
+    uploaded files: validated, re-encoded and scanned before anything is stored."""
     client_id = (client_id or "").strip()
     if not client_id or len(client_id) > CLIENT_ID_MAX:
         raise ValidationFailed(
@@ -211,7 +224,8 @@ def message_send(
         return existing, False
     text = (text or "").strip()
     card = card_clean(card, sender=sender)
-    if not text and card is None:
+    images = list(images or [])
+    if not text and card is None and not images:
         raise ValidationFailed(_("Write something first."), field="text", code="required")
     if visible_length(text) > MESSAGE_MAX:
         raise ValidationFailed(
@@ -226,9 +240,18 @@ def message_send(
     enforcement_assert_can_post(user=sender)
     if sent_by is not None:  # a team member under a posting ban does not write for the business either
         enforcement_assert_can_post(user=sent_by)
-    conversation.refresh_from_db(fields=["state", "created_by", "last_seq"])
+    conversation.refresh_from_db(fields=["state", "created_by", "last_seq", "kind"])
     is_request = conversation.state == Conversation.State.REQUEST
-    request_pending = is_request and conversation.created_by_id == sender.pk and not ask
+    request_pending = False
+    if conversation.kind == Conversation.Kind.GROUP:
+        # a redirect never reaches a member who has not accepted the group yet
+        is_request = (
+            Participant.objects.filter(conversation=conversation, state=Participant.State.REQUEST)
+            .exclude(user_id=sender.pk)
+            .exists()
+        )
+    else:
+        request_pending = is_request and conversation.created_by_id == sender.pk and not ask
     if request_pending:
         _request_messages_check(conversation=conversation, sender=sender)  # early: before moderation's work
     screening = None
@@ -250,9 +273,12 @@ def message_send(
                 moderation=exc.moderation,
                 field="text",
             ) from exc
+    prepared = images_prepare(images) if images else []
+    saved: list[str] = []
     try:
+        names = images_store(prepared, saved=saved)
         with transaction.atomic():
-            if is_request and me.state == Participant.State.REQUEST:
+            if me.state == Participant.State.REQUEST:
                 _accept(conversation=conversation, participant=me)  # replying to a request accepts it
             key = activity_key_now()
             seq = _next_seq(conversation.pk, key)
@@ -270,6 +296,12 @@ def message_send(
                 card=card,
                 sent_by=sent_by,
             )
+            MessageImage.objects.bulk_create(
+                [
+                    MessageImage(message=message, position=i, file=name, width=p.width, height=p.height)
+                    for i, (name, p) in enumerate(zip(names, prepared, strict=True))
+                ]
+            )
             Participant.objects.filter(conversation=conversation).update(activity_key=key)
             # one's own message is read; writing also reads what came before it
             Participant.objects.filter(pk=me.pk).update(last_read_seq=Greatest(F("last_read_seq"), seq))
@@ -278,12 +310,16 @@ def message_send(
             message_id = message.pk
             transaction.on_commit(lambda: _deliver(message_id))
     except IntegrityError:
+        images_delete(saved)
         existing = Message.objects.filter(
             conversation=conversation, sender=sender, client_id=client_id
         ).first()
         if existing is None:
             raise
         return existing, False
+    except BaseException:
+        images_delete(saved)  # nothing of a refused or failed send stays behind
+        raise
     message.sender = sender
     for other in others:
         _away_reply(conversation=conversation, business=other, customer=sender)
@@ -415,6 +451,9 @@ def message_unsend(*, user: User, message: Message) -> Message:
         Message.objects.filter(pk=message.pk, withdrawn_at__isnull=True).update(
             withdrawn_at=now, text="", card=None
         )
+        names = list(MessageImage.objects.filter(message=message).values_list("file", flat=True))
+        MessageImage.objects.filter(message=message).delete()
+        transaction.on_commit(lambda: images_delete(names))
         message.refresh_from_db()
         user_ids = list(
             Participant.objects.filter(conversation_id=message.conversation_id).values_list(
@@ -458,6 +497,202 @@ def typing_send(*, user: User, conversation: Conversation) -> None:
         user_ids=_others(conversation, user),
         event={"type": "typing", "conversation": conversation.pk, "who": user.handle},
     )
+
+
+# --- groups ---------------------------------------------------------------------------------------------------------
+GROUP_NAME_MAX = 60
+
+
+def _group_max() -> int:
+    return int(settings.MEADOW_MESSAGE_GROUP_MAX)
+
+
+def _group_name_clean(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationFailed(_("Give the group a name."), field="name", code="required")
+    if visible_length(name) > GROUP_NAME_MAX:
+        raise ValidationFailed(
+            _("A group name has at most %(max)d characters.") % {"max": GROUP_NAME_MAX},
+            field="name",
+            code="too_long",
+        )
+    return name
+
+
+def _invitee_check(*, adder: User, invitee: User, members: list[User]) -> bool:
+    """Whether ``adder`` may put ``invitee`` in a group with ``members``: no block between the invitee and anyone
+    in it (403 ``blocked``), and the invitee's "who may message me" lets the adder in (403 ``not_allowed``).
+    Returns whether the group is a request for the invitee (they do not follow the adder)."""
+    if not invitee.is_active:
+        raise NotFound(_("This account does not exist."), field="with")
+    if any(is_blocked_between(a=invitee, b=member) for member in [adder, *members]):
+        raise Blocked(
+            _("@%(handle)s cannot be added to this group.") % {"handle": invitee.handle}, field="with"
+        )
+    follows_adder = _follows(follower=invitee, followee=adder)
+    policy = invitee.message_policy
+    if policy == User.MessagePolicy.NOBODY or (policy == User.MessagePolicy.FOLLOWING and not follows_adder):
+        raise PermissionDenied(
+            _("@%(handle)s does not accept messages from you.") % {"handle": invitee.handle},
+            field="with",
+            code="not_allowed",
+        )
+    return not follows_adder
+
+
+def _too_many() -> ValidationFailed:
+    return ValidationFailed(
+        _("A group has at most %(max)d people.") % {"max": _group_max()}, field="with", code="too_many"
+    )
+
+
+def _members_changed(*, conversation_id: int, removed: list[int] | None = None) -> None:
+    """After a commit: the members' list to everyone in the group; ``removed`` hear that they are out."""
+    user_ids = list(
+        Participant.objects.filter(conversation_id=conversation_id).values_list("user_id", flat=True)
+    )
+    handles = list(User.objects.filter(pk__in=user_ids).order_by("handle").values_list("handle", flat=True))
+    event_send(
+        user_ids=user_ids, event={"type": "members", "conversation": conversation_id, "members": handles}
+    )
+    if removed:
+        event_send(user_ids=removed, event={"type": "removed", "conversation": conversation_id})
+        _badges_changed(user_ids=removed)
+
+
+def group_create(*, user: User, members: list[User], name: str) -> Conversation:
+    """Open a group with ``members`` (besides ``user``, at least 2) under ``name``; ``user`` is its admin."""
+    name = _group_name_clean(name)
+    invitees: dict[int, User] = {m.pk: m for m in members if m.pk != user.pk}
+    if len(invitees) < 2:
+        raise ValidationFailed(_("A group needs at least 2 other people."), field="with", code="too_few")
+    if len(invitees) + 1 > _group_max():
+        raise _too_many()
+    enforcement_assert_can_post(user=user)
+    requests = {
+        pk: _invitee_check(adder=user, invitee=invitee, members=[m for m in invitees.values() if m.pk != pk])
+        for pk, invitee in invitees.items()
+    }
+    enforcement_check_text(
+        user=user, text=name, field="dm", error_field="name", block_categories={"redirect"}
+    )
+    now = timezone.now()
+    with transaction.atomic():
+        if any(requests.values()):
+            _request_allowance_take(user)  # a group with strangers counts as one request opened
+        key = activity_key_now()
+        conversation = Conversation.objects.create(
+            pair_key=f"g:{secrets.token_hex(16)}",
+            kind=Conversation.Kind.GROUP,
+            name=name,
+            created_by=user,
+            state=Conversation.State.ACTIVE,
+            activity_key=key,
+            created_at=now,
+            accepted_at=now,
+        )
+        Participant.objects.bulk_create(
+            [Participant(conversation=conversation, user=user, activity_key=key, role=Participant.Role.ADMIN)]
+            + [
+                Participant(
+                    conversation=conversation,
+                    user_id=pk,
+                    activity_key=key,
+                    state=Participant.State.REQUEST if requests[pk] else Participant.State.INBOX,
+                )
+                for pk in invitees
+            ]
+        )
+        conversation_id = conversation.pk
+        transaction.on_commit(lambda: _members_changed(conversation_id=conversation_id))
+    return conversation
+
+
+def _group_locked(conversation: Conversation) -> Conversation:
+    """The group, its row locked for the rest of the transaction (so two changes at once cannot both pass the
+    size limit); 400 ``not_group`` for a direct conversation."""
+    locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    if locked.kind != Conversation.Kind.GROUP:
+        raise ValidationFailed(_("This is not a group."), code="not_group")
+    return locked
+
+
+def _admin_check(conversation: Conversation, user: User) -> Participant:
+    me = _participant(conversation, user)
+    if me.role != Participant.Role.ADMIN:
+        raise PermissionDenied(_("Only the group's admins can do this."), code="not_admin")
+    return me
+
+
+def group_members_add(*, user: User, conversation: Conversation, members: list[User]) -> list[User]:
+    """Add people to a group (admins only). They see the messages sent from now on. Returns those added (people
+    already in it are skipped)."""
+    with transaction.atomic():
+        group = _group_locked(conversation)
+        _admin_check(group, user)
+        current = list(
+            User.objects.filter(pk__in=Participant.objects.filter(conversation=group).values("user_id"))
+        )
+        current_ids = {m.pk for m in current}
+        new = {m.pk: m for m in members if m.pk not in current_ids}
+        if not new:
+            return []
+        if len(current_ids) + len(new) > _group_max():
+            raise _too_many()
+        requests = {
+            pk: _invitee_check(
+                adder=user, invitee=m, members=[*current, *(o for o in new.values() if o.pk != pk)]
+            )
+            for pk, m in new.items()
+        }
+        Participant.objects.bulk_create(
+            [
+                Participant(
+                    conversation=group,
+                    user_id=pk,
+                    activity_key=group.activity_key,
+                    last_read_seq=group.last_seq,
+                    deleted_before_seq=group.last_seq,
+                    state=Participant.State.REQUEST if requests[pk] else Participant.State.INBOX,
+                )
+                for pk in new
+            ]
+        )
+        conversation_id = group.pk
+        transaction.on_commit(lambda: _members_changed(conversation_id=conversation_id))
+    return list(new.values())
+
+
+def group_member_remove(*, user: User, conversation: Conversation, member: User) -> None:
+    """Remove ``member`` from a group (admins only; removing oneself is leaving). From then on the group answers
+    them 404 and they receive nothing of it."""
+    if member.pk == user.pk:
+        group_leave(user=user, conversation=conversation)
+        return
+    with transaction.atomic():
+        group = _group_locked(conversation)
+        _admin_check(group, user)
+        deleted, _n = Participant.objects.filter(conversation=group, user=member).delete()
+        if not deleted:
+            raise NotFound(_("@%(handle)s is not in this group.") % {"handle": member.handle}, field="handle")
+        conversation_id, member_id = group.pk, member.pk
+        transaction.on_commit(lambda: _members_changed(conversation_id=conversation_id, removed=[member_id]))
+
+
+def group_leave(*, user: User, conversation: Conversation) -> None:
+    """Leave a group: it disappears for ``user``. When the last admin leaves, the earliest member becomes admin."""
+    with transaction.atomic():
+        group = _group_locked(conversation)
+        me = _participant(group, user)
+        me.delete()
+        remaining = Participant.objects.filter(conversation=group).order_by("joined_at", "pk")
+        if not remaining.filter(role=Participant.Role.ADMIN).exists():
+            first = remaining.first()
+            if first is not None:
+                Participant.objects.filter(pk=first.pk).update(role=Participant.Role.ADMIN)
+        conversation_id, user_id = group.pk, user.pk
+        transaction.on_commit(lambda: _members_changed(conversation_id=conversation_id, removed=[user_id]))
 
 
 # --- realtime tickets ------------------------------------------------------------------------------------------

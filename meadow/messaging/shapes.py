@@ -17,6 +17,11 @@ def person_data(user: Any) -> dict[str, Any]:
     }
 
 
+def image_url(conversation_id: int, image_id: int) -> str:
+    """Where a participant fetches a message's image (session or token; 404 for anyone else)."""
+    return f"/api/v1/conversations/{conversation_id}/images/{image_id}"
+
+
 def message_data(message: Message) -> dict[str, Any]:
     """A message as its readers see it; an unsent one keeps its place in the sequence as "message withdrawn"
     (``withdrawn``: true, the text erased; each reader's client says so in its language)."""
@@ -29,6 +34,12 @@ def message_data(message: Message) -> dict[str, Any]:
         "client_id": message.client_id,
         "text": "" if withdrawn else message.text,
         "card": None if withdrawn else message.card,
+        "images": []
+        if withdrawn
+        else [
+            {"url": image_url(message.conversation_id, i.pk), "width": i.width, "height": i.height}
+            for i in message.images.all()
+        ],
         "withdrawn": withdrawn,
         "created_at": message.created_at.isoformat(),
     }

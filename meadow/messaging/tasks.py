@@ -24,7 +24,7 @@ def message_notify(*, message_id: int, recipient_id: int) -> int | None:
     if message is None:
         return None
     participant = (
-        Participant.objects.select_related("user")
+        Participant.objects.select_related("user", "conversation")
         .filter(conversation_id=message.conversation_id, user_id=recipient_id)
         .first()
     )
@@ -46,7 +46,11 @@ def message_notify(*, message_id: int, recipient_id: int) -> int | None:
         return None
     with translation.override(recipient.language or settings.LANGUAGE_CODE):
         name = message.sender.display_name or message.sender.handle
-        text = _("%(name)s sent you a message") % {"name": name}
+        group = participant.conversation.name if participant.conversation.kind == "group" else ""
+        if group:
+            text = _("%(name)s sent a message in %(group)s") % {"name": name, "group": group}
+        else:
+            text = _("%(name)s sent you a message") % {"name": name}
     found = notification_create(
         recipient=recipient,
         kind="system",

@@ -55,7 +55,13 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @login_required
 def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
     participant = selectors.participant_get(user=request.user, conversation_id=conversation_id)
-    other = selectors.conversation_other(conversation=participant.conversation, user=request.user)
+    is_group = participant.conversation.kind == Conversation.Kind.GROUP
+    members = selectors.group_members(conversation=participant.conversation) if is_group else []
+    other = (
+        None
+        if is_group
+        else selectors.conversation_other(conversation=participant.conversation, user=request.user)
+    )
     items = selectors.messages_latest(participant=participant, limit=50)
     unsend_after = timezone.now() - timedelta(seconds=settings.MEADOW_MESSAGE_UNSEND_SECONDS)
     for item in items:
@@ -65,6 +71,11 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
         item.can_unsend = (
             item.sender_id == request.user.pk and item.withdrawn_at is None and item.created_at > unsend_after
         )
+        item.image_list = [] if item.withdrawn_at else list(item.images.all())
+    mine = [m for m in items if m.sender_id == request.user.pk and not m.withdrawn_at]
+    seen_by = (
+        selectors.seen_by(members=members, user=request.user, seq=mine[-1].seq) if is_group and mine else 0
+    )
     last_seq = participant.conversation.last_seq
     if last_seq > participant.last_read_seq:
         services.conversation_read(user=request.user, conversation=participant.conversation, seq=last_seq)
@@ -80,6 +91,12 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
             "participant": participant,
             "conversation": participant.conversation,
             "other": other,
+            "is_group": is_group,
+            "members": members,
+            "is_admin": participant.role == "admin",
+            "seen_by": seen_by,
+            "reads": {m.user.handle: m.shown_read_seq for m in members if m.shown_read_seq is not None},
+            "images_max": settings.MEADOW_MESSAGE_IMAGES_MAX,
             "items": items,
             "seen_seq": selectors.other_read_seq(participant=participant),
             "is_request_for_me": is_request_for_me,
@@ -112,6 +129,7 @@ def send(request: HttpRequest, conversation_id: int) -> HttpResponse:
             conversation=found,
             text=request.POST.get("text", ""),
             client_id=request.POST.get("client_id", "")[:64],
+            images=request.FILES.getlist("images"),
         )
     except DomainError as exc:
         flash.error(request, str(exc.message))
@@ -140,6 +158,8 @@ def delete(request: HttpRequest, conversation_id: int) -> HttpResponse:
 def block(request: HttpRequest, conversation_id: int) -> HttpResponse:
     """Block the other person from a conversation (a request's "Block"): the conversation goes with it."""
     found = selectors.conversation_get_for_participant(user=request.user, conversation_id=conversation_id)
+    if found.kind == Conversation.Kind.GROUP:
+        raise Http404  # a group has no "other person" to block: members block from a profile
     other = selectors.conversation_other(conversation=found, user=request.user)
     block_create(blocker=request.user, blocked=other)
     services.conversation_delete_for_me(user=request.user, conversation=found)
@@ -398,6 +418,32 @@ def ask(request: HttpRequest) -> HttpResponse:
     return _back(found.pk)
 
 
+def _handles(raw: str) -> list[User]:
+    """People from a comma- or space-separated list of handles; an unknown one is a form error naming it."""
+    wanted = list(dict.fromkeys(h.lstrip("@").lower() for h in raw.replace(",", " ").split() if h.strip("@")))
+    found = {u.handle: u for u in User.objects.filter(handle__in=wanted[:100], is_active=True)}
+    missing = [h for h in wanted if h not in found]
+    if missing:
+        raise DomainError(_("@%(handle)s does not exist.") % {"handle": missing[0][:64]}, field="with")
+    return [found[h] for h in wanted if h in found]
+
+
+@login_required
+@require_POST
+def group_new(request: HttpRequest) -> HttpResponse:
+    """The inbox's "New group" form: a name and the handles of the people to add."""
+    try:
+        found = services.group_create(
+            user=request.user,
+            members=_handles(request.POST.get("with", "")[:2000]),
+            name=request.POST.get("name", ""),
+        )
+    except DomainError as exc:
+        flash.error(request, str(exc.message))
+        return redirect(reverse("web:messages"))
+    return _back(found.pk)
+
+
 @login_required
 @require_POST
 def report(request: HttpRequest, conversation_id: int) -> HttpResponse:
@@ -412,6 +458,19 @@ def report(request: HttpRequest, conversation_id: int) -> HttpResponse:
         ),
         _("Thanks. Our moderators will look at this conversation."),
     )
+    return _back(conversation_id)
+
+
+@login_required
+@require_POST
+def group_add(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    found = selectors.conversation_get_for_participant(user=request.user, conversation_id=conversation_id)
+    try:
+        services.group_members_add(
+            user=request.user, conversation=found, members=_handles(request.POST.get("with", "")[:2000])
+        )
+    except DomainError as exc:
+        flash.error(request, str(exc.message))
     return _back(conversation_id)
 
 
@@ -447,3 +506,33 @@ def response_times(request: HttpRequest) -> HttpResponse:
             None if period["within_hour"] is None else round(period["within_hour"] * 100)
         )
     return render(request, "messaging/response_times.html", {"periods": periods, "nav_section": "me"})
+
+
+@login_required
+@require_POST
+def group_remove(request: HttpRequest, conversation_id: int, handle: str) -> HttpResponse:
+    found = selectors.conversation_get_for_participant(user=request.user, conversation_id=conversation_id)
+    member = User.objects.filter(handle=handle.lower()).first()
+    if member is None:
+        raise Http404
+    try:
+        services.group_member_remove(user=request.user, conversation=found, member=member)
+    except DomainError as exc:
+        flash.error(request, str(exc.message))
+        return _back(conversation_id)
+    if member.pk == request.user.pk:
+        return redirect(reverse("web:messages"))
+    return _back(conversation_id)
+
+
+@login_required
+@require_POST
+def group_leave(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    found = selectors.conversation_get_for_participant(user=request.user, conversation_id=conversation_id)
+    try:
+        services.group_leave(user=request.user, conversation=found)
+    except DomainError as exc:
+        flash.error(request, str(exc.message))
+        return _back(conversation_id)
+    flash.success(request, _("You left the group."))
+    return redirect(reverse("web:messages"))

@@ -93,6 +93,23 @@ STATE_REFUSALS: dict[str, tuple[str, str]] = {
         "moderation_blocked: the text is refused by the moderation engine (a redirect, in a request); or"
         " required: neither text nor a card",
     ),
+    "POST /api/v1/conversations/groups": (
+        "400",
+        "too_few / too_many: a group holds 3 to MEADOW_MESSAGE_GROUP_MAX people, counted after the caller's own"
+        " handle and repeated handles are dropped (no JSON Schema keyword counts distinct items but one)",
+    ),
+    "POST /api/v1/conversations/{conversation_id}/members": (
+        "400",
+        "not_group: the conversation is a direct one; too_many: the group would pass MEADOW_MESSAGE_GROUP_MAX",
+    ),
+    "DELETE /api/v1/conversations/{conversation_id}/members/{handle}": (
+        "400",
+        "not_group: the conversation is a direct one",
+    ),
+    "POST /api/v1/conversations/{conversation_id}/leave": (
+        "400",
+        "not_group: the conversation is a direct one",
+    ),
 }
 
 
@@ -182,6 +199,10 @@ KNOWN_GAPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "POST /api/v1/notes": (f"{_IMAGE}; {_ONE_OF}: images or one video, not both", DATA_CHECKS),
     "POST /api/v1/business/verification": (
         f"{_IMAGE}: the licence; the form fields' multipart body",
+        DATA_CHECKS,
+    ),
+    "POST /api/v1/conversations/{conversation_id}/messages/images": (
+        f"{_IMAGE}; a scanned image may be refused (image_refused); at most MEADOW_MESSAGE_IMAGES_MAX parts",
         DATA_CHECKS,
     ),
     # Found by the clean-clone CI's PostgreSQL pass of 2026-12-07 (SQLite accepted the same derandomised cases):

@@ -12,6 +12,11 @@
   const typing = thread.querySelector("[data-dm-typing]");
   const error = thread.querySelector("[data-dm-error]");
   const form = thread.querySelector("[data-dm-send]");
+  const isGroup = thread.dataset.group === "1";
+  const seenBy = thread.querySelector("[data-dm-seen-by]");
+  const preview = thread.querySelector("[data-dm-preview]");
+  // a group's read positions by handle (members who have not accepted the group are absent)
+  const reads = (() => { try { return JSON.parse(document.getElementById("dm-reads")?.textContent || "{}"); } catch { return {}; } })();
   const csrf = (() => { try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"]; } catch { return ""; } })();
   let lastSeq = Number(thread.dataset.lastSeq || 0);
   const unsendMs = Number(thread.dataset.unsendSeconds || 120) * 1000;
@@ -20,6 +25,12 @@
   const scrollDown = () => { list.lastElementChild?.scrollIntoView({ block: "end" }); };
   const showSeen = () => {
     const last = list.lastElementChild;
+    if (isGroup) {
+      const mine = [...list.querySelectorAll("li.mine:not(.withdrawn)")].pop();
+      const n = mine ? Object.entries(reads).filter(([h, s]) => h !== me && s >= Number(mine.dataset.seq)).length : 0;
+      if (seenBy) { seenBy.textContent = thread.dataset.labelSeenBy.replace("%(n)s", String(n)); seenBy.hidden = n === 0; }
+      return;
+    }
     seen.hidden = !(last && last.classList.contains("mine") && seenSeq >= Number(last.dataset.seq));
   };
   // a card as this reader may see it (the server resolved it for them): a link, or "unavailable"
@@ -49,6 +60,16 @@
     text.hidden = !m.withdrawn && !m.text;
     li.querySelector(".dm-card")?.remove();
     if (m.card && !m.withdrawn) li.appendChild(card(m.card));
+    li.querySelector(".dm-images")?.remove();
+    if (!m.withdrawn && m.images && m.images.length) {
+      const box = document.createElement("div"); box.className = "dm-images";
+      m.images.forEach((im) => {
+        const a = document.createElement("a"); a.href = im.url; a.target = "_blank"; a.rel = "noopener";
+        const img = document.createElement("img"); img.src = im.url; img.width = im.width; img.height = im.height;
+        img.loading = "lazy"; img.alt = ""; img.dataset.testid = "dm-image"; a.appendChild(img); box.appendChild(a);
+      });
+      li.insertBefore(box, text);
+    }
     if (m.withdrawn) li.querySelector("[data-unsend]")?.remove();
     else if (m.sender.handle === me && !li.querySelector("[data-unsend]")) {
       const left = unsendMs - (Date.now() - Date.parse(m.created_at));
@@ -76,7 +97,9 @@
       if (d.type === "message" && d.message.sender.handle !== me) { typing.hidden = true; markRead(); }
       showSeen();
     } else if (d.type === "read" && d.conversation === id && d.reader !== me) {
-      seenSeq = Math.max(seenSeq, d.seq); showSeen();
+      seenSeq = Math.max(seenSeq, d.seq); reads[d.reader] = Math.max(reads[d.reader] || 0, d.seq); showSeen();
+    } else if ((d.type === "members" || d.type === "removed") && d.conversation === id) {
+      location.reload();
     } else if (d.type === "typing" && d.conversation === id && d.who !== me) {
       typing.hidden = false; clearTimeout(typingTimer); typingTimer = setTimeout(() => { typing.hidden = true; }, 4000);
     } else if (d.type === "accepted" && d.conversation === id) {
@@ -139,28 +162,52 @@
     input.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }
     });
+    const attach = form.querySelector("[data-dm-attach]");
+    const showPreview = () => {
+      preview.textContent = "";
+      const files = [...(attach?.files || [])];
+      files.forEach((f) => {
+        const img = document.createElement("img"); img.src = URL.createObjectURL(f); img.alt = f.name;
+        img.dataset.testid = "dm-preview-image"; img.onload = () => URL.revokeObjectURL(img.src); preview.appendChild(img);
+      });
+      preview.hidden = files.length === 0;
+    };
+    attach?.addEventListener("change", showPreview);
     // One send at a time: Enter pressed twice (or a double tap) while the first is on its way sends nothing more.
-    // A text that failed keeps its client_id, so trying it again cannot store it twice if the first did arrive.
+    // A send that failed keeps its client_id, so trying it again cannot store it twice if the first did arrive.
     let sending = false;
     let pending = null;
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
-      const text = input.value.trim(); if (!text || sending) return;
-      if (!pending || pending.text !== text) {
-        pending = { text, clientId: (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).slice(0, 64) };
+      const text = input.value.trim();
+      const files = [...(attach?.files || [])];
+      if ((!text && !files.length) || sending) return;
+      const key = text + "\u0000" + files.map((f) => f.name + ":" + f.size).join("|");
+      if (!pending || pending.key !== key) {
+        pending = { key, clientId: (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).slice(0, 64) };
       }
       const clientId = pending.clientId;
       sending = true;
-      const button = form.querySelector("button"); button.disabled = true;
-      const post = () => fetch(form.dataset.api, {
-        method: "POST", credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-        body: JSON.stringify({ text, client_id: clientId }),
-      });
+      const button = form.querySelector("button[type=submit]"); button.disabled = true;
+      const post = () => {
+        if (files.length) {
+          const data = new FormData(); data.append("text", text); data.append("client_id", clientId);
+          files.forEach((f) => data.append("images", f));
+          return fetch(form.dataset.api + "/images", { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrf }, body: data });
+        }
+        return fetch(form.dataset.api, {
+          method: "POST", credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+          body: JSON.stringify({ text, client_id: clientId }),
+        });
+      };
       try {
         let r; try { r = await post(); } catch { r = await post(); } // the same client_id: a retry never doubles
         const body = await r.json().catch(() => null);
-        if (r.ok) { pending = null; error.hidden = true; input.value = ""; bubble(body); scrollDown(); showSeen(); }
+        if (r.ok) {
+          pending = null; error.hidden = true; input.value = ""; if (attach) attach.value = ""; showPreview();
+          bubble(body); scrollDown(); showSeen();
+        }
         else { if (r.status < 500) pending = null; showError(body); }
       } catch { showError(null); } finally { sending = false; button.disabled = false; input.focus(); }
     });
