@@ -4,7 +4,7 @@ VAPID key, this browser's subscription, and which kinds are pushed)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
@@ -12,7 +12,7 @@ from pydantic import Field, StrictBool
 
 from meadow.core.http import responses, token_or_session
 from meadow.core.pagination import PageCursor, PageLimit
-from meadow.core.schema import JSONId
+from meadow.core.schema import JSONId, Limits, Text
 from meadow.notifications import push, selectors, services
 from meadow.notifications.models import Notification
 from meadow.notifications.text import notification_summary
@@ -166,14 +166,16 @@ class PushKeyOut(Schema):
 
 
 class PushKeysIn(Schema):
-    p256dh: str = Field(max_length=128)
-    auth: str = Field(max_length=64)
+    p256dh: Annotated[str, Limits(pattern=push.P256DH_PATTERN)] = Field(
+        description="The browser's P-256 public key, uncompressed, base64url (must be a point on the curve)."
+    )
+    auth: Annotated[str, Limits(pattern=push.AUTH_PATTERN)] = Field(description="16 bytes, base64url.")
 
 
 class PushSubscriptionIn(Schema):
-    """What ``PushSubscription.toJSON()`` gives in the browser."""
+    """What ``PushSubscription.toJSON()`` gives in the browser (an ``https`` endpoint)."""
 
-    endpoint: str = Field(max_length=1024)
+    endpoint: Annotated[str, Limits(pattern=push.ENDPOINT_PATTERN)] = Field(max_length=push.ENDPOINT_MAX)
     keys: PushKeysIn
 
 
@@ -184,7 +186,7 @@ class PushSubscriptionOut(Schema):
 
 
 class PushEndpointIn(Schema):
-    endpoint: str = Field(max_length=1024)
+    endpoint: Text = Field(max_length=push.ENDPOINT_MAX)
 
 
 class PushSettingsOut(Schema):

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -51,6 +52,12 @@ PREFERENCE_OF: dict[str, str] = {
 MAX_SUBSCRIPTIONS = 20  # browsers per person; the oldest goes when a 21st subscribes
 MAX_FAILURES = 10  # consecutive failed deliveries (other than 404/410) before a subscription is dropped
 PUSH_TTL = 24 * 3600  # seconds the push service keeps a message for a browser that is offline
+# What the API's schema states (the service checks the same): an http(s) URL of printable ASCII; the browser's
+# P-256 public key (65 bytes, uncompressed: starts with 0x04, "B" in base64url) and 16-byte auth secret.
+ENDPOINT_PATTERN = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?$"
+P256DH_PATTERN = r"^B[A-Za-z0-9_-]{86}=?$"
+AUTH_PATTERN = r"^[A-Za-z0-9_-]{22}(==)?$"
+ENDPOINT_MAX = 1024
 CURVE_ORDER = int("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", 16)
 
 
@@ -105,15 +112,19 @@ def vapid_subject() -> str:
 
 # --- subscriptions and preferences ----------------------------------------------------------------------------
 def _endpoint_check(endpoint: str) -> str:
-    endpoint = (endpoint or "").strip()
-    parts = urlsplit(endpoint)
+    endpoint = endpoint or ""
     allowed = {"https"} | ({"http"} if getattr(settings, "MEADOW_PUSH_ALLOW_HTTP", False) else set())
-    if len(endpoint) > 1024 or parts.scheme not in allowed or not parts.hostname:
+    if len(endpoint) > ENDPOINT_MAX or not re.match(ENDPOINT_PATTERN, endpoint):
+        raise ValidationFailed(_("This is not a push service address."), field="endpoint")
+    parts = urlsplit(endpoint)
+    if parts.scheme not in allowed or not parts.hostname:
         raise ValidationFailed(_("This is not a push service address."), field="endpoint")
     return endpoint
 
 
 def _key_check(value: str, *, field: str, size: int) -> str:
+    if not re.match(P256DH_PATTERN if field == "p256dh" else AUTH_PATTERN, value or ""):
+        raise ValidationFailed(_("This key is not valid."), field=field)
     try:
         raw = _b64url_decode(value or "")
     except (binascii.Error, ValueError) as exc:
