@@ -379,3 +379,21 @@ def test_the_settings_page_needs_a_login(client):
     response = client.post("/settings/push/", {"messages": "on"})
     assert response.status_code == 302 and "/login/" in response["Location"]
     assert PushPreferences.objects.count() == 0
+
+
+def test_an_erased_account_leaves_no_push_subscription_behind(service, user):
+    """Erasure keeps the (anonymised) account row, so nothing cascades: the browsers' endpoints and the
+    opt-ins go with the account's other traces."""
+    from meadow.privacy.services import account_erase
+
+    client = bearer_client(user)
+    subscribe(client, service, "phone")
+    opt_in(client, messages=True)
+    keep = UserFactory()
+    subscribe(bearer_client(keep), service, "theirs")
+
+    account_erase(user=user)
+
+    assert not PushSubscription.objects.filter(user=user).exists()
+    assert not PushPreferences.objects.filter(user=user).exists()
+    assert PushSubscription.objects.filter(user=keep).count() == 1
