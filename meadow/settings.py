@@ -474,6 +474,14 @@ MEADOW_PAYMENT_GATEWAY = env("MEADOW_PAYMENT_GATEWAY", "meadow.orders.gateway.Sa
 MEADOW_SANDBOX_WEBHOOK_SECRET = env("MEADOW_SANDBOX_WEBHOOK_SECRET")
 MEADOW_SANDBOX_WEBHOOK_TOLERANCE_SECONDS = int(env("MEADOW_SANDBOX_WEBHOOK_TOLERANCE_SECONDS", "300"))
 
+# Web Push (meadow/notifications/push.py, docs/operations.md): the VAPID private key (PEM, or base64url of the raw
+# 32 bytes) every host signs pushes with; unset, a key derived from the instance secret under MEADOW_DATA_DIR is
+# used (one host). The subject is the contact push services may write to. Subscriptions must be https unless
+# MEADOW_PUSH_ALLOW_HTTP (tests' local push service).
+MEADOW_VAPID_PRIVATE_KEY = env("MEADOW_VAPID_PRIVATE_KEY")
+MEADOW_VAPID_SUBJECT = env("MEADOW_VAPID_SUBJECT", "mailto:push@meadow.invalid")
+MEADOW_PUSH_ALLOW_HTTP = env_bool("MEADOW_PUSH_ALLOW_HTTP", default=False)
+
 # Privacy rights (docs/operations.md): how long a "Download my data" archive may be downloaded, and the grace
 # period between "Delete my account" and the erasure (logging in during it cancels the request).
 MEADOW_EXPORT_TTL_DAYS = int(env("MEADOW_EXPORT_TTL_DAYS", "7"))

@@ -15,7 +15,7 @@ from meadow.messaging import views as messaging
 from meadow.notes import views as notes
 from meadow.notifications import views as notifications
 from meadow.publishing import views as publishing
-from meadow.web import account_pages
+from meadow.web import account_pages, pwa
 from meadow.web import views as web
 
 HANDLE = "<str:handle>"
@@ -105,6 +105,11 @@ web_patterns = [
     path("boards/<int:board_id>/", engagement.board_page, name="board"),
     path(f"@{HANDLE}/saved/", engagement.profile_saved, name="profile_saved"),
     path("notifications/", notifications.notifications_page, name="notifications"),
+    path("settings/push/", notifications.push_settings_page, name="push_settings"),
+    # The installable web app (meadow/web/pwa.py): the worker at the root, so that its scope is the whole site.
+    path("manifest.webmanifest", pwa.manifest, name="manifest"),
+    path("sw.js", pwa.service_worker, name="service_worker"),
+    path("offline/", pwa.offline, name="offline"),
 ]
 
 from meadow.orders.urls import web_patterns as orders_web_patterns  # noqa: E402

@@ -1,18 +1,19 @@
-"""Notification endpoints: the list (by bucket), unread counts, mark as read, mute settings."""
+"""Notification endpoints: the list (by bucket), unread counts, mark as read, mute settings; Web Push (the
+VAPID key, this browser's subscription, and which kinds are pushed)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field, StrictBool
 
 from meadow.core.http import responses, token_or_session
 from meadow.core.pagination import PageCursor, PageLimit
-from meadow.core.schema import JSONId
-from meadow.notifications import selectors, services
+from meadow.core.schema import JSONId, Limits, Text
+from meadow.notifications import push, selectors, services
 from meadow.notifications.models import Notification
 from meadow.notifications.text import notification_summary
 
@@ -157,3 +158,87 @@ def settings_patch(request: HttpRequest, payload: SettingsPatch):
     """Mute (false) or unmute (true) kinds of notifications. System notices cannot be muted."""
     changes = payload.dict(exclude_none=True)
     return _settings_out(services.notification_settings_update(user=request.user, **changes))
+
+
+# --- Web Push -------------------------------------------------------------------------------------------------
+class PushKeyOut(Schema):
+    public_key: str = Field(description="The VAPID application server key (base64url P-256 point).")
+
+
+class PushKeysIn(Schema):
+    p256dh: Annotated[str, Limits(pattern=push.P256DH_PATTERN)] = Field(
+        description="The browser's P-256 public key, uncompressed, base64url (must be a point on the curve)."
+    )
+    auth: Annotated[str, Limits(pattern=push.AUTH_PATTERN)] = Field(description="16 bytes, base64url.")
+
+
+class PushSubscriptionIn(Schema):
+    """What ``PushSubscription.toJSON()`` gives in the browser (an ``https`` endpoint)."""
+
+    endpoint: Annotated[str, Limits(pattern=push.ENDPOINT_PATTERN)] = Field(max_length=push.ENDPOINT_MAX)
+    keys: PushKeysIn
+
+
+class PushSubscriptionOut(Schema):
+    id: int
+    endpoint: str
+    created_at: datetime
+
+
+class PushEndpointIn(Schema):
+    endpoint: Text = Field(max_length=push.ENDPOINT_MAX)
+
+
+class PushSettingsOut(Schema):
+    messages: bool
+    replies: bool
+    follows: bool
+    orders: bool
+
+
+class PushSettingsPatch(Schema):
+    messages: StrictBool | None = None
+    replies: StrictBool | None = None
+    follows: StrictBool | None = None
+    orders: StrictBool | None = None
+
+
+@router.get("/push/key", response=responses({200: PushKeyOut}))
+def push_key(request: HttpRequest):
+    """The key to give ``pushManager.subscribe({applicationServerKey})``."""
+    return {"public_key": push.vapid_public_key()}
+
+
+@router.post("/push/subscriptions", response=responses({200: PushSubscriptionOut, 201: PushSubscriptionOut}))
+def push_subscribe(request: HttpRequest, payload: PushSubscriptionIn):
+    """Save this browser's push subscription (201; 200 when it was saved before). What is pushed is chosen in
+    ``/me/push-settings``."""
+    found, created = push.push_subscription_save(
+        user=request.user, endpoint=payload.endpoint, p256dh=payload.keys.p256dh, auth=payload.keys.auth
+    )
+    body = {"id": found.pk, "endpoint": found.endpoint, "created_at": found.created_at}
+    return Status(201 if created else 200, body)
+
+
+@router.delete("/push/subscriptions", response=responses({204: None}))
+def push_unsubscribe(request: HttpRequest, payload: PushEndpointIn):
+    """Forget this browser's subscription (204 also when there was none: the result is the same)."""
+    push.push_subscription_delete(user=request.user, endpoint=payload.endpoint)
+    return Status(204, None)
+
+
+def _push_settings_out(found) -> dict:
+    return {name: getattr(found, name) for name in push.PUSH_KINDS}
+
+
+@router.get("/me/push-settings", response=responses({200: PushSettingsOut}))
+def push_settings_get(request: HttpRequest):
+    return _push_settings_out(push.push_preferences_get(user=request.user))
+
+
+@router.patch("/me/push-settings", response=responses({200: PushSettingsOut}))
+def push_settings_patch(request: HttpRequest, payload: PushSettingsPatch):
+    """Which kinds are pushed to your browsers: messages, replies (comments and replies), follows, orders."""
+    return _push_settings_out(
+        push.push_preferences_update(user=request.user, **payload.dict(exclude_none=True))
+    )

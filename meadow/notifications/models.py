@@ -109,3 +109,45 @@ class NotificationSettings(models.Model):
 
     def __str__(self) -> str:
         return f"notification settings of {self.user_id}"
+
+
+class PushSubscription(models.Model):
+    """One browser's Web Push subscription (the endpoint of its push service and the keys the payload is
+    encrypted to). A person has one per browser they turned push on in; the push service answering 404 or 410
+    means the browser dropped it, and it is deleted."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions"
+    )
+    endpoint = models.URLField(max_length=1024, unique=True)
+    p256dh = models.CharField(max_length=128)  # the browser's P-256 public key, base64url
+    auth = models.CharField(max_length=64)  # the 16-byte authentication secret, base64url
+    created_at = models.DateTimeField(default=timezone.now)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0)  # consecutive failed deliveries
+
+    class Meta:
+        verbose_name = _("push subscription")
+        verbose_name_plural = _("push subscriptions")
+
+    def __str__(self) -> str:
+        return f"push subscription {self.pk} of {self.user_id}"
+
+
+class PushPreferences(models.Model):
+    """Which kinds of notification a person wants pushed to their devices (opt-in: all off until chosen)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    messages = models.BooleanField(_("new messages"), default=False)
+    replies = models.BooleanField(_("comments and replies"), default=False)
+    follows = models.BooleanField(_("new followers"), default=False)
+    orders = models.BooleanField(_("order updates"), default=False)
+
+    class Meta:
+        verbose_name = _("push preferences")
+        verbose_name_plural = _("push preferences")
+
+    def __str__(self) -> str:
+        return f"push preferences of {self.user_id}"

@@ -19,8 +19,10 @@ from django.utils.translation import gettext as _
 from meadow.accounts.models import User
 from meadow.accounts.selectors import is_blocked_between
 from meadow.core.errors import ValidationFailed
+from meadow.core.tasks import enqueue, task_by_name
 from meadow.notifications.messages import message_known
 from meadow.notifications.models import Notification, NotificationSettings, sort_key_now
+from meadow.notifications.push import push_kind_of
 from meadow.notifications.selectors import notifications_unread_counts
 from meadow.notifications.unread import unread_key
 
@@ -125,6 +127,7 @@ def notification_create(
     if kind in GROUPED:
         group_key = f"{kind}:{getattr(note, 'pk', '') or ''}:{getattr(comment, 'pk', '') or ''}"
     notification = None
+    created = False
     with transaction.atomic():
         if group_key:
             notification = _join_group(recipient=recipient, group_key=group_key, actor=actor, now=now)
@@ -146,8 +149,14 @@ def notification_create(
                         created_at=now,
                         updated_at=now,
                     )
+                created = True
             except IntegrityError:  # another request opened the same group a moment ago
                 notification = _join_group(recipient=recipient, group_key=group_key, actor=actor, now=now)
+        if created and notification is not None and push_kind_of(notification) is not None:
+            # Web Push for the kinds a person may opt in to (the task checks the opt-in and the subscriptions)
+            enqueue(
+                task_by_name("meadow.notifications.tasks.push_notification"), notification_id=notification.pk
+            )
         recipient_id = recipient.pk
         cache.delete(unread_key(recipient_id))
         transaction.on_commit(lambda: notifications_changed(user_id=recipient_id))

@@ -59,3 +59,35 @@ def notify_note_mentions(*, note_id: int) -> int:
 def notify_follow(*, follower_id: int, followee_id: int) -> int | None:
     """A new follower (for accounts' follow service to queue after a follow becomes active)."""
     return notify(kind="follow", recipient_id=followee_id, actor_id=follower_id)
+
+
+@shared_task(name="meadow.notifications.tasks.push_notification")
+def push_notification(*, notification_id: int) -> int:
+    """Queued after a notification of a pushable kind commits: one delivery task per subscription of the
+    recipient, if they opted in to the kind. Returns how many were queued."""
+    from meadow.core.tasks import enqueue
+    from meadow.notifications.push import push_targets
+
+    found = push_targets(notification_id=notification_id)
+    if found is None:
+        return 0
+    payload, subscriptions = found
+    for subscription_id in subscriptions:
+        enqueue(push_send, subscription_id=subscription_id, payload=payload)
+    return len(subscriptions)
+
+
+@shared_task(name="meadow.notifications.tasks.push_send", bind=True, max_retries=6)
+def push_send(self, *, subscription_id: int, payload: dict) -> str:
+    """Deliver one push. 404/410 deletes the subscription; other failures retry with exponential backoff
+    (``push.retry_countdown``) on a worker and give up after ``max_retries`` (the push is then lost, as pushes
+    may be). Inline (``MEADOW_TASKS_EAGER``, the test suite) a failure is counted but not retried: the request
+    that caused the notification must not wait for a push service."""
+    from meadow.notifications.push import PushRetry, push_deliver, retry_countdown
+
+    try:
+        return push_deliver(subscription_id=subscription_id, payload=payload).status
+    except PushRetry as exc:
+        if self.request.is_eager or self.request.retries >= self.max_retries:
+            return "failed"
+        raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries)) from exc

@@ -3,11 +3,13 @@ newest first; opening a bucket marks it read."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
-from meadow.notifications import selectors, services
+from meadow.notifications import push, selectors, services
 from meadow.notifications.models import Notification
 from meadow.notifications.text import notification_summary
 
@@ -36,4 +38,27 @@ def notifications_page(request: HttpRequest) -> HttpResponse:
             "next_cursor": page["next_cursor"],
             "nav_section": "notifications",
         },
+    )
+
+
+@login_required
+def push_settings_page(request: HttpRequest) -> HttpResponse:
+    """Settings › Push notifications: which kinds are pushed (stored per account) and, through push.js, the
+    button that asks this browser for permission and saves its subscription (``/api/v1/push/subscriptions``)."""
+    if request.method == "POST":
+        push.push_preferences_update(
+            user=request.user, **{kind: request.POST.get(kind) == "on" for kind in push.PUSH_KINDS}
+        )
+        messages.success(request, _("Settings saved."))
+        return redirect("web:push_settings")
+    preferences = push.push_preferences_get(user=request.user)
+    kinds = [
+        (kind, preferences._meta.get_field(kind).verbose_name, getattr(preferences, kind))
+        for kind in push.PUSH_KINDS
+    ]
+    subscriptions = push.PushSubscription.objects.filter(user=request.user).count()
+    return render(
+        request,
+        "notifications/push_settings.html",
+        {"kinds": kinds, "subscriptions": subscriptions, "public_key": push.vapid_public_key()},
     )

@@ -115,9 +115,14 @@ def erase_orders(user) -> int:
 
 
 def erase_traces(user) -> int:
-    """Search history, notifications, the interest profile."""
+    """Search history, notifications (and the browsers they were pushed to), the interest profile."""
     from meadow.distribution.models import InterestProfile
-    from meadow.notifications.models import Notification, NotificationSettings
+    from meadow.notifications.models import (
+        Notification,
+        NotificationSettings,
+        PushPreferences,
+        PushSubscription,
+    )
     from meadow.search.models import RecentSearch, SearchLog
     from meadow.search.services import searcher_key
 
@@ -125,6 +130,8 @@ def erase_traces(user) -> int:
     changed += SearchLog.objects.filter(searcher=searcher_key(user=user)).delete()[0]
     changed += Notification.objects.filter(Q(recipient=user) | Q(actor=user)).delete()[0]
     changed += NotificationSettings.objects.filter(user=user).delete()[0]
+    changed += PushSubscription.objects.filter(user=user).delete()[0]
+    changed += PushPreferences.objects.filter(user=user).delete()[0]
     changed += InterestProfile.objects.filter(user=user).delete()[0]
     return changed
 

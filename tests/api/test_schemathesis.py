@@ -88,6 +88,11 @@ STATE_REFUSALS: dict[str, tuple[str, str]] = {
         " can spell a phone number), and product tags must name products that exist and may be tagged",
     ),
     "POST /api/v1/conversations": ("400", "self: the handle is the caller's own"),
+    "POST /api/v1/push/subscriptions": (
+        "400",
+        "invalid p256dh: the browser's key must be a point on P-256, which no JSON Schema keyword states; invalid"
+        " endpoint: plain http is refused unless MEADOW_PUSH_ALLOW_HTTP (a setting, not a schema rule)",
+    ),
     "POST /api/v1/conversations/{conversation_id}/messages": (
         "400",
         "moderation_blocked: the text is refused by the moderation engine (a redirect, in a request); or"

@@ -375,3 +375,13 @@ document.addEventListener("toggle", (event) => {
   if (!(opened instanceof HTMLDetailsElement) || !opened.open || !opened.classList.contains("menu")) return;
   document.querySelectorAll("details.menu[open]").forEach((other) => { if (other !== opened) other.open = false; });
 }, true);
+
+// --- the installable web app: register the service worker (meadow/web/pwa.py) for the whole site. It caches
+// the shell and shows the offline page when a navigation fails; without it every page works as before.
+(() => {
+  const url = document.documentElement.dataset.serviceWorker;
+  if (!url || !("serviceWorker" in navigator) || !window.isSecureContext) return;
+  window.addEventListener("load", () => {
+    navigator.serviceWorker.register(url, { scope: "/" }).catch(() => { /* an old browser: no offline page */ });
+  });
+})();
