@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("messaging", "0002_quickreply"),
+        ("messaging", "0003_business_inbox"),
     ]
 
     operations = [
