@@ -4,6 +4,7 @@ covers do not repeat across authors, covers are text cards of the note's own tit
 
 from __future__ import annotations
 
+import io
 import random
 from collections import Counter
 from datetime import timedelta
@@ -24,7 +25,7 @@ def demo(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.MEADOW_PRIVATE_MEDIA_ROOT = str(tmp_path / "private")
     before = timezone.now()
-    call_command("demo", users=40, notes=120, follows=4, no_progress=True, stdout=open("/dev/null", "w"))
+    call_command("demo", users=40, notes=120, follows=4, no_progress=True, stdout=io.StringIO())
     return before, timezone.now()
 
 
