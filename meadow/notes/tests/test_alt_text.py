@@ -22,14 +22,25 @@ def test_alts_are_stored_per_image_and_answered(api_for, user):
     assert r.status_code == 201, r.content
     assert [i["alt"] for i in r.json()["images"]] == ["Toast with green kaya on a plate", "a cup of kopi"]
     note = Note.objects.get(pk=r.json()["id"])
-    assert list(note.images.values_list("alt", flat=True)) == ["Toast with green kaya on a plate", "a cup of kopi"]
+    assert list(note.images.values_list("alt", flat=True)) == [
+        "Toast with green kaya on a plate",
+        "a cup of kopi",
+    ]
 
 
 def test_missing_alts_come_from_the_title(api_for, user):
     r = publish(api_for(user), images=3, alts=["", "The second one"])
     assert r.status_code == 201, r.content
-    assert [i["alt"] for i in r.json()["images"]] == ["Kaya toast (1/3)", "The second one", "Kaya toast (3/3)"]
-    assert list(NoteImage.objects.values_list("alt", flat=True).order_by("position")) == ["", "The second one", ""]
+    assert [i["alt"] for i in r.json()["images"]] == [
+        "Kaya toast (1/3)",
+        "The second one",
+        "Kaya toast (3/3)",
+    ]
+    assert list(NoteImage.objects.values_list("alt", flat=True).order_by("position")) == [
+        "",
+        "The second one",
+        "",
+    ]
     untitled = publish(api_for(user), images=1, title="", body="Just   breakfast\nin Ipoh")
     assert untitled.json()["images"][0]["alt"] == "Just breakfast in Ipoh"
 
