@@ -320,10 +320,12 @@ class _Titles:
             n += 1
             forms = [f"{base}（{n}）", f"{base}{n}"] if lang == "zh" else [f"{base} ({n})", f"{base} {n}"]
             fitting = [t for t in forms if visible_length(t) <= TITLE_MAX]
-            if not fitting:
-                return (
-                    base  # the template title is too long to number: it repeats (never longer than allowed)
-                )
+            if not fitting:  # too long to number: the number replaces the end (whole words in Latin script)
+                room = TITLE_MAX - len(str(n)) - (0 if lang == "zh" else 1)
+                cut = base[:room]
+                if lang != "zh" and " " in cut and base[room : room + 1] not in ("", " "):
+                    cut = cut.rsplit(" ", 1)[0]
+                fitting = [f"{cut.rstrip()}{n}" if lang == "zh" else f"{cut.rstrip()} {n}"]
             if fitting[0] not in self.used:
                 self.count[base] = n
                 self.used.add(fitting[0])

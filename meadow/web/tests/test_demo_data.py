@@ -76,7 +76,7 @@ def test_wrapping_breaks_cjk_anywhere_latin_at_spaces_and_keeps_punctuation():
         "KL",
     ]
     # a comma never starts a line: it stays with the character before it
-    assert demo_covers.wrap("好吃，便宜", width=2, measure=width) == ["好吃，", "便宜"]
+    assert demo_covers.wrap("好吃，便宜", width=2, measure=width) == ["好", "吃，", "便宜"]
     # mixed text: the Latin word is not cut, the CJK around it breaks where it must
     assert demo_covers.wrap("吉隆坡kopi店", width=4, measure=width) == ["吉隆坡", "kopi", "店"]
     # a word wider than the line is cut rather than overflowing
