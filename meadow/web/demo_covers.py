@@ -141,10 +141,10 @@ def wrap(text: str, *, width: float, measure) -> list[str]:
         candidate = line + token
         if not line or measure(candidate.rstrip()) <= width:
             line = candidate
-            continue
-        lines.append(line.rstrip())
-        line = token
-        while measure(line.rstrip()) > width and len(line) > 1:  # one word wider than the line: cut it
+        else:
+            lines.append(line.rstrip())
+            line = token
+        while measure(line.rstrip()) > width and len(line.rstrip()) > 1:  # a word wider than the line: cut it
             cut = len(line) - 1
             while cut > 1 and measure(line[:cut]) > width:
                 cut -= 1
