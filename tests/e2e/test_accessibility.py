@@ -194,7 +194,7 @@ def test_every_page_has_no_serious_or_critical_violation(browser, live_server, w
 def test_pages_in_chinese_have_no_serious_or_critical_violation(browser, live_server, world):
     failures: list[str] = []
     context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
-    context.add_cookies([{"name": "django_language", "value": "zh-hans", "url": live_server.url}])
+    context.add_cookies([{"name": "meadow_language", "value": "zh-hans", "url": live_server.url}])
     paths = ["/", f"/notes/{world['notes'][0].pk}/", "/store/", "/login/", "/signup/"]
     failures += _visit_all(context, live_server, paths, "desktop zh-hans")
     page = context.new_page()
@@ -203,7 +203,7 @@ def test_pages_in_chinese_have_no_serious_or_critical_violation(browser, live_se
     page.close()
     context.close()
     phone = browser.new_context(viewport=PHONE, locale="zh-CN")
-    phone.add_cookies([{"name": "django_language", "value": "zh-hans", "url": live_server.url}])
+    phone.add_cookies([{"name": "meadow_language", "value": "zh-hans", "url": live_server.url}])
     failures += _visit_all(phone, live_server, ["/", "/store/"], "phone zh-hans")
     phone.close()
     assert not failures, "axe-core found serious or critical violations:\n" + "\n".join(failures)
