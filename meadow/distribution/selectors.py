@@ -291,7 +291,7 @@ def _discover_page(
     *, viewer: User | None, cursor: str | None = None, limit: int | None = None, now: datetime | None = None
 ) -> dict[str, Any]:
     """One page of Discover as rows, before the cards are made: ``{"rows": [[note id, reasons, author id,
-    pool level]], "next_cursor", "visible", "checked"}`` — ``visible`` is the feed's visibility queryset for
+    pool level, main topics]], "next_cursor", "visible", "checked"}`` — ``visible`` is the feed's visibility queryset for
     this reader, which the page's notes must still pass when they are shown (:func:`feed_discover`,
     ``cards.feed_cards``); ``checked`` says that every row was ranked in this very call, from candidates that
     passed ``visible`` a moment ago (a new session), so the page need not ask again."""
@@ -321,15 +321,24 @@ def _discover_page(
         candidates = discover_candidates(viewer=viewer, interests=interests, seen=seen, now=now, base=visible)
         authors = {c.item: c.author for c in candidates}
         levels = {c.item: c.pool_level for c in candidates}
+        topics = {c.item: list(engine_ranker.main_topics(c.topics)) for c in candidates}
         ranked: list[Ranked] = engine_ranker.rank(
             candidates,
             interests=interests,
             seen=seen,
             k=FEED_LIST,
             preceding_authors=[row[2] for row in items[-19:]],
+            preceding_topics=[row[4] if len(row) > 4 else () for row in items[-19:]],
         )
         items.extend(
-            [r.item, [list(x) for x in r.reasons], authors.get(r.item), levels.get(r.item, 0)] for r in ranked
+            [
+                r.item,
+                [list(x) for x in r.reasons],
+                authors.get(r.item),
+                levels.get(r.item, 0),
+                topics.get(r.item, []),
+            ]
+            for r in ranked
         )
     page = items[offset : offset + size]
     more = offset + size < len(items) or len(items) >= FEED_LIST

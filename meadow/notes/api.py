@@ -42,6 +42,7 @@ class ImageOut(Schema):
     thumbnail_height: int
     color: str
     blurhash: str
+    alt: str  # what the image shows: the author's description, else derived from the title
 
 
 class VideoOut(Schema):
@@ -142,6 +143,7 @@ def note_out(request: HttpRequest, note: Note) -> dict:
                 "thumbnail_height": image.thumb_height,
                 "color": image.color,
                 "blurhash": image.blurhash,
+                "alt": image.alt_text(title=note.title, body=note.body, total=len(images)),
             }
             for image in images
         ]

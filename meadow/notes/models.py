@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 TITLE_MAX = 20  # characters as a person counts them (grapheme clusters)
 BODY_MAX = 1000
 IMAGES_MAX = 18
+ALT_MAX = 250  # characters of an image description
 HASHTAGS_MAX = 10
 HASHTAG_NAME_MAX = 30
 LOCATION_NAME_MAX = 80
@@ -214,6 +215,8 @@ class NoteImage(models.Model):
     thumb_height = models.PositiveIntegerField()
     color = models.CharField(max_length=7, default="#cccccc")
     blurhash = models.CharField(max_length=64, blank=True, default="")
+    # What the image shows, for people who cannot see it (the composer asks for it); empty: see ``alt_text``.
+    alt = models.CharField(_("image description"), max_length=ALT_MAX, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["position", "id"]
@@ -221,6 +224,16 @@ class NoteImage(models.Model):
 
     def __str__(self) -> str:
         return f"image {self.position} of note {self.note_id}"
+
+    def alt_text(self, *, title: str, body: str = "", total: int = 1) -> str:
+        """The ``alt`` of this image: the author's description, else one derived from the note's title (or the
+        start of its text), numbered when the note has more than one image."""
+        if self.alt:
+            return self.alt
+        base = " ".join((title or body).split())[:80] or str(_("Image"))
+        if total > 1:
+            return f"{base} ({self.position + 1}/{total})"
+        return base
 
 
 class NoteVideo(models.Model):

@@ -36,6 +36,7 @@ from meadow.core.text import visible_length
 from meadow.notes import media
 from meadow.notes.events import NOTE_CREATED, NOTE_DELETED, NOTE_UPDATED
 from meadow.notes.models import (
+    ALT_MAX,
     BODY_MAX,
     HASHTAG_NAME_MAX,
     HASHTAGS_MAX,
@@ -94,6 +95,27 @@ def note_validate_text(*, title: str, body: str) -> tuple[str, str]:
     if "\x00" in title or "\x00" in body:
         raise ValidationFailed(_("The text contains invalid characters."), field="body", code="invalid")
     return title, body
+
+
+def note_validate_alts(*, alts: Sequence[str | None], count: int) -> list[str]:
+    """The image descriptions, trimmed (whitespace runs become one space): at most one per image, each at most
+    ``ALT_MAX`` characters. Raises ``ValidationFailed`` (field ``alts``) otherwise."""
+    cleaned = [" ".join((a or "").split()) for a in alts]
+    while cleaned and not cleaned[-1]:
+        cleaned.pop()  # empty trailing descriptions are the same as none
+    if len(cleaned) > count:
+        raise ValidationFailed(
+            _("There are more image descriptions than images."), field="alts", code="too_many_alts"
+        )
+    for position, alt in enumerate(cleaned, start=1):
+        if len(alt) > ALT_MAX:
+            raise ValidationFailed(
+                _("The description of image %(n)d is too long (at most %(max)d characters).")
+                % {"n": position, "max": ALT_MAX},
+                field="alts",
+                code="alt_too_long",
+            )
+    return cleaned
 
 
 def hashtags_collect(*, body: str, given: Iterable[str] = ()) -> list[tuple[str, str]]:
@@ -335,6 +357,7 @@ def note_publish(
     longitude: float | Decimal | None = None,
     draft: bool = False,
     uploads: Sequence[ImageUpload] = (),
+    alts: Sequence[str] = (),
     screen: Callable[..., object] | None = None,
     within: Callable[[Note], object] | None = None,
 ) -> Note:
@@ -343,6 +366,8 @@ def note_publish(
 
     ``uploads`` are the author's images kept from a refused attempt (``image_uploads_keep``, already processed):
     they come first, in the order given, then the new ``images``; their files become the note's and the rows go.
+    ``alts`` describe the images in the same order (uploads first; missing or empty: derived from the title when
+    shown, ``NoteImage.alt_text``).
 
     ``screen(title=, body=, tags=)`` runs once the fields are valid and before any file is stored (it may
     refuse by raising); ``within(note)`` runs in the note's transaction once its rows are written, before the
@@ -374,6 +399,7 @@ def note_publish(
             field="images",
             code="too_many_images",
         )
+    alts = note_validate_alts(alts=alts, count=len(images) + len(uploads) if video is None else 1)
     if screen is not None:
         screen(title=title, body=body, tags=tags)
 
@@ -410,6 +436,7 @@ def note_publish(
                 content_type=content_type,
                 location=location,
                 draft=draft,
+                alts=alts,
             )
             if within is not None:
                 within(note)  # e.g. the hold for review: before the recount, which counts the final state
@@ -516,6 +543,7 @@ def _note_create(
     content_type: str,
     location: tuple[str, Decimal | None, Decimal | None],
     draft: bool,
+    alts: Sequence[str] = (),
 ) -> Note:
     now = timezone.now()
     note = Note.objects.create(
@@ -547,6 +575,7 @@ def _note_create(
                 thumb_height=r.thumb_height,
                 color=r.color,
                 blurhash=r.blurhash,
+                alt=alts[position] if position < len(alts) else "",
             )
             for position, (r, (thumb, detail)) in enumerate(renditions)
         ]

@@ -23,7 +23,7 @@ from meadow.core.http import (
 from meadow.core.schema import Limits, Text
 from meadow.notes import selectors
 from meadow.notes.api import NoteOut, _own_note, note_out
-from meadow.notes.models import BODY_MAX, LOCATION_NAME_MAX, TITLE_MAX
+from meadow.notes.models import ALT_MAX, BODY_MAX, LOCATION_NAME_MAX, TITLE_MAX
 from meadow.publishing import services
 
 VisibilityIn = Literal["public", "followers", "private"]
@@ -50,6 +50,11 @@ class NoteForm(Schema):
     draft: bool = False
     products: list[int] = Field(
         default_factory=list, max_length=20, description="On-sale products to tag (≤5)"
+    )
+    alts: list[Annotated[Text, Limits(max_length=ALT_MAX)]] = Field(
+        default_factory=list,
+        max_length=18,
+        description="What each image shows (the alt text), in the order of the images; empty: from the title",
     )
 
 
@@ -83,6 +88,7 @@ def note_create(
         longitude=form.longitude,
         draft=form.draft,
         products=form.products,
+        alts=form.alts,
     )
     out = note_out(request, selectors.note_get_for_viewer(viewer=request.user, note_id=note.pk))
     return Status(201, {**out, "moderation": moderation_labelled(note.moderation)})

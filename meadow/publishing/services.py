@@ -41,6 +41,7 @@ def note_publish(
     draft: bool = False,
     products: Iterable[int] | None = None,
     uploads: Sequence[ImageUpload] = (),
+    alts: Sequence[str] = (),
 ) -> Note:
     """Publish a note (or save it as a draft), optionally tagging up to 5 on-sale ``products``; see
     ``notes.services.note_publish`` for the note itself. Once the fields are valid and before any file is
@@ -73,6 +74,7 @@ def note_publish(
         longitude=longitude,
         draft=draft,
         uploads=uploads,
+        alts=alts,
         screen=screen,
         within=within,
     )

@@ -76,6 +76,10 @@ def compose(request: HttpRequest) -> HttpResponse:
                 author=request.user, upload_ids=[int(i) for i in removed if i.isdigit()]
             )
         new_images = request.FILES.getlist("images")
+        # What each image shows (its alt text): kept images carry theirs by upload id, new ones in order.
+        new_alts = data.getlist("alts")
+        for upload in uploads:
+            upload.alt_value = data.get(f"alt_upload_{upload.pk}", "")
         values = {
             "title": data.get("title", ""),
             "body": data.get("body", ""),
@@ -93,6 +97,7 @@ def compose(request: HttpRequest) -> HttpResponse:
                 video=request.FILES.get("video"),
                 cover=request.FILES.get("cover"),
                 draft=data.get("draft") == "1",
+                alts=[u.alt_value for u in uploads] + new_alts[: len(new_images)],
                 **values,
             )
         except DomainError as exc:
@@ -105,6 +110,9 @@ def compose(request: HttpRequest) -> HttpResponse:
                     kept, left_out = note_services.image_uploads_keep(author=request.user, images=new_images)
                 except StorageFull as full:
                     error, kept = full, []
+                if len(kept) == len(new_images):  # none left out: each keeps the description typed for it
+                    for upload, alt in zip(kept, new_alts + [""] * len(kept), strict=False):
+                        upload.alt_value = alt
                 uploads += kept
         else:
             if note.status == Note.Status.DRAFT:

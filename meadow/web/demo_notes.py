@@ -33,7 +33,8 @@ from meadow.notes.models import Hashtag, HashtagCategory, Note, NoteCategory, No
 from meadow.notes.services import category_matcher, hashtags_resolve, note_category_scores
 from meadow.notes.text import display_hashtag, normalize_hashtag
 
-COVER_POOL = 36
+COVER_POOL = 12  # photo-like images after the cover (the cover itself is a text card of the note's title)
+TEXT_COVERS = 240  # text-card covers drawn at most; beyond, a note shares the cover of its template title
 BATCH = 2000
 
 
@@ -275,6 +276,68 @@ DEMO_COMMENTS = {
     ),
 }
 CONTENT_TYPES = [c for c, _label in Note.ContentType.choices]
+# Ways one template title becomes many different notes' titles (each title at most TITLE_MAX long).
+TITLE_VARIANTS = {
+    "zh": [
+        "",
+        "｜第二弹",
+        "｜真实测评",
+        "｜新手必看",
+        "｜周末篇",
+        "｜省钱版",
+        "｜吉隆坡",
+        "｜槟城",
+        "｜怡保",
+        "｜干货",
+    ],
+    "en": ["", ": part 2", " (honest)", " in KL", " in Penang", ", again", " for beginners", " on a budget"],
+    "ms": ["", " (bahagian 2)", " di KL", " di Penang", " untuk pemula", " bajet", " hujung minggu"],
+}
+
+
+class _Titles:
+    """Titles that do not repeat: a template title with a variant no other note has used yet (then numbered),
+    so no two authors post the same title, and no author posts one twice."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.used: set[str] = set()
+        self.count: dict[str, int] = {}
+
+    def take(self, base: str, lang: str) -> str:
+        from meadow.core.text import visible_length
+        from meadow.notes.models import TITLE_MAX
+
+        variants = TITLE_VARIANTS[lang][:]
+        self.rng.shuffle(variants)
+        for variant in variants:
+            title = base + variant
+            if title not in self.used and visible_length(title) <= TITLE_MAX:
+                self.used.add(title)
+                return title
+        n = self.count.get(base, 1)
+        while True:
+            n += 1
+            forms = [f"{base}（{n}）", f"{base}{n}"] if lang == "zh" else [f"{base} ({n})", f"{base} {n}"]
+            fitting = [t for t in forms if visible_length(t) <= TITLE_MAX]
+            if not fitting:  # too long to number: the number replaces the end (whole words in Latin script)
+                room = TITLE_MAX - len(str(n)) - (0 if lang == "zh" else 1)
+                cut = base[:room]
+                if lang != "zh" and " " in cut and base[room : room + 1] not in ("", " "):
+                    cut = cut.rsplit(" ", 1)[0]
+                fitting = [f"{cut.rstrip()}{n}" if lang == "zh" else f"{cut.rstrip()} {n}"]
+            if fitting[0] not in self.used:
+                self.count[base] = n
+                self.used.add(fitting[0])
+                return fitting[0]
+
+
+def _comment_time(rng: random.Random, *, when: datetime, now: datetime) -> datetime:
+    """When a demo comment was written: after its note (a minute to three days later), never after ``now``."""
+    span = min(timedelta(days=3), now - when) - timedelta(minutes=1)
+    if span <= timedelta(0):
+        return now
+    return when + timedelta(minutes=1) + span * rng.random()
 
 
 def _draw_cover(rng: random.Random, index: int) -> bytes:
@@ -299,6 +362,29 @@ def _draw_cover(rng: random.Random, index: int) -> bytes:
     out = io.BytesIO()
     img.save(out, "JPEG", quality=85)
     return out.getvalue()
+
+
+class _TextCovers:
+    """The text-card cover of each title (``demo_covers``), drawn and stored once; past ``limit`` covers a note
+    gets the cover of its template title. ``pool`` is the list the notes' image rows index into."""
+
+    def __init__(self, pool: list, rng: random.Random, limit: int = TEXT_COVERS) -> None:
+        self.pool, self.rng, self.limit = pool, rng, limit
+        self.index: dict[str, int] = {}
+        self.drawn = 0
+
+    def cover(self, title: str, base: str, tags: tuple[str, ...]) -> int:
+        key = title if (title in self.index or self.drawn < self.limit) else base
+        if key not in self.index:
+            from meadow.web.demo_covers import draw_text_cover
+
+            renditions = media.image_process_bytes(
+                draw_text_cover(key, tags=tags, rng=self.rng), field="images"
+            )
+            self.pool.append((renditions, media.store_renditions(renditions, saved=[])))
+            self.index[key] = len(self.pool) - 1
+            self.drawn += 1
+        return self.index[key]
 
 
 def _cover_pool(rng: random.Random, size: int) -> list[tuple[media.ImageRenditions, tuple[str, str]]]:
@@ -327,7 +413,10 @@ def seed_notes(
     thread on its own connection (PostgreSQL then works on several cores)."""
     if not authors or count <= 0:
         return 0
-    pool = _cover_pool(rng, min(COVER_POOL, max(4, count // 20)))
+    pool = _cover_pool(rng, min(COVER_POOL, max(2, count // 20)))
+    photos = len(pool)
+    titles = _Titles(rng)
+    covers = _TextCovers(pool, rng, limit=min(TEXT_COVERS, count))
     matcher = category_matcher()
     all_tags = {
         normalize_hashtag(t): display_hashtag(t)
@@ -372,12 +461,15 @@ def seed_notes(
         for _ in range(size):
             category = rng.choice(categories)
             lang = rng.choice(LANGS)
-            titles, bodies, tags = TEMPLATES[category][lang]
+            titles_of, bodies, tags = TEMPLATES[category][lang]
             chosen = tuple(rng.sample(tags, k=min(len(tags), rng.randint(1, 4))))
-            title = rng.choice(titles)
-            body, hashtags, scores = compose(title, rng.choice(bodies), chosen)
+            base = rng.choice(titles_of)
+            body, hashtags, scores = compose(base, rng.choice(bodies), chosen)
+            title = titles.take(base, lang)
             when = now - timedelta(minutes=rng.randint(0, 30 * 24 * 60))
             comment_count = int(rng.paretovariate(1.5))
+            cover = covers.cover(title, base, tuple(display_hashtag(t) for t in chosen))
+            more = rng.choice((0, 0, 0, 1, 2))
             plans.append(
                 _Plan(
                     author_id=rng.choice(author_ids),
@@ -389,13 +481,13 @@ def seed_notes(
                     likes=int(rng.paretovariate(1.2) * 3),
                     saves=int(rng.paretovariate(1.3) * 2),
                     comment_count=comment_count,
-                    images=tuple(rng.randrange(len(pool)) for _ in range(rng.choice((1, 1, 1, 2, 3)))),
+                    images=(cover, *(rng.randrange(photos) for _ in range(more))),
                     hashtags=hashtags,
                     comments=tuple(
                         (
                             rng.choice(author_ids),
                             rng.choice(DEMO_COMMENTS[lang]),
-                            min(now, when + timedelta(minutes=rng.randint(1, 3 * 24 * 60))),
+                            _comment_time(rng, when=when, now=now),
                         )
                         for _ in range(comment_count)
                     ),

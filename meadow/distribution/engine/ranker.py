@@ -25,6 +25,12 @@ the best remaining candidate whose author has fewer than ``max_per_author`` card
 ``window − 1`` cards (``preceding_authors`` carries the authors of the cards already shown on earlier pages so
 the rule holds across page boundaries). Candidates without an author are never held back. When no remaining
 candidate is allowed the list ends early rather than break the rule.
+
+Topic diversity: in the same window, at most ``max_per_topic`` cards (half the window by default) share a main
+topic (the note's categories, or its first hashtag when it has none). One like or one follow can raise a topic's
+interest weight enough to fill the whole first page with it; the re-rank then takes the best candidate of another
+topic instead. This rule is soft: when every remaining candidate allowed by the author rule is of a full topic, the
+best of them is taken (a feed of one topic is better than an empty one).
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ __all__ = [
     "Ranked",
     "RankerConfig",
     "interest_match",
+    "main_topics",
     "rank",
     "score",
     "smoothed_quality",
@@ -102,12 +109,14 @@ class RankerConfig:
     # Diversity: at most max_per_author cards of one author in any window of consecutive cards.
     max_per_author: int = 2
     window: int = 20
+    # Topic diversity: at most max_per_topic cards of one main topic in the same window (soft, module docstring).
+    max_per_topic: int = 10
     # How many matched topics are named in the reasons.
     max_interest_reasons: int = 2
 
     def __post_init__(self) -> None:
-        if self.max_per_author < 1 or self.window < 1:
-            raise ValueError("max_per_author and window must be at least 1")
+        if self.max_per_author < 1 or self.window < 1 or self.max_per_topic < 1:
+            raise ValueError("max_per_author, max_per_topic and window must be at least 1")
         if self.freshness_half_life_hours <= 0 or self.quality_half <= 0 or self.popularity_scale <= 0:
             raise ValueError("half-life, quality_half and popularity_scale must be positive")
         if self.pool_level_max < 1:
@@ -287,6 +296,13 @@ def _merge(candidates: Iterable[Candidate], seen: Collection[int]) -> list[Candi
     return list(merged.values())
 
 
+def main_topics(topics: Sequence[str]) -> tuple[str, ...]:
+    """The topics a card counts for in the topic-diversity rule: its categories (topics without ``#``), or its
+    first hashtag when it has no category."""
+    categories = tuple(t for t in topics if not t.startswith("#"))
+    return categories or tuple(topics[:1])
+
+
 def rank(
     candidates: Iterable[Candidate],
     *,
@@ -295,11 +311,13 @@ def rank(
     k: int,
     config: RankerConfig = DEFAULT_CONFIG,
     preceding_authors: Sequence[int | None] = (),
+    preceding_topics: Sequence[Sequence[str]] = (),
 ) -> list[Ranked]:
     """Score every candidate (module docstring), drop ``seen``, re-rank for diversity: at most
-    ``max_per_author`` cards of one author in any ``window`` consecutive cards. Deterministic (ties by item
-    id). ``preceding_authors``: authors of the cards shown just before (oldest first), so the window rule
-    also holds across pages."""
+    ``max_per_author`` cards of one author in any ``window`` consecutive cards, and (soft) at most
+    ``max_per_topic`` of one main topic. Deterministic (ties by item id). ``preceding_authors`` and
+    ``preceding_topics``: authors and topics of the cards shown just before (oldest first), so the window rules
+    also hold across pages."""
     if k <= 0:
         return []
     seen_set = seen if isinstance(seen, (set, frozenset, dict)) else set(seen)
@@ -312,6 +330,8 @@ def rank(
     # Greedy diversity re-rank over the sorted list.
     recent: deque[int | None] = deque(maxlen=config.window - 1)
     counts: Counter[int] = Counter()
+    recent_topics: deque[tuple[str, ...]] = deque(maxlen=config.window - 1)
+    topic_counts: Counter[str] = Counter()
 
     def push(author: int | None) -> None:
         if config.window == 1:
@@ -324,21 +344,37 @@ def rank(
         if author is not None:
             counts[author] += 1
 
+    def push_topics(topics: tuple[str, ...]) -> None:
+        if config.window == 1:
+            return
+        if len(recent_topics) == recent_topics.maxlen:
+            topic_counts.subtract(recent_topics[0])
+        recent_topics.append(topics)
+        topic_counts.update(topics)
+
     for author in list(preceding_authors)[-(config.window - 1) :] if config.window > 1 else ():
         push(author)
+    for topics in list(preceding_topics)[-(config.window - 1) :] if config.window > 1 else ():
+        push_topics(main_topics(topics))
 
     out: list[Ranked] = []
     remaining = scored
     while remaining and len(out) < k:
-        pick = -1
+        pick = fallback = -1
         for index, (_, candidate) in enumerate(remaining):
             if candidate.author is None or counts[candidate.author] < config.max_per_author:
-                pick = index
-                break
+                if fallback < 0:
+                    fallback = index
+                if all(topic_counts[t] < config.max_per_topic for t in main_topics(candidate.topics)):
+                    pick = index
+                    break
+        if pick < 0:
+            pick = fallback  # every allowed candidate is of a full topic: the best of them (the rule is soft)
         if pick < 0:
             break
         value, candidate = remaining.pop(pick)
         explained = _score(candidate, normalised, config)
         out.append(Ranked(item=candidate.item, score=value, reasons=explained.reasons))
         push(candidate.author)
+        push_topics(main_topics(candidate.topics))
     return out

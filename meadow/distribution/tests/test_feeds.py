@@ -281,3 +281,25 @@ def test_interest_weights_decay_between_events(user, settings):
     assert later["food"] == pytest.approx(0.25) and later["travel"] == pytest.approx(0.5)
     # impressions teach nothing; a read a little
     assert services.interests_learn_event(user_id=user.pk, note_id=food.pk, kind="impression") is None
+
+
+def test_one_like_does_not_turn_discover_into_one_topic(api_for, user, django_capture_on_commit_callbacks):
+    """The issue's finding: one like lifted "pets" so far that Discover became almost all pets. Now at most half
+    of any twenty cards share a topic, across pages too, while the liked topic still leads."""
+    liked = _note("pets")
+    with django_capture_on_commit_callbacks(execute=True):
+        api_for(user).post(f"/api/v1/notes/{liked.pk}/like")
+    assert InterestProfile.objects.get(pk=user.pk).weights["pets"] > 0
+    pets = {_note("pets").pk for _ in range(30)}
+    for slug in ("food", "travel", "beauty", "fitness", "tech", "home"):
+        for _ in range(5):
+            _note(slug)
+    client = api_for(user)
+    first = _discover(client, limit=12)
+    second = _discover(client, cursor=first["next_cursor"], limit=18)
+    ids = _ids(first) + _ids(second)
+    assert len(ids) == 30
+    assert ids[0] in pets | {liked.pk}  # the reader's new interest still comes first
+    topics = ["pets" if i in pets or i == liked.pk else "other" for i in ids]
+    for start in range(len(topics) - 19):
+        assert topics[start : start + 20].count("pets") <= 10, topics

@@ -209,3 +209,57 @@ def test_rank_scores_equal_the_documented_formula():
     total += weights.pool_level_weight * min(manual.pool_level, 6) / 6
     total += weights.popularity_weight * manual.popularity / (manual.popularity + weights.popularity_scale)
     assert score(manual, interests=interests).score == pytest.approx(total)
+
+
+# --- topic diversity ----------------------------------------------------------------------------------------------
+def _one_like_feed() -> list[Candidate]:
+    """A reader who liked one cat note: every pets note matches their interests and outscores the rest."""
+    pets = [c(i, author=i, topics=("pets", "#cats")) for i in range(1, 31)]
+    others = [
+        c(100 + i, author=100 + i, topics=(topic,), sources={"cf": 0.3})
+        for i, topic in enumerate(["food", "travel", "beauty", "fitness", "home", "tech"] * 5)
+    ]
+    return pets + others
+
+
+def test_one_topic_fills_at_most_half_of_the_first_twenty():
+    ranked = rank(_one_like_feed(), interests={"pets": 1.0, "#cats": 1.0}, seen=(), k=20)
+    tops = Counter(t for r in ranked for t in ("pets",) if r.item < 100)
+    assert len(ranked) == 20
+    assert tops["pets"] == DEFAULT_CONFIG.max_per_topic == 10
+    assert [r.item for r in ranked][:10] == list(range(1, 11))  # the best of the topic still come first
+    # Without the rule the same candidates give a page of cat notes only.
+    loose = RankerConfig(max_per_topic=20)
+    assert all(
+        r.item < 100 for r in rank(_one_like_feed(), interests={"pets": 1.0}, seen=(), k=20, config=loose)
+    )
+
+
+def test_topic_rule_holds_in_every_window_and_across_pages():
+    ranked = rank(_one_like_feed(), interests={"pets": 1.0}, seen=(), k=40)
+    topics = ["pets" if r.item < 100 else "other" for r in ranked]
+    for start in range(len(topics) - 19):
+        assert topics[start : start + 20].count("pets") <= 10
+    before = [("pets",)] * 10 + [("food",)] * 9
+    ranked = rank(_one_like_feed(), interests={"pets": 1.0}, seen=(), k=10, preceding_topics=before)
+    assert (
+        ranked[0].item >= 100
+    )  # ten pets cards are already in the window: the page goes on with another topic
+    joined = ["pets"] * 10 + ["food"] * 9 + ["pets" if r.item < 100 else "other" for r in ranked]
+    for start in range(len(joined) - 19):
+        assert joined[start : start + 20].count("pets") <= 10
+
+
+def test_topic_rule_is_soft_when_nothing_else_is_left():
+    ranked = rank([c(i, author=i, topics=("pets",)) for i in range(30)], interests={}, seen=(), k=20)
+    assert len(ranked) == 20  # a feed of one topic rather than an empty one
+
+
+def test_main_topics_are_categories_else_the_first_hashtag():
+    from meadow.distribution.engine.ranker import main_topics
+
+    assert main_topics(("food", "travel", "#kl", "#cafe")) == ("food", "travel")
+    assert main_topics(("#kl", "#cafe")) == ("#kl",)
+    assert main_topics(()) == ()
+    with pytest.raises(ValueError):
+        RankerConfig(max_per_topic=0)

@@ -49,3 +49,11 @@ def compact(number: int) -> str:
     if n < 1_000_000:
         return f"{n / 1000:.1f}".rstrip("0").rstrip(".") + "k"
     return f"{n / 1_000_000:.1f}".rstrip("0").rstrip(".") + "M"
+
+
+@register.simple_tag
+def image_alt(image, note, total: int = 1) -> str:
+    """``{% image_alt image note total %}``: the image's ``alt`` (its description, else from the note's title)."""
+    if image is None:
+        return ""
+    return image.alt_text(title=note.title, body=note.body, total=total)

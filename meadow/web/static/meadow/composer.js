@@ -14,6 +14,7 @@
   const thumbs = form.querySelector("[data-thumbs]");
   const previewCover = form.querySelector("[data-preview-cover]");
   let files = [];
+  let alts = []; // what each new image shows (its alt text), beside ``files``
   // Images kept by the server from a refused attempt: shown as thumbnails, reordered by dragging, left out with ×
   // (a ticked box the server reads, so it works without this script too).
   const kept = form.querySelector("[data-kept]");
@@ -46,8 +47,15 @@
       const url = URL.createObjectURL(file);
       const at = keptItems().length + i;
       li.innerHTML = `<img src="${url}" alt=""><span class="pos">${at === 0 ? "★" : at + 1}</span>
-        <button type="button" class="rm" aria-label="remove">×</button>`;
-      li.querySelector(".rm").addEventListener("click", () => { files.splice(i, 1); sync(); });
+        <button type="button" class="rm">×</button><label class="alt-field"><span class="visually-hidden"></span><input name="alts" maxlength="250" data-testid="alt-input"></label>`;
+      const rm = li.querySelector(".rm");
+      rm.setAttribute("aria-label", thumbs.dataset.removeLabel || "Remove");
+      li.querySelector(".alt-field span").textContent = (thumbs.dataset.altLabel || "%(n)s").replace("%(n)s", String(at + 1));
+      const alt = li.querySelector("input[name=alts]");
+      alt.placeholder = thumbs.dataset.altPlaceholder || "";
+      alt.value = alts[i] || "";
+      alt.addEventListener("input", () => { alts[i] = alt.value; });
+      rm.addEventListener("click", () => { files.splice(i, 1); alts.splice(i, 1); sync(); });
       li.addEventListener("dragstart", (e) => e.dataTransfer.setData("text/x-index", String(i)));
       li.addEventListener("dragover", (e) => e.preventDefault());
       li.addEventListener("drop", (e) => {
@@ -56,6 +64,8 @@
         if (Number.isNaN(from)) return;
         const [moved] = files.splice(from, 1);
         files.splice(i, 0, moved);
+        const [movedAlt] = alts.splice(from, 1);
+        alts.splice(i, 0, movedAlt || "");
         sync();
       });
       thumbs.appendChild(li);
@@ -69,7 +79,7 @@
     sync();
   };
   if (kept) sync(); // the feed preview shows the kept cover
-  input.addEventListener("change", () => { const picked = [...input.files]; files = []; add(picked); });
+  input.addEventListener("change", () => { const picked = [...input.files]; files = []; alts = []; add(picked); });
   const zone = form.querySelector("[data-dropzone]");
   zone.addEventListener("dragover", (e) => { if (e.dataTransfer.types.includes("Files")) { e.preventDefault(); zone.classList.add("over"); } });
   zone.addEventListener("dragleave", () => zone.classList.remove("over"));
@@ -82,7 +92,7 @@
     const video = form.querySelector("input[name=media_kind]:checked").value === "video";
     form.querySelector(".media-images").hidden = video;
     form.querySelector(".media-video").hidden = !video;
-    if (video) { files = []; sync(); } else { form.querySelector("#id_video").value = ""; }
+    if (video) { files = []; alts = []; sync(); } else { form.querySelector("#id_video").value = ""; }
   }));
 
   // --- counters ----------------------------------------------------------------------------------------------

@@ -172,6 +172,10 @@ function initCarousels(root) {
 document.addEventListener("DOMContentLoaded", () => initCarousels(document));
 
 // --- on desktop a note opens as a sheet over the feed (its own URL in the address bar); on phones, a page.
+// Keyboard: a card's links open it with Enter; in the open sheet Tab and Shift+Tab go round its own controls
+// (a modal dialog: the page behind is inert), and Escape closes it and puts the focus back on the card's link.
+const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), select:not([disabled]), textarea:not([disabled]), summary, video[controls], [tabindex]:not([tabindex="-1"])';
+const focusables = (root) => [...root.querySelectorAll(FOCUSABLE)].filter((el) => el.getClientRects().length && !el.closest("[hidden], details:not([open]) > :not(summary)"));
 document.addEventListener("click", async (event) => {
   const link = event.target.closest("a[data-note-link]");
   if (!link || window.innerWidth < 960 || event.metaKey || event.ctrlKey || event.shiftKey) return;
@@ -180,21 +184,36 @@ document.addEventListener("click", async (event) => {
   if (!res.ok) { location.href = link.href; return; }
   const dialog = document.createElement("dialog");
   dialog.className = "note-dialog";
+  dialog.dataset.testid = "note-dialog";
   dialog.innerHTML = await res.text();
+  const heading = dialog.querySelector(".note-heading");
+  if (heading) { heading.id = heading.id || `note-heading-${Date.now()}`; dialog.setAttribute("aria-labelledby", heading.id); }
+  else dialog.setAttribute("aria-label", link.textContent.trim() || document.title);
   const close = Object.assign(document.createElement("button"), { className: "dialog-close", type: "button", textContent: "×" });
-  close.setAttribute("aria-label", "Close");
+  close.setAttribute("aria-label", document.body.dataset.closeLabel || "Close");
+  close.dataset.testid = "dialog-close";
   dialog.prepend(close);
   document.body.appendChild(dialog);
   if (window.htmx) htmx.process(dialog);
   initCarousels(dialog);
   const back = location.href;
   history.pushState({ note: true }, "", link.href);
-  const shut = () => { dialog.close(); dialog.remove(); if (location.href !== back) history.pushState({}, "", back); };
+  const done = () => { dialog.close(); dialog.remove(); if (link.isConnected) link.focus(); };
+  const shut = () => { done(); if (location.href !== back) history.pushState({}, "", back); };
   close.addEventListener("click", shut);
   dialog.addEventListener("click", (e) => { if (e.target === dialog) shut(); });
   dialog.addEventListener("cancel", (e) => { e.preventDefault(); shut(); });
-  window.addEventListener("popstate", () => { if (dialog.open) { dialog.close(); dialog.remove(); } }, { once: true });
+  dialog.addEventListener("keydown", (e) => {
+    if (e.key !== "Tab") return;
+    const items = focusables(dialog);
+    if (!items.length) return;
+    const first = items[0], last = items[items.length - 1];
+    if (e.shiftKey && (document.activeElement === first || !dialog.contains(document.activeElement))) { e.preventDefault(); last.focus(); }
+    else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
+  });
+  window.addEventListener("popstate", () => { if (dialog.open) done(); }, { once: true });
   dialog.showModal();
+  close.focus();
 });
 
 // --- engagement: impressions in batches, reads and video completion, hearts on cards, "not interested",

@@ -22,6 +22,7 @@
   };
   const searchUrl = (q) => "/search/?q=" + encodeURIComponent(q);
 
+  let boxes = 0;
   function attach(input, box) {
     const labels = box.dataset;
     let timer = 0, seq = 0, active = -1;
@@ -75,6 +76,11 @@
       timer = setTimeout(() => (q ? suggest(q) : showEmpty()), q ? 180 : 0);
     };
     input.setAttribute("autocomplete", "off");
+    // A search box with a list of suggestions is a combobox (aria-expanded is not allowed on a plain searchbox).
+    if (!box.id) box.id = `search-suggest-${++boxes}`;
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-controls", box.id);
     input.setAttribute("aria-expanded", "false");
     input.addEventListener("input", update);
     input.addEventListener("focus", update);
