@@ -410,8 +410,11 @@ def typing_send(*, user: User, conversation: Conversation) -> None:
     participant = _participant(conversation, user)
     if conversation.state == Conversation.State.REQUEST and participant.state == Participant.State.REQUEST:
         return  # reading a request quietly: its sender does not learn it was opened
+    others = _others(conversation, user)
+    if any(is_blocked_between(a=user, b=other) for other in User.objects.filter(pk__in=others)):
+        return  # a block either way: like a message, no typing goes through
     event_send(
-        user_ids=_others(conversation, user),
+        user_ids=others,
         event={"type": "typing", "conversation": conversation.pk, "who": user.handle},
     )
 
