@@ -235,6 +235,7 @@ class Meadow:
                 origin=f"http://127.0.0.1:{self.port}",
                 open_timeout=60,
                 max_queue=None,
+                ping_interval=None,  # an overloaded machine answers pings late; a closed socket is counted below
             )
             self.sockets.append(ws)
             self.listeners.append(asyncio.create_task(self._listen(ws, recipient=token)))
@@ -314,6 +315,7 @@ class MeadowTagged(Meadow):
     def __init__(self, *a, **kw) -> None:
         super().__init__(*a, **kw)
         self.got: dict[str, float] = {}
+        self.closed = 0
 
     async def _listen(self, ws, *, recipient: str) -> None:
         is_recipient = recipient in self._recipients
@@ -327,6 +329,7 @@ class MeadowTagged(Meadow):
                     self.got.setdefault(tag, time.perf_counter())
         except Exception:
             pass
+        self.closed += 1  # the server closed the socket (counted: its later messages are not received)
 
     async def send_tagged(self, n: int, tag: str) -> None:
         await self.send(n, f"bench message, a little text like a real one 你好 #{tag}")
@@ -418,6 +421,7 @@ async def measure(args: argparse.Namespace, port: int, pairs: list[dict]) -> dic
                 system, count=count, rate=rate, concurrency=args.concurrency, timeout=args.timeout
             )
             print(f"  {phase:10} {label:6} {results[(phase, label)]}", flush=True)
+    results["closed"] = meadow.closed
     await meadow.close()
     await raw.close()
     return results
@@ -484,8 +488,12 @@ def main() -> None:
             f"{name + ' p99 (ms)':28}{m['p99']:14.1f}{r['p99']:14.1f}{m['p99'] / r['p99'] if r['p99'] else 0:9.1f}x"
         )
         print(f"{name + ' delivered':28}{m['delivered']:>9}/{m['sent']:<4}{r['delivered']:>9}/{r['sent']:<4}")
-    print(f"send errors (Meadow): {results[('throughput', 'meadow')]['errors']}")
-    shutil.rmtree(data_dir, ignore_errors=True)
+    print(f"send errors (Meadow, both phases): {results[('steady', 'meadow')]['errors']}")
+    print(f"sockets the server closed during the run: {results['closed']}")
+    if results["closed"] or results[("steady", "meadow")]["errors"]:
+        print(f"server log kept: {data_dir / 'web.log'}")
+    else:
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
