@@ -141,6 +141,10 @@ def start_server(args: argparse.Namespace, env: dict[str, str], port: int, log: 
                 "--workers",
                 str(args.workers),
                 "--no-access-log",
+                # uvicorn's supervisor kills a worker that does not answer its ping in 5 s (and every socket
+                # on it with it); a loaded host answers late, which is not what this bench measures
+                "--timeout-worker-healthcheck",
+                str(args.healthcheck),
             ],
             env=env,
             cwd=ROOT,
@@ -444,6 +448,7 @@ def main() -> None:
     parser.add_argument(
         "--timeout", type=float, default=60.0, help="longest wait for deliveries after a phase"
     )
+    parser.add_argument("--healthcheck", type=int, default=30, help="uvicorn --timeout-worker-healthcheck")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
     parser.add_argument("--reuse", action="store_true", help="keep the bench database (skip re-creating it)")
