@@ -9,7 +9,15 @@ an ``error`` event): nothing of it leaks.
 What a client sends is small: a frame longer than ``FRAME_MAX`` characters closes the socket (1009, "message too
 big") unread; a binary frame or one that is not JSON is answered with an ``error`` event (``bad_frame``,
 ``bad_json``) and the socket stays open. "typing" goes to the other person at most once a ``TYPING_EVERY``
-seconds per conversation (a client sending it in a loop floods nobody)."""
+seconds per conversation (a client sending it in a loop floods nobody).
+
+Exactly once, in order (issue #19): the socket remembers, per conversation, the range of ``seq`` it has sent. A
+live message it already sent (the resume found it in the database first) is not sent again; a live message past
+a gap (another process delivered a later message first, or the socket joined while messages were being sent) is
+preceded by the missing ones, read from the database. A reconnecting client that names its last seen ``seq``
+at connect time — ``/ws/messages/?after=<conversation id>:<seq>,…`` — therefore receives every message it missed
+and then the live ones, each once and in ``seq`` order, whatever is being sent meanwhile. (The ``resume`` event
+sent after connecting loses and doubles nothing either, but a live message may overtake it.)"""
 
 from __future__ import annotations
 
@@ -27,13 +35,43 @@ RESUME_MAX_CONVERSATIONS = 50
 RESUME_MAX_MESSAGES = 500
 FRAME_MAX = 16 * 1024  # characters; the largest a client sends (a resume of 50 conversations) is about 2 KB
 TYPING_EVERY = 1.0  # seconds
+SEQ_MAX = 2**63 - 1
+
+
+def _seq(value: Any) -> int | None:
+    """A sequence number from a client (an int, or its decimal string); ``None`` for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, int) and 0 <= value <= SEQ_MAX:
+        return value
+    return None
+
+
+def parse_after(raw: str) -> dict[int, int] | None:
+    """``"12:5,13:0"`` → ``{12: 5, 13: 0}``; ``None`` when malformed (the connection is refused as bad input)."""
+    found: dict[int, int] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        key, sep, value = part.partition(":")
+        conversation_id, seq = _seq(key), _seq(value)
+        if not sep or conversation_id is None or conversation_id < 1 or seq is None:
+            return None
+        found[conversation_id] = seq
+    return found if len(found) <= RESUME_MAX_CONVERSATIONS else None
 
 
 class MessagesConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
+        # per conversation, the seqs this socket sent (each message goes out once)
+        self.sent: dict[int, _Sent] = {}
+        query = parse_qs((self.scope.get("query_string") or b"").decode(errors="replace"))
+        after = parse_after((query.get("after") or [""])[0])
+        if after is None:
+            await self.close(code=4400)  # a malformed ?after=: bad input, refused before anything is read
+            return
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            query = parse_qs((self.scope.get("query_string") or b"").decode())
             ticket = (query.get("ticket") or [""])[0]
             user = await self._redeem(ticket) if ticket else None
         if user is None or not user.is_active:
@@ -45,6 +83,11 @@ class MessagesConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         await self._presence(True)
         await self.send_json({"type": "unread", "total": await self._unread()})
+        if after:
+            # joined first, then read: a message committed in between is read here and its live copy skipped
+            await self._send_resumed(
+                await self._resume({str(k): v for k, v in after.items()}), after, tell_done=True
+            )
 
     async def disconnect(self, code: int) -> None:
         group = getattr(self, "group", None)
@@ -89,14 +132,54 @@ class MessagesConsumer(AsyncJsonWebsocketConsumer):
             if not ok:
                 await self.send_json({"type": "error", "code": "not_found"})
         elif kind == "resume":
-            for event in await self._resume(content.get("after")):
-                await self.send_json(event)
-            await self.send_json({"type": "resumed"})
+            after = content.get("after")
+            events = await self._resume(after)
+            asked = {}
+            if isinstance(after, dict):
+                asked = {
+                    c: s for c, s in ((_seq(k), _seq(v)) for k, v in after.items()) if c and s is not None
+                }
+            await self._send_resumed(events, asked, tell_done=True)
         elif kind == "ping":
             await self.send_json({"type": "pong"})
 
     async def messaging_event(self, event: dict[str, Any]) -> None:
-        await self.send_json(event["event"])
+        data = event["event"]
+        if data.get("type") != "message":
+            await self.send_json(data)
+            return
+        conversation_id, seq = data["message"]["conversation"], data["message"]["seq"]
+        track = self.sent.setdefault(conversation_id, _Sent())
+        if track.has(seq):
+            return  # sent already (read from the database by a resume or a gap fill)
+        if track.floor is not None and seq > track.floor + 1:
+            # a gap: the messages between came (or will come) by another path; send them from the database first
+            for item in await self._resume({str(conversation_id): track.floor}):
+                if item["type"] == "message" and item["message"]["seq"] < seq:
+                    await self._send_once(item)
+        track.add(seq)
+        await self.send_json(data)
+
+    async def _send_once(self, event: dict[str, Any]) -> None:
+        track = self.sent.setdefault(event["message"]["conversation"], _Sent())
+        if not track.has(event["message"]["seq"]):
+            track.add(event["message"]["seq"])
+            await self.send_json(event)
+
+    async def _send_resumed(
+        self, events: list[dict[str, Any]], asked: dict[int, int], *, tell_done: bool
+    ) -> None:
+        """Send a resume's answer, skipping what this socket sent already; the client has everything up to the
+        ``seq`` it named, so from now on a gap after it is filled from the database."""
+        for conversation_id, seq in asked.items():
+            self.sent.setdefault(conversation_id, _Sent()).known(seq)
+        for event in events:
+            if event["type"] == "message":
+                await self._send_once(event)
+            else:
+                await self.send_json(event)
+        if tell_done:
+            await self.send_json({"type": "resumed"})
 
     # --- database work, off the event loop ---------------------------------------------------------------------
     @database_sync_to_async
@@ -138,18 +221,19 @@ class MessagesConsumer(AsyncJsonWebsocketConsumer):
         """Every message after the given seq of each of the person's conversations (others are skipped)."""
         from django.http import Http404
 
-        from meadow.messaging.cards import card_for_reader
         from meadow.messaging.selectors import messages_for_participant, participant_get
-        from meadow.messaging.shapes import message_data
 
         if not isinstance(after, dict):
             return [{"type": "error", "code": "bad_resume"}]
         events: list[dict[str, Any]] = []
         for key, seq in list(after.items())[:RESUME_MAX_CONVERSATIONS]:
+            conversation_id, last = _seq(key), _seq(seq)
+            if last is None or not conversation_id:
+                events.append({"type": "error", "code": "bad_resume", "conversation": str(key)[:20]})
+                continue
             try:
-                conversation_id, last = int(key), int(seq)
                 participant = participant_get(user=self.user, conversation_id=conversation_id)
-            except (TypeError, ValueError, Http404):
+            except Http404:
                 events.append({"type": "error", "code": "not_found", "conversation": str(key)[:20]})
                 continue
             cursor = None
@@ -158,13 +242,48 @@ class MessagesConsumer(AsyncJsonWebsocketConsumer):
                 page = messages_for_participant(
                     participant=participant, after=max(last, 0), cursor=cursor, limit=50
                 )
-                for m in page["items"]:
-                    data = message_data(m)
-                    # the stored card is only {"type", "id"}: resolve it for this reader, as live events do
-                    data["card"] = card_for_reader(data["card"], reader=self.user)
-                    events.append({"type": "message", "message": data})
+                events += [{"type": "message", "message": _for_reader(m, self.user)} for m in page["items"]]
                 sent += len(page["items"])
                 cursor = page["next_cursor"]
                 if cursor is None:
                     break
         return events
+
+
+class _Sent:
+    """The seqs of one conversation this socket delivered: all up to ``floor`` (once it is known — the client
+    named its last seq, or a resume brought it there), and the others in ``above``."""
+
+    def __init__(self) -> None:
+        self.floor: int | None = None
+        self.above: set[int] = set()
+
+    def has(self, seq: int) -> bool:
+        return (self.floor is not None and seq <= self.floor) or seq in self.above
+
+    def known(self, seq: int) -> None:
+        self.floor = seq if self.floor is None else max(self.floor, seq)
+        self._compact()
+
+    def add(self, seq: int) -> None:
+        self.above.add(seq)
+        self._compact()
+
+    def _compact(self) -> None:
+        if self.floor is None:
+            return
+        self.above = {s for s in self.above if s > self.floor}
+        while self.floor + 1 in self.above:
+            self.floor += 1
+            self.above.discard(self.floor)
+
+
+def _for_reader(message: Any, reader: Any) -> dict[str, Any]:
+    """A message as the live event carries it to ``reader``: its card as that reader may see it."""
+    from meadow.messaging.cards import card_for_reader
+    from meadow.messaging.shapes import message_data
+
+    data = message_data(message)
+    if data["card"]:
+        data["card"] = card_for_reader(data["card"], reader=reader)
+    return data

@@ -53,7 +53,7 @@ from meadow.enforcement.services import (
     enforcement_hold,
 )
 from meadow.messaging.cards import card_clean, card_for_reader
-from meadow.messaging.events import event_send
+from meadow.messaging.events import event_send, events_send
 from meadow.messaging.media import images_delete, images_prepare, images_store
 from meadow.messaging.models import (
     AwayMessage,
@@ -349,16 +349,19 @@ def _deliver(message_id: int) -> None:
     )
     data = message_data(message)
     readers = User.objects.in_bulk(user_ids) if message.card else {}
+    events: list[tuple[int, dict[str, Any]]] = []
     for user_id in user_ids:
         # a card reads as each person may see it (a note one of them may not see is "unavailable")
         shown = (
             {**data, "card": card_for_reader(message.card, reader=readers[user_id])} if message.card else data
         )
-        event_send(user_ids=[user_id], event={"type": "message", "message": shown})
-    for user_id in user_ids:
-        if user_id != message.sender_id:
-            enqueue_notify(message_id=message.pk, recipient_id=user_id)
-    _badges_changed(user_ids=[u for u in user_ids if u != message.sender_id])
+        events.append((user_id, {"type": "message", "message": shown}))
+    recipients = [u for u in user_ids if u != message.sender_id]
+    # the message first, then each recipient's new badge: one hop to the channel layer for all of them
+    events += _badge_events(user_ids=recipients)
+    events_send(events)
+    for user_id in recipients:
+        enqueue_notify(message_id=message.pk, recipient_id=user_id)
 
 
 def enqueue_notify(*, message_id: int, recipient_id: int) -> None:
@@ -376,13 +379,17 @@ def _forget_badges(user_ids: list[int]) -> None:
 
 def _badges_changed(*, user_ids: list[int]) -> None:
     """After a commit: forget the cached badge and push the new count to the person's sockets."""
+    events_send(_badge_events(user_ids=user_ids))
+
+
+def _badge_events(*, user_ids: list[int]) -> list[tuple[int, dict[str, Any]]]:
+    """Forget each person's cached badge and compute the new one (the ``unread`` event to send)."""
     from meadow.messaging.selectors import messages_unread_total, unread_key
 
-    for user_id in user_ids:
-        cache.delete(unread_key(user_id))
-        event_send(
-            user_ids=[user_id], event={"type": "unread", "total": messages_unread_total(user_id=user_id)}
-        )
+    cache.delete_many([unread_key(user_id) for user_id in user_ids])
+    return [
+        (user_id, {"type": "unread", "total": messages_unread_total(user_id=user_id)}) for user_id in user_ids
+    ]
 
 
 def _accept(*, conversation: Conversation, participant: Participant) -> None:
@@ -493,8 +500,11 @@ def typing_send(*, user: User, conversation: Conversation) -> None:
     participant = _participant(conversation, user)
     if conversation.state == Conversation.State.REQUEST and participant.state == Participant.State.REQUEST:
         return  # reading a request quietly: its sender does not learn it was opened
+    others = _others(conversation, user)
+    if any(is_blocked_between(a=user, b=other) for other in User.objects.filter(pk__in=others)):
+        return  # a block either way: like a message, no typing goes through
     event_send(
-        user_ids=_others(conversation, user),
+        user_ids=others,
         event={"type": "typing", "conversation": conversation.pk, "who": user.handle},
     )
 

@@ -329,3 +329,111 @@ def test_a_resumed_card_reads_as_the_reader_may_see_it():
         "url": None,
         "status": None,
     }
+
+
+async def _collect_until(
+    sock: Socket, conversation_id: int, last_seq: int, timeout: float = 20
+) -> list[dict]:
+    """Every message event of the conversation until the one numbered ``last_seq`` (other events skipped)."""
+    got: list[dict] = []
+    while not got or got[-1]["seq"] < last_seq:
+        event = await sock.receive_json(timeout)
+        if event["type"] == "message" and event["message"]["conversation"] == conversation_id:
+            got.append(event["message"])
+    return got
+
+
+@pytest.mark.parametrize("how", ["connect", "resume_event"])
+def test_a_socket_dropped_mid_stream_reconnects_and_gets_each_message_once_in_order(how):
+    """Issue #19: while 40 messages are being sent, the recipient's socket drops (what was queued for it is
+    lost with it), reconnects naming the last seq it saw, and receives every message exactly once. With
+    ``?after=`` at connect the order is the seq order too. Runs on the in-memory layer and on Redis."""
+    from meadow.asgi import application
+
+    a, b, conversation = friends()
+    cb = cookie_for(b)
+    total = 40
+
+    async def sender(started: asyncio.Event) -> None:
+        for i in range(1, total + 1):
+            await send(sender=a, conversation=conversation, text=f"m{i}", client_id=f"c{i}")
+            if i == 5:
+                started.set()
+            await asyncio.sleep(0.002)
+
+    async def scenario():
+        first = Socket(application, "/ws/messages/", cookie=cb)
+        assert await first.connect()
+        started = asyncio.Event()
+        sending = asyncio.create_task(sender(started))
+        await started.wait()
+        before: list[dict] = []
+        while len(before) < 10:
+            event = await first.receive_json(10)
+            if event["type"] == "message":
+                before.append(event["message"])
+        await first.close()  # dropped mid-stream: events queued for this socket are gone with it
+        seen = before[-1]["seq"]
+        await asyncio.sleep(0.05)  # a few more are sent while nobody listens
+        cid = conversation.pk
+        if how == "connect":
+            again = Socket(application, "/ws/messages/", cookie=cb, query=f"after={cid}:{seen}".encode())
+            assert await again.connect()
+        else:
+            again = Socket(application, "/ws/messages/", cookie=cb)
+            assert await again.connect()
+            await again.send_json({"type": "resume", "after": {str(cid): seen}})
+        after = await _collect_until(again, cid, total)
+        await sending
+        nothing_more = True  # no message after the last one (unread badges may follow)
+        while not await again.receive_nothing(timeout=0.3):
+            nothing_more = nothing_more and (await again.receive_json())["type"] != "message"
+        await again.close()
+        return before, after, nothing_more
+
+    before, after, nothing_more = asyncio.run(scenario())
+    assert [m["seq"] for m in before] == list(range(1, 11))
+    seqs = [m["seq"] for m in after]
+    assert len(seqs) == len(set(seqs)), "a message was delivered twice"
+    assert sorted(seqs) == list(range(11, total + 1)), "a message was lost"
+    if how == "connect":
+        assert seqs == list(range(11, total + 1)), "not in seq order"
+    assert all(m["text"] == f"m{m['seq']}" for m in before + after)
+    assert nothing_more is True
+
+
+def test_a_malformed_after_is_refused_and_bad_resume_values_are_answered_not_crashed():
+    from meadow.asgi import application
+
+    a, b, conversation = friends()
+    services.message_send(sender=a, conversation=conversation, text="one", client_id="1")
+    cb = cookie_for(b)
+
+    async def scenario():
+        results = []
+        for query in (b"after=abc", b"after=1:-3", b"after=1:99999999999999999999999", b"after=:5"):
+            sock = Socket(application, "/ws/messages/", cookie=cb, query=query)
+            results.append(await sock.connect())
+        sock = Socket(application, "/ws/messages/", cookie=cb)
+        assert await sock.connect()
+        await sock.receive_json()  # the badge
+        # JSON's Infinity, a huge number, a negative one: errors, and the socket keeps working
+        await sock.send_input(
+            {
+                "type": "websocket.receive",
+                "text": f'{{"type": "resume", "after": {{"{conversation.pk}": Infinity}}}}',
+            }
+        )
+        answers = [await sock.receive_json(), await sock.receive_json()]
+        await sock.send_json({"type": "resume", "after": {str(conversation.pk): 2**70, "x": 0}})
+        answers += [await sock.receive_json(), await sock.receive_json(), await sock.receive_json()]
+        await sock.send_json({"type": "resume", "after": {str(conversation.pk): 0}})
+        good = await sock.next_of("message")
+        await sock.close()
+        return results, answers, good
+
+    results, answers, good = asyncio.run(scenario())
+    assert results == [False, False, False, False]
+    assert [x["type"] for x in answers] == ["error", "resumed", "error", "error", "resumed"]
+    assert {x.get("code") for x in answers if x["type"] == "error"} == {"bad_resume"}
+    assert good["message"]["text"] == "one"
