@@ -7,7 +7,6 @@ var/journeys/<journey>/<lang>-<width>-<step>.png (CI keeps var/ as an artefact).
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import pytest
@@ -54,7 +53,7 @@ class Journey:
         context = self.browser.new_context(viewport=self.viewport, locale="en-US", device_scale_factor=1)
         self._contexts.append(context)
         page = context.new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(30_000)  # a loaded CI machine: an action's wait, not a speed target
         return page
 
     def close(self) -> None:
@@ -116,7 +115,9 @@ class Journey:
         page = page or self.page
         page.goto(f"{self.url}/")
         self.choose_language(page)
-        if self.phone:  # a phone's top bar has no room for the button: the Me tab asks a signed-out person to log in
+        if (
+            self.phone
+        ):  # a phone's top bar has no room for the button: the Me tab asks a signed-out person to log in
             self.go("Me", page)
         else:
             page.locator(".rail-foot").get_by_role("link", name=self.t("Log in"), exact=True).click()
@@ -137,7 +138,9 @@ class Journey:
         return path
 
 
-@pytest.fixture(params=[(lang, width) for lang in LANGUAGES for width in WIDTHS], ids=lambda p: f"{p[0]}-{p[1]}")
+@pytest.fixture(
+    params=[(lang, width) for lang in LANGUAGES for width in WIDTHS], ids=lambda p: f"{p[0]}-{p[1]}"
+)
 def journey(request, browser, live_server, settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.MEADOW_PRIVATE_MEDIA_ROOT = str(tmp_path / "private")

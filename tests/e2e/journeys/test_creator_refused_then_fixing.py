@@ -46,7 +46,7 @@ def test_creator_refused_then_fixing(journey, tmp_path):
 
     # the live warning names the category in the creator's language and marks the words
     panel = page.locator("[data-moderation]")
-    expect(panel).to_be_visible()
+    expect(panel).to_be_visible(timeout=30_000)  # the first check loads the lexicon
     expect(panel).to_contain_text(t("Redirect off the platform"))
     expect(panel.locator("mark").first).to_contain_text("薇信")
     journey.shot("1-live-warning")

@@ -29,8 +29,12 @@ def _photos(tmp_path, n=2):
 def test_new_creator(journey, tmp_path):
     page, t = journey.page, journey.t
     seller = UserFactory(handle="kedai.mei", display_name="Kedai Mei", is_verified_enterprise=True)
-    sku = make_sku(shop=make_shop(owner=seller, name="Kedai Mei"), price="39.90", stock=5, title="Batik tote bag")
-    creator = UserFactory(handle=f"lily_{journey.language.replace('-', '')}_{journey.width}", display_name="Lily")
+    sku = make_sku(
+        shop=make_shop(owner=seller, name="Kedai Mei"), price="39.90", stock=5, title="Batik tote bag"
+    )
+    creator = UserFactory(
+        handle=f"lily_{journey.language.replace('-', '')}_{journey.width}", display_name="Lily"
+    )
     journey.login(creator.handle)
 
     # the composer, from the navigation (the tab bar's + on a phone, the rail's button on a desktop)

@@ -39,7 +39,8 @@ def test_new_reader(journey):
 
     # opens the note, tries to like it: the log-in page, with a way to sign up that keeps the note
     card.locator("a.note-title").click()
-    like = page.locator("main").get_by_role("link", name=t("Like"), exact=True).first
+    # (a phone opens the note's page, a desktop the note in a sheet over Discover)
+    like = page.get_by_test_id("note-actions").get_by_role("link", name=t("Like"), exact=True)
     expect(like).to_be_visible()
     like.click()
     expect(page.locator("h1")).to_have_text(t("Welcome back"))
