@@ -64,6 +64,7 @@ def test_creator_refused_then_fixing(journey, tmp_path):
     expect(page.locator("#id_body")).to_have_value(REDIRECT)
     expect(page.locator("[data-chips] .chip")).to_have_count(2)
     expect(page.locator("[data-chips]")).to_contain_text("#手工")
+    expect(page.locator("[data-preview-title]")).to_have_text("手工蜡烛")  # the feed preview too
     journey.shot("2-refused-everything-kept")
 
     # fixes the text and publishes, with the kept photos and topics

@@ -72,7 +72,7 @@ def test_seller(journey):
     journey.me_menu_go("Orders to ship")
     card = page.locator(f'[data-testid="seller-order"][data-order-id="{order.pk}"]')
     expect(card).to_contain_text("Songket cushion cover")
-    expect(card).to_contain_text("59100")  # the address to ship to
+    expect(card).to_contain_text("59100 Kuala Lumpur, W.P. Kuala Lumpur")  # the address, the state by name
     card.get_by_test_id("carrier").fill("Pos Laju")
     card.get_by_test_id("tracking-number").fill("ER123456789MY")
     journey.shot("2-orders-to-ship")
