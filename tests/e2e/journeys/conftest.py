@@ -138,10 +138,22 @@ class Journey:
         return path
 
 
+@pytest.fixture(scope="session")
+def _warm_dictionaries():
+    """jieba's dictionaries, loaded once per test process before the first journey (the live server runs in this
+    process): a journey checks what a person sees, not the 10-30 s a loaded CI machine takes to load them on the
+    first search or the first moderation check."""
+    from meadow.notes.text import _jieba as notes_jieba
+    from meadow.search.analysis import _jieba as search_jieba
+
+    notes_jieba()
+    search_jieba()
+
+
 @pytest.fixture(
     params=[(lang, width) for lang in LANGUAGES for width in WIDTHS], ids=lambda p: f"{p[0]}-{p[1]}"
 )
-def journey(request, browser, live_server, settings, tmp_path):
+def journey(request, browser, live_server, settings, tmp_path, _warm_dictionaries):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.MEADOW_PRIVATE_MEDIA_ROOT = str(tmp_path / "private")
     language, width = request.param

@@ -5,6 +5,7 @@ in the creator centre."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from PIL import Image
@@ -83,8 +84,18 @@ def test_new_creator(journey, tmp_path):
     journey.go("Me")
     expect(page.locator(f'.note-card[data-note-id="{note.pk}"]')).to_be_visible()
     journey.shot("3-profile")
-    journey.go("Discover")
-    expect(page.locator(f'.note-card[data-note-id="{note.pk}"]')).to_be_visible()
+    # Discover, as anyone else sees it (a new note is in the signed-out feed)
+    # (its photos are processed after publishing; until then only the author sees it: the visitor refreshes)
+    visitor = journey.new_page()
+    visitor.goto(f"{journey.url}/")
+    journey.choose_language(visitor)
+    card = visitor.locator(f'.note-card[data-note-id="{note.pk}"]')
+    deadline = time.monotonic() + 60
+    while not card.count() and time.monotonic() < deadline:
+        visitor.wait_for_timeout(2_000)
+        visitor.reload()
+    expect(card).to_be_visible()
+    journey.shot("3b-discover", visitor)
     journey.me_menu_go("Creator centre")
     expect(page.get_by_test_id("creator-centre")).to_be_visible()
     journey.see("Creator centre", page.locator("h1"))

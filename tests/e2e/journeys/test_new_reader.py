@@ -65,8 +65,7 @@ def test_new_reader(journey):
     expect(page.locator("h1")).to_have_text(t("What are you into?"))
     page.get_by_test_id("skip-interests").click()
     expect(page).to_have_url(re.compile(rf"/notes/{note.pk}/$"))
-    reader = User.objects.get(handle=handle)
-    assert reader.language == journey.language  # signed up in the language they chose
+    page.wait_for_load_state("networkidle")  # the note page's own requests done before the next tap
 
     # follows the author, likes the note, saves it into a new board
     follow = page.locator(".note-author-row").get_by_test_id("follow-button")
@@ -81,6 +80,8 @@ def test_new_reader(journey):
     journey.shot("4-save-to-board")
     page.get_by_test_id("save-confirm").click()
     expect(page.get_by_test_id("save-count")).to_have_text("1")
+    reader = User.objects.get(handle=handle)
+    assert reader.language == journey.language  # signed up in the language they chose
     assert Follow.objects.filter(follower=reader, followee=author, status="active").exists()
     assert Like.objects.filter(user=reader, note=note).exists()
     assert Save.objects.get(user=reader, note=note).board == Board.objects.get(owner=reader, name="KL eats")
