@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -134,9 +135,15 @@ def signup(request: HttpRequest) -> HttpResponse:
             else:
                 auth_login(request, user, backend=BACKEND)
                 messages.success(request, _("Welcome to Meadow! Tell people who you are."))
-                return redirect("web:onboarding_interests")  # pick interests (skippable), then the profile
+                # pick interests (skippable), then the profile — or back where the person was going (the note
+                # they tried to like when the log-in page sent them here to sign up)
+                target = reverse("web:onboarding_interests")
+                after = next_url(request, "")
+                return redirect(f"{target}?{urlencode({'next': after})}" if after else target)
     return render(
-        request, "accounts/signup.html", {"phone_form": phone_form, "signup_form": signup_form, "step": step}
+        request,
+        "accounts/signup.html",
+        {"phone_form": phone_form, "signup_form": signup_form, "step": step, "next": next_url(request, "")},
     )
 
 

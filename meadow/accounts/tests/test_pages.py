@@ -82,6 +82,35 @@ def test_phone_signup_two_steps_logs_in_and_goes_to_edit_profile(sms_code):
     assert client.get("/me/edit/").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [("/notes/7/", "/notes/7/"), ("https://evil.example/phish", None), ("//evil.example/", None)],
+)
+def test_phone_signup_keeps_where_the_person_was_going(sms_code, given, kept):
+    """Journey finding (issue #23): a signed-out reader who taps Like lands on the log-in page with ``next``; its
+    "Sign up" link, both sign-up steps and the interests step keep it, so the new account comes back to the note.
+    Another site's address is never followed."""
+    client = Client()
+    login_page = page_text(client.get("/login/", {"next": given}))
+    signup_url = f"/signup/?next={given}" if kept else "/signup/"
+    if kept:
+        assert f'href="/signup/?next={kept}"' in login_page
+    response = client.post(signup_url, {"step": "phone", "phone": "012-345 0102", "next": given})
+    assert response.status_code == 200
+    assert (f'name="next" value="{kept}"' in response.content.decode()) == bool(kept)
+    code = sms_code("+60123450102")
+    body = {"step": "code", "phone": "+60123450102", "code": code, "handle": "nexty", "agree_terms": "on"}
+    response = client.post(signup_url, {**body, "next": given})
+    assert response.status_code == 302
+    if kept:
+        assert response["Location"] == f"/welcome/?next={kept.replace('/', '%2F')}"
+        skipped = client.post(response["Location"], {"skip": "1", "next": kept})
+        assert skipped.status_code == 302 and skipped["Location"] == kept
+    else:
+        assert response["Location"] == "/welcome/"
+    assert User.objects.filter(handle="nexty").exists()
+
+
 def test_phone_signup_without_agreeing_writes_nothing(sms_code):
     client = Client()
     client.post("/signup/", {"step": "phone", "phone": "+60123450101"})

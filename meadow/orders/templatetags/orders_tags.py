@@ -28,3 +28,14 @@ def cart_count(context) -> int:
     from meadow.orders.selectors import cart_item_count
 
     return cart_item_count(user=user)
+
+
+@register.filter
+def state_name(code: str) -> str:
+    """A shipping address's state by name ("W.P. Kuala Lumpur"), not its stored code ("KUL")."""
+    from meadow.orders.models import MalaysianState
+
+    try:
+        return str(MalaysianState(code).label)
+    except ValueError:
+        return code

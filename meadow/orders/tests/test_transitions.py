@@ -201,3 +201,15 @@ def test_order_list_query_count_does_not_grow_with_page_size(buyer_api, sku, dja
         page = buyer_api.get("/api/v1/orders?limit=9").json()
     assert len(page["items"]) == 9
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+def test_the_order_pages_name_the_shipping_state_not_its_code(paid_order, seller, user):
+    """Journey finding (issue #23): the seller's desk and the buyer's order page showed "KUL"; a person reads the
+    state's name."""
+    from django.test import Client
+
+    for person, url in ((seller, "/seller/orders/"), (user, f"/orders/{paid_order.pk}/")):
+        client = Client()
+        client.force_login(person)
+        page = client.get(url).content.decode()
+        assert "59100 Kuala Lumpur, W.P. Kuala Lumpur" in page and "Kuala Lumpur, KUL" not in page

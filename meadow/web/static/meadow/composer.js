@@ -103,9 +103,15 @@
     out.classList.toggle("over", n > max);
   });
   const title = form.querySelector("#id_title"), body = form.querySelector("#id_body");
-  title.addEventListener("input", () => {
-    form.querySelector("[data-preview-title]").textContent = title.value || body.value.slice(0, 40) || "…";
-  });
+  const previewTitle = form.querySelector("[data-preview-title]");
+  const placeholderTitle = previewTitle.textContent;
+  const syncPreviewTitle = () => {
+    previewTitle.textContent = title.value || body.value.slice(0, 40) || placeholderTitle;
+  };
+  title.addEventListener("input", syncPreviewTitle);
+  body.addEventListener("input", syncPreviewTitle);
+  // A refused or re-opened note comes back with its title and text: the preview shows them, not the placeholder.
+  if (title.value || body.value) syncPreviewTitle();
 
   // --- topics ------------------------------------------------------------------------------------------------
   const chips = form.querySelector("[data-chips]");
