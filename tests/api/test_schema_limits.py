@@ -277,3 +277,21 @@ def test_business_phone_pattern_is_the_services_rule(openapi, typed, stored):
     else:
         assert re.search(pattern, typed)
         assert phone_normalize(typed, field="whatsapp") == stored
+
+
+def test_a_blank_display_name_at_sign_up_is_the_handle(db, anon):
+    """The schema allows any text as ``display_name``; only whitespace counts as none (the handle stands in, as
+    for an empty one) rather than a 400 the schema does not state."""
+    response = anon.post(
+        "/api/v1/auth/signup",
+        {
+            "handle": "blank_name",
+            "email": "blank@example.com",
+            "password": "blue meadow 2026",
+            "agree_terms": True,
+            "display_name": " \n\u000b",
+        },
+        "application/json",
+    )
+    assert response.status_code == 201, response.content
+    assert User.objects.get(handle="blank_name").display_name == "blank_name"
