@@ -81,6 +81,12 @@ def _check_agreement(agree_terms: bool) -> None:
         )
 
 
+def _blank_is_none(text: str | None) -> str | None:
+    """A sign-up's display name that is only whitespace is no name: the handle stands in, as for an empty one (the
+    schema allows any text there)."""
+    return text if text and text.strip() else None
+
+
 def _check_handle_free(handle: str) -> None:
     if User.objects.filter(handle=handle).exists():
         raise Conflict(
@@ -148,7 +154,7 @@ def user_signup_email(
     if User.objects.filter(email__iexact=email).exists():
         raise Conflict(_("This e-mail address is already registered."), field="email", code="email_taken")
     _check_password(password, handle=handle, email=email)
-    name = clean_display_name(display_name or handle)
+    name = clean_display_name(_blank_is_none(display_name) or handle)
     with transaction.atomic():
         user = _create_user(
             handle=handle, email=email, password=password, display_name=name, language=_language(language)
@@ -188,7 +194,7 @@ def user_signup_phone_check(
             _check_password(password, handle=handle)
     name = ""
     with errors.check():
-        name = clean_display_name(display_name or handle)
+        name = clean_display_name(_blank_is_none(display_name) or handle)
     if code and not errors.failed("phone"):
         with errors.check():
             phone_code_consume(phone=phone, code=code, use=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -12,9 +12,16 @@ from pydantic import Field
 
 from meadow.accounts.models import User
 from meadow.business import selectors, services
-from meadow.business.models import BusinessCategory
+from meadow.business.models import (
+    COMPANY_NAME_MAX,
+    CONTACT_NAME_MAX,
+    REGISTRATION_NUMBER_MAX,
+    BusinessCategory,
+)
 from meadow.core.errors import NotFound
 from meadow.core.http import responses, token_or_session
+from meadow.core.images import ACCEPTED_MEDIA_TYPES
+from meadow.core.schema import Limits, NonBlankText
 
 router = Router(tags=["business"])
 
@@ -41,19 +48,40 @@ class VerificationOut(Schema):
     verified: bool
 
 
+BusinessPhone = Annotated[
+    str, Limits(max_length=services.BUSINESS_PHONE_MAX, pattern=services.BUSINESS_PHONE_PATTERN)
+]
+
+
 class VerificationForm(Schema):
-    company_name: str = Field(max_length=400)
-    registration_number: str = Field(max_length=200)
+    company_name: Annotated[NonBlankText, Limits(max_length=COMPANY_NAME_MAX)]
+    registration_number: Annotated[NonBlankText, Limits(max_length=REGISTRATION_NUMBER_MAX)]
     category: CategoryIn
-    contact_name: str = Field(max_length=400)
-    contact_phone: str = Field(default="", max_length=40)
-    whatsapp: str = Field(default="", max_length=40)
+    contact_name: Annotated[NonBlankText, Limits(max_length=CONTACT_NAME_MAX)]
+    contact_phone: BusinessPhone = ""
+    whatsapp: BusinessPhone = ""
+
+
+# The licence: a PDF or an image, read from its content (400 ``bad_file_type`` for anything else), and required
+# (400 ``required``; the parameter is optional in Python so that the service gives that message).
+LICENCE_MEDIA_TYPES = ("application/pdf", *ACCEPTED_MEDIA_TYPES)
+LICENCE_OPENAPI = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "schema": {"required": ["licence"]},
+                "encoding": {"licence": {"contentType": ", ".join(LICENCE_MEDIA_TYPES)}},
+            }
+        }
+    }
+}
 
 
 @router.post(
     "/business/verification",
     response=responses({201: VerificationCreatedOut}),
     auth=token_or_session,
+    openapi_extra=LICENCE_OPENAPI,
 )
 def verification_apply(
     request: HttpRequest, form: Form[VerificationForm], licence: File[UploadedFile] = None

@@ -41,6 +41,12 @@ class BusinessCategory(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+# Field limits (characters): the service checks them with its own message, the API's schema states them.
+COMPANY_NAME_MAX = 160
+REGISTRATION_NUMBER_MAX = 40
+CONTACT_NAME_MAX = 80
+
+
 class VerificationApplication(models.Model):
     """One application for blue-tick verification. An account has at most one open (pending / more info)
     application; its latest approved one carries the contact details the contact component shows."""
@@ -55,10 +61,10 @@ class VerificationApplication(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="verification_applications"
     )
-    company_name = models.CharField(_("company name"), max_length=160)
-    registration_number = models.CharField(_("registration number"), max_length=40)
+    company_name = models.CharField(_("company name"), max_length=COMPANY_NAME_MAX)
+    registration_number = models.CharField(_("registration number"), max_length=REGISTRATION_NUMBER_MAX)
     category = models.CharField(_("category"), max_length=16, choices=BusinessCategory.choices)
-    contact_name = models.CharField(_("contact person"), max_length=80)
+    contact_name = models.CharField(_("contact person"), max_length=CONTACT_NAME_MAX)
     contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True, default="")
     whatsapp = models.CharField(_("WhatsApp number"), max_length=20, blank=True, default="")
     licence = models.FileField(_("business licence"), storage=private_storage, upload_to=upload_licence)

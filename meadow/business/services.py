@@ -20,7 +20,13 @@ from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from meadow.accounts.models import User
-from meadow.business.models import BusinessCategory, VerificationApplication
+from meadow.business.models import (
+    COMPANY_NAME_MAX,
+    CONTACT_NAME_MAX,
+    REGISTRATION_NUMBER_MAX,
+    BusinessCategory,
+    VerificationApplication,
+)
 from meadow.core.errors import Conflict, PermissionDenied, ValidationFailed
 from meadow.core.images import process_image_upload
 from meadow.core.text import clean_text
@@ -28,7 +34,16 @@ from meadow.core.text import clean_text
 Status = VerificationApplication.Status
 DECISIONS = ("approve", "reject", "more_info")
 LICENCE_IMAGE_FIT = (2400, 2400)
-_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{6,22}$")
+# A contact or WhatsApp number (a landline is fine), blank, or 8–15 digits once written as +<country><number>:
+# "+" and the digits, a local number "0…" (Malaysia's +60 replaces the 0) or the digits without "+", with spaces,
+# hyphens and brackets between them and spaces around. The API's schema states this same pattern.
+_SEP = r"[ ()\-]*"
+BUSINESS_PHONE_PATTERN = (
+    rf"^\s*(?:\+{_SEP}[0-9](?:{_SEP}[0-9]){{7,14}}|0{_SEP}[1-9](?:{_SEP}[0-9]){{5,12}}"
+    rf"|[1-9](?:{_SEP}[0-9]){{7,14}})?{_SEP}\s*$"
+)
+BUSINESS_PHONE_MAX = 40  # characters as typed
+_PHONE = re.compile(BUSINESS_PHONE_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -45,21 +60,17 @@ def _text(value: Any, *, field: str, label: str, max_length: int, required: bool
 
 def phone_normalize(value: str, *, field: str) -> str:
     """``+60 12-345 6789`` → ``+60123456789``; blank stays blank. Malaysian local numbers (``012…``) get +60."""
-    raw = (value or "").strip()
-    if not raw:
+    raw = value or ""
+    if len(raw) > BUSINESS_PHONE_MAX or not _PHONE.match(raw):
+        raise ValidationFailed(
+            _("Enter a phone number such as +60 12-345 6789."), field=field, code="bad_phone"
+        )
+    digits = re.sub(r"[^0-9]", "", raw)
+    if not digits:
         return ""
-    if not _PHONE.match(raw):
-        raise ValidationFailed(
-            _("Enter a phone number such as +60 12-345 6789."), field=field, code="bad_phone"
-        )
-    digits = re.sub(r"\D", "", raw)
-    if not raw.startswith("+"):
-        digits = "60" + digits.lstrip("0") if digits.startswith("0") else digits
-    if not 8 <= len(digits) <= 15:
-        raise ValidationFailed(
-            _("Enter a phone number such as +60 12-345 6789."), field=field, code="bad_phone"
-        )
-    return "+" + digits
+    if raw.strip().startswith("+"):
+        return "+" + digits
+    return "+60" + digits[1:] if digits.startswith("0") else "+" + digits
 
 
 def licence_validate(upload: Any, *, field: str = "licence") -> Licence:
@@ -132,11 +143,21 @@ def verification_apply(
     if user.is_verified_enterprise:
         raise Conflict(_("This account is already a verified business."), code="already_verified")
     fields = {
-        "company_name": _text(company_name, field="company_name", label=_("Company name"), max_length=160),
-        "registration_number": _text(
-            registration_number, field="registration_number", label=_("Registration number"), max_length=40
+        "company_name": _text(
+            company_name, field="company_name", label=_("Company name"), max_length=COMPANY_NAME_MAX
         ),
-        "contact_name": _text(contact_name, field="contact_name", label=_("Contact person"), max_length=80),
+        "registration_number": _text(
+            registration_number,
+            field="registration_number",
+            label=_("Registration number"),
+            max_length=REGISTRATION_NUMBER_MAX,
+        ),
+        "contact_name": _text(
+            contact_name,
+            field="contact_name",
+            label=_("Contact person"),
+            max_length=CONTACT_NAME_MAX,
+        ),
         "contact_phone": phone_normalize(contact_phone, field="contact_phone"),
         "whatsapp": phone_normalize(whatsapp, field="whatsapp"),
     }

@@ -17,13 +17,17 @@ from urllib.parse import unquote
 
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from meadow.core.schema import END_OF_TEXT
+
 MAX_LENGTH = 2000
 # What a payment's ``return_url`` may be, as the API's schema states it: a path of this site whose segments are
 # plain (letters, digits, ``_~-``, dots after the first character: never empty, ``.`` or ``..``, nothing
 # percent-encoded), then an optional query and fragment of URL characters. ``local_path`` takes exactly these.
 _SEGMENT = r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*"
 _QUERY_CHARS = r"[A-Za-z0-9._~!$&'()*+,;=:@/?%-]*"
-RETURN_PATH_PATTERN = rf"^/(?:{_SEGMENT}/)*(?:{_SEGMENT})?(?:\?{_QUERY_CHARS})?(?:#{_QUERY_CHARS})?$"
+RETURN_PATH_PATTERN = (
+    rf"^/(?:{_SEGMENT}/)*(?:{_SEGMENT})?(?:\?{_QUERY_CHARS})?(?:#{_QUERY_CHARS})?{END_OF_TEXT}"
+)
 _RETURN_PATH = re.compile(RETURN_PATH_PATTERN)
 
 

@@ -20,6 +20,12 @@ from pydantic import BeforeValidator, Field, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError
 
+# The end of the text, the same in every regex dialect that reads the schema. ``$`` is not: in Python (which
+# hypothesis, schemathesis and jsonschema use to generate and check data) it also matches before a final newline,
+# so "29.90\n" matched ``^[0-9.]+$`` there, not in ECMA 262 (what OpenAPI means) nor in the server's fullmatch.
+# A pattern whose last character class cannot take a newline ends with END_OF_TEXT instead of ``$``.
+END_OF_TEXT = r"(?![\s\S])"
+
 # No NUL character anywhere in the string (ECMA 262 and Python regex alike).
 NO_NUL_PATTERN = r"^[^\x00]*$"
 # ... and at least one character that is not whitespace: services strip() required text and refuse it empty.

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from meadow.accounts.models import User
 from meadow.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from meadow.core.images import process_image_upload
+from meadow.core.schema import END_OF_TEXT
 from meadow.core.text import clean_text
 from meadow.store.models import (
     MAX_PRODUCT_IMAGES,
@@ -46,7 +47,7 @@ MAX_SKUS = 50
 MAX_PRICE = Decimal("999999.99")
 # A price in MYR as a client writes it: up to 6 digits of ringgit and at most 2 decimals (0–MAX_PRICE). The API's
 # schema states this pattern; price_parse() takes exactly what it matches, or a whole number of ringgit.
-PRICE_PATTERN = r"^[0-9]{1,6}(\.[0-9]{1,2})?$"
+PRICE_PATTERN = r"^[0-9]{1,6}(\.[0-9]{1,2})?" + END_OF_TEXT
 _PRICE = re.compile(PRICE_PATTERN)
 MAX_STOCK = 1_000_000
 MAX_ATTRIBUTES = 5  # per variant: up to 5 names (at most 30 characters) with values (at most 40)

@@ -178,3 +178,120 @@ def test_limits_refused_by_the_service_with_its_code(api_for, user):
     assert err["code"] == "too_long"
     err = _error(client.get(f"/api/v1/notes?limit={MAX_LIMIT + 1}"), 400, "limit")
     assert err["code"] == "bad_limit"
+
+
+def _operation_body(openapi: dict, path: str, method: str, media: str) -> dict:
+    return openapi["paths"][path][method]["requestBody"]["content"][media]
+
+
+def test_reserved_handles_are_outside_the_handle_pattern(openapi, api_for, user):
+    """A reserved handle (any case, spaces and "@" around) is refused by the service (400 ``handle_taken``) and
+    the schema's pattern says so; a handle that merely starts like one is allowed by both."""
+    from meadow.accounts.validation import RESERVED_HANDLES
+
+    pattern = _string(_body(openapi, "MePatch")["handle"])["pattern"]
+    for handle in RESERVED_HANDLES:
+        for typed in (handle, f"  @{handle.upper()} ", handle.title()):
+            assert re.search(pattern, typed) is None, typed
+    assert re.search(pattern, "loginx") and re.search(pattern, " @Admin_2 ")
+
+    client = api_for(user)
+    refused = client.patch("/api/v1/me", {"handle": " @Login "}, "application/json")
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "handle_taken"
+    user.refresh_from_db()
+    assert user.handle != "login"
+    assert client.patch("/api/v1/me", {"handle": "loginx"}, "application/json").status_code == 200
+
+
+def test_patterns_end_where_the_text_ends(openapi):
+    """Python's ``$`` (hypothesis', schemathesis' and jsonschema's) also matches before a final newline, ECMA's
+    and the server's fullmatch do not: no pattern the API states lets a trailing newline through where the
+    service refuses it (the cause of POST /orders refusing schema-valid phones on the contract run)."""
+    from meadow.accounts.validation import normalize_phone_or_none
+    from meadow.core.errors import ValidationFailed
+    from meadow.core.redirects import local_path
+    from meadow.store.services import PRICE_PATTERN, price_parse
+
+    phone = _string(_body(openapi, "AddressIn")["phone"])["pattern"]
+    assert re.search(phone, "012-345 6789") and normalize_phone_or_none("012-345 6789") == "+60123456789"
+    for value in ("012-345 6789\n", "+60 12-345 6789 \n"):
+        assert re.search(phone, value) is None and normalize_phone_or_none(value) is None, value
+    assert re.search(PRICE_PATTERN, "29.90") and re.search(PRICE_PATTERN, "29.90\n") is None
+    with pytest.raises(ValidationFailed):
+        price_parse("29.90\n")
+    return_url = _string(_body(openapi, "PaymentIn")["return_url"])["pattern"]
+    assert re.search(return_url, "/orders/") and re.search(return_url, "/orders/\n") is None
+    assert local_path("/orders/") == "/orders/" and local_path("/orders/\n") is None
+
+
+def test_verification_form_states_the_services_rules(openapi):
+    """The enterprise application's multipart body: the service's limits (one constant each), required text that
+    is not blank, the phone rule as a pattern, and the licence required with the media types the service reads."""
+    from meadow.business.models import COMPANY_NAME_MAX, CONTACT_NAME_MAX, REGISTRATION_NUMBER_MAX
+
+    body = _operation_body(openapi, "/api/v1/business/verification", "post", "multipart/form-data")
+    props = body["schema"]["properties"]
+    for field, limit in (
+        ("company_name", COMPANY_NAME_MAX),
+        ("registration_number", REGISTRATION_NUMBER_MAX),
+        ("contact_name", CONTACT_NAME_MAX),
+    ):
+        assert props[field]["maxLength"] == limit, field
+        assert re.search(props[field]["pattern"], " \t ") is None, field
+    assert "licence" in body["schema"]["required"]
+    assert "application/pdf" in body["encoding"]["licence"]["contentType"]
+    assert "image/jpeg" in body["encoding"]["licence"]["contentType"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("", ""),
+        ("  ", ""),
+        ("012-345 6789", "+60123456789"),
+        ("+60 12-345 6789", "+60123456789"),
+        (" +60 (3) 1234-5678 \n", "+60312345678"),
+        ("60123456789", "+60123456789"),
+        ("0123456", "+60123456"),  # 8 digits once written with +60: the shortest a local number may be
+        ("012345", None),
+        ("+1234567", None),
+        ("+1234567890123456", None),
+        ("00 60 12 345 6789", None),
+        ("call me", None),
+        ("012345678\x00", None),
+    ],
+)
+def test_business_phone_pattern_is_the_services_rule(openapi, typed, stored):
+    """What the schema's pattern allows the service stores (normalised), and what it refuses the service refuses
+    with ``bad_phone``: one rule (BUSINESS_PHONE_PATTERN) read by both."""
+    from meadow.business.services import phone_normalize
+    from meadow.core.errors import ValidationFailed
+
+    body = _operation_body(openapi, "/api/v1/business/verification", "post", "multipart/form-data")
+    pattern = body["schema"]["properties"]["whatsapp"]["pattern"]
+    if stored is None:
+        assert re.search(pattern, typed) is None
+        with pytest.raises(ValidationFailed) as refused:
+            phone_normalize(typed, field="whatsapp")
+        assert refused.value.code == "bad_phone"
+    else:
+        assert re.search(pattern, typed)
+        assert phone_normalize(typed, field="whatsapp") == stored
+
+
+def test_a_blank_display_name_at_sign_up_is_the_handle(db, anon):
+    """The schema allows any text as ``display_name``; only whitespace counts as none (the handle stands in, as
+    for an empty one) rather than a 400 the schema does not state."""
+    response = anon.post(
+        "/api/v1/auth/signup",
+        {
+            "handle": "blank_name",
+            "email": "blank@example.com",
+            "password": "blue meadow 2026",
+            "agree_terms": True,
+            "display_name": " \n\u000b",
+        },
+        "application/json",
+    )
+    assert response.status_code == 201, response.content
+    assert User.objects.get(handle="blank_name").display_name == "blank_name"
