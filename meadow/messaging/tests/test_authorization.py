@@ -28,6 +28,7 @@ from tests.factories import UserFactory
 JSON = "application/json"
 SECRET = "the-secret-text-Zq7"
 GROUP_NAME = "Secret Circle Qx4"
+FRIENDS, FRIENDS_TEXT = "Friends Only Kp2", "friends-only-text-Rw5"
 
 
 def _operations() -> set[tuple[str, str]]:
@@ -407,6 +408,63 @@ def test_team_operations_answer_the_business_and_its_active_members(api_for, pri
     ).exists()
     world.inbox.refresh_from_db()
     assert world.inbox.assigned_to_id == world.member.pk
+
+
+def _group_refused(response, world: World, where) -> None:
+    """404 naming nothing of the group: neither its name, its messages nor its other members."""
+    assert response.status_code == 404, (where, response.status_code, response.content[:300])
+    body = response.content.decode(errors="replace")
+    if response.get("Content-Type", "").startswith(JSON):
+        assert response.json()["error"]["code"] == "not_found", where
+    names = (
+        FRIENDS,
+        FRIENDS_TEXT,
+        world.a.handle,
+        world.a.display_name,
+        world.c.handle,
+        world.c.display_name,
+    )
+    assert [n for n in names if n in body] == [], where
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["business", "member"])
+def test_a_group_the_business_account_is_in_is_not_part_of_its_team_inbox(who, api_for, private_media):
+    """A group's members write to the people in it: the business's team neither lists it, reads it, writes into
+    it as the business nor assigns it (404 naming nothing), and the business still reads it as a member."""
+    world = _world()
+    for person in (world.a, world.c):
+        Follow.objects.create(follower=world.business, followee=person)
+        Follow.objects.create(follower=person, followee=world.business)
+    friends = services.group_create(user=world.a, members=[world.business, world.c], name=FRIENDS)
+    services.message_send(sender=world.c, conversation=friends, text=FRIENDS_TEXT, client_id="f1")
+    caller = world.business if who == "business" else world.member
+    before = _state()
+    client = api_for(caller)
+    names = {**world.names("team"), "conversation_id": friends.pk, "member": world.member.handle}
+    for method, template, body, scope in MATRIX:
+        if scope == "team" and "{conversation_id}" in template:
+            url, response = _call(client, method, template, body, names)
+            _group_refused(response, world, (method, url))
+    for box in ("inbox", "requests"):
+        listed = client.get(f"/api/v1/teams/{world.business.handle}/conversations?box={box}")
+        assert listed.status_code == 200 and friends.pk not in [i["id"] for i in listed.json()["items"]]
+        assert FRIENDS not in listed.content.decode() and FRIENDS_TEXT not in listed.content.decode()
+    pages = _web(caller)
+    inbox_page = pages.get(f"/messages/teams/{world.business.handle}/")
+    assert inbox_page.status_code == 200 and FRIENDS not in inbox_page.content.decode()
+    for method, template in TEAM_PAGES[1:]:
+        url = template.format(**{**world.names(), "inbox_id": friends.pk})
+        response = getattr(pages, method)(
+            url, {"text": "x", "client_id": "w", "assignee": world.member.handle}
+        )
+        _group_refused(response, world, (method, url))
+    assert _state() == before
+    # the customer's conversation (a request: the business does not follow them) is the team's
+    requests = client.get(f"/api/v1/teams/{world.business.handle}/conversations?box=requests").json()["items"]
+    assert [i["id"] for i in requests] == [world.inbox.pk]
+    own = api_for(world.business).get(f"/api/v1/conversations/{friends.pk}/messages")
+    assert own.status_code == 200 and own.json()["items"][-1]["text"] == FRIENDS_TEXT
 
 
 @pytest.mark.django_db
