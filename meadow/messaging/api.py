@@ -655,8 +655,7 @@ def _team_message(request: HttpRequest, message) -> dict:
 
 
 def _team_participant(request: HttpRequest, handle: str, conversation_id: int):
-    business = selectors.team_business_get(member=request.user, handle=handle)
-    return business, selectors.participant_get(user=business, conversation_id=conversation_id)
+    return selectors.team_participant_get(member=request.user, handle=handle, conversation_id=conversation_id)
 
 
 @router.get("/teams/{handle}/conversations", response=responses({200: TeamConversationPage}), by_alias=True)
@@ -677,6 +676,7 @@ def team_conversations(
         cursor=cursor,
         limit=limit,
         assigned_to=request.user if assigned == "me" else None,
+        direct_only=True,
     )
     items = []
     for row in page["items"]:

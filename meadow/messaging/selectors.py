@@ -94,12 +94,14 @@ def conversations_for_user(
     limit: int | None = None,
     q: str = "",
     assigned_to: User | None = None,
+    direct_only: bool = False,
 ) -> dict[str, Any]:
     """One page of a box, latest activity first: ``inbox`` (accepted conversations and the requests one sent)
     or ``requests`` (first messages from people one does not follow). Each item is a ``Participant`` with
     ``conversation``, ``other`` (the other person), ``last_message`` and ``unread``; the number of queries does
     not grow with the page size. ``q`` keeps the conversations whose other person's name or handle, or one of
-    whose messages (not deleted for ``user``), contains it."""
+    whose messages (not deleted for ``user``), contains it. ``direct_only`` leaves groups out (the business
+    inbox: a business's team never sees the groups the business account is in)."""
     size = clamp_limit(limit)
     state = Participant.State.REQUEST if box == "requests" else Participant.State.INBOX
     qs = (
@@ -107,6 +109,8 @@ def conversations_for_user(
         .select_related("conversation", "conversation__assigned_to")
         .annotate(unread=_unread_expr())
     )
+    if direct_only:
+        qs = qs.filter(conversation__kind=Conversation.Kind.DIRECT)
     if assigned_to is not None:  # the business inbox's "Assigned to me": requests and inbox alike
         qs = qs.filter(conversation__assigned_to=assigned_to)
     else:
@@ -387,6 +391,18 @@ def team_business_get(*, member: User, handle: str) -> User:
     ):
         raise Http404
     return business
+
+
+def team_participant_get(*, member: User, handle: str, conversation_id: int) -> tuple[User, Participant]:
+    """THE access function of one business-inbox conversation: the business (see ``team_business_get``) and its
+    place in the conversation — a one-to-one conversation with a customer only. 404 for anyone outside the team,
+    and for a group the business account is in: its members wrote to the people in it, not to the business's
+    team."""
+    business = team_business_get(member=member, handle=handle)
+    participant = participant_get(user=business, conversation_id=conversation_id)
+    if participant.conversation.kind != Conversation.Kind.DIRECT:
+        raise Http404
+    return business, participant
 
 
 def team_members(*, business: User) -> list[TeamMember]:

@@ -313,7 +313,12 @@ def team_inbox(request: HttpRequest, handle: str) -> HttpResponse:
     business = selectors.team_business_get(member=request.user, handle=handle)
     box = "requests" if request.GET.get("box") == "requests" else "inbox"
     mine = request.GET.get("assigned") == "me"
-    kwargs = {"user": business, "box": box, "assigned_to": request.user if mine else None}
+    kwargs = {
+        "user": business,
+        "box": box,
+        "assigned_to": request.user if mine else None,
+        "direct_only": True,
+    }
     try:
         page = selectors.conversations_for_user(cursor=request.GET.get("cursor"), **kwargs)
     except DomainError:
@@ -334,8 +339,9 @@ def team_inbox(request: HttpRequest, handle: str) -> HttpResponse:
 
 @login_required
 def team_conversation(request: HttpRequest, handle: str, conversation_id: int) -> HttpResponse:
-    business = selectors.team_business_get(member=request.user, handle=handle)
-    participant = selectors.participant_get(user=business, conversation_id=conversation_id)
+    business, participant = selectors.team_participant_get(
+        member=request.user, handle=handle, conversation_id=conversation_id
+    )
     other = selectors.conversation_other(conversation=participant.conversation, user=business)
     items = selectors.messages_latest(participant=participant, limit=50)
     for item in items:
@@ -368,8 +374,9 @@ def _back_team(handle: str, conversation_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def team_send(request: HttpRequest, handle: str, conversation_id: int) -> HttpResponse:
-    business = selectors.team_business_get(member=request.user, handle=handle)
-    participant = selectors.participant_get(user=business, conversation_id=conversation_id)
+    business, participant = selectors.team_participant_get(
+        member=request.user, handle=handle, conversation_id=conversation_id
+    )
     _run(
         request,
         lambda: services.message_send(
@@ -386,8 +393,9 @@ def team_send(request: HttpRequest, handle: str, conversation_id: int) -> HttpRe
 @login_required
 @require_POST
 def team_assign(request: HttpRequest, handle: str, conversation_id: int) -> HttpResponse:
-    business = selectors.team_business_get(member=request.user, handle=handle)
-    participant = selectors.participant_get(user=business, conversation_id=conversation_id)
+    business, participant = selectors.team_participant_get(
+        member=request.user, handle=handle, conversation_id=conversation_id
+    )
     wanted = request.POST.get("assignee", "").lower()
     assignee = User.objects.filter(handle=wanted, is_active=True).first() if wanted else None
     if wanted and assignee is None:
