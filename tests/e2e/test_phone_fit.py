@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from meadow.enforcement.services import moderator_group_ensure
+from meadow.enforcement.ladder import type_for_category
+from meadow.enforcement.services import moderator_group_ensure, violation_record
+from meadow.notes.tests.factories import NoteFactory
 from tests.e2e.conftest import login
 from tests.factories import UserFactory
 
@@ -56,8 +58,24 @@ def test_the_moderator_console_fits_a_phone(page, live_server, shot):
         pytest.skip("the phone layout is the point")
     moderator = UserFactory(handle="fit_mod", is_staff=True)
     moderator.groups.add(moderator_group_ensure())
+    note = NoteFactory(body="加我薇信" + "lily1998" * 20)  # a long unbroken run in the evidence
+    violation = violation_record(
+        account=note.author,
+        type=type_for_category("redirect"),
+        category="redirect",
+        rule="redirect:vx",
+        evidence={"text": note.body, "field": "note", "hits": []},
+        target=note,
+    )
     login(page, live_server, moderator.handle)
-    for path in ("/admin/", "/admin/enforcement/", "/admin/enforcement/violation/"):
+    for path in (
+        "/admin/",
+        "/admin/enforcement/",
+        "/admin/enforcement/violation/",
+        f"/admin/enforcement/violation/{violation.pk}/change/",
+        "/admin/enforcement/reviewitem/",
+        "/admin/core/jobrun/",
+    ):
         response = page.goto(f"{live_server.url}{path}")
         assert response is not None and response.status == 200, path
         width = page.evaluate("document.documentElement.scrollWidth")
