@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from meadow.enforcement.ladder import type_for_category
 from meadow.enforcement.services import moderator_group_ensure, violation_record
 from meadow.notes.tests.factories import NoteFactory
-from tests.e2e.conftest import login
+from tests.e2e.conftest import PHONE, SHOTS, login
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.e2e
@@ -27,14 +27,28 @@ FITS = """(el) => {
 }"""
 
 
+@pytest.fixture
+def phone(browser):
+    """A 390 px phone (the layout is the point; the desktop has room for all of it)."""
+    context = browser.new_context(viewport=PHONE, locale="en-US", device_scale_factor=1)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def _shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}-phone.png"), full_page=True)
+
+
 def _language(page, live_server, code: str) -> None:
     page.context.add_cookies([{"name": "meadow_language", "value": code, "url": live_server.url}])
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_phone_search_placeholder_and_note_type_fit(page, live_server, shot, language):
-    if page.viewport_name != "phone":
-        pytest.skip("the phone layout is the point")
+def test_phone_search_placeholder_and_note_type_fit(phone, live_server, language):
+    page = phone
     user = UserFactory(handle=f"fit_{language.replace('-', '_')}")
     login(page, live_server, user.handle)
     _language(page, live_server, language)
@@ -42,7 +56,7 @@ def test_phone_search_placeholder_and_note_type_fit(page, live_server, shot, lan
     box = page.locator("header input[type=search]").first
     expect(box).to_be_visible()
     fit = box.evaluate(FITS)
-    shot(f"fit-search-{language}")
+    _shot(page, f"fit-search-{language}")
     assert fit["width"] <= fit["room"], fit
     page.goto(f"{live_server.url}/publish/")
     select = page.locator("#id_content_type")
@@ -50,12 +64,11 @@ def test_phone_search_placeholder_and_note_type_fit(page, live_server, shot, lan
         select.select_option(value)
         fit = select.evaluate(FITS)
         assert fit["width"] <= fit["room"], fit
-    shot(f"fit-composer-{language}")
+    _shot(page, f"fit-composer-{language}")
 
 
-def test_the_moderator_console_fits_a_phone(page, live_server, shot):
-    if page.viewport_name != "phone":
-        pytest.skip("the phone layout is the point")
+def test_the_moderator_console_fits_a_phone(phone, live_server):
+    page = phone
     moderator = UserFactory(handle="fit_mod", is_staff=True)
     moderator.groups.add(moderator_group_ensure())
     note = NoteFactory(body="加我薇信" + "lily1998" * 20)  # a long unbroken run in the evidence
@@ -79,5 +92,5 @@ def test_the_moderator_console_fits_a_phone(page, live_server, shot):
         response = page.goto(f"{live_server.url}{path}")
         assert response is not None and response.status == 200, path
         width = page.evaluate("document.documentElement.scrollWidth")
-        shot("fit-admin" + path.replace("/", "-").rstrip("-"))
+        _shot(page, "fit-admin" + path.replace("/", "-").rstrip("-"))
         assert width <= 390, (path, width)
