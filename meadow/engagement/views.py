@@ -206,13 +206,19 @@ def board_page(request: HttpRequest, board_id: int) -> HttpResponse:
     viewer = _viewer(request)
     board = selectors.board_get_for_viewer(viewer=viewer, board_id=board_id)
     page = selectors.board_notes(viewer=viewer, board=board, cursor=request.GET.get("cursor"))
+    is_owner = viewer is not None and viewer.pk == board.owner_id
     from meadow.notes.views import render_grid
 
     return render_grid(
         request,
         page,
         template="engagement/board.html",
-        context={"board": board, "is_owner": viewer is not None and viewer.pk == board.owner_id},
+        context={
+            "board": board,
+            "is_owner": is_owner,
+            # A board belongs to its owner's profile (the Saved tab): Me for the owner, no tab for anyone else.
+            "nav_section": "me" if is_owner else "",
+        },
     )
 
 

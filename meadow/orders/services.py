@@ -647,6 +647,36 @@ def _release_stock(*, order_id: int) -> None:
         Sku.objects.filter(pk=sku_id).update(stock=F("stock") + quantity)
 
 
+def _cart_restore(*, order_id: int, buyer_id: int) -> None:
+    """An unpaid order was cancelled (by the buyer at the payment step, or by the payment window closing): put
+    its items back in the buyer's cart, merged with what is there, each SKU only while it can still be bought and
+    at most what is in stock (after this order's stock came back) and the per-item maximum. A quantity already in
+    the cart never shrinks; a new row is not added to a full cart."""
+    lines = list(
+        OrderLine.objects.filter(order_id=order_id, sku__isnull=False)
+        .order_by("sku_id")
+        .values_list("sku_id", "quantity")
+    )
+    buyable = _purchasable([sku_id for sku_id, _q in lines])
+    if not buyable:
+        return
+    in_cart = dict(CartItem.objects.filter(user_id=buyer_id).values_list("sku_id", "quantity"))
+    rows = len(in_cart)
+    for sku_id, quantity in lines:
+        sku = buyable.get(sku_id)
+        if sku is None:
+            continue
+        have = in_cart.get(sku_id, 0)
+        wanted = max(have, min(have + quantity, sku.stock, QUANTITY_MAX))
+        if wanted <= have:
+            continue
+        if have:
+            CartItem.objects.filter(user_id=buyer_id, sku_id=sku_id).update(quantity=wanted)
+        elif rows < CART_ITEMS_MAX:
+            CartItem.objects.create(user_id=buyer_id, sku_id=sku_id, quantity=wanted)
+            rows += 1
+
+
 def _move(*, order: Order, to: str, sources: Iterable[str], **changes: Any) -> str:
     """Move ``order`` to ``to`` if it is in one of ``sources`` (conditional UPDATE); returns the state it left.
     Raises ``IllegalTransition`` naming the current state otherwise (also when a concurrent change won)."""
@@ -720,6 +750,8 @@ def order_cancel(*, order: Order, user: User, reason: str = "") -> Order:
             _refund_create(order=order, reason=Refund.Reason.CANCELLED)
         else:
             _payments_close_unconfirmed(order_id=order.pk)
+            if role == "buyer":
+                _cart_restore(order_id=order.pk, buyer_id=order.buyer_id)
         other = order.shop.owner if role == "buyer" else order.buyer
         _notify(recipient=other, order=order, code="order.cancelled")
     return order
@@ -825,6 +857,8 @@ def order_expire(*, order_id: int) -> bool:
         if changed:
             _release_stock(order_id=order_id)
             _payments_close_unconfirmed(order_id=order_id)
+            buyer_id = Order.objects.values_list("buyer_id", flat=True).get(pk=order_id)
+            _cart_restore(order_id=order_id, buyer_id=buyer_id)
     return bool(changed)
 
 

@@ -21,7 +21,6 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("/publish", "publish"),
     ("/topics/", "home"),
     ("/notes/", "home"),
-    ("/boards/", "home"),
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -195,3 +196,58 @@ def test_publishing_a_note_notifies_its_mentions(
     with django_capture_on_commit_callbacks(execute=True):
         note_publish(author=user, title="Lunch", body="With @mentioned_friend today", images=[jpeg()])
     assert Notification.objects.get(recipient=friend).kind == "mention"
+
+
+def _followed_by(user, count):
+    fans = [UserFactory(display_name=f"Follower {i:02d}") for i in range(count)]
+    for fan in fans:
+        notification_create(recipient=user, kind="follow", actor=fan)
+    return fans
+
+
+def test_the_api_pages_past_the_first_page_of_notifications(api_for, user):
+    # A real ordering key (microseconds now, not a small test number) must fit in a keyset cursor.
+    _followed_by(user, 25)
+    first = api_for(user).get("/api/v1/notifications?limit=20")
+    assert first.status_code == 200 and len(first.json()["items"]) == 20
+    cursor = first.json()["next_cursor"]
+    assert cursor
+    second = api_for(user).get(f"/api/v1/notifications?limit=20&cursor={cursor}")
+    assert second.status_code == 200, second.content
+    assert len(second.json()["items"]) == 5 and second.json()["next_cursor"] is None
+    ids = [n["id"] for n in first.json()["items"] + second.json()["items"]]
+    assert len(set(ids)) == 25
+
+
+def test_the_notification_centre_more_link_opens_the_next_page(client, user):
+    _followed_by(user, 25)
+    client.force_login(user)
+    page = client.get("/notifications/?bucket=followers")
+    assert page.status_code == 200
+    html = page.content.decode()
+
+    more = re.search(r'href="(\?bucket=followers&(?:amp;)?cursor=[^"]+)"', html)
+    assert more, "no More link"
+    shown = set(re.findall(r"Follower \d\d", html))
+    second = client.get("/notifications/" + more.group(1).replace("&amp;", "&"))
+    assert second.status_code == 200
+    rest = set(re.findall(r"Follower \d\d", second.content.decode()))
+    assert len(shown) == 20 and len(rest) == 5 and not shown & rest
+
+
+def test_old_ordering_keys_are_rescaled_into_the_cursor_range(user):
+    import importlib
+
+    from django.apps import apps as global_apps
+
+    fans = _followed_by(user, 3)
+    old = [1_840_000_000_000_000_000 + i * 1024 for i in range(3)]  # the former microseconds × 1024 keys
+    for fan, key in zip(fans, old, strict=True):
+        Notification.objects.filter(recipient=user, actor=fan).update(sort_key=key)
+    migration = importlib.import_module("meadow.notifications.migrations.0006_sort_key_in_cursor_range")
+    migration.rescale_sort_keys(global_apps, None)
+    keys = list(
+        Notification.objects.filter(recipient=user).order_by("-sort_key").values_list("actor", "sort_key")
+    )
+    assert [a for a, _ in keys] == [f.pk for f in reversed(fans)]
+    assert all(k < 10**18 for _, k in keys)

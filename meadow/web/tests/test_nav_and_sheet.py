@@ -66,3 +66,20 @@ def test_following_from_a_note_sheet_sends_no_count_the_page_lacks(client):
     # on the profile page the count is there and follows along
     profile = client.post(f"/@{author.handle}/follow/", {"action": "unfollow"}, HTTP_HX_REQUEST="true")
     assert '<span id="followers-count" hx-swap-oob="true">0</span>' in profile.content.decode()
+
+
+def test_a_board_page_highlights_me_for_its_owner_not_discover(client):
+    from django.urls import reverse
+
+    from meadow.engagement.services import board_create
+
+    owner = UserFactory()
+    board = board_create(owner=owner, name="Kopi spots")
+    client.force_login(owner)
+    html = client.get(f"/boards/{board.pk}/").content.decode()
+    assert [href for _c, href in _active_rail(html)] == [reverse("web:me")]
+    assert re.findall(r'class="tabbar-link active"[^>]*href="([^"]+)"', html) == [reverse("web:me")]
+    # Someone else's board is part of its owner's profile, as the profile itself: no tab is the current one.
+    client.force_login(UserFactory())
+    html = client.get(f"/boards/{board.pk}/").content.decode()
+    assert _active_rail(html) == []
