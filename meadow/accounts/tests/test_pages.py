@@ -385,7 +385,7 @@ def test_taken_handle_error_is_translated_on_the_edit_page(language):
 def test_accept_language_header_picks_chinese():
     response = Client().post("/signup/", {"step": "phone", "phone": "12345"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert BAD_PHONE["zh-hans"] in page_text(response)
-    assert '<html lang="zh-hans">' in response.content.decode()
+    assert '<html lang="zh-hans" ' in response.content.decode()
 
 
 # --- every nav page, every language ------------------------------------------------------------------------------
@@ -419,7 +419,7 @@ def test_every_nav_page_renders_in_every_language(language, who):
     for url in pages:
         response = client.get(url.format(handle=user.handle), follow=True)
         assert response.status_code == 200, (url, response.status_code)
-        assert f'<html lang="{language}">' in response.content.decode(), url
+        assert f'<html lang="{language}" ' in response.content.decode(), url
 
 
 # --- every error at once, resend code (issue #23 finding 14) ------------------------------------------------------
