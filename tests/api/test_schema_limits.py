@@ -295,3 +295,124 @@ def test_a_blank_display_name_at_sign_up_is_the_handle(db, anon):
     )
     assert response.status_code == 201, response.content
     assert User.objects.get(handle="blank_name").display_name == "blank_name"
+
+
+def _hashtag_item(openapi: dict, component: str) -> dict:
+    prop = _body(openapi, component)["hashtags"]
+    array = next(branch for branch in prop.get("anyOf", [prop]) if branch.get("type") == "array")
+    return array["items"]
+
+
+HASHTAG_SAMPLES = [
+    "",
+    "travel",
+    "#travel",
+    "KL美食",
+    "ＫＬ美食",
+    "café",
+    "cafe\u0301",
+    "a" * 30,
+    "#" + "a" * 30,
+    "a" * 31,
+    "太" * 30,
+    "太" * 31,
+    "no spaces!",
+    " travel",
+    "Nasi Lemak",
+    " nasi  lemak ",
+    "   ",
+    "# travel",
+    " #travel",
+    "a b" * 10 + "c",
+    "a b" * 10 + "cd",
+    "\ttravel",
+    "travel\u3000",
+    "travel\n",
+    "_travel",
+    "-",
+    "##travel",
+    "a_b·c-d",
+    "½",
+    "ß" * 30,
+    "\ufdfa" * 30,
+    "tag#",
+]
+
+
+@pytest.mark.django_db
+def test_a_hashtag_is_what_the_schema_pattern_says(openapi, api_for, user):
+    """PATCH/POST /notes' ``hashtags`` items carry HASHTAG_PATTERN (notes' one rule, HASHTAG_NAME_MAX in it), and
+    the service takes exactly the tags the schema's validator (ECMA 262, jsonschema_rs) allows: before, it
+    judged a tag after normalising it, so the schema (any text) let "no spaces!" or 31 letters through."""
+    import jsonschema_rs
+
+    from meadow.core.errors import ValidationFailed
+    from meadow.notes.models import HASHTAG_NAME_MAX, HASHTAG_PATTERN, Hashtag
+    from meadow.notes.services import hashtags_collect
+    from meadow.notes.tests.factories import NoteFactory
+
+    assert str(HASHTAG_NAME_MAX - 1) in HASHTAG_PATTERN
+    item = _hashtag_item(openapi, "NotePatch")
+    assert item == {"type": "string", "pattern": HASHTAG_PATTERN}
+    form = openapi["paths"]["/api/v1/notes"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    form_items = form["schema"]["properties"]["hashtags"]["items"]
+    assert form_items["pattern"] == HASHTAG_PATTERN
+    validator = jsonschema_rs.validator_for(item)
+    allowed = 0
+    for tag in HASHTAG_SAMPLES:
+        try:
+            names = hashtags_collect(body="", given=[tag])
+            accepted = True
+        except ValidationFailed as refusal:
+            assert refusal.code == "bad_hashtag" and refusal.field == "hashtags", tag
+            accepted = False
+        assert accepted == validator.is_valid(tag), tag
+        if accepted and tag.strip():
+            allowed += 1
+            ((name, display),) = names
+            assert (
+                name
+                and display
+                and len(name) <= HASHTAG_NAME_MAX * 4
+                and len(display) <= HASHTAG_NAME_MAX * 4
+            )
+    assert allowed >= 10
+
+    note = NoteFactory(author=user)
+    client = api_for(user)
+    refused = client.patch(f"/api/v1/notes/{note.pk}", {"hashtags": ["a" * 31]}, "application/json")
+    assert _error(refused, 400, "hashtags")["code"] == "bad_hashtag"
+    assert not Hashtag.objects.filter(name="a" * 31).exists()
+    ok = client.patch(
+        f"/api/v1/notes/{note.pk}", {"hashtags": ["#" + "a" * 30, "ＫＬ美食"]}, "application/json"
+    )
+    assert ok.status_code == 200, ok.content
+    assert sorted(ok.json()["hashtags"]) == sorted(["a" * 30, "KL美食"])
+
+
+@pytest.mark.django_db
+def test_product_images_state_how_many_parts_one_request_takes(openapi, api_for, user):
+    """POST /products/{id}/images: ``images`` is 1 to MAX_PRODUCT_IMAGES parts (the service's constant). Before,
+    the schema allowed an empty array, which multipart sends as no part at all and the server refuses."""
+    from meadow.notes.tests.factories import jpeg
+    from meadow.orders.tests.factories import make_shop, make_sku
+    from meadow.store.models import MAX_PRODUCT_IMAGES, ProductImage
+
+    body = _operation_body(openapi, "/api/v1/products/{product_id}/images", "post", "multipart/form-data")
+    images = body["schema"]["properties"]["images"]
+    assert (images["minItems"], images["maxItems"]) == (1, MAX_PRODUCT_IMAGES)
+    assert body["schema"]["required"] == ["images"]
+
+    user.is_verified_enterprise = True
+    user.save(update_fields=["is_verified_enterprise"])
+    product = make_sku(shop=make_shop(owner=user)).product
+    client = api_for(user)
+    url = f"/api/v1/products/{product.pk}/images"
+    before = ProductImage.objects.filter(product=product).count()
+    assert _error(client.post(url, {}), 400, "images")
+    too_many = [jpeg(f"p{i}.jpg") for i in range(MAX_PRODUCT_IMAGES + 1)]
+    assert _error(client.post(url, {"images": too_many}), 400, "images")["code"] == "too_many_images"
+    assert ProductImage.objects.filter(product=product).count() == before
+    ok = client.post(url, {"images": [jpeg("one.jpg")]})
+    assert ok.status_code == 200, ok.content
+    assert ProductImage.objects.filter(product=product).count() == before + 1
