@@ -416,3 +416,72 @@ def test_product_images_state_how_many_parts_one_request_takes(openapi, api_for,
     ok = client.post(url, {"images": [jpeg("one.jpg")]})
     assert ok.status_code == 200, ok.content
     assert ProductImage.objects.filter(product=product).count() == before + 1
+
+
+@pytest.mark.django_db
+def test_message_images_state_media_types_counts_and_the_scanners_refusal(openapi, api_for, private_media):
+    """POST /conversations/{id}/messages/images states what the service reads, as the notes and product uploads
+    do: each part one of ACCEPTED_MEDIA_TYPES, 1 to MEADOW_MESSAGE_IMAGES_MAX parts. What the scanner finds in an
+    image (a QR code leading off Meadow) is a state of the data: the contract expects 400 with ``image_refused``,
+    and refusal_code_problem lets exactly that through."""
+    from django.conf import settings
+
+    from meadow.accounts.models import Follow
+    from meadow.core.images import ACCEPTED_MEDIA_TYPES
+    from meadow.messaging import services
+    from meadow.messaging.models import Message
+    from meadow.moderation.tests import imagegen
+    from meadow.notes.tests.factories import jpeg
+    from tests.api.test_schemathesis import STATE_REFUSALS, refusal_code_problem
+    from tests.factories import UserFactory
+
+    path = "/api/v1/conversations/{conversation_id}/messages/images"
+    body = _operation_body(openapi, path, "post", "multipart/form-data")
+    assert body["encoding"]["images"]["contentType"] == ", ".join(ACCEPTED_MEDIA_TYPES)
+    images = body["schema"]["properties"]["images"]
+    assert (images["minItems"], images["maxItems"]) == (1, settings.MEADOW_MESSAGE_IMAGES_MAX)
+
+    a, b = UserFactory(), UserFactory()
+    Follow.objects.create(follower=a, followee=b)
+    Follow.objects.create(follower=b, followee=a)
+    conversation, _ = services.conversation_open(user=a, other=b)
+    url = path.format(conversation_id=conversation.pk)
+    client = api_for(a)
+    too_many = [jpeg(f"p{i}.jpg") for i in range(settings.MEADOW_MESSAGE_IMAGES_MAX + 1)]
+    refused = client.post(url, {"client_id": "many", "images": too_many})
+    assert _error(refused, 400, "images")["code"] == "too_many_images"
+    qr = imagegen.encode(imagegen.qr("https://wa.me/60123456789"))
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    scanned = client.post(url, {"client_id": "qr", "images": [SimpleUploadedFile("qr.png", qr, "image/png")]})
+    assert _error(scanned, 400, "images")["code"] == "image_refused"
+    assert not Message.objects.exists()
+    label = f"POST {path}"
+    assert "image_refused" in STATE_REFUSALS[label].codes
+    assert refusal_code_problem(label, positive=True, status_code=400, body=scanned.content) is None
+    assert refusal_code_problem(label, positive=True, status_code=400, body=refused.content) is not None
+
+
+@pytest.mark.django_db
+def test_a_licence_that_is_not_its_format_is_a_state_refusal(api_for, user, private_media):
+    """POST /business/verification: the schema states the licence's media types; bytes labelled application/pdf
+    that are no PDF (what schemathesis' coverage phase sends) are refused with bad_file or bad_file_type, the
+    codes STATE_REFUSALS names, so the contract's data checks run for this operation again; a refusal for
+    another cause still fails refusal_has_its_code."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from meadow.business.tests.test_verification import FORM
+    from tests.api.test_schemathesis import STATE_REFUSALS, refusal_code_problem
+
+    label = "POST /api/v1/business/verification"
+    client = api_for(user)
+    url = "/api/v1/business/verification"
+    for content in (b"%%EOF", b"GIF89a\x01\x00\x01\x00"):
+        fake = SimpleUploadedFile("licence.pdf", content, "application/pdf")
+        refused = client.post(url, {**FORM, "licence": fake})
+        code = _error(refused, 400, "licence")["code"]
+        assert code in STATE_REFUSALS[label].codes, code
+        assert refusal_code_problem(label, positive=True, status_code=400, body=refused.content) is None
+    blank = client.post(url, {**FORM, "company_name": " ", "licence": SimpleUploadedFile("l.pdf", b"%%EOF")})
+    assert blank.status_code == 400
+    assert refusal_code_problem(label, positive=True, status_code=400, body=blank.content) is not None
