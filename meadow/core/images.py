@@ -26,19 +26,20 @@ ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "HEIF", "HEIC", "MPO"}
 ACCEPTED_MEDIA_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic")
 
 
-def image_upload_openapi(*fields: str) -> dict:
+def image_upload_openapi(*fields: str, counts: dict[str, tuple[int, int]] | None = None) -> dict:
     """``openapi_extra`` for an operation whose multipart ``fields`` are images: each part is one of
-    ACCEPTED_MEDIA_TYPES, read from its content (a file that is no image we can read answers 400 ``bad_image``)."""
+    ACCEPTED_MEDIA_TYPES, read from its content (a file that is no image we can read answers 400 ``bad_image``).
+    ``counts`` states, for a repeated field, how many parts one request takes (``minItems``, ``maxItems``: pass
+    the service's constant); a field sent with no part at all is refused before the service."""
     content_type = ", ".join(ACCEPTED_MEDIA_TYPES)
-    return {
-        "requestBody": {
-            "content": {
-                "multipart/form-data": {
-                    "encoding": {field: {"contentType": content_type} for field in fields}
-                }
+    body: dict = {"encoding": {field: {"contentType": content_type} for field in fields}}
+    if counts:
+        body["schema"] = {
+            "properties": {
+                field: {"minItems": low, "maxItems": high} for field, (low, high) in counts.items()
             }
         }
-    }
+    return {"requestBody": {"content": {"multipart/form-data": body}}}
 
 
 @dataclass

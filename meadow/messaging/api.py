@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Annotated, Literal
 
+from django.conf import settings
 from django.http import FileResponse, Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status, UploadedFile
@@ -15,6 +16,7 @@ from pydantic import Field, StrictBool
 from meadow.accounts.models import User
 from meadow.core.errors import NotFound
 from meadow.core.http import ModerationErrorOut, responses, token_or_session
+from meadow.core.images import image_upload_openapi
 from meadow.core.pagination import PageCursor, PageLimit
 from meadow.core.schema import JSONId, JSONInt, Limits, NonBlankText, Text
 from meadow.core.storage import private_storage
@@ -348,6 +350,8 @@ class ImageSendForm(Schema):
 @router.post(
     "/conversations/{conversation_id}/messages/images",
     response=responses({201: MessageOut, 200: MessageOut, 400: ModerationErrorOut}),
+    # The media types the service reads, and 1 to MEADOW_MESSAGE_IMAGES_MAX parts (the setting, read at start).
+    openapi_extra=image_upload_openapi("images", counts={"images": (1, settings.MEADOW_MESSAGE_IMAGES_MAX)}),
 )
 def message_send_images(
     request: HttpRequest,

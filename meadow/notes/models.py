@@ -21,6 +21,16 @@ IMAGES_MAX = 18
 ALT_MAX = 250  # characters of an image description
 HASHTAGS_MAX = 10
 HASHTAG_NAME_MAX = 30
+# A hashtag given in a list (the API's ``hashtags``), exactly as the service accepts it and the API schema states
+# it: an optional '#', then a letter, digit or mark and up to HASHTAG_NAME_MAX - 1 more letters, digits, marks,
+# '_', '·' or '-' (HASHTAG_NAME_MAX in all, not counting the '#'), with plain spaces anywhere but after the '#'
+# (the name drops them: "Nasi Lemak" is #NasiLemak); or only spaces (ignored). ECMA 262 (the schema's dialect)
+# and the ``regex`` module read it alike.
+_TAG_START = r"[\p{L}\p{N}\p{M}]"
+_TAG_CHAR = r"[\p{L}\p{N}\p{M}_·\-]"
+HASHTAG_PATTERN = rf"^ *(?:#?{_TAG_START}(?: *{_TAG_CHAR}){{0,{HASHTAG_NAME_MAX - 1}}} *)?(?![\s\S])"
+# The longest stored name or display name (the columns' max_length): normalisation (NFKC) can lengthen a tag.
+HASHTAG_STORED_MAX = HASHTAG_NAME_MAX * 4
 LOCATION_NAME_MAX = 80
 
 
@@ -63,8 +73,8 @@ class Hashtag(models.Model):
     """A topic (#话题). ``name`` is normalised (NFKC, case-folded, simplified Chinese) so #KL美食, #kl美食 and
     #ＫＬ美食 are one topic; ``display_name`` is how it was first written."""
 
-    name = models.CharField(_("name"), max_length=HASHTAG_NAME_MAX * 4, unique=True)
-    display_name = models.CharField(_("display name"), max_length=HASHTAG_NAME_MAX * 4)
+    name = models.CharField(_("name"), max_length=HASHTAG_STORED_MAX, unique=True)
+    display_name = models.CharField(_("display name"), max_length=HASHTAG_STORED_MAX)
     use_count = models.PositiveIntegerField(_("published notes"), default=0)
     created_at = models.DateTimeField(default=timezone.now)
     categories: models.ManyToManyField[InterestCategory, HashtagCategory] = models.ManyToManyField(

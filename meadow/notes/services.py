@@ -22,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import regex
 from django.db import models, transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -39,6 +40,8 @@ from meadow.notes.models import (
     ALT_MAX,
     BODY_MAX,
     HASHTAG_NAME_MAX,
+    HASHTAG_PATTERN,
+    HASHTAG_STORED_MAX,
     HASHTAGS_MAX,
     IMAGES_MAX,
     LOCATION_NAME_MAX,
@@ -118,22 +121,45 @@ def note_validate_alts(*, alts: Sequence[str | None], count: int) -> list[str]:
     return cleaned
 
 
+_GIVEN_HASHTAG = regex.compile(HASHTAG_PATTERN)
+
+
+def _bad_hashtag(raw: str, *, field: str) -> ValidationFailed:
+    return ValidationFailed(
+        _("“%(tag)s” is not a valid hashtag (letters and digits, at most %(max)d characters).")
+        % {"tag": str(raw)[:40], "max": HASHTAG_NAME_MAX},
+        field=field,
+        code="bad_hashtag",
+    )
+
+
+def _hashtag_name(raw: str) -> str:
+    """The stored name of a tag already judged valid: its normal form, keeping only the characters a name may
+    hold (NFKC can turn one into punctuation: "½" becomes "1⁄2"), cut to the column's length."""
+    name = "".join(char for char in normalize_hashtag(raw) if is_valid_hashtag(char))
+    return (name or raw.strip().lstrip("#").casefold())[:HASHTAG_STORED_MAX]
+
+
 def hashtags_collect(*, body: str, given: Iterable[str] = ()) -> list[tuple[str, str]]:
     """The note's topics as ``(normalised name, display name)``: the union of the body's ``#tags`` and the
-    list given, deduplicated after normalisation, in order. At most 10 (the union counts)."""
+    list given, deduplicated after normalisation, in order. At most 10 (the union counts).
+
+    A tag given in the list is judged as written, by ``HASHTAG_PATTERN`` (what the API schema states; a blank
+    one is ignored); a ``#tag`` in the body by its normal form, at most HASHTAG_NAME_MAX characters (field
+    ``body``: a rule inside free text, which no schema keyword states)."""
     found: dict[str, str] = {}
-    for raw in [*parse_hashtags(body), *given]:
-        if raw is None or not str(raw).strip():
-            continue
-        name = normalize_hashtag(str(raw))
+    for raw in parse_hashtags(body):
+        name = normalize_hashtag(raw)
         if not is_valid_hashtag(name) or visible_length(name) > HASHTAG_NAME_MAX:
-            raise ValidationFailed(
-                _("“%(tag)s” is not a valid hashtag (letters and digits, at most %(max)d characters).")
-                % {"tag": str(raw)[:40], "max": HASHTAG_NAME_MAX},
-                field="hashtags",
-                code="bad_hashtag",
-            )
-        found.setdefault(name, display_hashtag(str(raw)))
+            raise _bad_hashtag(raw, field="body")
+        found.setdefault(name[:HASHTAG_STORED_MAX], display_hashtag(raw)[:HASHTAG_STORED_MAX])
+    for raw in given:
+        if raw is None:
+            continue
+        if not _GIVEN_HASHTAG.match(str(raw)):
+            raise _bad_hashtag(raw, field="hashtags")
+        if str(raw).strip():
+            found.setdefault(_hashtag_name(str(raw)), display_hashtag(str(raw))[:HASHTAG_STORED_MAX])
     if len(found) > HASHTAGS_MAX:
         raise ValidationFailed(
             _(

@@ -23,7 +23,7 @@ from meadow.core.http import (
 from meadow.core.schema import Limits, Text
 from meadow.notes import selectors
 from meadow.notes.api import NoteOut, _own_note, note_out
-from meadow.notes.models import ALT_MAX, BODY_MAX, LOCATION_NAME_MAX, TITLE_MAX
+from meadow.notes.models import ALT_MAX, BODY_MAX, HASHTAG_PATTERN, LOCATION_NAME_MAX, TITLE_MAX
 from meadow.publishing import services
 
 VisibilityIn = Literal["public", "followers", "private"]
@@ -34,6 +34,8 @@ class PublishedNoteOut(NoteOut):
     moderation: ModerationOut
 
 
+# One tag of ``hashtags``, as the service judges it (notes' HASHTAG_PATTERN; the body's #tags count too).
+HashtagIn = Annotated[str, Limits(pattern=HASHTAG_PATTERN)]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 
@@ -41,7 +43,7 @@ Longitude = Annotated[float, Field(ge=-180, le=180)]
 class NoteForm(Schema):
     title: Annotated[Text, Limits(max_length=TITLE_MAX)] = ""
     body: Annotated[Text, Limits(max_length=BODY_MAX)] = ""
-    hashtags: list[Text] = Field(default_factory=list, max_length=64)
+    hashtags: list[HashtagIn] = Field(default_factory=list, max_length=64)
     visibility: VisibilityIn = "public"
     content_type: ContentTypeIn = "daily_life"
     location_name: Annotated[Text, Limits(max_length=LOCATION_NAME_MAX)] = ""
@@ -109,7 +111,7 @@ class NotePatch(Schema):
 
     title: Annotated[Text, Limits(max_length=TITLE_MAX)] | None = None
     body: Annotated[Text, Limits(max_length=BODY_MAX)] | None = None
-    hashtags: list[Text] | None = Field(default=None, max_length=64)
+    hashtags: list[HashtagIn] | None = Field(default=None, max_length=64)
     visibility: VisibilityIn | None = None
     content_type: ContentTypeIn | None = None
     location_name: Annotated[Text, Limits(max_length=LOCATION_NAME_MAX)] | None = None

@@ -83,7 +83,7 @@ def compose(request: HttpRequest) -> HttpResponse:
         values = {
             "title": data.get("title", ""),
             "body": data.get("body", ""),
-            "hashtags": [t for t in data.getlist("hashtags") if t.strip()],
+            "hashtags": [t.strip() for t in data.getlist("hashtags") if t.strip()],
             "visibility": data.get("visibility", Note.Visibility.PUBLIC),
             "content_type": data.get("content_type", Note.ContentType.DAILY_LIFE),
             "location_name": data.get("location_name", ""),

@@ -19,7 +19,7 @@ from meadow.core.schema import NO_NUL_PATTERN, JSONCount, JSONId, JSONInt, Limit
 from meadow.notes import selectors as note_selectors
 from meadow.notes.api import NotePage, note_out
 from meadow.store import selectors, services
-from meadow.store.models import TITLE_MAX, Product, Shop
+from meadow.store.models import MAX_PRODUCT_IMAGES, TITLE_MAX, Product, Shop
 
 router = Router(tags=["store"])
 
@@ -387,7 +387,7 @@ def product_patch(request: HttpRequest, product_id: int, payload: ProductPatch):
     "/products/{product_id}/images",
     response=responses({200: ProductOut}),
     auth=token_or_session,
-    openapi_extra=image_upload_openapi("images"),
+    openapi_extra=image_upload_openapi("images", counts={"images": (1, MAX_PRODUCT_IMAGES)}),
 )
 def product_images_add(request: HttpRequest, product_id: int, images: File[list[UploadedFile]]):
     """Add images (repeated ``images`` parts; JPEG/PNG/WebP/HEIC, re-encoded, metadata stripped; ≤ 9)."""

@@ -295,3 +295,193 @@ def test_a_blank_display_name_at_sign_up_is_the_handle(db, anon):
     )
     assert response.status_code == 201, response.content
     assert User.objects.get(handle="blank_name").display_name == "blank_name"
+
+
+def _hashtag_item(openapi: dict, component: str) -> dict:
+    prop = _body(openapi, component)["hashtags"]
+    array = next(branch for branch in prop.get("anyOf", [prop]) if branch.get("type") == "array")
+    return array["items"]
+
+
+HASHTAG_SAMPLES = [
+    "",
+    "travel",
+    "#travel",
+    "KL美食",
+    "ＫＬ美食",
+    "café",
+    "cafe\u0301",
+    "a" * 30,
+    "#" + "a" * 30,
+    "a" * 31,
+    "太" * 30,
+    "太" * 31,
+    "no spaces!",
+    " travel",
+    "Nasi Lemak",
+    " nasi  lemak ",
+    "   ",
+    "# travel",
+    " #travel",
+    "a b" * 10 + "c",
+    "a b" * 10 + "cd",
+    "\ttravel",
+    "travel\u3000",
+    "travel\n",
+    "_travel",
+    "-",
+    "##travel",
+    "a_b·c-d",
+    "½",
+    "ß" * 30,
+    "\ufdfa" * 30,
+    "tag#",
+]
+
+
+@pytest.mark.django_db
+def test_a_hashtag_is_what_the_schema_pattern_says(openapi, api_for, user):
+    """PATCH/POST /notes' ``hashtags`` items carry HASHTAG_PATTERN (notes' one rule, HASHTAG_NAME_MAX in it), and
+    the service takes exactly the tags the schema's validator (ECMA 262, jsonschema_rs) allows: before, it
+    judged a tag after normalising it, so the schema (any text) let "no spaces!" or 31 letters through."""
+    import jsonschema_rs
+
+    from meadow.core.errors import ValidationFailed
+    from meadow.notes.models import HASHTAG_NAME_MAX, HASHTAG_PATTERN, Hashtag
+    from meadow.notes.services import hashtags_collect
+    from meadow.notes.tests.factories import NoteFactory
+
+    assert str(HASHTAG_NAME_MAX - 1) in HASHTAG_PATTERN
+    item = _hashtag_item(openapi, "NotePatch")
+    assert item == {"type": "string", "pattern": HASHTAG_PATTERN}
+    form = openapi["paths"]["/api/v1/notes"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    form_items = form["schema"]["properties"]["hashtags"]["items"]
+    assert form_items["pattern"] == HASHTAG_PATTERN
+    validator = jsonschema_rs.validator_for(item)
+    allowed = 0
+    for tag in HASHTAG_SAMPLES:
+        try:
+            names = hashtags_collect(body="", given=[tag])
+            accepted = True
+        except ValidationFailed as refusal:
+            assert refusal.code == "bad_hashtag" and refusal.field == "hashtags", tag
+            accepted = False
+        assert accepted == validator.is_valid(tag), tag
+        if accepted and tag.strip():
+            allowed += 1
+            ((name, display),) = names
+            assert (
+                name
+                and display
+                and len(name) <= HASHTAG_NAME_MAX * 4
+                and len(display) <= HASHTAG_NAME_MAX * 4
+            )
+    assert allowed >= 10
+
+    note = NoteFactory(author=user)
+    client = api_for(user)
+    refused = client.patch(f"/api/v1/notes/{note.pk}", {"hashtags": ["a" * 31]}, "application/json")
+    assert _error(refused, 400, "hashtags")["code"] == "bad_hashtag"
+    assert not Hashtag.objects.filter(name="a" * 31).exists()
+    ok = client.patch(
+        f"/api/v1/notes/{note.pk}", {"hashtags": ["#" + "a" * 30, "ＫＬ美食"]}, "application/json"
+    )
+    assert ok.status_code == 200, ok.content
+    assert sorted(ok.json()["hashtags"]) == sorted(["a" * 30, "KL美食"])
+
+
+@pytest.mark.django_db
+def test_product_images_state_how_many_parts_one_request_takes(openapi, api_for, user):
+    """POST /products/{id}/images: ``images`` is 1 to MAX_PRODUCT_IMAGES parts (the service's constant). Before,
+    the schema allowed an empty array, which multipart sends as no part at all and the server refuses."""
+    from meadow.notes.tests.factories import jpeg
+    from meadow.orders.tests.factories import make_shop, make_sku
+    from meadow.store.models import MAX_PRODUCT_IMAGES, ProductImage
+
+    body = _operation_body(openapi, "/api/v1/products/{product_id}/images", "post", "multipart/form-data")
+    images = body["schema"]["properties"]["images"]
+    assert (images["minItems"], images["maxItems"]) == (1, MAX_PRODUCT_IMAGES)
+    assert body["schema"]["required"] == ["images"]
+
+    user.is_verified_enterprise = True
+    user.save(update_fields=["is_verified_enterprise"])
+    product = make_sku(shop=make_shop(owner=user)).product
+    client = api_for(user)
+    url = f"/api/v1/products/{product.pk}/images"
+    before = ProductImage.objects.filter(product=product).count()
+    assert _error(client.post(url, {}), 400, "images")
+    too_many = [jpeg(f"p{i}.jpg") for i in range(MAX_PRODUCT_IMAGES + 1)]
+    assert _error(client.post(url, {"images": too_many}), 400, "images")["code"] == "too_many_images"
+    assert ProductImage.objects.filter(product=product).count() == before
+    ok = client.post(url, {"images": [jpeg("one.jpg")]})
+    assert ok.status_code == 200, ok.content
+    assert ProductImage.objects.filter(product=product).count() == before + 1
+
+
+@pytest.mark.django_db
+def test_message_images_state_media_types_counts_and_the_scanners_refusal(openapi, api_for, private_media):
+    """POST /conversations/{id}/messages/images states what the service reads, as the notes and product uploads
+    do: each part one of ACCEPTED_MEDIA_TYPES, 1 to MEADOW_MESSAGE_IMAGES_MAX parts. What the scanner finds in an
+    image (a QR code leading off Meadow) is a state of the data: the contract expects 400 with ``image_refused``,
+    and refusal_code_problem lets exactly that through."""
+    from django.conf import settings
+
+    from meadow.accounts.models import Follow
+    from meadow.core.images import ACCEPTED_MEDIA_TYPES
+    from meadow.messaging import services
+    from meadow.messaging.models import Message
+    from meadow.moderation.tests import imagegen
+    from meadow.notes.tests.factories import jpeg
+    from tests.api.test_schemathesis import STATE_REFUSALS, refusal_code_problem
+    from tests.factories import UserFactory
+
+    path = "/api/v1/conversations/{conversation_id}/messages/images"
+    body = _operation_body(openapi, path, "post", "multipart/form-data")
+    assert body["encoding"]["images"]["contentType"] == ", ".join(ACCEPTED_MEDIA_TYPES)
+    images = body["schema"]["properties"]["images"]
+    assert (images["minItems"], images["maxItems"]) == (1, settings.MEADOW_MESSAGE_IMAGES_MAX)
+
+    a, b = UserFactory(), UserFactory()
+    Follow.objects.create(follower=a, followee=b)
+    Follow.objects.create(follower=b, followee=a)
+    conversation, _ = services.conversation_open(user=a, other=b)
+    url = path.format(conversation_id=conversation.pk)
+    client = api_for(a)
+    too_many = [jpeg(f"p{i}.jpg") for i in range(settings.MEADOW_MESSAGE_IMAGES_MAX + 1)]
+    refused = client.post(url, {"client_id": "many", "images": too_many})
+    assert _error(refused, 400, "images")["code"] == "too_many_images"
+    qr = imagegen.encode(imagegen.qr("https://wa.me/60123456789"))
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    scanned = client.post(url, {"client_id": "qr", "images": [SimpleUploadedFile("qr.png", qr, "image/png")]})
+    assert _error(scanned, 400, "images")["code"] == "image_refused"
+    assert not Message.objects.exists()
+    label = f"POST {path}"
+    assert "image_refused" in STATE_REFUSALS[label].codes
+    assert refusal_code_problem(label, positive=True, status_code=400, body=scanned.content) is None
+    assert refusal_code_problem(label, positive=True, status_code=400, body=refused.content) is not None
+
+
+@pytest.mark.django_db
+def test_a_licence_that_is_not_its_format_is_a_state_refusal(api_for, user, private_media):
+    """POST /business/verification: the schema states the licence's media types; bytes labelled application/pdf
+    that are no PDF (what schemathesis' coverage phase sends) are refused with bad_file or bad_file_type, the
+    codes STATE_REFUSALS names, so the contract's data checks run for this operation again; a refusal for
+    another cause still fails refusal_has_its_code."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from meadow.business.tests.test_verification import FORM
+    from tests.api.test_schemathesis import STATE_REFUSALS, refusal_code_problem
+
+    label = "POST /api/v1/business/verification"
+    client = api_for(user)
+    url = "/api/v1/business/verification"
+    for content in (b"%%EOF", b"GIF89a\x01\x00\x01\x00"):
+        fake = SimpleUploadedFile("licence.pdf", content, "application/pdf")
+        refused = client.post(url, {**FORM, "licence": fake})
+        code = _error(refused, 400, "licence")["code"]
+        assert code in STATE_REFUSALS[label].codes, code
+        assert refusal_code_problem(label, positive=True, status_code=400, body=refused.content) is None
+    blank = client.post(url, {**FORM, "company_name": " ", "licence": SimpleUploadedFile("l.pdf", b"%%EOF")})
+    assert blank.status_code == 400
+    assert refusal_code_problem(label, positive=True, status_code=400, body=blank.content) is not None

@@ -105,9 +105,14 @@ STATE_REFUSALS: dict[str, Refusal] = {
     ),
     "PATCH /api/v1/notes/{note_id}": Refusal(
         "400",
-        ("moderation_blocked", "bad_product"),
+        ("moderation_blocked", "product_unavailable", "too_many_products", "too_many_hashtags"),
         "an edited text goes through the moderation engine (generated text can spell a phone number), and"
-        " product tags must name products that exist and may be tagged",
+        " product tags must name products that exist and may be tagged (product_unavailable; bad_product, named"
+        " here before, answers only a product that is not an integer, which the schema refuses), at most"
+        " MAX_TAGS_PER_NOTE distinct ones (too_many_products: repeated ids are dropped, and no JSON Schema keyword"
+        " counts distinct items); too_many_hashtags: at most 10 topics"
+        ' counted after normalisation ("Tag" and "#tag" are one) together with the body\'s #tags, which no'
+        " JSON Schema keyword counts (each tag's own rule is the items' pattern)",
     ),
     "POST /api/v1/conversations": Refusal("400", ("self",), "the handle is the caller's own"),
     "POST /api/v1/push/subscriptions": Refusal(
@@ -121,6 +126,20 @@ STATE_REFUSALS: dict[str, Refusal] = {
         ("moderation_blocked", "required"),
         "moderation_blocked: the text is refused by the moderation engine (a redirect, in a request); or"
         " required: neither text nor a card",
+    ),
+    "POST /api/v1/conversations/{conversation_id}/messages/images": Refusal(
+        "400",
+        ("image_refused", "moderation_blocked"),
+        "image_refused: the scanner reads what an image shows (a QR code leading off Meadow, explicit content);"
+        " moderation_blocked: the text is refused by the moderation engine, as for text messages",
+    ),
+    "POST /api/v1/business/verification": Refusal(
+        "400",
+        ("bad_file", "bad_file_type"),
+        "the licence part's bytes are not the format its label names (no JSON Schema keyword reads a file's"
+        " content): schemathesis' coverage phase sends parts labelled application/pdf or image/* with bytes of"
+        " its own (b'%%EOF', a GIF), not from the media-type strategies registered below, which the generation"
+        " phase uses; the schema states the media types, the service reads the content (bad_image likewise)",
     ),
     "POST /api/v1/conversations/groups": Refusal(
         "400",
@@ -283,25 +302,28 @@ _IMAGE = "multipart upload: the server reads a real image; the schema says only 
 _ONE_OF = "a rule between fields (one of two required, or both or neither) that the schema does not state"
 KNOWN_GAPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "POST /api/v1/notes": (f"{_IMAGE}; {_ONE_OF}: images or one video, not both", DATA_CHECKS),
-    # The schema now states the service's limits, blank text, the phone rule and the required licence with its
-    # media types (2026-12-07); still refused: cases from schemathesis' non-random phases send a licence part
-    # labelled application/pdf that is no PDF (b"%%EOF", a GIF), and some send every form field empty.
-    "POST /api/v1/business/verification": (
-        f"{_IMAGE} or PDF: the licence part's bytes, which the coverage phase does not take from the strategy",
-        DATA_CHECKS,
-    ),
-    "POST /api/v1/conversations/{conversation_id}/messages/images": (
-        f"{_IMAGE}; a scanned image may be refused (image_refused); at most MEADOW_MESSAGE_IMAGES_MAX parts",
-        DATA_CHECKS,
-    ),
     # Found by refusal_has_its_code (2026-12-07): 400s with a code no state refusal names, so data the schema
     # allows; every other check, positive_data_acceptance included, still runs for these operations.
-    "PATCH /api/v1/notes/{note_id}": (
-        "400 bad_hashtag: the schema does not state a hashtag's characters and length (HASHTAG_NAME_MAX)",
+    # The schema now states 1 to MAX_PRODUCT_IMAGES parts (minItems/maxItems; test_schema_limits). Still seen:
+    # a positive case whose one ``images`` part carries no filename (schemathesis adds a filename only to the
+    # items of a generated list, not to a lone value it sends for the array), which Django reads as a form field,
+    # not a file, so Ninja answers 'images: This field is required.'.
+    "POST /api/v1/products/{product_id}/images": (
+        "400 invalid 'images: This field is required.': an images part sent without a filename is no file to"
+        " Django",
         ("refusal_has_its_code",),
     ),
-    "POST /api/v1/products/{product_id}/images": (
-        "400 invalid 'images: This field is required.': a multipart body whose images array is sent with no part",
+    # The licence's bytes are a state refusal now (bad_file, bad_file_type: STATE_REFUSALS), so negative_data_rejection
+    # and positive_data_acceptance run again (2026-12-07). Still seen: a positive case whose form fields arrive
+    # empty (company_name: "This field is required."), cause not read yet (the schema's pattern refuses blank).
+    "POST /api/v1/business/verification": (
+        "400 invalid 'company_name: This field is required.': a positive case's form fields arrive empty",
+        ("refusal_has_its_code",),
+    ),
+    # Media types, 1 to MEADOW_MESSAGE_IMAGES_MAX parts and the scanner's refusal are now stated (2026-12-07); the
+    # same filename-less part (the server answers invalid, "Text cannot contain NUL characters.", a form field).
+    "POST /api/v1/conversations/{conversation_id}/messages/images": (
+        "400 invalid: an images part sent without a filename is no file to Django",
         ("refusal_has_its_code",),
     ),
 }
