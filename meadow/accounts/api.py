@@ -205,9 +205,7 @@ class TokenIn(Schema):
         default=None, max_length=254, description="A handle, an e-mail address or a phone"
     )
     password: str | None = Field(default=None, max_length=256)
-    phone: str | None = Field(
-        default=None, max_length=32, description="Or: a phone number and its one-time code"
-    )
+    phone: Phone | None = Field(default=None, description="Or: a phone number and its one-time code")
     code: str | None = Field(default=None, max_length=16)
     name: str = Field(default="", max_length=60, description="A label for the token, e.g. the device")
 

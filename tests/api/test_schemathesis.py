@@ -53,9 +53,10 @@ STATE_REFUSALS: dict[str, Refusal] = {
     "POST /api/v1/notes/{note_id}/follow": Refusal("400", ("follow_self",), "the caller wrote the note"),
     "POST /api/v1/auth/token": Refusal(
         "400",
-        ("bad_credentials",),
-        "no account has this login and password (by design the same answer whether the login exists or not,"
-        " issue #15)",
+        ("bad_credentials", "code_missing", "code_expired", "code_locked", "bad_code"),
+        "bad_credentials: no account has this login and password (by design the same answer whether the login"
+        " exists or not, issue #15); code_*: a phone sign-in needs the code sent to that phone (none asked for,"
+        " expired, locked after wrong tries, or wrong)",
     ),
     "POST /api/v1/notes/{note_id}/completion": Refusal(
         "400", ("not_video",), "only a video note can be watched to the end"
