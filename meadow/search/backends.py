@@ -1,6 +1,7 @@
 """The full-text backends behind one interface, chosen by the database in use (``connection.vendor``):
 
-- ``Fts5Backend`` — SQLite FTS5 (embedded default): ``bm25()`` with column weights title 10, tags 5, body 1.
+- ``Fts5Backend`` — SQLite FTS5 (embedded default): ``bm25()`` with column weights title 10, body 1, plus the
+  tags' own ``bm25()`` (weight 1) capped at r½.
 - ``PostgresBackend`` — PostgreSQL full text (scale): ``ts_rank_cd`` over the stored, weighted ``tsv`` column
   (title A, tags B, body D) with a GIN index, and a btree on ``static_rank``.
 
@@ -9,8 +10,12 @@ answer ``search(query, filters, cursor) -> SearchPage`` with the note ids of one
 
 Ranking (``sort=relevance``)::
 
-    text       = c / (r½ + c),  c = min(r, 2·r½)   r = −bm25(…) on FTS5 (r½ = 5),
-                                                  r = ts_rank_cd(tsv, q) on PostgreSQL (r½ = 0.5)
+    text       = c / (r½ + c),  c = min(r, 2·r½)   r = −bm25(title 10, body 1) + min(−bm25(tags 1), r½) on FTS5
+                                                  (r½ = 5), r = ts_rank_cd(title A, body D)
+                                                  + min(ts_rank_cd(tags B), r½) on PostgreSQL (r½ = 0.5)
+    (tags alone never reach a title match: a title match ranks above tag-only notes of similar engagement)
+    relaxed    = a match found only by a compound's fallback words (咖啡厅 → 咖啡) scores RELAXED_PENALTY lower
+                 (log space): below every exact match
     engagement = 1 + 0.15 · ln(1 + likes + 2·saves + 3·comments)
     freshness  = 2^(−age_days / 60)                age from the note's publication, half-life two months
     score      = text² · engagement · freshness
