@@ -688,6 +688,30 @@ def test_pages_across_the_bands_are_exact_stable_and_complete(banded):
         assert any(len(floors) > 1 for floors in banded)  # deeper pages needed wider bands
 
 
+def test_compound_fallback_is_exact_across_the_bands(banded):
+    # The fallback's penalty lowers scores only: band-by-band top-k still equals ranking every match, and every
+    # note with 咖啡厅 comes before every note with 咖啡 alone, however loved or fresh.
+    import random
+
+    rng = random.Random(23)
+    exact, relaxed = set(), set()
+    for i in range(60):
+        word = "咖啡厅" if i % 4 == 0 else "咖啡"
+        note = make_note(
+            title=f"{rng.choice(['周末', '推荐', '探店'])}{word}",
+            body=rng.choice(["安静", "好喝", "吉隆坡"]),
+            likes=int(rng.paretovariate(1.2)) - 1,
+            age_days=rng.uniform(0, 365),
+        )
+        (exact if word == "咖啡厅" else relaxed).add(note.pk)
+    expected = _brute_force("咖啡厅")
+    assert set(expected) <= exact | relaxed and set(expected) & relaxed
+    for limit in (1, 5, 20):
+        assert ids("咖啡厅", limit=limit) == expected[:limit], limit
+    visible_exact = [pk for pk in expected if pk in exact]
+    assert expected[: len(visible_exact)] == visible_exact
+
+
 def test_banded_and_exhaustive_agree_with_filters(banded, settings):
     import random
 
