@@ -9,7 +9,9 @@ Indexing segments with jieba's search mode (``cut_for_search``), which emits a l
 words inside it (吉隆坡美食 → 吉隆坡, 美食, 吉隆坡美食). A query is segmented in precise mode; each long Chinese
 word becomes "the word, or all of its pieces" (``("吉隆坡美食" OR ("吉隆坡" AND "美食"))``), so a note that says
 吉隆坡 … 美食 apart is found, and so is one indexed before 吉隆坡美食 became a dictionary word (hashtags and
-product names are added to jieba's dictionary as they appear). Terms are ANDed.
+product names are added to jieba's dictionary as they appear). A compound whose words leave a character out
+(咖啡厅 → 咖啡 + 厅) also matches by those words (``_relaxed``): a fallback that ranks below every exact match.
+Terms are ANDed.
 
 Tokens are runs of letters and digits only, so the SQLite ``unicode61`` tokenizer and PostgreSQL's ``simple``
 parser see the same words we produced.
@@ -150,10 +152,21 @@ class ParsedQuery:
 
     text: str  # normalised, as typed (for logs, trending and display)
     terms: tuple[Term, ...]
+    # The same terms without their relaxed alternatives (``_relaxed``): a note matching these matches the query
+    # as typed; one matching only ``terms`` was found by the fallback and ranks below (see the backends).
+    exact: tuple[Term, ...] | None = None
 
     @property
     def empty(self) -> bool:
         return not self.terms
+
+    @property
+    def relaxed(self) -> bool:
+        """Whether some term has a relaxed alternative (a compound's words, e.g. 咖啡厅 → 咖啡)."""
+        return self.exact is not None and self.exact != self.terms
+
+    def exact_query(self) -> ParsedQuery:
+        return ParsedQuery(text=self.text, terms=self.exact if self.exact is not None else self.terms)
 
     def to_fts5(self) -> str:
         """SQLite FTS5 MATCH syntax: ``"a" AND ("bc" OR ("b" AND "c"))``."""
@@ -188,23 +201,54 @@ def _pieces(word: str) -> tuple[str, ...]:
     return tuple(kept) if len(kept) >= 2 else ()
 
 
+def _relaxed(word: str) -> Alternative:
+    """The fallback of a Chinese compound: its words of two or more characters (from jieba's search-mode
+    segmentation, each at least as common as the compound), read left to right, longest first, leaving out the
+    characters that are no such word — 咖啡厅 →
+    咖啡 (厅 dropped), 吉隆坡美食节 → 吉隆坡, 美食. Empty when those words say all of the compound (吉隆坡美食 →
+    吉隆坡 + 美食 is the same query, not a relaxation) or when nothing is left."""
+    jieba = _jieba()
+    common = jieba.FREQ.get(word) or 0
+    # A part must be a broader word than the compound: at least as common in jieba's dictionary (咖啡 20000 ≥
+    # 咖啡厅 55, while 吉隆 15 is no fallback for 吉隆坡 20000, nor 啡厅 3 a word of 咖啡厅).
+    subwords = {
+        p
+        for p in jieba.cut_for_search(word)
+        if p != word and len(p) >= 2 and (jieba.FREQ.get(p) or 0) >= common
+    }
+    parts: list[str] = []
+    i, dropped = 0, False
+    while i < len(word):
+        found = max((p for p in subwords if word.startswith(p, i)), key=len, default=None)
+        if found is None:
+            dropped = True
+            i += 1
+        else:
+            parts.append(found)
+            i += len(found)
+    return tuple(dict.fromkeys(parts)) if dropped else ()
+
+
 def parse_query(raw: str) -> ParsedQuery:
     """Segment and normalise a query the way the index was built."""
     text = normalize(raw)[:QUERY_MAX].strip()
     words = list(_jieba().cut(text)) if _CJK.search(text) else _TOKEN.findall(text)
-    terms: list[Term] = []
-    dropped: list[Term] = []
+    terms: list[tuple[Term, Term]] = []  # (with the fallback, exact)
+    dropped: list[tuple[Term, Term]] = []
     for word in words:
         for token in _TOKEN.findall(word):
             if _CJK.search(token) and len(token) > 2:
                 pieces = _pieces(token)
-                term: Term = ((token,), pieces) if pieces else ((token,),)
+                exact: Term = ((token,), pieces) if pieces else ((token,),)
+                relaxed = _relaxed(token)
+                term: Term = (*exact, relaxed) if relaxed and relaxed not in exact else exact
             else:
-                term = (((stem(token) if token.isascii() else token),),)
+                exact = term = (((stem(token) if token.isascii() else token),),)
             stop = token in _CJK_STOP or token in _latin_stopwords()
             target = dropped if stop else terms
-            if term not in target:
-                target.append(term)
+            if (term, exact) not in target:
+                target.append((term, exact))
     if not terms:
         terms = dropped
-    return ParsedQuery(text=text, terms=tuple(terms[:MAX_TERMS]))
+    kept = terms[:MAX_TERMS]
+    return ParsedQuery(text=text, terms=tuple(t for t, _ in kept), exact=tuple(e for _, e in kept))

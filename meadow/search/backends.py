@@ -1,6 +1,7 @@
 """The full-text backends behind one interface, chosen by the database in use (``connection.vendor``):
 
-- ``Fts5Backend`` — SQLite FTS5 (embedded default): ``bm25()`` with column weights title 10, tags 5, body 1.
+- ``Fts5Backend`` — SQLite FTS5 (embedded default): ``bm25()`` with column weights title 10, body 1, plus the
+  tags' own ``bm25()`` (weight 1) capped at r½.
 - ``PostgresBackend`` — PostgreSQL full text (scale): ``ts_rank_cd`` over the stored, weighted ``tsv`` column
   (title A, tags B, body D) with a GIN index, and a btree on ``static_rank``.
 
@@ -9,8 +10,12 @@ answer ``search(query, filters, cursor) -> SearchPage`` with the note ids of one
 
 Ranking (``sort=relevance``)::
 
-    text       = c / (r½ + c),  c = min(r, 2·r½)   r = −bm25(…) on FTS5 (r½ = 5),
-                                                  r = ts_rank_cd(tsv, q) on PostgreSQL (r½ = 0.5)
+    text       = c / (r½ + c),  c = min(r, 2·r½)   r = −bm25(title 10, body 1) + min(−bm25(tags 1), r½) on FTS5
+                                                  (r½ = 5), r = ts_rank_cd(title A, body D)
+                                                  + min(ts_rank_cd(tags B), r½) on PostgreSQL (r½ = 0.5)
+    (tags alone never reach a title match: a title match ranks above tag-only notes of similar engagement)
+    relaxed    = a match found only by a compound's fallback words (咖啡厅 → 咖啡) scores RELAXED_PENALTY lower
+                 (log space): below every exact match
     engagement = 1 + 0.15 · ln(1 + likes + 2·saves + 3·comments)
     freshness  = 2^(−age_days / 60)                age from the note's publication, half-life two months
     score      = text² · engagement · freshness
@@ -81,6 +86,10 @@ BAND_GROWTH = 4  # each further band covers this many times the notes
 # The safety filters are joined to the best POOL_FACTOR·k + POOL_EXTRA matches of a band, to all if need be.
 POOL_FACTOR = 2
 POOL_EXTRA = 32
+# A note found only by a compound's fallback words (``ParsedQuery.relaxed``: 咖啡厅 → 咖啡) scores this much lower
+# (log space, subtracted from its static rank in the ranking statement): below every exact match — as much as
+# ≈ 240 years of freshness. Static-rank bands still bound every score from above, so top-k stays exact.
+RELAXED_PENALTY = 1000.0
 SORTS = ("relevance", "latest", "likes", "comments", "saves")
 KINDS = ("all", "image", "video")
 TIME_RANGES = {"all": None, "day": 1, "week": 7, "month": 30, "year": 365}
@@ -456,11 +465,25 @@ class Fts5Backend(_OrmBackend):
         return qs.filter(id__in=matching)
 
     def _matches_sql(self, query: ParsedQuery) -> tuple[str, list]:
+        # Tags are ranked on their own, capped: FTS5's bm25 sums the weighted term counts of all columns before
+        # saturating them (k1 = 1.2), so with tags in the same call a weight of 5 counts nearly as much as the
+        # title's 10, and the tags' shortness then lifts a tag-only note above a longer title (issue #23).
+        params: list = [self.relevance_half]
+        exact = "0.0"
+        if query.relaxed:
+            exact = (
+                "CASE WHEN f.rowid IN (SELECT rowid FROM search_note_fts WHERE search_note_fts MATCH %s) "
+                "THEN 0.0 ELSE %s END"
+            )
+            params += [query.exact_query().to_fts5(), RELAXED_PENALTY]
+        params.append(query.to_fts5())
         return (
-            "SELECT f.rowid AS note_id, -bm25(search_note_fts, 10.0, 5.0, 1.0) AS r, d.static_rank AS s "
+            "SELECT f.rowid AS note_id, -bm25(search_note_fts, 10.0, 0.0, 1.0) "
+            "+ MIN(-bm25(search_note_fts, 0.0, 1.0, 0.0), %s) AS r, "
+            f"d.static_rank - {exact} AS s "
             "FROM search_note_fts f INNER JOIN search_notedoc d ON d.note_id = f.rowid "
             "WHERE search_note_fts MATCH %s",
-            [query.to_fts5()],
+            params,
         )
 
     def estimate_matches(self, query: ParsedQuery) -> tuple[float, float]:
@@ -497,10 +520,21 @@ class PostgresBackend(_OrmBackend):
         return qs.filter(id__in=matching)
 
     def _matches_sql(self, query: ParsedQuery) -> tuple[str, list]:
+        # Title (A, 1.0) and body (D, 0.1) as ts_rank_cd weighs them; tags (B, 0.4) on their own, capped at r½:
+        # several covers in a compound hashtag (吉隆坡 美食 吉隆坡美食) otherwise reach the relevance cap of a
+        # title match (issue #23).
+        params: list = [self.relevance_half]
+        exact = "0.0"
+        if query.relaxed:
+            exact = "CASE WHEN d.tsv @@ to_tsquery('simple', %s) THEN 0.0 ELSE %s END"
+            params += [query.exact_query().to_tsquery(), RELAXED_PENALTY]
+        params.append(query.to_tsquery())
         return (
-            "SELECT d.note_id, CAST(ts_rank_cd(d.tsv, q) AS DOUBLE PRECISION) AS r, d.static_rank AS s "
+            "SELECT d.note_id, CAST(ts_rank_cd('{0.1, 0, 0, 1}', d.tsv, q) "
+            "+ LEAST(ts_rank_cd('{0, 0, 0.4, 0}', d.tsv, q), %s) AS DOUBLE PRECISION) AS r, "
+            f"d.static_rank - {exact} AS s "
             "FROM search_notedoc d, to_tsquery('simple', %s) q WHERE d.tsv @@ q",
-            [query.to_tsquery()],
+            params,
         )
 
     def estimate_matches(self, query: ParsedQuery) -> tuple[float, float]:

@@ -50,6 +50,68 @@ def test_traditional_query_finds_simplified_and_the_reverse():
     assert ids("安静") == [traditional.pk]
 
 
+@pytest.mark.parametrize("q", ["咖啡厅", "咖啡廳"])
+def test_compound_query_falls_back_to_its_words_below_exact_matches(q):
+    # Issue #23: 咖啡厅 found nothing while many 咖啡 notes exist. The compound's words of two or more characters
+    # (咖啡; 厅 alone is no word) find them too, every one below the notes with the compound itself.
+    hand = make_note(title="手冲咖啡心得", body="水温和研磨度", likes=90, age_days=1)
+    beans = make_note(title="咖啡豆推荐", body="深烘还是浅烘", likes=60, age_days=1)
+    exact = make_note(title="周末", body="在一家安静的咖啡厅坐了一下午", likes=2, age_days=30)
+    unrelated = make_note(title="奶茶推荐", body="珍珠奶茶", likes=90, age_days=1)
+    found = ids(q)
+    assert found[0] == exact.pk
+    assert set(found[1:]) == {hand.pk, beans.pk}
+    assert unrelated.pk not in found
+
+
+def test_compound_fallback_keeps_every_term_required():
+    # Relaxing 咖啡厅 to 咖啡 does not drop the other words of the query.
+    near = make_note(title="吉隆坡手冲咖啡", body="豆子新鲜")
+    far = make_note(title="槟城手冲咖啡", body="豆子新鲜")
+    assert ids("吉隆坡 咖啡厅") == [near.pk]
+    assert far.pk in ids("咖啡厅")
+
+
+def test_compound_that_is_all_words_is_not_a_relaxation():
+    from meadow.search.analysis import parse_query
+
+    assert parse_query("咖啡厅").relaxed
+    assert not parse_query(
+        "吉隆坡美食"
+    ).relaxed  # 吉隆坡 + 美食 say all of it: the same query, not a fallback
+    assert not parse_query("咖啡").relaxed
+    assert not parse_query("nasi lemak").relaxed
+
+
+def test_title_match_ranks_above_tag_only_matches():
+    # Issue #23: a note with the word in its title ranked below notes that only carry it as a hashtag, with
+    # similar engagement. On FTS5, bm25 saturated the summed weights (tags 5 ≈ title 10) and the short tags won
+    # over a longer title.
+    titled = make_note(
+        title="Rendang tok Perak yang sedap untuk hari raya bersama keluarga", body="Resipi nenek", likes=20
+    )
+    tagged = [
+        make_note(title="Masak untuk raya", body="Sedap", tags=["rendang"], likes=22),
+        make_note(title="Hidangan raya", body="Ayam", tags=["Rendang"], likes=24),
+    ]
+    found = ids("rendang")
+    assert found[0] == titled.pk, found
+    assert set(found[1:]) == {n.pk for n in tagged}
+
+
+def test_title_match_ranks_above_notes_piling_up_hashtags():
+    # The same with several hashtags carrying the word: on PostgreSQL three covers in the tags (0.4 each)
+    # reached the relevance cap of a title match, and engagement then decided.
+    titled = make_note(title="榴莲千层蛋糕", body="周末做的甜点", likes=20)
+    tagged = [
+        make_note(title="周末甜点", body="很好吃", tags=["榴莲", "猫山王榴莲", "榴莲季节"], likes=22),
+        make_note(title="水果推荐", body="猫山王", tags=["榴莲", "榴莲控", "榴莲季节"], likes=24),
+    ]
+    found = ids("榴莲")
+    assert found[0] == titled.pk, found
+    assert set(found[1:]) == {n.pk for n in tagged}
+
+
 def test_case_width_and_stemming():
     note = make_note(title="Cooking Nasi Lemak", body="Ｃｏｃｏｎｕｔ rice, cooked slowly")
     assert ids("cook") == [note.pk]
@@ -624,6 +686,30 @@ def test_pages_across_the_bands_are_exact_stable_and_complete(banded):
                 break
         assert seen == expected  # every page exact, in order: no duplicate, none missing
         assert any(len(floors) > 1 for floors in banded)  # deeper pages needed wider bands
+
+
+def test_compound_fallback_is_exact_across_the_bands(banded):
+    # The fallback's penalty lowers scores only: band-by-band top-k still equals ranking every match, and every
+    # note with 咖啡厅 comes before every note with 咖啡 alone, however loved or fresh.
+    import random
+
+    rng = random.Random(23)
+    exact, relaxed = set(), set()
+    for i in range(60):
+        word = "咖啡厅" if i % 4 == 0 else "咖啡"
+        note = make_note(
+            title=f"{rng.choice(['周末', '推荐', '探店'])}{word}",
+            body=rng.choice(["安静", "好喝", "吉隆坡"]),
+            likes=int(rng.paretovariate(1.2)) - 1,
+            age_days=rng.uniform(0, 365),
+        )
+        (exact if word == "咖啡厅" else relaxed).add(note.pk)
+    expected = _brute_force("咖啡厅")
+    assert set(expected) <= exact | relaxed and set(expected) & relaxed
+    for limit in (1, 5, 20):
+        assert ids("咖啡厅", limit=limit) == expected[:limit], limit
+    visible_exact = [pk for pk in expected if pk in exact]
+    assert expected[: len(visible_exact)] == visible_exact
 
 
 def test_banded_and_exhaustive_agree_with_filters(banded, settings):
