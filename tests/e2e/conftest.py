@@ -114,6 +114,10 @@ class CSPWatchedBrowser:
         return getattr(self._browser, name)
 
     def new_context(self, **kwargs):
+        # Service workers are blocked unless a test asks for them (tests/e2e/test_pwa.py): the worker's precache
+        # adds a dozen requests behind every first page, and on the embedded default the live server's one
+        # in-memory SQLite database then answers the test's own queries "table is locked" more often.
+        kwargs.setdefault("service_workers", "block")
         return watch_csp(self._browser.new_context(**kwargs), self.csp_violations)
 
 

@@ -25,7 +25,9 @@ MANIFEST_NAME = {
 
 @pytest.fixture
 def context(browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US")
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="en-US", service_workers="allow"
+    )
     yield context
     context.close()
 
