@@ -481,6 +481,18 @@ MEADOW_SANDBOX_WEBHOOK_TOLERANCE_SECONDS = int(env("MEADOW_SANDBOX_WEBHOOK_TOLER
 MEADOW_VAPID_PRIVATE_KEY = env("MEADOW_VAPID_PRIVATE_KEY")
 MEADOW_VAPID_SUBJECT = env("MEADOW_VAPID_SUBJECT", "mailto:push@meadow.invalid")
 MEADOW_PUSH_ALLOW_HTTP = env_bool("MEADOW_PUSH_ALLOW_HTTP", default=False)
+# The push services a subscription may name (host, or a parent domain of it): the server POSTs to a subscription's
+# endpoint, so an arbitrary address would let anyone make it call internal hosts (SSRF). Browsers' services by
+# default; comma-separated to change. MEADOW_PUSH_ALLOW_HTTP (the tests' local stand-in) lifts the list.
+MEADOW_PUSH_SERVICES = [
+    h.strip().lower()
+    for h in env(
+        "MEADOW_PUSH_SERVICES",
+        "fcm.googleapis.com,android.googleapis.com,updates.push.services.mozilla.com,push.apple.com,"
+        "notify.windows.com",
+    ).split(",")
+    if h.strip()
+]
 
 # Privacy rights (docs/operations.md): how long a "Download my data" archive may be downloaded, and the grace
 # period between "Delete my account" and the erasure (logging in during it cancels the request).

@@ -119,7 +119,15 @@ def _endpoint_check(endpoint: str) -> str:
     parts = urlsplit(endpoint)
     if parts.scheme not in allowed or not parts.hostname:
         raise ValidationFailed(_("This is not a push service address."), field="endpoint")
+    if not getattr(settings, "MEADOW_PUSH_ALLOW_HTTP", False) and not _known_push_service(parts.hostname):
+        # the server POSTs to this address: only browsers' push services, never an internal host (SSRF)
+        raise ValidationFailed(_("This is not a push service address."), field="endpoint")
     return endpoint
+
+
+def _known_push_service(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    return any(host == known or host.endswith("." + known) for known in settings.MEADOW_PUSH_SERVICES)
 
 
 def _key_check(value: str, *, field: str, size: int) -> str:

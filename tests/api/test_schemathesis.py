@@ -120,7 +120,8 @@ STATE_REFUSALS: dict[str, Refusal] = {
         "400",
         ("invalid",),
         "the browser's p256dh key must be a point on P-256, which no JSON Schema keyword states; a plain http"
-        " endpoint is refused unless MEADOW_PUSH_ALLOW_HTTP (a setting, not a schema rule)",
+        " endpoint is refused unless MEADOW_PUSH_ALLOW_HTTP, and so is a host that is not a browser's push service"
+        " (MEADOW_PUSH_SERVICES: settings, not schema rules)",
     ),
     "POST /api/v1/conversations/{conversation_id}/messages": Refusal(
         "400",

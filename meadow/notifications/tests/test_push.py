@@ -397,3 +397,34 @@ def test_an_erased_account_leaves_no_push_subscription_behind(service, user):
     assert not PushSubscription.objects.filter(user=user).exists()
     assert not PushPreferences.objects.filter(user=user).exists()
     assert PushSubscription.objects.filter(user=keep).count() == 1
+
+
+@pytest.mark.parametrize(
+    "endpoint, accepted",
+    [
+        ("https://fcm.googleapis.com/fcm/send/abc", True),
+        ("https://updates.push.services.mozilla.com/wpush/v2/abc", True),
+        ("https://web.push.apple.com/abc", True),
+        ("https://169.254.169.254/latest/meta-data/", False),  # cloud metadata
+        ("https://127.0.0.1:5432/", False),
+        ("https://localhost/push", False),
+        ("https://fcm.googleapis.com.attacker.example/push", False),
+        ("https://evilfcm.googleapis.com.example/push", False),
+    ],
+)
+def test_only_browsers_push_services_may_be_subscribed(user, settings, endpoint, accepted):
+    """The server POSTs to a subscription's endpoint: an internal address would make it a proxy (SSRF)."""
+    settings.MEADOW_PUSH_ALLOW_HTTP = False
+    key = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    )
+    body = {"endpoint": endpoint, "keys": {"p256dh": push.b64url(key), "auth": push.b64url(b"0" * 16)}}
+    response = bearer_client(user).post("/api/v1/push/subscriptions", body, content_type="application/json")
+    if accepted:
+        assert response.status_code in (200, 201), response.content
+        assert PushSubscription.objects.filter(endpoint=endpoint).exists()
+    else:
+        assert response.status_code == 400 and response.json()["error"]["field"] == "endpoint"
+        assert not PushSubscription.objects.filter(endpoint=endpoint).exists()
