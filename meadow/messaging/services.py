@@ -785,14 +785,18 @@ def away_set(
         raise PermissionDenied(_("The away message is for verified businesses."), code="not_verified")
     text = (text or "").strip()
     if (hours_start is None) != (hours_end is None):
-        raise ValidationFailed(_("Give both opening and closing times, or neither."), field="hours_end")
+        raise ValidationFailed(
+            _("Give both opening and closing times, or neither."), field="hours_end", code="hours_pair"
+        )
     if hours_start is not None and hours_end is not None and hours_start >= hours_end:
-        raise ValidationFailed(_("Closing time comes after opening time."), field="hours_end")
+        raise ValidationFailed(
+            _("Closing time comes after opening time."), field="hours_end", code="hours_order"
+        )
     time_zone = (time_zone or "").strip() or "Asia/Kuala_Lumpur"
     try:
         ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationFailed(_("Unknown time zone."), field="time_zone") from None
+        raise ValidationFailed(_("Unknown time zone."), field="time_zone", code="bad_time_zone") from None
     if (enabled or hours_start is not None) and not text:
         raise ValidationFailed(_("Write the away message first."), field="text", code="required")
     if visible_length(text) > MESSAGE_MAX:

@@ -115,6 +115,12 @@ STATE_REFUSALS: dict[str, Refusal] = {
         ' counted after normalisation ("Tag" and "#tag" are one) together with the body\'s #tags, which no'
         " JSON Schema keyword counts (each tag's own rule is the items' pattern)",
     ),
+    "PUT /api/v1/me/away-message": Refusal(
+        "400",
+        ("hours_pair", "hours_order", "bad_time_zone", "required", "moderation_blocked"),
+        "rules between fields: opening and closing times both or neither, opening before closing, a text when"
+        " it is on; a time zone from the tz database; the text passes the moderation engine",
+    ),
     "POST /api/v1/conversations": Refusal("400", ("self",), "the handle is the caller's own"),
     "POST /api/v1/push/subscriptions": Refusal(
         "400",
