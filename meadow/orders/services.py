@@ -433,8 +433,13 @@ def _normalise_items(items: Sequence[Mapping[str, Any]]) -> list[tuple[int, int]
         raise ValidationFailed(
             _("One checkout holds at most %(n)d different items.") % {"n": ORDER_ITEMS_MAX}, field="items"
         )
-    for quantity in merged.values():
-        _quantity(quantity, field="items")
+    if any(quantity > QUANTITY_MAX for quantity in merged.values()):
+        # lines of one SKU add up (a rule across items no schema states): its own code, the same words
+        raise ValidationFailed(
+            _("The quantity must be between %(low)d and %(high)d.") % {"low": 1, "high": QUANTITY_MAX},
+            field="items",
+            code="quantity_total",
+        )
     return sorted(merged.items())
 
 

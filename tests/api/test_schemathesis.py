@@ -121,6 +121,13 @@ STATE_REFUSALS: dict[str, Refusal] = {
         "rules between fields: opening and closing times both or neither, opening before closing, a text when"
         " it is on; a time zone from the tz database; the text passes the moderation engine",
     ),
+    "POST /api/v1/messages/ask": Refusal("400", ("own_item",), "the note or product is the caller's own"),
+    "POST /api/v1/orders": Refusal(
+        "400",
+        ("quantity_total",),
+        "lines naming the same SKU add up, and one SKU takes at most QUANTITY_MAX in an order (no JSON Schema"
+        " keyword sums one property across array items)",
+    ),
     "POST /api/v1/conversations": Refusal("400", ("self",), "the handle is the caller's own"),
     "POST /api/v1/push/subscriptions": Refusal(
         "400",

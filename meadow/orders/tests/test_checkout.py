@@ -229,7 +229,7 @@ def test_bad_items_are_400(buyer_api, items):
 
 def test_quantities_of_the_same_sku_add_up_within_the_limit(buyer_api, sku):
     r = buy(buyer_api, [{"sku": sku.pk, "quantity": 60}, {"sku": sku.pk, "quantity": 60}])
-    assert r.status_code == 400 and r.json()["error"]["code"] == "bad_quantity"
+    assert r.status_code == 400 and r.json()["error"]["code"] == "quantity_total"
     r = buy(buyer_api, [{"sku": sku.pk, "quantity": 2}, {"sku": sku.pk, "quantity": 3}])
     assert r.status_code == 201 and r.json()["orders"][0]["lines"][0]["quantity"] == 5
 
