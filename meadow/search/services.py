@@ -92,6 +92,13 @@ class NoteDocCache:
         self._texts: dict[str, str] = {}
         self._tags: dict[tuple[tuple[str, str], ...], str] = {}
 
+    def topics_learn(self, topics: Iterable[tuple[str, str]]) -> None:
+        """Teach jieba a batch's topics before any of its texts is segmented: a title segmented before another
+        note's topic became a word would differ from the one ``note_doc_build`` writes afterwards."""
+        added = add_words([n for pair in topics for n in pair])
+        if added:
+            self._texts.clear()  # segmented with fewer words: segment again
+
     def _segment(self, text: str) -> str:
         out = self._texts.get(text)
         if out is None:

@@ -409,8 +409,10 @@ class Command(BaseCommand):
             from meadow.search.services import NoteDocCache, search_index_new
 
             cache = NoteDocCache()
-            hooks.append(
-                lambda notes: search_index_new(
+
+            def index_batch(notes) -> None:
+                cache.topics_learn((h.name, h.display_name) for n in notes for h in n.hashtags)
+                search_index_new(
                     docs=[
                         cache.build(
                             note_id=n.id,
@@ -425,7 +427,8 @@ class Command(BaseCommand):
                         for n in notes
                     ]
                 )
-            )
+
+            hooks.append(index_batch)
 
         def run(notes) -> None:
             for hook in hooks:
