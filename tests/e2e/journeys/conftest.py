@@ -98,7 +98,10 @@ class Journey:
         page = page or self.page
         link = self.nav(page).get_by_role("link", name=self.t(msgid), exact=True)
         expect(link).to_be_visible()
-        link.click()
+        # Wait for the new page's load event (its deferred scripts have run): acting on a form whose script has
+        # not run yet submits it natively (Enter in the tag field posted the composer on a loaded CI machine).
+        with page.expect_navigation(wait_until="load"):
+            link.click()
 
     def me_menu_go(self, msgid: str, page=None) -> None:
         """From the Me tab, the Me page's menu (a phone has no rail) to the item named ``msgid``."""
@@ -108,7 +111,8 @@ class Journey:
         menu.locator("summary").click()
         link = menu.get_by_role("link", name=self.t(msgid), exact=True)
         expect(link).to_be_visible()
-        link.click()
+        with page.expect_navigation(wait_until="load"):
+            link.click()
 
     def login(self, handle: str, page=None) -> None:
         """Signs in from the home page: picks the language first, then the log-in button a person sees."""

@@ -388,11 +388,24 @@ document.addEventListener("change", (event) => {
   }));
 });
 
-// --- menus (card "···", note menus): opening one closes the others.
+// --- menus (card "···", note menus): opening one closes the others. The click (mouse, or Enter/Space on the
+// summary) closes them at once; the toggle event, which the browser fires later, only covers menus opened some
+// other way. Closing from the toggle alone lost a race: two quick clicks queue two toggles, and the first one's
+// handler closed the menu the second click had just opened.
+let lastMenu = null;
+const closeOtherMenus = (keep) => document.querySelectorAll("details.menu[open]").forEach((other) => { if (other !== keep) other.open = false; });
+document.addEventListener("click", (event) => {
+  const summary = event.target instanceof Element ? event.target.closest("details.menu > summary") : null;
+  if (!summary || summary.parentElement.open) return;
+  lastMenu = summary.parentElement;
+  closeOtherMenus(lastMenu);
+}, true);
 document.addEventListener("toggle", (event) => {
   const opened = event.target;
   if (!(opened instanceof HTMLDetailsElement) || !opened.open || !opened.classList.contains("menu")) return;
-  document.querySelectorAll("details.menu[open]").forEach((other) => { if (other !== opened) other.open = false; });
+  if (lastMenu && lastMenu !== opened && lastMenu.open) return;  // a later click already opened another one
+  lastMenu = opened;
+  closeOtherMenus(opened);
 }, true);
 
 // --- the installable web app: register the service worker (meadow/web/pwa.py) for the whole site. It caches
