@@ -1,7 +1,9 @@
 """Settings for the test suite: the embedded default, or PostgreSQL and Redis when MEADOW_TEST_POSTGRES /
 MEADOW_TEST_REDIS are set (.ci/run sets both and runs the suite on each profile)."""
 
+import atexit
 import os
+import shutil
 import tempfile
 
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
@@ -33,3 +35,20 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True  # the worker test drives a real worker through Redis explicitly
 DEBUG = False
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
+
+# The SQLite test database is a file (on tmpfs where there is one), not Django's shared-cache in-memory database:
+# the browser tests' live server answers requests on several threads, and a shared-cache database answers a
+# second writer with "database table is locked" at once (SQLITE_LOCKED ignores busy_timeout) — a like sent while
+# the page's impressions were being saved failed with 503. A file gets WAL and busy_timeout like the embedded
+# default itself. pytest-django adds each xdist worker's suffix to the name.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    _test_dir = (
+        "/dev/shm"
+        if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK)
+        else os.environ["MEADOW_DATA_DIR"]
+    )
+    _test_db_dir = tempfile.mkdtemp(prefix=f"meadow-testdb-{_worker}-", dir=_test_dir)
+    atexit.register(shutil.rmtree, _test_db_dir, ignore_errors=True)
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(_test_db_dir, "test.sqlite3")
+    }

@@ -33,11 +33,11 @@ SHOTS = Path(
     os.environ.get("MEADOW_SCREENSHOTS", Path(__file__).resolve().parents[2] / "test-results" / "screens")
 )
 
-# Assertions wait as long as actions do (15 s): a loaded CI machine can take seconds to answer a page, and a
+# Assertions wait as long as actions do (30 s): a loaded CI machine can take seconds to answer a page, and a
 # wait that ends early fails a correct test.
 from playwright.sync_api import expect  # noqa: E402
 
-expect.set_options(timeout=15_000)
+expect.set_options(timeout=30_000)
 
 
 class _OneRequestAtATime:
@@ -149,7 +149,7 @@ def page(request, browser):
     viewport = PHONE if request.param == "phone" else DESKTOP
     context = browser.new_context(viewport=viewport, locale="en-US", device_scale_factor=1)
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(30_000)
     page.viewport_name = request.param
     yield page
     context.close()

@@ -150,7 +150,7 @@ SIGNED_IN_PAGES = [
 
 def _visit_all(context, live_server, paths: list[str], where: str) -> list[str]:
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(30_000)
     failures = []
     for path in paths:
         response = page.goto(f"{live_server.url}{path}")

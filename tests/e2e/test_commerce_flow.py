@@ -84,7 +84,7 @@ def test_from_a_notes_product_tag_to_a_paid_order_then_the_seller_ships_it(
     # The seller, in another browser context, ships it from the order desk.
     context = browser.new_context(viewport=page.viewport_size, locale="en-US")
     desk = context.new_page()
-    desk.set_default_timeout(15_000)
+    desk.set_default_timeout(30_000)
     login(desk, live_server, seller.handle)
     desk.goto(f"{live_server.url}/seller/orders/")
     card = desk.locator(f'[data-testid="seller-order"][data-order-id="{order.pk}"]')

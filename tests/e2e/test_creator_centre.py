@@ -39,7 +39,7 @@ def test_creator_sees_a_readers_engagement_with_charts_and_csv(
     # The reader, in a second browser context: reads the note from Discover, likes it and saves it.
     context = browser.new_context(viewport=page.viewport_size, locale="en-US", device_scale_factor=1)
     reader_page = context.new_page()
-    reader_page.set_default_timeout(15_000)
+    reader_page.set_default_timeout(30_000)
     try:
         login(reader_page, live_server, reader.handle)
         reader_page.goto(f"{live_server.url}/notes/{note.pk}/?src=discover")

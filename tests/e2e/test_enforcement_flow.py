@@ -95,7 +95,7 @@ def test_refusal_rewrite_limit_and_upheld_appeal(page, browser, live_server, tmp
     # 5. A moderator upholds it in the console (a second browser context).
     context = browser.new_context(viewport=DESKTOP, locale="en-US")
     admin = context.new_page()
-    admin.set_default_timeout(15_000)
+    admin.set_default_timeout(30_000)
     try:
         admin.goto(f"{live_server.url}/admin/login/?next=/admin/enforcement/appeal/")
         admin.locator("#id_username").fill(moderator.handle)

@@ -62,7 +62,7 @@ def test_like_save_comment_reply_and_the_author_is_notified(
     viewport = page.viewport_size
     context = browser.new_context(viewport=viewport, locale="en-US", device_scale_factor=1)
     author_page = context.new_page()
-    author_page.set_default_timeout(15_000)
+    author_page.set_default_timeout(30_000)
     try:
         login(author_page, live_server, author.handle)
         badge = author_page.locator("[data-unread-badge]:visible").first

@@ -96,7 +96,7 @@ def patient():
     to 30 s for what should appear (never a fixed sleep), then the suite's 15 s again."""
     expect.set_options(timeout=30_000)
     yield
-    expect.set_options(timeout=15_000)
+    expect.set_options(timeout=30_000)
 
 
 # What a person sees, in each language (the .po files' translations, written out: an untranslated label fails).

@@ -32,7 +32,7 @@ def phone(browser):
     """A 390 px phone (the layout is the point; the desktop has room for all of it)."""
     context = browser.new_context(viewport=PHONE, locale="en-US", device_scale_factor=1)
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(30_000)
     yield page
     context.close()
 
