@@ -4,17 +4,22 @@ API and received on the recipient's socket, beside raw Redis pub/sub of the same
     .venv/bin/python bench/messages.py                     # 200 clients, uvicorn --workers 2, PostgreSQL + Redis
     .venv/bin/python bench/messages.py --clients 200 --burst 1000 --rate 50 --seconds 20 --workers 2
 
-It creates (or, with --reuse, keeps) its own database ``meadow_bench_messages`` on 127.0.0.1:5432, migrates it,
+It creates (or, with --reuse, keeps) its own database (``--database``, ``meadow_bench_messages``) on 127.0.0.1:5432, migrates it,
 makes ``clients`` accounts in pairs that follow each other with a conversation each, starts ``uvicorn
 meadow.asgi:application --workers W`` on a free 127.0.0.1 port (Redis channel layer on db 13, rate limits off,
 tasks inline) and connects every account's ``/ws/messages/`` socket (a realtime ticket each). Two phases, each
-for Meadow and then for raw Redis pub/sub (one subscriber connection per recipient, ``PUBLISH`` of the same JSON
-the socket delivered):
+for Meadow and then for raw Redis pub/sub (one subscriber connection per client, ``PUBLISH`` of the same JSON
+the socket delivered to the recipient's channel):
 
 * **throughput**: ``burst`` messages sent with ``concurrency`` in flight (keep-alive HTTP connections); messages
   per second from the first send to the last receipt at the recipients;
 * **steady**: ``rate`` messages a second for ``seconds``; delivery latency from the start of the send (the API
   call: store, moderation, commit) to the recipient's socket receiving it, p50 / p99.
+
+Like for like: the raw side holds as many subscriber connections as Meadow holds sockets (``clients``), and both
+sides are driven by the same loop in this process, with the same concurrency and rate. Meadow also sends each
+message to its sender's socket and an ``unread`` badge to the recipient; the raw side publishes only the delivery
+that is timed.
 
 Only 127.0.0.1 is used; every phase is bounded in time (``--timeout``). The server's processes are stopped at the
 end, whatever happens.
@@ -39,7 +44,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-DB_NAME = "meadow_bench_messages"
+DB_NAME = "meadow_bench_messages"  # --database changes it (helpers sharing one PostgreSQL use their own)
 
 
 def free_port() -> int:
@@ -70,8 +75,8 @@ def server_env(args: argparse.Namespace, data_dir: Path) -> dict[str, str]:
             "MEADOW_LOG_LEVEL": "WARNING",
             "MEADOW_RATE_LIMITS": "off",
             "MEADOW_TASKS_EAGER": "true",
-            "MEADOW_DB_POOL_MAX": "8",
-            "DATABASE_URL": f"{args.postgres}/{DB_NAME}",
+            "MEADOW_DB_POOL_MAX": "10",  # docs/operations.md's recommendation for a uvicorn process
+            "DATABASE_URL": f"{args.postgres}/{args.database}",
             "REDIS_URL": args.redis,
             "MEADOW_CACHE_PREFIX": "meadow-bench-messages",
             "PROMETHEUS_MULTIPROC_DIR": str(prom),
@@ -85,11 +90,11 @@ def prepare_database(args: argparse.Namespace, env: dict[str, str]) -> None:
     import psycopg
 
     with psycopg.connect(f"{args.postgres}/postgres", autocommit=True) as db:
-        exists = db.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone()
+        exists = db.execute("SELECT 1 FROM pg_database WHERE datname = %s", (args.database,)).fetchone()
         if exists and not args.reuse:
-            db.execute(f"DROP DATABASE {DB_NAME} WITH (FORCE)")
+            db.execute(f'DROP DATABASE "{args.database}" WITH (FORCE)')
         if not exists or not args.reuse:
-            db.execute(f"CREATE DATABASE {DB_NAME}")
+            db.execute(f'CREATE DATABASE "{args.database}"')
     subprocess.run([str(BIN / "meadow"), "migrate", "--no-input", "-v0"], env=env, cwd=ROOT, check=True)
 
 
@@ -340,12 +345,15 @@ class MeadowTagged(Meadow):
 
 
 class RawRedis:
-    """Raw Redis pub/sub: one subscriber connection per recipient, PUBLISH of the JSON a socket delivers."""
+    """Raw Redis pub/sub, like for like: one subscriber connection per connected client (``clients``, as many as
+    Meadow's sockets, senders included), and each message ``PUBLISH``ed, as the JSON a socket delivered, to the
+    channel of the client Meadow delivers it to (pair ``n``'s recipient). (It had one subscriber per recipient
+    only: half the connections Meadow's side holds open.)"""
 
     name = "raw Redis pub/sub (same payloads)"
 
-    def __init__(self, url: str, recipients: int, concurrency: int) -> None:
-        self.url, self.recipients = url, recipients
+    def __init__(self, url: str, clients: int, concurrency: int) -> None:
+        self.url, self.clients = url, clients
         self.got: dict[str, float] = {}
         self.subscribers: list = []
         self.listeners: list[asyncio.Task] = []
@@ -358,7 +366,7 @@ class RawRedis:
         import redis.asyncio as redis
 
         self.template = template
-        for i in range(self.recipients):
+        for i in range(self.clients):
             client = redis.from_url(self.url)
             pubsub = client.pubsub()
             await pubsub.subscribe(f"{self.prefix}:{i}")
@@ -383,7 +391,9 @@ class RawRedis:
         payload["message"]["text"] = f"bench message, a little text like a real one 你好 #{tag}"
         client = await self.publishers.get()
         try:
-            await client.publish(f"{self.prefix}:{n % self.recipients}", json.dumps(payload))
+            # clients 2k and 2k + 1 are pair k's sender and recipient, as on Meadow's side
+            recipient = 2 * (n % (self.clients // 2)) + 1
+            await client.publish(f"{self.prefix}:{recipient}", json.dumps(payload))
         finally:
             self.publishers.put_nowait(client)
 
@@ -412,7 +422,7 @@ async def measure(args: argparse.Namespace, port: int, pairs: list[dict]) -> dic
         "GET", f"/api/v1/conversations/{pairs[0]['conversation']}/messages", pairs[0]["b"]
     )
     probe = {"type": "message", "message": page["items"][-1]}
-    raw = RawRedis(args.redis, len(pairs), args.concurrency)
+    raw = RawRedis(args.redis, 2 * len(pairs), args.concurrency)
     await raw.open(probe)
     results: dict = {}
     for phase, count, rate in (
@@ -451,17 +461,24 @@ def main() -> None:
     parser.add_argument("--healthcheck", type=int, default=30, help="uvicorn --timeout-worker-healthcheck")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
+    parser.add_argument(
+        "--database", default=DB_NAME, help="the bench's own PostgreSQL database (re-created)"
+    )
     parser.add_argument("--reuse", action="store_true", help="keep the bench database (skip re-creating it)")
     args = parser.parse_args()
     for url in (args.postgres, args.redis):
         if "127.0.0.1" not in url and "localhost" not in url:
             raise SystemExit("bench/messages.py only uses 127.0.0.1")
+    if not args.database.replace("_", "").isalnum():
+        raise SystemExit("--database: letters, digits and _")
     if args.clients < 2 or args.clients > 1000 or args.workers < 1 or args.workers > 8:
         raise SystemExit("--clients 2..1000, --workers 1..8")
 
     data_dir = Path(tempfile.mkdtemp(prefix="meadow-bench-messages-"))
     env = server_env(args, data_dir)
-    print(f"database {DB_NAME}, Redis {args.redis}, {args.clients} clients, uvicorn --workers {args.workers}")
+    print(
+        f"database {args.database}, Redis {args.redis}, {args.clients} clients, uvicorn --workers {args.workers}"
+    )
     prepare_database(args, env)
     pairs = make_accounts(args, env)
     port = free_port()

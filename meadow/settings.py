@@ -201,10 +201,19 @@ if REDIS_URL:
             "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT, "socket_timeout": REDIS_TIMEOUT},
         }
     }
+    # channels_redis keeps every event for one web process's sockets in ONE Redis key ("specific.<process>!"),
+    # and its default capacity (100) is per key: a process a second behind at 50 messages/s (a message, the
+    # sender's copy and a badge each) silently dropped live deliveries (they came back only on resume). The
+    # capacity is per process, so it is sized for seconds of backlog; expiry drops what no socket read in time.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env("MEADOW_CACHE_PREFIX", "meadow") + ":asgi"},
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": env("MEADOW_CACHE_PREFIX", "meadow") + ":asgi",
+                "capacity": int(env("MEADOW_CHANNEL_CAPACITY", "5000")),
+                "expiry": int(env("MEADOW_CHANNEL_EXPIRY", "60")),
+            },
         }
     }
 else:

@@ -329,12 +329,11 @@ def message_list(
 def message_send(request: HttpRequest, conversation_id: PathId, payload: SendIn):
     """Send a message: 201, or 200 with the stored message for a ``client_id`` already used; 400
     ``moderation_blocked`` with the findings when it is not delivered."""
-    conversation = selectors.conversation_get_for_participant(
-        user=request.user, conversation_id=conversation_id
-    )
+    participant = selectors.participant_get(user=request.user, conversation_id=conversation_id)
     message, created = services.message_send(
         sender=request.user,
-        conversation=conversation,
+        conversation=participant.conversation,
+        participant=participant,  # read just now with the conversation: the send does not read them again
         text=payload.text,
         client_id=payload.client_id,
         card=payload.card.dict() if payload.card else None,

@@ -35,3 +35,11 @@ def presence_leave(*, user_id: int) -> None:
 
 def presence_online(*, user_id: int) -> bool:
     return int(cache.get(_key(user_id)) or 0) > 0
+
+
+def presence_online_many(*, user_ids: list[int]) -> set[int]:
+    """Which of ``user_ids`` have a socket open: one cache round trip for them all."""
+    if not user_ids:
+        return set()
+    found = cache.get_many([_key(user_id) for user_id in user_ids])
+    return {user_id for user_id in user_ids if int(found.get(_key(user_id)) or 0) > 0}

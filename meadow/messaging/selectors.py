@@ -37,6 +37,27 @@ def _blocked_by_other(user: User) -> Exists:
     return Exists(Block.objects.filter(blocked_id=user.pk, blocker_id__in=others.values("user_id")))
 
 
+def others_with_blocks(*, conversation_id: int, user: User) -> list[User]:
+    """The conversation's other participants, each with ``blocked``: a block either way between them and
+    ``user`` (one query for the whole conversation, where a send used to ask once per person)."""
+    return list(
+        User.objects.filter(
+            pk__in=Participant.objects.filter(conversation_id=conversation_id)
+            .exclude(user_id=user.pk)
+            .values("user_id")
+        )
+        .annotate(
+            blocked=Exists(
+                Block.objects.filter(
+                    Q(blocker_id=user.pk, blocked_id=OuterRef("pk"))
+                    | Q(blocker_id=OuterRef("pk"), blocked_id=user.pk)
+                )
+            )
+        )
+        .order_by("pk")
+    )
+
+
 def participant_get(*, user: User, conversation_id: int) -> Participant:
     """``user``'s place in the conversation, with the conversation and the other person; 404 when ``user`` is
     not in it, or the other person blocked them (the conversation disappears for the blocked person)."""

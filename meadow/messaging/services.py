@@ -35,8 +35,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, F, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -66,6 +66,8 @@ from meadow.messaging.models import (
     TeamMember,
     activity_key_now,
 )
+from meadow.messaging.presence import presence_online_many
+from meadow.messaging.selectors import others_with_blocks
 from meadow.messaging.shapes import message_data
 
 MESSAGE_MAX = 2000  # characters as a person counts them
@@ -169,6 +171,21 @@ def _participant(conversation: Conversation, user: User) -> Participant:
     return found
 
 
+def _participant_fresh(conversation: Conversation, user: User) -> Participant:
+    """``user``'s participant row and, read in the same query, the conversation's state as committed now (copied
+    onto ``conversation``: the caller's object may be older than a concurrent accept)."""
+    found = (
+        Participant.objects.select_related("conversation")
+        .filter(conversation=conversation, user=user)
+        .first()
+    )
+    if found is None:
+        raise NotFound(_("This conversation does not exist."))
+    for field in ("state", "created_by_id", "last_seq", "kind"):
+        setattr(conversation, field, getattr(found.conversation, field))
+    return found
+
+
 def _others(conversation: Conversation, user: User) -> list[int]:
     return list(
         Participant.objects.filter(conversation=conversation)
@@ -178,16 +195,21 @@ def _others(conversation: Conversation, user: User) -> list[int]:
 
 
 def _next_seq(conversation_id: int, key: int) -> int:
-    """Take the next sequence number: read the counter, then raise it only if nobody else did meanwhile
-    (``UPDATE … WHERE last_seq = n``); a lost race reads again. Runs inside the insert's transaction, so a
-    rolled-back insert gives its number back."""
-    for _attempt in range(100):
-        current = Conversation.objects.filter(pk=conversation_id).values_list("last_seq", flat=True).get()
-        if Conversation.objects.filter(pk=conversation_id, last_seq=current).update(
-            last_seq=current + 1, activity_key=key
-        ):
-            return current + 1
-    raise Conflict(_("This conversation is busy. Please try again."), code="busy")
+    """Take the next sequence number in one statement: ``UPDATE … SET last_seq = last_seq + 1 … RETURNING
+    last_seq`` (PostgreSQL and SQLite ≥ 3.35; the ORM's update() returns no row). The row stays locked until the
+    insert's transaction ends, so concurrent sends in one conversation take consecutive numbers in commit order,
+    and a rolled-back insert gives its number back. (It was a read, then ``UPDATE … WHERE last_seq = n`` retried
+    on a lost race: two queries a send, and a retry storm when a conversation is busy.)"""
+    table = connection.ops.quote_name(Conversation._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_seq = last_seq + 1, activity_key = %s WHERE id = %s RETURNING last_seq",
+            [key, conversation_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound(_("This conversation does not exist."))
+    return int(row[0])
 
 
 RESERVED_CLIENT_IDS = ("ask:", "away:")  # the "Ask" button's card and the away message's automatic reply
@@ -203,12 +225,14 @@ def message_send(
     sent_by: User | None = None,
     ask: bool = False,
     images: list[Any] | None = None,
+    participant: Participant | None = None,
 ) -> tuple[Message, bool]:
     """Store a message and deliver it after commit. Returns ``(message, created)``: a ``client_id`` this sender
     already used in this conversation returns the stored message and ``False`` (a retry never doubles).
     ``sent_by``: the team member who wrote it for the business ``sender``; ``ask``: the "Ask" button's card
     (``client_id`` "ask:<type>:<id>"), which does not count against a request's two messages. ``images`` are
-    uploaded files: validated, re-encoded and scanned before anything is stored."""
+    uploaded files: validated, re-encoded and scanned before anything is stored. ``participant``: the
+    sender's row with ``conversation`` as ``selectors.participant_get`` read them in this request (else read here)."""
     client_id = (client_id or "").strip()
     if not client_id or len(client_id) > CLIENT_ID_MAX:
         raise ValidationFailed(
@@ -218,7 +242,15 @@ def message_send(
         raise ValidationFailed(
             _("client_id may not start with “ask:” or “away:”."), field="client_id", code="reserved"
         )
-    me = _participant(conversation, sender)
+    if (
+        participant is not None
+        and participant.user_id == sender.pk
+        and participant.conversation_id == conversation.pk
+        and participant.conversation is conversation
+    ):
+        me = participant
+    else:
+        me = _participant_fresh(conversation, sender)  # and the conversation's state as committed now
     existing = Message.objects.filter(conversation=conversation, sender=sender, client_id=client_id).first()
     if existing is not None:
         return existing, False
@@ -233,14 +265,13 @@ def message_send(
             field="text",
             code="too_long",
         )
-    other_ids = _others(conversation, sender)
-    others = list(User.objects.filter(pk__in=other_ids))
-    if any(is_blocked_between(a=sender, b=other) for other in others):
+    others = others_with_blocks(conversation_id=conversation.pk, user=sender)  # one query, blocks included
+    other_ids = [other.pk for other in others]
+    if any(other.blocked for other in others):  # type: ignore[attr-defined]  # annotated by the selector
         raise Blocked(_("You cannot message this account."))
     enforcement_assert_can_post(user=sender)
     if sent_by is not None:  # a team member under a posting ban does not write for the business either
         enforcement_assert_can_post(user=sent_by)
-    conversation.refresh_from_db(fields=["state", "created_by", "last_seq", "kind"])
     is_request = conversation.state == Conversation.State.REQUEST
     request_pending = False
     if conversation.kind == Conversation.Kind.GROUP:
@@ -296,19 +327,31 @@ def message_send(
                 card=card,
                 sent_by=sent_by,
             )
-            MessageImage.objects.bulk_create(
+            stored = MessageImage.objects.bulk_create(
                 [
                     MessageImage(message=message, position=i, file=name, width=p.width, height=p.height)
                     for i, (name, p) in enumerate(zip(names, prepared, strict=True))
                 ]
             )
-            Participant.objects.filter(conversation=conversation).update(activity_key=key)
-            # one's own message is read; writing also reads what came before it
-            Participant.objects.filter(pk=me.pk).update(last_read_seq=Greatest(F("last_read_seq"), seq))
+            # every participant's activity moves, and (one UPDATE) one's own message is read; writing also reads
+            # what came before it
+            Participant.objects.filter(conversation=conversation).update(
+                activity_key=key,
+                last_read_seq=Case(
+                    When(pk=me.pk, then=Greatest(F("last_read_seq"), Value(seq))),
+                    default=F("last_read_seq"),
+                ),
+            )
             enforcement_hold(obj=message, account=sender, screening=screening)
             _forget_badges(other_ids)
-            message_id = message.pk
-            transaction.on_commit(lambda: _deliver(message_id))
+            message.sender = sender
+            # the images are known: the answer and the delivery read none again (as prefetch_related fills it)
+            images_known = message.images.all()
+            images_known._result_cache = stored
+            images_known._prefetch_done = True  # type: ignore[attr-defined]
+            message._prefetched_objects_cache = {"images": images_known}  # type: ignore[attr-defined]
+            delivered, user_ids = message, [sender.pk, *other_ids]
+            transaction.on_commit(lambda: _deliver(delivered.pk, message=delivered, user_ids=user_ids))
     except IntegrityError:
         images_delete(saved)
         existing = Message.objects.filter(
@@ -339,14 +382,20 @@ def _request_messages_check(*, conversation: Conversation, sender: User) -> None
         )
 
 
-def _deliver(message_id: int) -> None:
-    """After commit: the message to every participant's sockets; a notification for whoever has none open."""
-    message = Message.objects.select_related("sender").filter(pk=message_id).first()
+def _deliver(message_id: int, *, message: Message | None = None, user_ids: list[int] | None = None) -> None:
+    """After commit: the message to every participant's sockets, then each recipient's new badge; a
+    notification for whoever has none open. ``message`` (with its sender and images) and ``user_ids`` (its
+    participants) are what the sending transaction just stored: passed, they are not read again."""
     if message is None:
-        return
-    user_ids = list(
-        Participant.objects.filter(conversation_id=message.conversation_id).values_list("user_id", flat=True)
-    )
+        message = Message.objects.select_related("sender").filter(pk=message_id).first()
+        if message is None:
+            return
+    if user_ids is None:
+        user_ids = list(
+            Participant.objects.filter(conversation_id=message.conversation_id).values_list(
+                "user_id", flat=True
+            )
+        )
     data = message_data(message)
     readers = User.objects.in_bulk(user_ids) if message.card else {}
     events: list[tuple[int, dict[str, Any]]] = []
@@ -357,11 +406,14 @@ def _deliver(message_id: int) -> None:
         )
         events.append((user_id, {"type": "message", "message": shown}))
     recipients = [u for u in user_ids if u != message.sender_id]
-    # the message first, then each recipient's new badge: one hop to the channel layer for all of them
-    events += _badge_events(user_ids=recipients)
+    # the message leaves first (its latency is what a reader waits for), then the badges, which take a query each
     events_send(events)
+    events_send(_badge_events(user_ids=recipients))
+    # a recipient with a socket open saw it there: no task is queued for them (the task checks again)
+    online = presence_online_many(user_ids=recipients)
     for user_id in recipients:
-        enqueue_notify(message_id=message.pk, recipient_id=user_id)
+        if user_id not in online:
+            enqueue_notify(message_id=message.pk, recipient_id=user_id)
 
 
 def enqueue_notify(*, message_id: int, recipient_id: int) -> None:
