@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from meadow.accounts.api import auth_router, me_router, token_sign_in_hooks_set, users_router
 from meadow.accounts.services import token_authenticate
+from meadow.ads.api import router as ads_router
 from meadow.business.api import router as business_router
 from meadow.core.http import api_build
 from meadow.distribution.api import router as feeds_router
@@ -54,3 +55,4 @@ api.add_router("", business_router)
 api.add_router("", store_router)
 api.add_router("", privacy_router)
 api.add_router("", messaging_router)
+api.add_router("", ads_router)

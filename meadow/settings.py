@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "meadow.business",
     "meadow.store",
     "meadow.privacy",
+    "meadow.ads",
     "django_prometheus",
 ]
 
