@@ -18,6 +18,7 @@ from meadow.core.http import optional_auth, responses, token_or_session
 from meadow.core.schema import NO_NUL_PATTERN, JSONId, JSONInt, Limits, Text
 
 router = Router(tags=["ads"])
+PathId = Annotated[int, Field(ge=1, le=2**63 - 1)]  # larger ids would overflow the database
 
 Money = Annotated[
     Annotated[str, Limits(pattern=services.MONEY_PATTERN)]
@@ -186,13 +187,13 @@ def campaign_create(request: HttpRequest, payload: CampaignIn):
 
 
 @router.get("/ads/campaigns/{campaign_id}", response=responses({200: CampaignOut}), auth=token_or_session)
-def campaign_get(request: HttpRequest, campaign_id: JSONId):
+def campaign_get(request: HttpRequest, campaign_id: PathId):
     """One of the caller's campaigns with its spend, impressions, clicks and report by day (404 for another's)."""
     return _campaign_out(services.campaign_get_for_owner(user=request.user, campaign_id=campaign_id))
 
 
 @router.patch("/ads/campaigns/{campaign_id}", response=responses({200: CampaignOut}), auth=token_or_session)
-def campaign_update(request: HttpRequest, campaign_id: JSONId, payload: CampaignPatch):
+def campaign_update(request: HttpRequest, campaign_id: PathId, payload: CampaignPatch):
     """Change a campaign; a new creative sends it back to review (``in_review``)."""
     campaign = services.campaign_get_for_owner(user=request.user, campaign_id=campaign_id)
     data = payload.dict(exclude_unset=True)
@@ -202,7 +203,7 @@ def campaign_update(request: HttpRequest, campaign_id: JSONId, payload: Campaign
 @router.post(
     "/ads/campaigns/{campaign_id}/pause", response=responses({200: CampaignCreatedOut}), auth=token_or_session
 )
-def campaign_pause(request: HttpRequest, campaign_id: JSONId):
+def campaign_pause(request: HttpRequest, campaign_id: PathId):
     """Stop serving an active campaign (409 ``not_active`` otherwise)."""
     campaign = services.campaign_pause(
         campaign=services.campaign_get_for_owner(user=request.user, campaign_id=campaign_id)
@@ -215,7 +216,7 @@ def campaign_pause(request: HttpRequest, campaign_id: JSONId):
     response=responses({200: CampaignCreatedOut}),
     auth=token_or_session,
 )
-def campaign_resume(request: HttpRequest, campaign_id: JSONId):
+def campaign_resume(request: HttpRequest, campaign_id: PathId):
     """Serve a paused campaign again (409 ``not_paused`` otherwise)."""
     campaign = services.campaign_resume(
         campaign=services.campaign_get_for_owner(user=request.user, campaign_id=campaign_id)
@@ -228,7 +229,7 @@ def campaign_resume(request: HttpRequest, campaign_id: JSONId):
     response=responses({200: CampaignCreatedOut}),
     auth=token_or_session,
 )
-def campaign_decision(request: HttpRequest, campaign_id: JSONId, payload: DecisionIn):
+def campaign_decision(request: HttpRequest, campaign_id: PathId, payload: DecisionIn):
     """A moderator approves or rejects (reason required) a campaign in review. 404 for accounts that are not
     moderators; 409 ``already_decided``."""
     campaign = services.campaign_decide(
