@@ -721,20 +721,25 @@ def ads_serve(
             Campaign.objects.filter(pk=campaign.pk).update(impressions=F("impressions") + 1)
             day = _day_row(campaign, today)
             CampaignDay.objects.filter(pk=day.pk).update(impressions=F("impressions") + 1)
-        token = signing.dumps(
-            {
-                "i": impression.pk,
-                "c": campaign.pk,
-                "r": reader.user.pk if reader.user else 0,
-                "s": win.slot,
-                "p": str(win.price),
-            },
-            salt=TOKEN_SALT,
-            compress=True,
-        )
+        token = impression_token(impression)
         why = _("You see this ad because of %(reasons)s.") % {"reasons": "; ".join(whys[campaign.pk])}
         out.append(Sponsored(campaign=campaign, impression=impression, token=token, why=why))
     return out
+
+
+def impression_token(impression: Impression) -> str:
+    """The signed click token of a served ad: it names the impression, campaign, reader, slot and price."""
+    return signing.dumps(
+        {
+            "i": impression.pk,
+            "c": impression.campaign_id,
+            "r": impression.reader_id or 0,
+            "s": impression.slot,
+            "p": str(impression.price),
+        },
+        salt=TOKEN_SALT,
+        compress=True,
+    )
 
 
 def _day_row(campaign: Campaign, day: date) -> CampaignDay:
