@@ -247,3 +247,32 @@ def click(request: HttpRequest, payload: ClickIn):
     user = user if user is not None and user.is_authenticated else None
     charged, amount = services.click_charge(token=payload.token, reader_user=user)
     return {"charged": charged, "amount": amount}
+
+
+def discover_ads_insert(request: HttpRequest, viewer: Any, items: list[dict]) -> list[dict]:
+    """Put Spotlight ads into a Discover page at the configured positions (``services.slot_positions``): each is
+    the campaign's note card with a ``sponsored`` block; a position past the page's end stays empty."""
+    from meadow.notes.api import note_out
+
+    # A slot counts when the page reaches it (the k-th ad goes at index position − 1, after k − 1 ads before it).
+    positions = [p for k, p in enumerate(services.slot_positions("discover")) if items and p - 1 <= len(items) + k]
+    if not positions:
+        return items
+    present = {card.get("id") for card in items}
+    served = services.ads_serve(
+        reader_user=viewer,
+        surface="discover",
+        slots=len(positions),
+        notes_only=True,
+        exclude_notes=[i for i in present if isinstance(i, int)],
+    )
+    out = list(items)
+    for position, ad in zip(positions, served, strict=False):
+        card = note_out(request, ad.campaign.note)
+        card["impression_token"] = ""
+        card["reasons"] = [{"kind": "sponsored", "detail": str(ad.campaign.pk)}]
+        card["pool_level"] = 0
+        card["distance_km"] = None
+        card["sponsored"] = ad.as_dict()
+        out.insert(position - 1, card)
+    return out

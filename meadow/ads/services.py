@@ -17,6 +17,7 @@ the three tables back it up. A token charges once: the ``Click`` row is unique p
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -59,6 +60,20 @@ GENDERS = ("female", "male", "other")
 
 def _setting(name: str, default: Any) -> Any:
     return getattr(settings, name, default)
+
+
+def slot_positions(surface: str) -> list[int]:
+    """The 1-based positions of a page that hold an ad (``MEADOW_ADS_DISCOVER_SLOTS``, default 6, 16, 26;
+    ``MEADOW_ADS_SEARCH_SLOTS``, default 3, 13, 23); positions next to each other are dropped, so two ads are
+    never in a row."""
+    default = "6,16,26" if surface == "discover" else "3,13,23"
+    raw = _setting(f"MEADOW_ADS_{surface.upper()}_SLOTS", default)
+    values = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+    out: list[int] = []
+    for value in sorted({int(v) for v in values if str(v).strip()}):
+        if value >= 1 and (not out or value - out[-1] >= 2):
+            out.append(value)
+    return out
 
 
 def reserve_price() -> Decimal:
@@ -645,7 +660,14 @@ def _excluded_for(reader: Reader) -> tuple[set[int], set[int]]:
 
 
 def ads_serve(
-    *, reader_user: User | None, surface: str, slots: int, query: str = "", now: datetime | None = None
+    *,
+    reader_user: User | None,
+    surface: str,
+    slots: int,
+    query: str = "",
+    now: datetime | None = None,
+    notes_only: bool = False,
+    exclude_notes: Iterable[int] = (),
 ) -> list[Sponsored]:
     """Run the auction for ``slots`` ad slots of one page and record each winner's impression with its click
     token. Eligible: active, in schedule, budget and balance left (and paced), targeting matches, not the
@@ -669,6 +691,12 @@ def ads_serve(
         .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
         .select_related("account", "note", "product__shop")
     )
+    if notes_only:  # feeds and search list notes: a product creative is served where products are listed
+        from meadow.notes.models import Note
+
+        rows = rows.filter(
+            note__status=Note.Status.PUBLISHED, note__visibility=Note.Visibility.PUBLIC
+        ).exclude(note__id__in=exclude_notes or ())
     spent_today = dict(
         CampaignDay.objects.filter(day=today, campaign__in=rows).values_list("campaign_id", "spent")
     )

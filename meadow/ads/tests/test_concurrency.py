@@ -37,7 +37,11 @@ def _click(client: Client, token: str, start: threading.Barrier | None):
 
 @pytest.mark.parametrize(
     ("daily", "total", "balance", "limit"),
-    [("20.00", "30.00", "25.00", "20.00"), ("30.00", "12.00", "25.00", "12.00"), ("30.00", "30.00", "15.00", "15.00")],
+    [
+        ("20.00", "30.00", "25.00", "20.00"),
+        ("30.00", "12.00", "25.00", "12.00"),
+        ("30.00", "30.00", "15.00", "15.00"),
+    ],
     ids=["daily", "total", "balance"],
 )
 def test_concurrent_clicks_never_overspend(threaded_db, api_for, daily, total, balance, limit):
@@ -47,7 +51,9 @@ def test_concurrent_clicks_never_overspend(threaded_db, api_for, daily, total, b
     readers = [UserFactory() for _ in range(CLICKS)]
     tokens = [
         impression_token(
-            Impression.objects.create(campaign=campaign, reader=r, surface="discover", slot=0, price=Decimal("1.00"))
+            Impression.objects.create(
+                campaign=campaign, reader=r, surface="discover", slot=0, price=Decimal("1.00")
+            )
         )
         for r in readers
     ]
@@ -74,6 +80,8 @@ def test_concurrent_clicks_never_overspend(threaded_db, api_for, daily, total, b
     assert reconcile() == []
     # the same tokens again, concurrently: nothing more is charged
     with ThreadPoolExecutor(max_workers=10) as pool:
-        again = list(pool.map(lambda ct: _click(ct[0], ct[1], None), zip(clients[:20], tokens[:20], strict=True)))
+        again = list(
+            pool.map(lambda ct: _click(ct[0], ct[1], None), zip(clients[:20], tokens[:20], strict=True))
+        )
     assert all(body == {"charged": False, "amount": "0.00"} for _s, body in again)
     assert Campaign.objects.get(pk=campaign.pk).spent == Decimal(limit)

@@ -29,7 +29,10 @@ def test_served_ad_carries_a_token_and_a_click_charges_once(advertiser, api_for)
     assert block["label"] == "Sponsored" and "shown to everyone" in block["why"]
     api = api_for(reader)
     first = post(api, "/api/v1/ads/clicks", {"token": block["token"]})
-    assert first.status_code == 200 and first.json() == {"charged": True, "amount": "0.10"}  # alone: the reserve
+    assert first.status_code == 200 and first.json() == {
+        "charged": True,
+        "amount": "0.10",
+    }  # alone: the reserve
     again = post(api, "/api/v1/ads/clicks", {"token": block["token"]})
     assert again.json() == {"charged": False, "amount": "0.00"}
     campaign.refresh_from_db()
@@ -70,7 +73,13 @@ def test_targeting_decides_who_sees_the_ad(advertiser):
     assert ads_serve(reader_user=UserFactory(gender="female"), surface="discover", slots=1) == []
     reader = UserFactory(gender="female")
     Address.objects.create(
-        user=reader, recipient_name="Mei", phone="+60123456789", line1="1 Jalan", city="Shah Alam", postcode="40000", state="SGR"
+        user=reader,
+        recipient_name="Mei",
+        phone="+60123456789",
+        line1="1 Jalan",
+        city="Shah Alam",
+        postcode="40000",
+        state="SGR",
     )
     served = ads_serve(reader_user=reader, surface="discover", slots=1)
     assert len(served) == 1 and "SGR" in served[0].why and "gender" in served[0].why
@@ -120,8 +129,12 @@ def test_pacing_holds_a_campaign_that_spent_ahead_of_the_day(advertiser):
     fund(advertiser)
     campaign = active_campaign(advertiser, daily="10.00")
     morning = timezone.make_aware(datetime.combine(timezone.localdate(), datetime.min.time())).replace(hour=6)
-    CampaignDay.objects.create(campaign=campaign, day=timezone.localdate(), budget=Decimal("10.00"), spent=Decimal("5.00"))
-    assert ads_serve(reader_user=UserFactory(), surface="discover", slots=1, now=morning) == []  # 50 % at 25 %
+    CampaignDay.objects.create(
+        campaign=campaign, day=timezone.localdate(), budget=Decimal("10.00"), spent=Decimal("5.00")
+    )
+    assert (
+        ads_serve(reader_user=UserFactory(), surface="discover", slots=1, now=morning) == []
+    )  # 50 % at 25 %
     evening = morning.replace(hour=18)
     assert len(ads_serve(reader_user=UserFactory(), surface="discover", slots=1, now=evening)) == 1
 
