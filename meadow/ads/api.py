@@ -255,7 +255,9 @@ def discover_ads_insert(request: HttpRequest, viewer: Any, items: list[dict]) ->
     from meadow.notes.api import note_out
 
     # A slot counts when the page reaches it (the k-th ad goes at index position − 1, after k − 1 ads before it).
-    positions = [p for k, p in enumerate(services.slot_positions("discover")) if items and p - 1 <= len(items) + k]
+    positions = [
+        p for k, p in enumerate(services.slot_positions("discover")) if items and p - 1 <= len(items) + k
+    ]
     if not positions:
         return items
     present = {card.get("id") for card in items}

@@ -16,14 +16,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 ZERO = Decimal("0.00")
-MONEY = {"max_digits": 12, "decimal_places": 2}
 
 
 class AdAccount(models.Model):
     """One account's prepaid ad balance (created at its first top-up or campaign)."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ad_account")
-    balance = models.DecimalField(_("balance"), default=ZERO, **MONEY)
+    balance = models.DecimalField(_("balance"), default=ZERO, max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3, default="MYR")
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -42,7 +41,9 @@ class LedgerEntry(models.Model):
 
     account = models.ForeignKey(AdAccount, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=8, choices=Kind.choices)
-    amount = models.DecimalField(**MONEY)  # always positive; the kind says which way it goes
+    amount = models.DecimalField(
+        max_digits=12, decimal_places=2
+    )  # always positive; the kind says which way it goes
     reference = models.CharField(max_length=80, unique=True)  # topup:<id>, click:<impression id>, …
     campaign = models.ForeignKey(
         "Campaign", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -64,7 +65,7 @@ class TopUp(models.Model):
         FAILED = "failed", _("Failed")
 
     account = models.ForeignKey(AdAccount, on_delete=models.PROTECT, related_name="topups")
-    amount = models.DecimalField(**MONEY)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3, default="MYR")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     intent_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
@@ -97,10 +98,10 @@ class Campaign(models.Model):
         "store.Product", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     bid_type = models.CharField(max_length=4, default="cpc")
-    bid = models.DecimalField(**MONEY)
-    daily_budget = models.DecimalField(**MONEY)
-    total_budget = models.DecimalField(**MONEY)
-    spent = models.DecimalField(default=ZERO, **MONEY)
+    bid = models.DecimalField(max_digits=12, decimal_places=2)
+    daily_budget = models.DecimalField(max_digits=12, decimal_places=2)
+    total_budget = models.DecimalField(max_digits=12, decimal_places=2)
+    spent = models.DecimalField(default=ZERO, max_digits=12, decimal_places=2)
     impressions = models.PositiveBigIntegerField(default=0)
     clicks = models.PositiveBigIntegerField(default=0)
     starts_at = models.DateTimeField(null=True, blank=True)
@@ -137,8 +138,8 @@ class CampaignDay(models.Model):
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="days")
     day = models.DateField()
-    budget = models.DecimalField(**MONEY)
-    spent = models.DecimalField(default=ZERO, **MONEY)
+    budget = models.DecimalField(max_digits=12, decimal_places=2)
+    spent = models.DecimalField(default=ZERO, max_digits=12, decimal_places=2)
     impressions = models.PositiveIntegerField(default=0)
     clicks = models.PositiveIntegerField(default=0)
 
@@ -161,7 +162,7 @@ class Impression(models.Model):
     )
     surface = models.CharField(max_length=8)  # discover | search
     slot = models.PositiveSmallIntegerField()
-    price = models.DecimalField(**MONEY)
+    price = models.DecimalField(max_digits=12, decimal_places=2)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -175,7 +176,7 @@ class Click(models.Model):
     """The click of one impression: the unique row that makes a token charge once."""
 
     impression = models.OneToOneField(Impression, on_delete=models.CASCADE, related_name="click")
-    charged = models.DecimalField(default=ZERO, **MONEY)
+    charged = models.DecimalField(default=ZERO, max_digits=12, decimal_places=2)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

@@ -232,9 +232,11 @@ def reconcile() -> list[Difference]:
 
 
 def _campaign_text(campaign: Campaign) -> str:
-    if campaign.note_id:
+    if campaign.note is not None:
         return f"{campaign.note.title}\n{campaign.note.body}"
-    return f"{campaign.product.title}\n{campaign.product.description}"
+    if campaign.product is not None:
+        return f"{campaign.product.title}\n{campaign.product.description}"
+    return ""
 
 
 def _screen(campaign: Campaign) -> None:
@@ -709,7 +711,9 @@ def ads_serve(
             seen[cid] = seen.get(cid, 0) + 1
     totals = Campaign.objects.aggregate(i=Sum("impressions"), c=Sum("clicks"))
     prior = auction.platform_ctr(impressions=totals["i"] or 0, clicks=min(totals["c"] or 0, totals["i"] or 0))
-    candidates, whys, by_id = [], {}, {}
+    candidates: list[auction.Candidate] = []
+    whys: dict[int, list[str]] = {}
+    by_id: dict[int, Campaign] = {}
     for c in rows:
         advertiser = c.account.user_id
         if reader.user is not None and advertiser == reader.user.pk:
@@ -750,8 +754,8 @@ def ads_serve(
             day = _day_row(campaign, today)
             CampaignDay.objects.filter(pk=day.pk).update(impressions=F("impressions") + 1)
         token = impression_token(impression)
-        why = _("You see this ad because of %(reasons)s.") % {"reasons": "; ".join(whys[campaign.pk])}
-        out.append(Sponsored(campaign=campaign, impression=impression, token=token, why=why))
+        text = _("You see this ad because of %(reasons)s.") % {"reasons": "; ".join(whys[campaign.pk])}
+        out.append(Sponsored(campaign=campaign, impression=impression, token=token, why=text))
     return out
 
 

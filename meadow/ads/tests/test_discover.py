@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from meadow.ads.services import slot_positions
@@ -31,7 +33,7 @@ def test_discover_serves_a_labelled_ad_at_its_slot_and_charges_a_click_once(api_
     items = api.get("/api/v1/feed/discover?limit=8").json()["items"]
     flags = [bool(card.get("sponsored")) for card in items]
     assert flags.index(True) == 2
-    assert not any(a and b for a, b in zip(flags, flags[1:], strict=False))  # never two in a row
+    assert not any(a and b for a, b in itertools.pairwise(flags))  # never two in a row
     ad = items[2]
     assert ad["id"] == campaign.note_id
     assert ad["sponsored"]["label"] == "Sponsored" and ad["sponsored"]["campaign"] == campaign.pk
