@@ -15,7 +15,7 @@ from pydantic import Field, StrictBool
 from meadow.ads import services
 from meadow.ads.models import Campaign
 from meadow.core.http import optional_auth, responses, token_or_session
-from meadow.core.schema import NO_NUL_PATTERN, JSONId, JSONInt, Limits, Text
+from meadow.core.schema import NO_NUL_PATTERN, JSONId, JSONInt, Limits, NonBlankText, Text
 
 router = Router(tags=["ads"])
 PathId = Annotated[int, Field(ge=1, le=2**63 - 1)]  # larger ids would overflow the database
@@ -32,10 +32,17 @@ ShortList = Annotated[
 Age = Annotated[JSONInt, Limits(minimum=13, maximum=100)]
 
 
+TopUpAmount = Annotated[
+    Annotated[str, Limits(pattern=services.TOPUP_PATTERN)]
+    | Annotated[JSONInt, Limits(minimum=int(services.TOPUP_MIN), maximum=int(services.TOPUP_MAX))],
+    Field(
+        description="MYR from 10.00 to 100000.00: a decimal string with at most 2 decimals or a whole number"
+    ),
+]
+
+
 class TopUpIn(Schema):
-    amount: Annotated[
-        Money, Field(description="at least 10.00 MYR (400 amount_too_small), at most 100000.00")
-    ]
+    amount: TopUpAmount
 
 
 class TopUpOut(Schema):
@@ -59,7 +66,7 @@ class TargetingIn(Schema):
 
 
 class CampaignIn(Schema):
-    name: Annotated[Text, Limits(max_length=services.NAME_MAX)]
+    name: Annotated[NonBlankText, Limits(max_length=services.NAME_MAX)]
     objective: Literal["reads", "sales", "leads"]
     note: JSONId | None = None
     product: JSONId | None = None
@@ -73,7 +80,7 @@ class CampaignIn(Schema):
 
 
 class CampaignPatch(Schema):
-    name: Annotated[Text, Limits(max_length=services.NAME_MAX)] | None = None
+    name: Annotated[NonBlankText, Limits(max_length=services.NAME_MAX)] | None = None
     note: JSONId | None = None
     product: JSONId | None = None
     bid: Money | None = None

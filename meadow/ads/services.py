@@ -49,6 +49,9 @@ S = Campaign.Status
 MONEY_PATTERN = r"^[0-9]{1,9}(\.[0-9]{1,2})?" + END_OF_TEXT
 _MONEY = re.compile(MONEY_PATTERN)
 TOPUP_MIN = Decimal("10.00")
+TOPUP_MAX = Decimal("100000.00")
+# A top-up amount as the schema states it: 10.00 to 100000.00 MYR, at most 2 decimals.
+TOPUP_PATTERN = r"^(?:[1-9][0-9]{1,4}(?:\.[0-9]{1,2})?|100000(?:\.0{1,2})?)" + END_OF_TEXT
 MONEY_MAX = Decimal("999999999.99")
 NAME_MAX = 80
 TOKEN_SALT = "meadow.ads.click"
@@ -120,7 +123,7 @@ def topup_create(*, user: User, amount: Any) -> TopUp:
     from meadow.orders.gateway import GatewayError, get_gateway
 
     value = money_parse(amount, field="amount", minimum=TOPUP_MIN)
-    if value > Decimal("100000.00"):
+    if value > TOPUP_MAX:
         raise ValidationFailed(
             _("A top-up is at most 100000.00 MYR."), field="amount", code="amount_too_large"
         )
