@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from meadow.accounts.api import auth_router, me_router, token_sign_in_hooks_set, users_router
 from meadow.accounts.services import token_authenticate
+from meadow.ads.api import discover_ads_insert
+from meadow.ads.api import router as ads_router
 from meadow.business.api import router as business_router
 from meadow.core.http import api_build
+from meadow.distribution.api import discover_hook_add
 from meadow.distribution.api import router as feeds_router
 from meadow.distribution.creator_api import router as creator_router
 from meadow.enforcement.api import router as enforcement_router
@@ -35,6 +38,7 @@ api = api_build(
     docs_url="/docs",
 )
 token_sign_in_hooks_set(account_deletion_cancel_on_login)  # signing in cancels a scheduled account deletion
+discover_hook_add(discover_ads_insert)  # Spotlight ads take their slots in Discover (meadow.ads)
 notes_routes_add(notes_router)  # publish and edit (meadow.publishing) share the notes router's paths
 
 # The order of the routers is the order of the operations in the OpenAPI document (docs/api/openapi.json).
@@ -54,3 +58,4 @@ api.add_router("", business_router)
 api.add_router("", store_router)
 api.add_router("", privacy_router)
 api.add_router("", messaging_router)
+api.add_router("", ads_router)

@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "meadow.business",
     "meadow.store",
     "meadow.privacy",
+    "meadow.ads",
     "django_prometheus",
 ]
 
@@ -480,6 +481,16 @@ MEADOW_MESSAGE_IMAGES_MAX = int(env("MEADOW_MESSAGE_IMAGES_MAX", "4"))
 MEADOW_UNPAID_MAX_UNITS_PER_SKU = int(env("MEADOW_UNPAID_MAX_UNITS_PER_SKU", "20"))
 MEADOW_UNPAID_MAX_UNITS = int(env("MEADOW_UNPAID_MAX_UNITS", "50"))
 MEADOW_PAYMENT_GATEWAY = env("MEADOW_PAYMENT_GATEWAY", "meadow.orders.gateway.SandboxGateway")
+
+# Spotlight ads (meadow.ads; docs/operations.md): the auction's reserve price per click (MYR), the 1-based positions
+# of a Discover / search page that hold an ad, impressions of one campaign per reader per day, pacing's slack over
+# the elapsed day, and how long a served ad's click token stays valid.
+MEADOW_ADS_RESERVE_PRICE = env("MEADOW_ADS_RESERVE_PRICE", "0.10")
+MEADOW_ADS_DISCOVER_SLOTS = env("MEADOW_ADS_DISCOVER_SLOTS", "6,16,26")
+MEADOW_ADS_SEARCH_SLOTS = env("MEADOW_ADS_SEARCH_SLOTS", "3,13,23")
+MEADOW_ADS_FREQUENCY_CAP = int(env("MEADOW_ADS_FREQUENCY_CAP", "3"))
+MEADOW_ADS_PACING_SLACK = float(env("MEADOW_ADS_PACING_SLACK", "0.05"))
+MEADOW_ADS_TOKEN_MAX_AGE_SECONDS = int(env("MEADOW_ADS_TOKEN_MAX_AGE_SECONDS", "86400"))
 MEADOW_SANDBOX_WEBHOOK_SECRET = env("MEADOW_SANDBOX_WEBHOOK_SECRET")
 MEADOW_SANDBOX_WEBHOOK_TOLERANCE_SECONDS = int(env("MEADOW_SANDBOX_WEBHOOK_TOLERANCE_SECONDS", "300"))
 

@@ -26,6 +26,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("notifications", "search", "distribution"),
     ("business", "store", "orders"),
     ("messaging",),
+    ("ads",),
     ("privacy", "publishing"),
 ]
 # The HTTP layer and web shell (the project's entry points) sit above every app; its infrastructure modules beside core.

@@ -7,6 +7,7 @@ popular — ``GET /notes/{id}/why`` says them in words).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from django.http import HttpRequest, HttpResponse
@@ -42,11 +43,32 @@ class WhyReasonOut(ReasonOut):
     text: str
 
 
+class SponsoredOut(Schema):
+    campaign: int
+    label: str
+    why: str
+    token: str  # POST /ads/clicks {"token"} when the reader opens it
+
+
 class FeedCardOut(NoteOut):
     impression_token: str
     reasons: list[ReasonOut]
     pool_level: int
     distance_km: float | None = None
+    sponsored: SponsoredOut | None = (
+        None  # only on an ad (a Spotlight campaign's note), never on a ranked card
+    )
+
+
+# The HTTP layer (meadow.api) registers what adds sponsored cards to a Discover page (meadow.ads, a higher app):
+# the ranking above stays free of ads, and this app does not import the one that sells them.
+DiscoverHook = Callable[[HttpRequest, "User | None", list[dict]], list[dict]]
+_discover_hooks: list[DiscoverHook] = []
+
+
+def discover_hook_add(hook: DiscoverHook) -> None:
+    if hook not in _discover_hooks:
+        _discover_hooks.append(hook)
 
 
 class FeedPage(Schema):
@@ -94,6 +116,8 @@ def discover(request: HttpRequest, cursor: DiscoverCursor = None, limit: PageLim
         card["reasons"] = [{"kind": k, "detail": d} for k, d in row[1]]
         card["pool_level"] = row[3]
         card["distance_km"] = None
+    for hook in _discover_hooks:
+        items = hook(request, viewer, items)
     return _render(request, {"items": items, "next_cursor": page["next_cursor"]})
 
 

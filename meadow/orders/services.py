@@ -25,7 +25,7 @@ import hashlib
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -1049,9 +1049,25 @@ def payment_webhook_receive(*, body: bytes, headers: Mapping[str, str]) -> str:
     return outcome
 
 
+# Apps above orders that collect money through the same gateway (ad top-ups) register how to apply an event for an
+# intent that is theirs: each handler returns its outcome, or None when the intent is not its own.
+_INTENT_HANDLERS: list[Callable[[Any], str | None]] = []
+
+
+def payment_intent_handler_add(handler: Callable[[Any], str | None]) -> None:
+    """Register ``handler(event)`` for webhook events whose intent is no order payment (idempotent). It runs
+    inside the webhook's transaction, once per event id (a repeated event is stored once and never applied)."""
+    if handler not in _INTENT_HANDLERS:
+        _INTENT_HANDLERS.append(handler)
+
+
 def _payment_event_apply(*, event) -> str:
     payment = Payment.objects.select_for_update().filter(intent_id=event.intent_id).first()
     if payment is None:
+        for handler in _INTENT_HANDLERS:
+            outcome = handler(event)
+            if outcome is not None:
+                return outcome
         return "unknown_intent"
     P = Payment.Status
     if event.type == "payment.processing":

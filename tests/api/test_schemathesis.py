@@ -173,6 +173,44 @@ STATE_REFUSALS: dict[str, Refusal] = {
     "POST /api/v1/conversations/{conversation_id}/leave": Refusal(
         "400", ("not_group",), "the conversation is a direct one"
     ),
+    "POST /api/v1/ads/campaigns": Refusal(
+        "400",
+        (
+            "bad_creative",
+            "one_creative",
+            "bid_below_reserve",
+            "bid_above_budget",
+            "budget_order",
+            "bad_schedule",
+            "bad_targeting",
+            "amount_too_small",
+        ),
+        "the creative must be one of the caller's published notes or products on sale (exactly one); rules"
+        " between fields: reserve (MEADOW_ADS_RESERVE_PRICE, a setting) ≤ bid ≤ daily budget ≤ total budget,"
+        " ends after it starts; interests and states must name known categories and Malaysian state codes;"
+        " budgets at least 1.00 (a money string's value, which no string keyword compares)",
+    ),
+    "PATCH /api/v1/ads/campaigns/{campaign_id}": Refusal(
+        "400",
+        (
+            "bad_creative",
+            "one_creative",
+            "bid_below_reserve",
+            "bid_above_budget",
+            "budget_order",
+            "budget_spent",
+            "bad_targeting",
+            "amount_too_small",
+            "bad_name",
+        ),
+        "as for POST /ads/campaigns, against the campaign's current values; the total may not go below the spend",
+    ),
+    "POST /api/v1/ads/clicks": Refusal(
+        "400", ("bad_token",), "the token is signed by the server for one served ad and reader"
+    ),
+    "POST /api/v1/moderation/campaigns/{campaign_id}/decision": Refusal(
+        "400", ("reason_required",), "a rejection needs a non-blank reason"
+    ),
 }
 
 
