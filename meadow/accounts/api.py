@@ -174,7 +174,19 @@ def signup(request: HttpRequest, payload: SignupIn):
             )
         user = services.user_signup_email(email=payload.email, password=payload.password or "", **common)
         _send_email_verification(request, user)
+    _access_record(request, user, kind="signup", ip=ip)
     return Status(201, me_out(request, user))
+
+
+def _access_record(request: HttpRequest, user: User, *, kind: str, ip: str) -> None:
+    """The network and device of a sign-up or sign-in (the integrity checks' sign-up velocity)."""
+    services.access_record(
+        user=user,
+        kind=kind,
+        ip=ip,
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        device_cookie=request.COOKIES.get(services.DEVICE_COOKIE, ""),
+    )
 
 
 def _send_email_verification(request: HttpRequest, user: User) -> None:
@@ -237,6 +249,7 @@ def token(request: HttpRequest, payload: TokenIn):
         user, raw = services.token_issue(
             login=payload.login or "", password=payload.password or "", ip=ip, name=payload.name
         )
+    _access_record(request, user, kind="login", ip=ip)
     for on_sign_in in _ON_TOKEN_SIGN_IN:  # privacy's: signing in cancels a scheduled account deletion
         on_sign_in(user=user)
     return {"token": raw, "handle": user.handle}
