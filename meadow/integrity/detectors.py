@@ -19,7 +19,7 @@ Signals (issue #21):
   again, or reads come faster than anyone can read;
 - ``follow_churn``: follow then unfollow of the same accounts, repeatedly;
 - ``comment_template``: near-duplicate comments (MinHash over character 3-grams, Jaccard checked) written by
-  several accounts.
+  several accounts on one creator's notes (a stock phrase used across creators is not a template).
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ class CommentRow:
     author_id: int
     comment_id: int
     note_id: int
+    creator_id: int  # the note's author
     body: str
     at: datetime
 
@@ -99,6 +100,7 @@ class Config:
     template_jaccard: float = 0.7
     template_min_accounts: int = 3
     template_strong_accounts: int = 5
+    template_focus: float = 0.8  # the share of a template's comments on one creator's notes
     flag_score: float = 4.0
     very_strong: float = 4.0
     weights: dict[str, float] = field(
@@ -463,6 +465,10 @@ def detect_templates(comments: Iterable[CommentRow], config: Config) -> Signals:
         authors = {c.author_id for c in members}
         if len(authors) < config.template_min_accounts:
             continue
+        # a stock phrase ("so pretty!") recurs across creators; a bought template is aimed at one creator
+        creator, aimed = Counter(c.creator_id for c in members).most_common(1)[0]
+        if aimed < config.template_focus * len(members):
+            continue
         strong = len(authors) >= config.template_strong_accounts
         sample = members[0].body[:80]
         for author in authors:
@@ -471,7 +477,7 @@ def detect_templates(comments: Iterable[CommentRow], config: Config) -> Signals:
                 author,
                 "comment_template",
                 config.weights["comment_template_strong" if strong else "comment_template"],
-                {"accounts": len(authors), "comments": len(members), "sample": sample},
+                {"accounts": len(authors), "comments": len(members), "creator_id": creator, "sample": sample},
             )
     return out
 

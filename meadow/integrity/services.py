@@ -67,7 +67,7 @@ def _read_activity(*, since: datetime, now: datetime):
     comments = [
         CommentRow(*row)
         for row in Comment.objects.filter(created_at__gte=since, created_at__lte=now).values_list(
-            "author_id", "pk", "note_id", "body", "created_at"
+            "author_id", "pk", "note_id", "note__author_id", "body", "created_at"
         )
     ]
     signups = [

@@ -29,7 +29,7 @@ ORGANIC_COMMENTS = [
 ]
 
 
-def organic_crowd(clock, notes_by_creator, *, count: int, seed: int = 7) -> list[Actor]:
+def organic_crowd(clock, notes_by_creator, *, count: int, seed: int = 7, days: int = 2) -> list[Actor]:
     """Organic readers: their own networks (a few share a campus NAT), sign up over days, browse at human pace,
     see a card, open the note, read it for a while, sometimes like, follow, comment or unfollow."""
     rng = random.Random(seed)
@@ -39,10 +39,10 @@ def organic_crowd(clock, notes_by_creator, *, count: int, seed: int = 7) -> list
         ip = f"10.20.{i % 3}.{10 + i}" if i % 4 == 0 else f"100.{i}.{rng.randint(0, 250)}.7"
         people.append(Actor(ip, f"Mozilla/5.0 organic-{i % 5}").signup())
         later(clock, rng.randint(600, 4000))
-    for day in range(3):
+    for _day in range(days):
         for person in people:
             later(clock, rng.randint(200, 900))
-            for note in rng.sample(all_notes, 4):
+            for note in rng.sample(all_notes, 3):
                 person.view(note)
                 later(clock, rng.randint(8, 90))
                 if rng.random() < 0.5:
@@ -78,7 +78,7 @@ def like_ring(clock, targets, *, size: int = 12, see_first: bool = False) -> lis
 
 def test_a_bought_like_ring_is_flagged_and_its_likes_leave_the_pool_score(clock, creators, notes):
     buyer = creators[0]
-    organic = organic_crowd(clock, notes, count=12)
+    organic = organic_crowd(clock, notes, count=8)
     targets = notes[buyer.pk][:4]
     before = {n.pk: note_pool_score(note_id=n.pk)["score"] for n in targets}
     ring = like_ring(clock, targets)
@@ -107,7 +107,7 @@ def test_a_bought_like_ring_is_flagged_and_its_likes_leave_the_pool_score(clock,
 
 
 def test_a_ring_that_opens_the_notes_first_is_still_caught_in_lockstep(clock, creators, notes):
-    organic = organic_crowd(clock, notes, count=8, seed=11)
+    organic = organic_crowd(clock, notes, count=6, seed=11)
     ring = like_ring(clock, notes[creators[1].pk][:5], size=8, see_first=True)
     scan()
     flagged = flagged_account_ids()
@@ -144,10 +144,10 @@ def test_organic_fans_of_one_creator_on_a_campus_network_are_not_flagged(clock, 
 
 
 def test_follow_farm_with_churn_is_flagged(clock, creators, notes):
-    organic = organic_crowd(clock, notes, count=8, seed=5)
+    organic = organic_crowd(clock, notes, count=6, seed=5)
     farm = [Actor(f"198.51.100.{i + 1}", "okhttp/4.9").signup() for i in range(10)]
     later(clock, 3600)
-    for round_ in range(4):
+    for _round in range(4):
         for creator in creators:
             for actor in farm:
                 actor.follow(creator)
@@ -168,7 +168,7 @@ def test_follow_farm_with_churn_is_flagged(clock, creators, notes):
 
 def test_templated_comments_across_accounts_without_reading(clock, creators, notes):
     buyer = creators[3]
-    organic = organic_crowd(clock, notes, count=8, seed=9)
+    organic = organic_crowd(clock, notes, count=6, seed=9)
     rng = random.Random(1)
     ring = []
     for i in range(6):
