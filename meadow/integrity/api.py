@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -82,7 +82,7 @@ def queue(
     request: HttpRequest,
     type: Literal["content", "channel", "behaviour"] = "content",
     status: Literal["pending", "upheld", "dismissed"] = "pending",
-    limit: int = Field(default=50, ge=1, le=100),
+    limit: Annotated[int, Field(ge=1, le=100)] = 50,
 ):
     """Moderators: the review queue of one ``type`` — ``behaviour``: accounts suspected of fake engagement, with
     the evidence of each signal and the creator who benefits; ``content``: content held by the checks or
