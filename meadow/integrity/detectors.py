@@ -90,6 +90,8 @@ class Config:
     lockstep_strong_partners: int = 5
     no_exposure_min_acts: int = 3
     no_exposure_ratio: float = 0.8
+    no_exposure_strong_acts: int = 6  # this many acts, all but one in twenty never shown: strong
+    no_exposure_strong_ratio: float = 0.95
     read_min_seconds: float = 2.0
     impossible_read_min: int = 3
     impossible_read_ratio: float = 0.6
@@ -108,9 +110,10 @@ class Config:
             "signup_burst": 1.0,
             "device_farm": 2.0,
             "single_creator": 1.0,
-            "lockstep": 2.5,
+            "lockstep": 3.0,
             "lockstep_strong": 4.0,
             "no_exposure": 2.0,
+            "no_exposure_strong": 3.0,
             "impossible_read": 1.5,
             "follow_churn": 1.5,
             "follow_churn_strong": 4.0,
@@ -329,11 +332,14 @@ def detect_exposure(
     for user_id, total in acts_total.items():
         blind = unexposed[user_id]
         if total >= config.no_exposure_min_acts and blind / total >= config.no_exposure_ratio:
+            strong = (
+                total >= config.no_exposure_strong_acts and blind / total >= config.no_exposure_strong_ratio
+            )
             _add(
                 out,
                 user_id,
                 "no_exposure",
-                config.weights["no_exposure"],
+                config.weights["no_exposure_strong" if strong else "no_exposure"],
                 {"acts": total, "without_impression_or_read": blind},
             )
     flagged_fast: set[int] = set()

@@ -83,6 +83,9 @@ def test_engagement_without_impressions_or_reads():
         [*blind, *seen, *[Event(3, 7, 50, "like", at(n)) for n in range(1)]], [], CONFIG, exposures=earlier
     )
     assert names(found, 1) == {"no_exposure"} and not found.get(2) and not found.get(3)
+    assert found[1][0]["weight"] == CONFIG.weights["no_exposure"]
+    many = detectors.detect_exposure([Event(1, n, 50, "like", at(n)) for n in range(8)], [], CONFIG)
+    assert many[1][0]["weight"] == CONFIG.weights["no_exposure_strong"]
 
 
 def test_follow_without_ever_seeing_the_account_is_unexposed():
@@ -177,3 +180,25 @@ def test_settings_override_thresholds_and_refuse_unknown_names():
         assert "nonsense" in str(exc)
     else:
         raise AssertionError("an unknown setting was accepted")
+
+
+def test_a_slow_drip_of_blind_likes_for_one_creator_is_flagged_but_a_new_fan_is_not():
+    """A drip: two likes a day for a week on one creator's notes, never shown them — no burst, no lockstep.
+    A new fan: the same creator, the same pace, but each note seen and opened first."""
+    drip = [
+        Event(1, day * 2 + k, 50, "like", at(day * 86400 + k * 7200)) for day in range(7) for k in range(2)
+    ]
+    fan = []
+    for day in range(7):
+        for k in range(2):
+            note, t = day * 2 + k, day * 86400 + k * 7200
+            fan += [Event(2, note, 50, "impression", at(t)), Event(2, note, 50, "read", at(t + 3))]
+            fan += [Event(2, note, 50, "like", at(t + 40))]
+    events = [*drip, *fan]
+    signals = detectors.merge(
+        detectors.detect_single_creator(events, [], CONFIG),
+        detectors.detect_lockstep(events, [], CONFIG),
+        detectors.detect_exposure(events, [], CONFIG),
+    )
+    assert detectors.is_flagged(signals[1], CONFIG)
+    assert names(signals, 2) == {"single_creator"} and not detectors.is_flagged(signals[2], CONFIG)
