@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -13,6 +13,7 @@ from pydantic import Field
 
 from meadow.core.errors import NotFound, PermissionDenied
 from meadow.core.http import responses, token_or_session
+from meadow.core.pagination import PageLimit, clamp_limit
 from meadow.enforcement.selectors import review_queue
 from meadow.enforcement.services import is_moderator
 from meadow.integrity import selectors, services
@@ -82,12 +83,13 @@ def queue(
     request: HttpRequest,
     type: Literal["content", "channel", "behaviour"] = "content",
     status: Literal["pending", "upheld", "dismissed"] = "pending",
-    limit: Annotated[int, Field(ge=1, le=100)] = 50,
+    limit: PageLimit = None,
 ):
     """Moderators: the review queue of one ``type`` — ``behaviour``: accounts suspected of fake engagement, with
     the evidence of each signal and the creator who benefits; ``content``: content held by the checks or
     reported; ``channel``: suspected undisclosed collaborations (none are detected yet: empty)."""
     _moderator(request)
+    limit = clamp_limit(limit)
     if type == "behaviour":
         return {"items": [case_out(c) for c in selectors.behaviour_queue(status=status)[:limit]]}
     if type == "channel":
