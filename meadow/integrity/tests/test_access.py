@@ -41,3 +41,18 @@ def test_a_session_sign_in_is_recorded():
     record = AccessRecord.objects.get(user=user)
     assert record.kind == "signup" and record.network == "10.1.2.0/24"
     assert record.device == ""  # no device cookie: no device (a User-Agent alone identifies nothing)
+
+
+def test_deleting_the_account_erases_its_networks_devices_and_follow_log():
+    from meadow.accounts.models import FollowEvent
+    from meadow.privacy.erasure import erase_account, erase_follows
+
+    actor = Actor("203.0.113.77", "Mozilla/5.0 test").signup()
+    star = UserFactory()
+    actor.follow(star)
+    assert FollowEvent.objects.filter(follower=actor.user).exists()
+    erase_follows(actor.user)
+    erase_account(actor.user)
+    assert not AccessRecord.objects.filter(user=actor.user).exists()
+    assert not FollowEvent.objects.filter(follower=actor.user).exists()
+    assert erase_follows(actor.user) == 0  # idempotent
