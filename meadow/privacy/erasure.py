@@ -82,7 +82,7 @@ def erase_engagement(user) -> int:
 
 
 def erase_follows(user) -> int:
-    from meadow.accounts.models import Block, Follow
+    from meadow.accounts.models import Block, Follow, FollowEvent
     from meadow.accounts.services import follow_delete
 
     changed = 0
@@ -92,6 +92,8 @@ def erase_follows(user) -> int:
         follow_delete(follower=link.follower, followee=link.followee)  # both counters move
         changed += 1
     changed += Block.objects.filter(Q(blocker=user) | Q(blocked=user)).delete()[0]
+    # the follow log (integrity checks) goes too, with the unfollows the loop above just wrote
+    changed += FollowEvent.objects.filter(Q(follower=user) | Q(followee=user)).delete()[0]
     return changed
 
 
@@ -141,12 +143,13 @@ def erase_account(user) -> int:
     from allauth.account.models import EmailAddress
     from allauth.socialaccount.models import SocialAccount
 
-    from meadow.accounts.models import Agreement, ApiToken, User
+    from meadow.accounts.models import AccessRecord, Agreement, ApiToken, User
 
     changed = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
     changed += EmailAddress.objects.filter(user=user).delete()[0]
     changed += SocialAccount.objects.filter(user=user).delete()[0]
     changed += Agreement.objects.filter(user=user, ip__isnull=False).update(ip=None)
+    changed += AccessRecord.objects.filter(user=user).delete()[0]  # sign-up/sign-in networks and devices
     files = [(f.storage, f.name) for f in (user.avatar, user.background) if f and f.name]
     handle = f"deleted-{user.pk}"
     anonymous = {
