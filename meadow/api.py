@@ -13,6 +13,7 @@ from meadow.distribution.api import router as feeds_router
 from meadow.distribution.creator_api import router as creator_router
 from meadow.enforcement.api import router as enforcement_router
 from meadow.engagement.api import router as engagement_router
+from meadow.integrity.api import router as integrity_router
 from meadow.messaging.api import router as messaging_router
 from meadow.moderation.api import router as moderation_router
 from meadow.moderation.labels import moderation_for_reader
@@ -42,6 +43,7 @@ api.add_router("/auth", auth_router)
 api.add_router("/me", me_router)
 api.add_router("/users", users_router)
 api.add_router("/moderation", moderation_router)
+api.add_router("/moderation", integrity_router)  # the review queue
 api.add_router("", notes_router)
 api.add_router("/search", search_router)
 api.add_router("", enforcement_router)

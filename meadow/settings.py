@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "meadow.search",
     "meadow.orders",
     "meadow.distribution",
+    "meadow.integrity",
     "meadow.business",
     "meadow.store",
     "meadow.privacy",
@@ -301,6 +302,10 @@ _BEAT_JOBS: dict[str, tuple[str, float]] = {
     "privacy-erase-due-accounts": ("meadow.privacy.tasks.account_deletions_run_due", 3600.0),
     "notes-purge-image-uploads": ("meadow.notes.tasks.image_uploads_purge", 3600.0),
     "distribution-evaluate-pools": ("meadow.distribution.tasks.pools_evaluate_due", 60.0),
+    "integrity-scan": (
+        "meadow.integrity.tasks.integrity_scan",
+        float(env("MEADOW_INTEGRITY_SCAN_SECONDS", "900")),
+    ),
     "notes-hashtags-recount": (
         "meadow.notes.tasks.hashtags_recount",
         float(env("MEADOW_HASHTAG_RECOUNT_SECONDS", "600")),
@@ -402,6 +407,14 @@ MEADOW_SERVE_MEDIA = env_bool("MEADOW_SERVE_MEDIA", default=not PRODUCTION)
 # Engagement signal weights (PRODUCT.md §4): a note's signal_score is the weighted sum of its events, and
 # distribution reads score per impression. Operator-tunable here; the "CES" formula creators quote weighs a
 # share 4 (set "share": 4). "not_interested" is negative feedback.
+# Integrity (issue #21, fake engagement): on by default; off = no defence (nothing detected, nothing held).
+MEADOW_INTEGRITY_ENABLED = env_bool("MEADOW_INTEGRITY_ENABLED", True)
+MEADOW_INTEGRITY_WINDOW_DAYS = float(env("MEADOW_INTEGRITY_WINDOW_DAYS", "30"))  # the activity a scan reads
+MEADOW_INTEGRITY_BENEFICIARY_MIN_ACCOUNTS = int(env("MEADOW_INTEGRITY_BENEFICIARY_MIN_ACCOUNTS", "3"))
+MEADOW_INTEGRITY_BUYER_ONCE_DAYS = float(env("MEADOW_INTEGRITY_BUYER_ONCE_DAYS", "30"))
+# The detectors' thresholds and weights (meadow/integrity/detectors.py Config): a JSON object overriding names.
+MEADOW_INTEGRITY: dict = json.loads(env("MEADOW_INTEGRITY") or "{}")
+
 MEADOW_SIGNAL_WEIGHTS: dict[str, float] = {
     "like": 1,
     "save": 1,

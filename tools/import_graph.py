@@ -23,6 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("moderation",),
     ("enforcement",),
     ("engagement",),
+    ("integrity",),
     ("notifications", "search", "distribution"),
     ("business", "store", "orders"),
     ("messaging",),

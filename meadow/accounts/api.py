@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import File, Router, Schema, Status, UploadedFile
 from pydantic import ConfigDict, Field, StrictBool
@@ -148,7 +149,7 @@ class SignupIn(Schema):
 
 
 @auth_router.post("/signup", response=responses({201: MeOut}), auth=None)
-def signup(request: HttpRequest, payload: SignupIn):
+def signup(request: HttpRequest, payload: SignupIn, response: HttpResponse):
     """Create an account by e-mail + password, or by phone + one-time code (request it with /auth/phone/code).
     ``agree_terms`` must be true: the agreement's version and time are recorded."""
     ip = client_ip(request)
@@ -174,7 +175,28 @@ def signup(request: HttpRequest, payload: SignupIn):
             )
         user = services.user_signup_email(email=payload.email, password=payload.password or "", **common)
         _send_email_verification(request, user)
+    _access_record(request, response, user, kind="signup", ip=ip)
     return Status(201, me_out(request, user))
+
+
+def _access_record(request: HttpRequest, response: HttpResponse, user: User, *, kind: str, ip: str) -> None:
+    """The network and device of a sign-up or sign-in (the integrity checks' sign-up velocity). A client without
+    the first-party device cookie gets one (a random id, nothing else), so one device signing up many accounts
+    shows as one device."""
+    device = request.COOKIES.get(services.DEVICE_COOKIE, "")[:64]
+    if not device:
+        device = secrets.token_urlsafe(16)
+        response.set_cookie(
+            services.DEVICE_COOKIE,
+            device,
+            max_age=2 * 365 * 86400,
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure(),
+        )
+    services.access_record(
+        user=user, kind=kind, ip=ip, user_agent=request.META.get("HTTP_USER_AGENT", ""), device_cookie=device
+    )
 
 
 def _send_email_verification(request: HttpRequest, user: User) -> None:
@@ -226,7 +248,7 @@ def token_sign_in_hooks_set(*hooks: Callable[..., Any]) -> None:
 
 
 @auth_router.post("/token", response=responses({200: TokenOut}), auth=None)
-def token(request: HttpRequest, payload: TokenIn):
+def token(request: HttpRequest, payload: TokenIn, response: HttpResponse):
     """A bearer token: ``{"login", "password"}`` or ``{"phone", "code"}``."""
     ip = client_ip(request)
     if payload.phone and payload.code:
@@ -237,6 +259,7 @@ def token(request: HttpRequest, payload: TokenIn):
         user, raw = services.token_issue(
             login=payload.login or "", password=payload.password or "", ip=ip, name=payload.name
         )
+    _access_record(request, response, user, kind="login", ip=ip)
     for on_sign_in in _ON_TOKEN_SIGN_IN:  # privacy's: signing in cancels a scheduled account deletion
         on_sign_in(user=user)
     return {"token": raw, "handle": user.handle}

@@ -218,3 +218,47 @@ class Agreement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} agreed to {self.document} {self.version}"
+
+
+class AccessRecord(models.Model):
+    """Where an account signed up or signed in from, for the integrity checks (sign-up velocity per network and
+    device): the client's network — its /24 (IPv4) or /64 (IPv6) prefix, never the full address — and a device
+    fingerprint, a hash of the User-Agent and the first-party device cookie (``agent`` is the hash of the
+    User-Agent alone). Deleted with the account."""
+
+    class Kind(models.TextChoices):
+        SIGNUP = "signup", _("Sign-up")
+        LOGIN = "login", _("Sign-in")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="access_records")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    network = models.CharField(max_length=48, blank=True, default="")
+    device = models.CharField(max_length=32, blank=True, default="")
+    agent = models.CharField(max_length=32, blank=True, default="")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "at"]), models.Index(fields=["user", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.user_id} from {self.network}"
+
+
+class FollowEvent(models.Model):
+    """The log of follows and unfollows (the ``Follow`` row only says who follows whom now): the integrity
+    checks read it for follow/unfollow churn and lockstep follows."""
+
+    class Kind(models.TextChoices):
+        FOLLOW = "follow", _("Follow")
+        UNFOLLOW = "unfollow", _("Unfollow")
+
+    follower = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    followee = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["at"]), models.Index(fields=["follower", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.follower_id}→{self.followee_id}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 import unicodedata
 from collections.abc import Callable
@@ -24,7 +25,17 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from meadow.accounts.models import LOCATION_MAX, Agreement, ApiToken, Block, Follow, PhoneCode, User
+from meadow.accounts.models import (
+    LOCATION_MAX,
+    AccessRecord,
+    Agreement,
+    ApiToken,
+    Block,
+    Follow,
+    FollowEvent,
+    PhoneCode,
+    User,
+)
 from meadow.accounts.selectors import (
     has_blocked,
     login_identity,
@@ -611,6 +622,8 @@ def follow_create(*, follower: User, followee: User) -> str:
         link, created = Follow.objects.get_or_create(
             follower=follower, followee=followee, defaults={"status": status}
         )
+        if created:
+            FollowEvent.objects.create(follower=follower, followee=followee, kind=FollowEvent.Kind.FOLLOW)
         if created and link.status == Follow.Status.ACTIVE:
             _count_follow(follower_id=follower.pk, followee_id=followee.pk, delta=1)
             # the follower's interest profile learns the followee's categories (distribution consumes it)
@@ -625,6 +638,7 @@ def follow_delete(*, follower: User, followee: User) -> None:
         if link is None:
             return
         link.delete()
+        FollowEvent.objects.create(follower=follower, followee=followee, kind=FollowEvent.Kind.UNFOLLOW)
         if link.status == Follow.Status.ACTIVE:
             _count_follow(follower_id=follower.pk, followee_id=followee.pk, delta=-1)
 
@@ -673,3 +687,37 @@ def block_create(*, blocker: User, blocked: User) -> None:
 
 def block_delete(*, blocker: User, blocked: User) -> None:
     Block.objects.filter(blocker=blocker, blocked=blocked).delete()
+
+
+# --- where accounts sign up and sign in from (integrity checks) ---------------------------------------------------
+DEVICE_COOKIE = "meadow_device"
+
+
+def network_prefix(ip: str | None) -> str:
+    """The network an address belongs to, never the address itself: its /24 (IPv4) or /64 (IPv6); "" if none."""
+    try:
+        address = ipaddress.ip_address((ip or "").strip())
+    except ValueError:
+        return ""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    bits = 24 if address.version == 4 else 64
+    return str(ipaddress.ip_network(f"{address}/{bits}", strict=False))
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def access_record(
+    *, user: User, kind: str, ip: str | None, user_agent: str = "", device_cookie: str = ""
+) -> AccessRecord:
+    """Record the network (prefix only) and device fingerprint of a sign-up or a sign-in."""
+    agent = (user_agent or "")[:512]
+    return AccessRecord.objects.create(
+        user=user,
+        kind=kind if kind in AccessRecord.Kind.values else AccessRecord.Kind.LOGIN,
+        network=network_prefix(ip),
+        device=_digest(agent, (device_cookie or "")[:64]) if agent or device_cookie else "",
+        agent=_digest(agent) if agent else "",
+    )

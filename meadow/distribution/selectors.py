@@ -73,6 +73,27 @@ def _signed_in(viewer: User | None) -> TypeGuard[User]:
 
 
 # --- pools (for the creator centre) -------------------------------------------------------------------------------
+def note_pool_score(*, note_id: int) -> dict[str, float]:
+    """The numbers the traffic pools judge a note by, as the pool evaluation reads them (``services._snapshots``):
+    ``score`` (the weighted sum of its counted signals, ``NoteStats.signal_score``), ``reads``, ``interactions``
+    (likes + saves + comments + shares) and ``impressions`` — all without the signals the integrity checks hold
+    out of counting (fake engagement) — and ``held_score``, ``held_reads``, ``held_interactions``: what is held."""
+    from meadow.distribution.services import _snapshots
+    from meadow.engagement.models import NoteStats
+
+    snap = _snapshots([note_id]).get(note_id, {})
+    stats = NoteStats.objects.filter(note_id=note_id).first()
+    return {
+        "score": float(snap.get("score", 0.0)),
+        "reads": float(snap.get("reads", 0)),
+        "interactions": float(snap.get("interactions", 0)),
+        "impressions": float(stats.impression_count if stats else 0),
+        "held_score": float(stats.held_score if stats else 0.0),
+        "held_reads": float(stats.held_reads if stats else 0),
+        "held_interactions": float(stats.held_interactions if stats else 0),
+    }
+
+
 def note_pool_level(*, note_id: int) -> int | None:
     """The note's current pool level (1…6), ``None`` if it never entered a pool."""
     level = NotePool.objects.filter(note_id=note_id).values_list("level", flat=True).first()

@@ -50,7 +50,8 @@ def distributable_ids(*, note_ids: Iterable[int]) -> set[int]:
 
 
 def _snapshots(note_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """Each note's counters now (one query: the note row left-joined to its stats)."""
+    """Each note's counters now (one query: the note row left-joined to its stats), without the signals held
+    out of counting (``signal_score`` and ``read_count`` are already net of them, the interactions are not)."""
     rows = Note.objects.filter(pk__in=note_ids).values(
         "pk",
         "kind",
@@ -61,12 +62,15 @@ def _snapshots(note_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         "stats__read_count",
         "stats__completion_count",
         "stats__signal_score",
+        "stats__held_interactions",
     )
     out = {}
     for row in rows:
+        interactions = row["like_count"] + row["save_count"] + row["comment_count"] + row["share_count"]
         out[row["pk"]] = {
             "video": row["kind"] == Note.Kind.VIDEO,
-            "interactions": row["like_count"] + row["save_count"] + row["comment_count"] + row["share_count"],
+            # the signals the integrity checks hold (fake engagement) do not count (engagement's NoteStats)
+            "interactions": max(interactions - (row["stats__held_interactions"] or 0), 0),
             "reads": row["stats__read_count"] or 0,
             "completions": row["stats__completion_count"] or 0,
             "score": row["stats__signal_score"] or 0.0,

@@ -265,7 +265,8 @@ class EngagementEvent(models.Model):
 
 class NoteStats(models.Model):
     """A note's distribution numbers, kept with the events (F() updates in the same transaction):
-    ``signal_score`` is the weighted sum of its events; score per impression = signal_score / impressions."""
+    ``signal_score`` is the weighted sum of its counted events (all but those held by the integrity checks);
+    score per impression = signal_score / impressions."""
 
     note = models.OneToOneField(Note, on_delete=models.CASCADE, primary_key=True, related_name="stats")
     signal_score = models.FloatField(default=0)
@@ -275,6 +276,13 @@ class NoteStats(models.Model):
     follow_count = models.PositiveIntegerField(default=0)
     not_interested_count = models.PositiveIntegerField(default=0)
     share_visit_count = models.PositiveIntegerField(default=0)
+    # Signals the integrity checks hold out of counting (fake engagement): their weight is taken out of
+    # ``signal_score`` and their reads out of ``read_count`` while held, and kept here so the creator centre
+    # can show them as "not counted"; ``held_interactions`` is subtracted from the note's interaction counts
+    # (likes, saves, comments, shares) by the traffic pools. Releasing a hold puts them back.
+    held_score = models.FloatField(default=0)
+    held_reads = models.IntegerField(default=0)
+    held_interactions = models.IntegerField(default=0)
 
     class Meta:
         verbose_name = _("note statistics")

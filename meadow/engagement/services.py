@@ -476,3 +476,41 @@ def comment_unlike(*, user: User, comment: Comment) -> bool:
         if removed:
             Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") - 1)
     return bool(removed)
+
+
+# --- signals held out of counting (the integrity checks) ----------------------------------------------------------
+# The kinds whose events count as interactions on the note row (like_count, save_count, comment_count, share_count)
+INTERACTION_DELTA: dict[str, int] = {
+    Signal.LIKE: 1,
+    Signal.UNLIKE: -1,
+    Signal.SAVE: 1,
+    Signal.UNSAVE: -1,
+    Signal.COMMENT: 1,
+    Signal.UNCOMMENT: -1,
+    Signal.SHARE: 1,
+}
+
+
+def event_effect(*, kind: str, weight: float) -> tuple[float, int, int]:
+    """What one event adds to its note's counts: (score, interactions, reads)."""
+    return float(weight), INTERACTION_DELTA.get(kind, 0), 1 if kind == Signal.READ else 0
+
+
+def note_stats_withhold(*, deltas: dict[int, tuple[float, int, int]], release: bool = False) -> None:
+    """Hold signals out of counting (or put them back with ``release``): per note, ``(score, interactions,
+    reads)`` of the events held. The score leaves ``signal_score`` for ``held_score``, the reads leave
+    ``read_count`` for ``held_reads``; the interactions are recorded in ``held_interactions`` (the note's public
+    counters stay). One UPDATE per note, in note order, inside the caller's transaction."""
+    sign = -1 if release else 1
+    for note_id in sorted(deltas):
+        score, interactions, reads = deltas[note_id]
+        changes: dict[str, float] = {}
+        if score:
+            changes["signal_score"] = -sign * score
+            changes["held_score"] = sign * score
+        if reads:
+            changes["read_count"] = -sign * reads
+            changes["held_reads"] = sign * reads
+        if interactions:
+            changes["held_interactions"] = sign * interactions
+        _stats_add(note_id, **changes)
