@@ -54,7 +54,7 @@ from meadow.core.errors import (
 )
 from meadow.core.images import process_image_upload
 from meadow.core.outbox import outbox_record
-from meadow.core.ratelimit import rate_limit_hit, rate_limit_refund
+from meadow.core.ratelimit import client_ip, rate_limit_hit, rate_limit_refund
 from meadow.core.text import strip_invisible
 
 LANGUAGE_CODES = {"zh-hans", "en", "ms"}
@@ -718,6 +718,22 @@ def access_record(
         user=user,
         kind=kind if kind in AccessRecord.Kind.values else AccessRecord.Kind.LOGIN,
         network=network_prefix(ip),
-        device=_digest(agent, (device_cookie or "")[:64]) if agent or device_cookie else "",
+        # without the device cookie there is no device: a User-Agent alone is shared by thousands of phones
+        device=_digest(agent, device_cookie[:64]) if device_cookie else "",
         agent=_digest(agent) if agent else "",
+    )
+
+
+def access_record_on_login(sender, request, user, **kwargs) -> None:
+    """``user_logged_in`` receiver: a session sign-in's network and device — the first one of an account that
+    has none recorded is its sign-up (the web sign-up signs the new account in)."""
+    if request is None or user is None or not getattr(user, "pk", None):
+        return
+    first = not AccessRecord.objects.filter(user=user).exists()
+    access_record(
+        user=user,
+        kind=AccessRecord.Kind.SIGNUP if first else AccessRecord.Kind.LOGIN,
+        ip=client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        device_cookie=request.COOKIES.get(DEVICE_COOKIE, ""),
     )

@@ -31,6 +31,8 @@ from meadow.core.errors import ValidationFailed
 from meadow.core.pagination import paginate_desc
 from meadow.distribution.selectors import note_pool_history, note_pool_level
 from meadow.engagement.models import EngagementEvent, NoteStats, Signal, Source
+from meadow.integrity.models import Category
+from meadow.integrity.selectors import held_event_ids, held_for_notes
 from meadow.notes.models import Note
 
 PERIODS = (7, 30, 90)
@@ -215,7 +217,7 @@ def _all_time(note: Note) -> dict[str, Any]:
         stats = NoteStats(note_id=note.pk)
     row = {
         "impressions": stats.impression_count,
-        "reads": stats.read_count,
+        "reads": stats.read_count,  # net of the reads held out of counting, as the score is
         "likes": note.like_count,
         "saves": note.save_count,
         "comments": note.comment_count,
@@ -254,15 +256,43 @@ def _own_views(author_id: int) -> Q:
 
 
 # --- the public reads ---------------------------------------------------------------------------------------------
+def not_counted(*, note_ids: list[int]) -> list[dict[str, Any]]:
+    """What the integrity checks hold out of these notes' numbers (suspected fake engagement), by reason
+    category — the category only, never the detector: ``[{"category", "label", "signals", "interactions",
+    "reads"}]``."""
+    totals: dict[str, dict[str, Any]] = {}
+    for rows in held_for_notes(note_ids=note_ids).values():
+        for row in rows:
+            into = totals.setdefault(
+                row["category"],
+                {
+                    "category": row["category"],
+                    "label": str(Category(row["category"]).label),
+                    "signals": 0,
+                    "interactions": 0,
+                    "reads": 0,
+                },
+            )
+            for key in ("signals", "interactions", "reads"):
+                into[key] += row[key]
+    return [totals[k] for k in sorted(totals)]
+
+
 def creator_note_stats(*, note: Note, period: Period, with_pool: bool = True) -> dict[str, Any]:
-    """Everything the note's stats page, the API and the CSV show: one aggregate query, plus the pool's."""
-    events = EngagementEvent.objects.filter(note_id=note.pk).exclude(_own_views(note.author_id))
+    """Everything the note's stats page, the API and the CSV show: one aggregate query, plus the pool's. The
+    signals the integrity checks hold are left out of the numbers and shown apart (``not_counted``)."""
+    events = (
+        EngagementEvent.objects.filter(note_id=note.pk)
+        .exclude(_own_views(note.author_id))
+        .exclude(pk__in=held_event_ids())
+    )
     return {
         "note": note,
         "period": period,
         "all_time": _all_time(note),
         **_events_by_day(events, period),
         "pool": note_pool(note_id=note.pk) if with_pool else None,
+        "not_counted": not_counted(note_ids=[note.pk]),
     }
 
 
@@ -295,7 +325,11 @@ def _followers_by_day(account: User, period: Period) -> dict[str, Any]:
 def creator_account_stats(*, account: User, period: Period) -> dict[str, Any]:
     """The account's numbers over ``period``: every note's events summed by day, the traffic sources, follower
     growth, and how many notes it has published (three queries)."""
-    events = EngagementEvent.objects.filter(note__author_id=account.pk).exclude(_own_views(account.pk))
+    events = (
+        EngagementEvent.objects.filter(note__author_id=account.pk)
+        .exclude(_own_views(account.pk))
+        .exclude(pk__in=held_event_ids())
+    )
     aggregated = _events_by_day(events, period)
     followers = _followers_by_day(account, period)
     by_date = {row["date"]: row for row in followers["daily"]}

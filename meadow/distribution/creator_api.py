@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from django.http import HttpRequest
 from ninja import Router, Schema
+from pydantic import Field
 
 from meadow.core.http import responses, token_or_session
 from meadow.core.pagination import PageCursor, PageLimit
@@ -90,6 +91,14 @@ class NoteRefOut(Schema):
     published_at: datetime | None
 
 
+class NotCountedOut(Schema):
+    category: Literal["fake_account", "fake_engagement", "fake_traffic"]
+    label: str
+    signals: int
+    interactions: int
+    reads: int
+
+
 class NoteStatsOut(Schema):
     note: NoteRefOut
     period: PeriodOut
@@ -98,6 +107,10 @@ class NoteStatsOut(Schema):
     daily: list[DayOut]
     sources: list[SourceOut]
     pool: PoolOut
+    not_counted: list[NotCountedOut] = Field(
+        default_factory=list,
+        description="Signals held out of the numbers as suspected fake engagement, by reason category",
+    )
 
 
 class FollowersOut(Schema):

@@ -461,23 +461,23 @@ def detect_templates(comments: Iterable[CommentRow], config: Config) -> Signals:
     for index, (c, _s) in enumerate(rows):
         clusters[find(index)].append(c)
     out: Signals = defaultdict(list)
-    for members in clusters.values():
-        authors = {c.author_id for c in members}
+    for cluster in clusters.values():
+        authors = {c.author_id for c in cluster}
         if len(authors) < config.template_min_accounts:
             continue
         # a stock phrase ("so pretty!") recurs across creators; a bought template is aimed at one creator
-        creator, aimed = Counter(c.creator_id for c in members).most_common(1)[0]
-        if aimed < config.template_focus * len(members):
+        creator, aimed = Counter(c.creator_id for c in cluster).most_common(1)[0]
+        if aimed < config.template_focus * len(cluster):
             continue
         strong = len(authors) >= config.template_strong_accounts
-        sample = members[0].body[:80]
+        sample = cluster[0].body[:80]
         for author in authors:
             _add(
                 out,
                 author,
                 "comment_template",
                 config.weights["comment_template_strong" if strong else "comment_template"],
-                {"accounts": len(authors), "comments": len(members), "creator_id": creator, "sample": sample},
+                {"accounts": len(authors), "comments": len(cluster), "creator_id": creator, "sample": sample},
             )
     return out
 
@@ -512,12 +512,12 @@ def is_flagged(signals: Sequence[dict[str, Any]], config: Config) -> bool:
 
 def main_category(signals: Sequence[dict[str, Any]]) -> str:
     """The case's category: fake accounts when the sign-up evidence weighs most, else fake engagement."""
-    weights: Counter[str] = Counter()
+    weights: dict[str, float] = defaultdict(float)
     for s in signals:
         weights[s["category"]] += float(s["weight"])
     if weights["fake_account"] and weights["fake_account"] >= weights["fake_engagement"]:
         return "fake_account"
-    return "fake_engagement" if weights["fake_engagement"] or not weights else weights.most_common(1)[0][0]
+    return "fake_engagement"
 
 
 def beneficiaries(

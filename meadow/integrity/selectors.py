@@ -21,6 +21,11 @@ def behaviour_queue(*, status: str = Case.Status.PENDING) -> QuerySet[Case]:
     )
 
 
+def held_event_ids() -> QuerySet:
+    """The ids of the engagement events held out of counting (a subquery: ``.exclude(pk__in=held_event_ids())``)."""
+    return HeldSignal.objects.values("event_id")
+
+
 def held_for_notes(*, note_ids: list[int]) -> dict[int, list[dict]]:
     """Per note, what is held out of counting, by reason category: ``[{"category", "signals", "interactions",
     "reads", "score"}]`` (the creator centre shows it as "not counted")."""

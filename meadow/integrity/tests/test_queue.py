@@ -122,3 +122,52 @@ def test_dismiss_releases_the_held_signals(ring_cases, api_for, moderator, clock
         content_type="application/json",
     )
     assert r.status_code == 400
+
+
+def test_creator_centre_shows_held_signals_as_not_counted_in_three_languages(ring_cases, api_for, creators):
+    ring, targets = ring_cases
+    api = api_for(creators[0])
+    r = api.get(f"/api/v1/creator/notes/{targets[0].pk}/stats?days=7")
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert body["totals"]["likes"] == 0 and body["totals"]["signal_score"] == 0  # the ring's likes are out
+    (row,) = body["not_counted"]
+    assert row["signals"] == len(ring) and row["interactions"] == len(ring)
+    assert (
+        row["category"] in ("fake_account", "fake_engagement") and "signal" not in row
+    )  # never the detector
+    labels = {}
+    for language in ("en", "zh-hans", "ms"):
+        r = api.get(f"/api/v1/creator/notes/{targets[0].pk}/stats?days=7", HTTP_ACCEPT_LANGUAGE=language)
+        labels[language] = r.json()["not_counted"][0]["label"]
+    assert labels["en"].startswith("Suspected fake") and labels["zh-hans"].startswith("疑似")
+    assert labels["ms"].endswith("disyaki")
+    account = api.get("/api/v1/creator/stats?days=7").json()
+    assert account["totals"]["likes"] == 0
+
+
+def test_the_console_lists_cases_for_moderators_only(ring_cases, client, moderator, staff_user):
+    client.force_login(staff_user)
+    assert client.get("/admin/integrity/case/").status_code == 403
+    client.force_login(moderator)
+    page = client.get("/admin/integrity/case/")
+    assert page.status_code == 200
+    case = Case.objects.first()
+    detail = client.get(f"/admin/integrity/case/{case.pk}/change/")
+    assert detail.status_code == 200 and b"lockstep" in detail.content
+    r = client.post("/admin/integrity/case/", {"action": "dismiss", "_selected_action": [case.pk]})
+    assert r.status_code == 302
+    case.refresh_from_db()
+    assert case.status == "dismissed" and not case.held.exists()
+
+
+def test_the_command_and_the_beat_task_run_the_scan(clock, creators, notes, settings):
+    from django.core.management import call_command
+
+    from meadow.integrity.tasks import integrity_scan
+
+    like_ring(clock, notes[creators[1].pk][:4], size=6)
+    assert "integrity-scan" in settings.CELERY_BEAT_SCHEDULE
+    call_command("integrity_scan")
+    assert len(flagged_account_ids()) == 6
+    assert integrity_scan() == {"flagged": 6, "opened": 0, "held": 0}
