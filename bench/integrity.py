@@ -706,7 +706,7 @@ def run_plan(plan: Plan, *, attack: bool, defence: bool, log=None) -> dict:
     if "testserver" not in settings.ALLOWED_HOSTS and "*" not in settings.ALLOWED_HOSTS:
         settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]  # the test client's host
     missing = integrity_available()
-    client = Client()
+    clients: dict[str, Client] = {}  # one per account: each phone keeps its own cookies (session, device)
     tokens: dict[str, str] = {}
     user_ids: dict[str, int] = {}
     note_ids: dict[int, int] = {}
@@ -729,6 +729,9 @@ def run_plan(plan: Plan, *, attack: bool, defence: bool, log=None) -> dict:
 
     def call(method: str, path: str, acc: Account, action: str, body: Any = None, **extra: Any):
         kw = headers(acc) | extra
+        client = clients.get(acc.key)
+        if client is None:
+            client = clients[acc.key] = Client()
         if method == "post_multipart":
             for value in body.values():
                 if hasattr(value, "seek"):
