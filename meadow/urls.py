@@ -33,6 +33,7 @@ web_patterns = [
     path("messages/<int:conversation_id>/mute/", messaging.mute, name="conversation_mute"),
     path("messages/groups/new/", messaging.group_new, name="group_new"),
     path("messages/<int:conversation_id>/members/", messaging.group_add, name="group_add"),
+    path("messages/<int:conversation_id>/rename/", messaging.group_rename, name="group_rename"),
     path(
         f"messages/<int:conversation_id>/members/{HANDLE}/remove/",
         messaging.group_remove,

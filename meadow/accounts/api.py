@@ -20,7 +20,7 @@ from meadow.core.http import optional_auth, responses, token_or_session
 from meadow.core.images import image_upload_openapi
 from meadow.core.pagination import PageCursor, PageLimit, paginate_desc
 from meadow.core.ratelimit import client_ip
-from meadow.core.schema import JSONDate, Limits, NonBlankText, Text
+from meadow.core.schema import JSONDate, Limits, SafeNonBlankText, SafeText, Text
 
 auth_router = Router(tags=["auth"])
 me_router = Router(tags=["me"], auth=token_or_session)
@@ -144,7 +144,7 @@ class SignupIn(Schema):
     email: Annotated[str, Limits(format="email")] | None = Field(default=None, max_length=254)
     phone: Phone | None = None
     code: str | None = Field(default=None, max_length=16)
-    display_name: Annotated[Text, Limits(max_length=DISPLAY_NAME_MAX)] | None = None
+    display_name: Annotated[SafeText, Limits(max_length=DISPLAY_NAME_MAX)] | None = None
     language: str | None = Field(default=None, max_length=8)
 
 
@@ -276,7 +276,7 @@ def token_delete(request: HttpRequest):
 
 # --- me ---------------------------------------------------------------------------------------------------------
 class MePatch(Schema):
-    display_name: Annotated[NonBlankText, Limits(max_length=DISPLAY_NAME_MAX)] | None = None
+    display_name: Annotated[SafeNonBlankText, Limits(max_length=DISPLAY_NAME_MAX)] | None = None
     handle: Handle | None = None
     bio: Annotated[Text, Limits(max_length=BIO_MAX)] | None = None
     location: Annotated[Text, Limits(max_length=LOCATION_MAX)] | None = None

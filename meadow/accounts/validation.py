@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from meadow.accounts.models import BIO_MAX, DISPLAY_NAME_MAX, HANDLE_MAX
 from meadow.core.errors import ValidationFailed
 from meadow.core.schema import END_OF_TEXT
-from meadow.core.text import visible_length
+from meadow.core.text import refuse_spoofing, visible_length
 
 HANDLE_MIN = 3
 # A handle: HANDLE_MIN–HANDLE_MAX letters a–z, digits, dots and underscores, starting with a letter or digit and
@@ -109,7 +109,7 @@ def clean_phone(value: str) -> str:
 
 
 def clean_display_name(value: str) -> str:
-    name = " ".join((value or "").split())
+    name = refuse_spoofing(" ".join((value or "").split()), field="display_name")
     if not name:
         raise ValidationFailed(_("Your name cannot be empty."), field="display_name", code="required")
     if visible_length(name) > DISPLAY_NAME_MAX:

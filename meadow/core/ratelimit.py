@@ -43,6 +43,9 @@ RATES: dict[str, Rate] = {
     "moderation:account": Rate(120, 60),  # the composer checks as the creator types (debounced)
     "moderation:ip": Rate(300, 60),
     "report:account": Rate(30, 3600),
+    # catching up on a conversation (``?after=`` at a messages socket's connect, a ``resume`` frame, the history
+    # endpoints): a reconnecting page asks once; a loop re-reading history is refused
+    "messages:resume:account": Rate(120, 60),
     "csp_report:ip": Rate(
         60, 60
     ),  # violation reports (a broken page sends a few per view): logs, not floods  # reports feed a human queue: enough for honest use, not for floods

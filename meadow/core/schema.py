@@ -20,6 +20,8 @@ from pydantic import BeforeValidator, Field, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError
 
+from meadow.core.text import SPOOFING_CLASS
+
 # The end of the text, the same in every regex dialect that reads the schema. ``$`` is not: in Python (which
 # hypothesis, schemathesis and jsonschema use to generate and check data) it also matches before a final newline,
 # so "29.90\n" matched ``^[0-9.]+$`` there, not in ECMA 262 (what OpenAPI means) nor in the server's fullmatch.
@@ -74,6 +76,13 @@ class Limits:
 
 Text = Annotated[str, Limits(pattern=NO_NUL_PATTERN)]
 NonBlankText = Annotated[str, Limits(pattern=NON_BLANK_PATTERN)]
+
+# Text that people read as it is written (messages, group names, display names, note titles): no NUL and none of
+# the invisible spoofing controls ``core.text.refuse_spoofing`` refuses (400 ``invisible_characters``).
+SAFE_TEXT_PATTERN = f"^[^\\x00{SPOOFING_CLASS}]*$"
+SAFE_NON_BLANK_PATTERN = f"^[^\\x00{SPOOFING_CLASS}]*[^\\s\\x00{SPOOFING_CLASS}][^\\x00{SPOOFING_CLASS}]*$"
+SafeText = Annotated[str, Limits(pattern=SAFE_TEXT_PATTERN)]
+SafeNonBlankText = Annotated[str, Limits(pattern=SAFE_NON_BLANK_PATTERN)]
 
 
 def _json_integer(value: Any) -> Any:

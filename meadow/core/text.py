@@ -22,6 +22,34 @@ def visible_length(text: str) -> int:
 _KEEP_FORMAT = {"\u200c", "\u200d"}
 
 
+# Spoofing controls: characters that change how a text reads while staying invisible — the bidirectional
+# embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069: U+202E before "exe.txt" shows it as "txt.exe"), the zero-width
+# space, word joiner and invisible operators (U+200B, U+2060–U+2064), the deprecated format controls
+# (U+206A–U+206F), the byte order mark (U+FEFF) and the interlinear annotation controls (U+FFF9–U+FFFB). Written
+# as a regex character class body in escapes that Python and ECMA 262 read alike, so the API schema's patterns
+# (``core.schema.SafeText``) state exactly what ``refuse_spoofing`` refuses. Not among them: the joiners emoji
+# and several scripts need (ZWJ, ZWNJ), the marks right-to-left text needs (LRM, RLM, ALM), variation selectors
+# and the tag characters of flag emoji.
+SPOOFING_CLASS = r"\u202A-\u202E\u2066-\u2069\u200B\u2060-\u2064\u206A-\u206F\uFEFF\uFFF9-\uFFFB"
+_SPOOFING = regex.compile(f"[{SPOOFING_CLASS}]")
+
+
+def has_spoofing(text: str) -> bool:
+    return bool(_SPOOFING.search(text or ""))
+
+
+def refuse_spoofing(text: str, *, field: str) -> str:
+    """``text`` unchanged, or 400 ``invisible_characters`` naming ``field`` when it holds a spoofing control (see
+    ``SPOOFING_CLASS``): refused, not stripped, so what the writer sees is what every reader sees."""
+    if has_spoofing(text):
+        raise ValidationFailed(
+            _("Remove the invisible formatting characters (such as text-direction controls) from this text."),
+            field=field,
+            code="invisible_characters",
+        )
+    return text
+
+
 def strip_invisible(text: str) -> str:
     """``text`` without the characters that change how it reads without being seen: bidirectional controls
     (U+202A–U+202E, U+2066–U+2069, LRM/RLM/ALM), zero-width spaces, the BOM, soft hyphens, tag characters and

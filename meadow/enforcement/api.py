@@ -215,6 +215,12 @@ class ReviewDecisionIn(Schema):
     type: Literal["behaviour", "content", "channel"] | None = None
     severity: Literal["low", "medium", "high", "severe"] = "medium"
     reason: Text = Field(default="", max_length=2000)
+    messages: list[Annotated[int, Field(ge=1, le=2**62)]] | None = Field(
+        default=None,
+        max_length=50,
+        description="``remove`` on a reported conversation: the ``seq`` of each message to withdraw (of its last "
+        "50); default: the reported account's messages the report covered.",
+    )
 
 
 class ReviewItemOut(Schema):
@@ -246,6 +252,7 @@ def review_decision(request: HttpRequest, item_id: int, payload: ReviewDecisionI
         type=payload.type,
         severity=payload.severity,
         reason=payload.reason,
+        selected=payload.messages,
     )
     return {
         "id": item.pk,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -206,6 +206,19 @@ def enforcement_check_text(
             field=error_field or field,
         )
     return screening
+
+
+def enforcement_record_refused_image(
+    *, user, field: str, category: str, digest: str, target=None
+) -> Violation | None:
+    """An image refused before it was stored (a QR code leading off Meadow, explicit content in a message):
+    kept as a blocked attempt exactly like refused text, so forcing refused images through reaches the same
+    ``MEADOW_BLOCKED_ATTEMPTS_LIMIT`` and records one violation (``_record_blocked_attempt``). ``digest`` names
+    the image (its SHA-256) in the evidence; the image itself is not kept."""
+    severity = Severity.HIGH if category == "adult" else Severity.MEDIUM
+    hit = {"category": category, "rule": f"image_{category}", "severity": severity, "match": "image"}
+    screening = Screening(verdict="block", hits=[hit], text=f"[image {digest}]", field=field)
+    return _record_blocked_attempt(user=user, screening=screening, target=target)
 
 
 def _record_blocked_attempt(*, user, screening: Screening, target=None) -> Violation | None:
@@ -721,10 +734,20 @@ def report_create(*, reporter, target_type: str, target_id: str, reason: str, te
 
 
 def report_create_for(
-    *, reporter, obj, account, reason: str, text: str = "", body: str = "", field: str = "dm"
+    *,
+    reporter,
+    obj,
+    account,
+    reason: str,
+    text: str = "",
+    body: str = "",
+    field: str = "dm",
+    covers: list[int] | None = None,
 ) -> ReviewItem:
     """A report about an object whose app checked the reporter's access itself (a conversation: only its
-    participants may report it). ``account`` is the one reported; ``body`` is screened for the findings."""
+    participants may report it). ``account`` is the one reported; ``body`` is screened for the findings;
+    ``covers`` (kept in the findings as ``messages``) names the parts the report is about (a conversation's
+    message seqs: what a moderator's ``remove`` withdraws)."""
     if reason not in ReviewItem.Reason.values or reason == ReviewItem.Reason.POLICY:
         raise ValidationFailed(_("Choose a reason."), field="reason", code="invalid_choice")
     text = (text or "").strip()
@@ -741,6 +764,8 @@ def report_create_for(
 
         result = moderation_check(text=body[:5000], field=field, account=account_kind(account))
         findings = {"text": body[:5000], "field": field, **result.to_dict()}
+    if covers:
+        findings["messages"] = list(covers)
     item, _created = ReviewItem.objects.get_or_create(
         kind=ReviewItem.Kind.REPORT,
         state=ReviewItem.State.PENDING,
@@ -837,6 +862,17 @@ def appeal_decide(*, appeal: Appeal, moderator, decision: str, response: str = "
 REVIEW_DECISIONS = ("approve", "remove", "violation")
 
 
+# "Remove" for objects with no status of their own (a conversation, a message): the app that owns the model
+# registers what removing means (enforcement sits below those apps). ``remove(obj=, item=, moderator=,
+# selected=)`` does it inside the decision's transaction and returns what it did, for the audit log.
+ContentRemover = Callable[..., dict[str, Any]]
+_REMOVERS: dict[str, ContentRemover] = {}
+
+
+def register_content_remover(model_label: str, remove: ContentRemover) -> None:
+    _REMOVERS[model_label] = remove
+
+
 def review_decide(
     *,
     item: ReviewItem,
@@ -845,10 +881,15 @@ def review_decide(
     type: str | None = None,
     severity: str = Severity.MEDIUM,
     reason: str = "",
+    selected: Sequence[int] | None = None,
 ) -> ReviewItem:
     """Decide a review item: ``approve`` (nothing wrong: a held object is released), ``remove`` (take the object
     down and record a violation) or ``violation`` (record a violation of ``type``; content stays, limited if it
-    was held). Audited; the other pending items about the same object are decided with it."""
+    was held). Audited; the other pending items about the same object are decided with it.
+
+    ``remove`` on an object whose app registered a remover (``register_content_remover``: a reported
+    conversation's messages are withdrawn for everyone — those the report covered, or the ``selected`` ones) runs
+    it and writes what it did to the audit log (``Decision`` ``content_removed``)."""
     if decision not in REVIEW_DECISIONS:
         raise ValidationFailed(
             _("Choose approve, remove or violation."), field="decision", code="invalid_choice"
@@ -890,7 +931,25 @@ def review_decide(
             # a conversation has no owner: the report names the account concerned
             account = _owner_of(target) or locked.account
             evidence = {**findings, "review_item": locked.pk, "reason": reason}
-            if decision == "remove":
+            remover = _REMOVERS.get(target._meta.label) if decision == "remove" else None
+            if remover is not None:
+                done = remover(obj=target, item=locked, moderator=moderator, selected=selected)
+                _audit(moderator=moderator, action="content_removed", target=target, reason=reason, data=done)
+            if decision == "remove" and _owner_of(target) is None:
+                # a conversation has no owner: the violation goes to the account the report names
+                if account is not None:
+                    violation_record(
+                        account=account,
+                        type=violation_type,
+                        category=category,
+                        rule=rule,
+                        severity=severity,
+                        evidence={**evidence, "action": "remove"},
+                        target=target,
+                        source=Source.MODERATOR,
+                        decided_by=moderator,
+                    )
+            elif decision == "remove":
                 enforcement_record_finding(
                     obj=target,
                     category=category,

@@ -18,7 +18,7 @@ from meadow.core.errors import NotFound
 from meadow.core.http import ModerationErrorOut, responses, token_or_session
 from meadow.core.images import image_upload_openapi
 from meadow.core.pagination import PageCursor, PageLimit
-from meadow.core.schema import JSONId, JSONInt, Limits, NonBlankText, Text
+from meadow.core.schema import JSONId, JSONInt, Limits, NonBlankText, SafeNonBlankText, SafeText, Text
 from meadow.core.storage import private_storage
 from meadow.messaging import selectors, services
 from meadow.messaging.cards import card_for_reader
@@ -70,6 +70,10 @@ class MessageOut(Schema):
     card: CardOut | None
     images: list[MessageImageOut]
     withdrawn: bool
+    system: Literal["renamed"] | None = Field(
+        description='A system line nobody wrote as a message: "renamed" (the sender renamed the group to '
+        "``text``); null for an ordinary message."
+    )
     created_at: datetime
 
 
@@ -125,7 +129,11 @@ Handle = Annotated[str, Limits(max_length=64, pattern=r"^@?[A-Za-z0-9._]{1,64}$"
 
 class GroupIn(Schema):
     with_: list[Handle] = Field(alias="with", min_length=1, max_length=100)
-    name: Annotated[NonBlankText, Limits(max_length=services.GROUP_NAME_MAX)]
+    name: Annotated[SafeNonBlankText, Limits(max_length=services.GROUP_NAME_MAX)]
+
+
+class GroupRenameIn(Schema):
+    name: Annotated[SafeNonBlankText, Limits(max_length=services.GROUP_NAME_MAX)]
 
 
 class MembersIn(Schema):
@@ -133,7 +141,7 @@ class MembersIn(Schema):
 
 
 class SendIn(Schema):
-    text: Annotated[Text, Limits(max_length=services.MESSAGE_MAX)] = Field(
+    text: Annotated[SafeText, Limits(max_length=services.MESSAGE_MAX)] = Field(
         default="", description="Required unless a card is sent."
     )
     client_id: Annotated[NonBlankText, Limits(max_length=services.CLIENT_ID_MAX)]
@@ -244,6 +252,22 @@ def group_members_add(request: HttpRequest, conversation_id: PathId, payload: Me
     return _group(request, conversation)
 
 
+@router.patch(
+    "/conversations/groups/{conversation_id}",
+    response=responses({200: ConversationOut, 400: ModerationErrorOut}),
+    by_alias=True,
+)
+def group_rename(request: HttpRequest, conversation_id: PathId, payload: GroupRenameIn):
+    """Rename a group (its admins only: 403 ``not_admin``; 400 ``not_group`` for a direct conversation). The name
+    is checked and moderated like a new group's; everyone in it gets the system line "… renamed the group to …"
+    (a message whose ``system`` is ``renamed``)."""
+    conversation = selectors.conversation_get_for_participant(
+        user=request.user, conversation_id=conversation_id
+    )
+    services.group_rename(user=request.user, conversation=conversation, name=payload.name)
+    return _group(request, conversation)
+
+
 @router.delete("/conversations/{conversation_id}/members/{handle}", response=responses({204: None}))
 def group_member_remove(request: HttpRequest, conversation_id: PathId, handle: Handle):
     """Remove a member (admins only; your own handle leaves the group). The removed person gets 404 from then on."""
@@ -314,8 +338,9 @@ def message_list(
     limit: PageLimit = None,
 ):
     """Messages in ascending ``seq``: those after ``after`` (catching up), or the latest before ``before``
-    (history); ``next_cursor`` continues in the same direction."""
+    (history); ``next_cursor`` continues in the same direction. Rate-limited per person (429 ``rate_limited``)."""
     participant = selectors.participant_get(user=request.user, conversation_id=conversation_id)
+    services.resume_rate_check(user=request.user)
     page = selectors.messages_for_participant(
         participant=participant, after=after, before=before, cursor=cursor, limit=limit
     )
@@ -342,7 +367,7 @@ def message_send(request: HttpRequest, conversation_id: PathId, payload: SendIn)
 
 
 class ImageSendForm(Schema):
-    text: Annotated[Text, Limits(max_length=services.MESSAGE_MAX)] = ""
+    text: Annotated[SafeText, Limits(max_length=services.MESSAGE_MAX)] = ""
     client_id: Annotated[NonBlankText, Limits(max_length=services.CLIENT_ID_MAX)]
 
 
@@ -680,6 +705,7 @@ def team_conversations(
         limit=limit,
         assigned_to=request.user if assigned == "me" else None,
         direct_only=True,
+        team_member=request.user,
     )
     items = []
     for row in page["items"]:
@@ -702,8 +728,9 @@ def team_messages(
     cursor: PageCursor = None,
     limit: PageLimit = None,
 ):
-    """A business conversation's messages for its team, with who answered."""
+    """A business conversation's messages for its team, with who answered (rate-limited like the history)."""
     _business, participant = _team_participant(request, handle, conversation_id)
+    services.resume_rate_check(user=request.user)
     page = selectors.messages_for_participant(
         participant=participant, after=after, before=before, cursor=cursor, limit=limit
     )

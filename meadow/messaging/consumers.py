@@ -6,9 +6,11 @@ latter answers every message it missed, in ``seq`` order (a card as this person 
 message event), then ``{"type": "resumed"}``. A conversation that is not the person's is ignored (and answered with
 an ``error`` event): nothing of it leaks.
 
-What a client sends is small: a frame longer than ``FRAME_MAX`` characters closes the socket (1009, "message too
-big") unread; a binary frame or one that is not JSON is answered with an ``error`` event (``bad_frame``,
-``bad_json``) and the socket stays open. "typing" goes to the other person at most once a ``TYPING_EVERY``
+What a client sends is small: a frame longer than ``FRAME_MAX`` characters is refused unread with an ``error``
+event (``frame_too_large``, with ``max``); a binary frame or one that is not JSON is answered with an ``error``
+event (``bad_frame``, ``bad_json``); the socket stays open. The server itself reads no frame past
+``WS_MAX_SIZE`` bytes (uvicorn's ``--ws-max-size`` in Procfile and Procfile.scale; it closes the socket with
+1009 before the frame reaches this consumer). "typing" goes to the other person at most once a ``TYPING_EVERY``
 seconds per conversation (a client sending it in a loop floods nobody).
 
 Exactly once, in order (issue #19): the socket remembers, per conversation, the range of ``seq`` it has sent. A
@@ -34,6 +36,7 @@ from meadow.messaging.events import user_group
 RESUME_MAX_CONVERSATIONS = 50
 RESUME_MAX_MESSAGES = 500
 FRAME_MAX = 16 * 1024  # characters; the largest a client sends (a resume of 50 conversations) is about 2 KB
+WS_MAX_SIZE = 64 * 1024  # bytes: uvicorn's --ws-max-size in the Procfiles (a test checks they agree)
 TYPING_EVERY = 1.0  # seconds
 SEQ_MAX = 2**63 - 1
 
@@ -78,6 +81,9 @@ class MessagesConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4401)
             return
         self.user = user
+        if after and not await self._resume_allowed():
+            await self.close(code=4429)  # resumes are rate-limited per person: try again in a minute
+            return
         self.group = user_group(user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
@@ -104,7 +110,7 @@ class MessagesConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "code": "bad_frame"})
             return
         if len(text_data) > FRAME_MAX:
-            await self.close(code=1009)
+            await self.send_json({"type": "error", "code": "frame_too_large", "max": FRAME_MAX})
             return
         try:
             content = json.loads(text_data)
@@ -132,6 +138,9 @@ class MessagesConsumer(AsyncJsonWebsocketConsumer):
             if not ok:
                 await self.send_json({"type": "error", "code": "not_found"})
         elif kind == "resume":
+            if not await self._resume_allowed():
+                await self.send_json({"type": "error", "code": "rate_limited"})
+                return
             after = content.get("after")
             events = await self._resume(after)
             asked = {}
@@ -187,6 +196,17 @@ class MessagesConsumer(AsyncJsonWebsocketConsumer):
         from meadow.messaging.services import realtime_ticket_redeem
 
         return realtime_ticket_redeem(ticket=ticket)
+
+    @database_sync_to_async
+    def _resume_allowed(self) -> bool:
+        from meadow.core.ratelimit import RateLimited
+        from meadow.messaging.services import resume_rate_check
+
+        try:
+            resume_rate_check(user=self.user)
+        except RateLimited:
+            return False
+        return True
 
     @database_sync_to_async
     def _presence(self, joined: bool) -> None:

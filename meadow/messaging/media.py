@@ -8,6 +8,7 @@ to the private storage (``STORAGES["private"]``, outside MEDIA_ROOT) and are str
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import logging
 import uuid
@@ -36,10 +37,11 @@ class ImageRefused(ValidationFailed):
 
     code = "image_refused"
 
-    def __init__(self, message, *, reason: str, position: int) -> None:
+    def __init__(self, message, *, reason: str, position: int, digest: str = "") -> None:
         super().__init__(message, field=FIELD)
         self.reason = reason
         self.position = position
+        self.digest = digest  # the SHA-256 of the re-encoded image (the blocked attempt's evidence)
 
 
 @dataclass
@@ -88,7 +90,9 @@ def image_scan(data: bytes, *, position: int) -> None:
                 if reason == "redirect"
                 else _("This image was not sent: it looks like explicit content.")
             )
-            raise ImageRefused(message, reason=reason, position=position)
+            raise ImageRefused(
+                message, reason=reason, position=position, digest=hashlib.sha256(data).hexdigest()
+            )
 
 
 def images_prepare(uploads: list[Any]) -> list[PreparedImage]:

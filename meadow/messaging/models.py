@@ -112,6 +112,8 @@ class Message(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     automatic = models.BooleanField(default=False)
+    # A system line (nobody wrote it as a message): "renamed" — ``sender`` renamed the group to ``text``.
+    system = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:
         verbose_name = _("message")

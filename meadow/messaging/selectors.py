@@ -30,10 +30,11 @@ SEARCH_MAX = 100
 
 
 def _blocked_by_other(user: User) -> Exists:
-    """The other participant of the row's conversation blocked ``user``."""
-    others = Participant.objects.filter(conversation_id=OuterRef(OuterRef("conversation_id"))).exclude(
-        user_id=user.pk
-    )
+    """The other participant of the row's *direct* conversation blocked ``user``. A group is not hidden by a
+    block between two of its members: both keep seeing it (docs/architecture.md, "Blocks in groups")."""
+    others = Participant.objects.filter(
+        conversation_id=OuterRef(OuterRef("conversation_id")), conversation__kind=Conversation.Kind.DIRECT
+    ).exclude(user_id=user.pk)
     return Exists(Block.objects.filter(blocked_id=user.pk, blocker_id__in=others.values("user_id")))
 
 
@@ -55,6 +56,20 @@ def others_with_blocks(*, conversation_id: int, user: User) -> list[User]:
             )
         )
         .order_by("pk")
+    )
+
+
+def _blocked_with_customer(member: User) -> Exists:
+    """A block either way between ``member`` (a business's team member) and the customer of the row's
+    conversation (the participants who are not the business)."""
+    others = Participant.objects.filter(conversation_id=OuterRef(OuterRef("conversation_id"))).exclude(
+        user_id=OuterRef(OuterRef("user_id"))
+    )
+    return Exists(
+        Block.objects.filter(
+            Q(blocker_id=member.pk, blocked_id__in=others.values("user_id"))
+            | Q(blocked_id=member.pk, blocker_id__in=others.values("user_id"))
+        )
     )
 
 
@@ -116,13 +131,16 @@ def conversations_for_user(
     q: str = "",
     assigned_to: User | None = None,
     direct_only: bool = False,
+    team_member: User | None = None,
 ) -> dict[str, Any]:
     """One page of a box, latest activity first: ``inbox`` (accepted conversations and the requests one sent)
     or ``requests`` (first messages from people one does not follow). Each item is a ``Participant`` with
     ``conversation``, ``other`` (the other person), ``last_message`` and ``unread``; the number of queries does
     not grow with the page size. ``q`` keeps the conversations whose other person's name or handle, or one of
     whose messages (not deleted for ``user``), contains it. ``direct_only`` leaves groups out (the business
-    inbox: a business's team never sees the groups the business account is in)."""
+    inbox: a business's team never sees the groups the business account is in). ``team_member``: the business's
+    team member reading its inbox — the conversations of customers who blocked them (or whom they blocked) are
+    left out."""
     size = clamp_limit(limit)
     state = Participant.State.REQUEST if box == "requests" else Participant.State.INBOX
     qs = (
@@ -132,6 +150,8 @@ def conversations_for_user(
     )
     if direct_only:
         qs = qs.filter(conversation__kind=Conversation.Kind.DIRECT)
+    if team_member is not None and team_member.pk != user.pk:
+        qs = qs.exclude(_blocked_with_customer(team_member))
     if assigned_to is not None:  # the business inbox's "Assigned to me": requests and inbox alike
         qs = qs.filter(conversation__assigned_to=assigned_to)
     else:
@@ -423,6 +443,11 @@ def team_participant_get(*, member: User, handle: str, conversation_id: int) -> 
     participant = participant_get(user=business, conversation_id=conversation_id)
     if participant.conversation.kind != Conversation.Kind.DIRECT:
         raise Http404
+    if (
+        member.pk != business.pk
+        and Participant.objects.filter(pk=participant.pk).filter(_blocked_with_customer(member)).exists()
+    ):
+        raise Http404  # the customer blocked this member (or the member them): the business and others still answer
     return business, participant
 
 

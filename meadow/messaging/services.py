@@ -13,8 +13,9 @@ mute — and the realtime ticket. Rules (PRODUCT.md §8, issue #19):
   refuses it whatever the table says; ``review`` stores and delivers it, held in the review queue like a
   comment (docs/architecture.md, "Messages").
 * **Groups** (``group_create``): 3 to ``MEADOW_MESSAGE_GROUP_MAX`` people with a name; every invitee's "who may
-  message me" is checked against the person adding them and a block between an invitee and any member refuses
-  the invitee (403 ``blocked`` / ``not_allowed``, naming them); an invitee who does not follow the adder finds the
+  message me" is checked against the person adding them and a block either way between an invitee and the
+  person adding them refuses the invitee (403 ``blocked`` / ``not_allowed``, naming them); a block between two
+  members hides nothing of the group and stops nobody writing in it (it stops direct messages between them); an invitee who does not follow the adder finds the
   group in their Requests box. The creator is the admin; admins add and remove members, anyone may leave (the
   earliest member becomes admin when the last admin leaves). A removed or departed member's ``Participant`` row is
   deleted, so every read and write answers them 404 from then on. New members see the messages sent after they
@@ -45,16 +46,17 @@ from meadow.accounts.models import Follow, User
 from meadow.accounts.selectors import is_blocked_between
 from meadow.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from meadow.core.tasks import enqueue
-from meadow.core.text import visible_length
+from meadow.core.text import refuse_spoofing, visible_length
 from meadow.enforcement.services import (
     ModerationBlocked,
     enforcement_assert_can_post,
     enforcement_check_text,
     enforcement_hold,
+    enforcement_record_refused_image,
 )
 from meadow.messaging.cards import card_clean, card_for_reader
 from meadow.messaging.events import event_send, events_send
-from meadow.messaging.media import images_delete, images_prepare, images_store
+from meadow.messaging.media import ImageRefused, images_delete, images_prepare, images_store
 from meadow.messaging.models import (
     AwayMessage,
     Conversation,
@@ -254,7 +256,7 @@ def message_send(
     existing = Message.objects.filter(conversation=conversation, sender=sender, client_id=client_id).first()
     if existing is not None:
         return existing, False
-    text = (text or "").strip()
+    text = refuse_spoofing((text or "").strip(), field="text")
     card = card_clean(card, sender=sender)
     images = list(images or [])
     if not text and card is None and not images:
@@ -267,7 +269,13 @@ def message_send(
         )
     others = others_with_blocks(conversation_id=conversation.pk, user=sender)  # one query, blocks included
     other_ids = [other.pk for other in others]
-    if any(other.blocked for other in others):  # type: ignore[attr-defined]  # annotated by the selector
+    # a block between two members of a group does not stop the group; a team member blocked by the customer
+    # (or who blocked them) does not answer them as the business
+    direct = conversation.kind == Conversation.Kind.DIRECT
+    if direct and (
+        any(other.blocked for other in others)  # type: ignore[attr-defined]  # annotated by the selector
+        or (sent_by is not None and any(is_blocked_between(a=sent_by, b=other) for other in others))
+    ):
         raise Blocked(_("You cannot message this account."))
     enforcement_assert_can_post(user=sender)
     if sent_by is not None:  # a team member under a posting ban does not write for the business either
@@ -304,7 +312,13 @@ def message_send(
                 moderation=exc.moderation,
                 field="text",
             ) from exc
-    prepared = images_prepare(images) if images else []
+    try:
+        prepared = images_prepare(images) if images else []
+    except ImageRefused as exc:  # like a refused text: a blocked attempt on the enforcement ladder
+        enforcement_record_refused_image(
+            user=sender, field="dm", category=exc.reason, digest=exc.digest, target=conversation
+        )
+        raise
     saved: list[str] = []
     try:
         names = images_store(prepared, saved=saved)
@@ -409,6 +423,8 @@ def _deliver(message_id: int, *, message: Message | None = None, user_ids: list[
     # the message leaves first (its latency is what a reader waits for), then the badges, which take a query each
     events_send(events)
     events_send(_badge_events(user_ids=recipients))
+    if message.system:
+        return  # a system line (a group renamed) notifies nobody
     # a recipient with a socket open saw it there: no task is queued for them (the task checks again)
     online = presence_online_many(user_ids=recipients)
     for user_id in recipients:
@@ -498,7 +514,7 @@ def conversation_read(*, user: User, conversation: Conversation, seq: int) -> in
 def message_unsend(*, user: User, message: Message) -> Message:
     """Unsend one's own message within ``MEADOW_MESSAGE_UNSEND_SECONDS``: the text is erased and readers see
     "message withdrawn" in its place."""
-    if message.sender_id != user.pk:
+    if message.sender_id != user.pk or message.system:
         raise PermissionDenied(_("You can only unsend your own messages."))
     if message.withdrawn_at is not None:
         return message
@@ -553,7 +569,9 @@ def typing_send(*, user: User, conversation: Conversation) -> None:
     if conversation.state == Conversation.State.REQUEST and participant.state == Participant.State.REQUEST:
         return  # reading a request quietly: its sender does not learn it was opened
     others = _others(conversation, user)
-    if any(is_blocked_between(a=user, b=other) for other in User.objects.filter(pk__in=others)):
+    if conversation.kind == Conversation.Kind.DIRECT and any(
+        is_blocked_between(a=user, b=other) for other in User.objects.filter(pk__in=others)
+    ):
         return  # a block either way: like a message, no typing goes through
     event_send(
         user_ids=others,
@@ -570,7 +588,7 @@ def _group_max() -> int:
 
 
 def _group_name_clean(name: str) -> str:
-    name = " ".join((name or "").split())
+    name = refuse_spoofing(" ".join((name or "").split()), field="name")
     if not name:
         raise ValidationFailed(_("Give the group a name."), field="name", code="required")
     if visible_length(name) > GROUP_NAME_MAX:
@@ -583,12 +601,14 @@ def _group_name_clean(name: str) -> str:
 
 
 def _invitee_check(*, adder: User, invitee: User, members: list[User]) -> bool:
-    """Whether ``adder`` may put ``invitee`` in a group with ``members``: no block between the invitee and anyone
-    in it (403 ``blocked``), and the invitee's "who may message me" lets the adder in (403 ``not_allowed``).
-    Returns whether the group is a request for the invitee (they do not follow the adder)."""
+    """Whether ``adder`` may put ``invitee`` in a group with ``members``: no block either way between the invitee
+    and the adder (403 ``blocked``; a block between the invitee and another member does not keep them out, as
+    on other platforms: docs/architecture.md, "Blocks in groups"), and the invitee's "who may message me" lets
+    the adder in (403 ``not_allowed``). Returns whether the group is a request for the invitee (they do not
+    follow the adder)."""
     if not invitee.is_active:
         raise NotFound(_("This account does not exist."), field="with")
-    if any(is_blocked_between(a=invitee, b=member) for member in [adder, *members]):
+    if is_blocked_between(a=invitee, b=adder):
         raise Blocked(
             _("@%(handle)s cannot be added to this group.") % {"handle": invitee.handle}, field="with"
         )
@@ -726,6 +746,52 @@ def group_members_add(*, user: User, conversation: Conversation, members: list[U
     return list(new.values())
 
 
+def group_rename(*, user: User, conversation: Conversation, name: str) -> Conversation:
+    """Rename a group (its admins only: 403 ``not_admin``). The name is checked like a new group's (400
+    ``required`` / ``too_long`` / ``invisible_characters``, and moderated: a redirect in it is refused, 400
+    ``moderation_blocked``); everyone in the group gets a system line "<admin> renamed the group to <name>"
+    (``Message.system`` ``renamed``, the new name as its text), delivered like a message. The same name again
+    changes nothing."""
+    if conversation.kind != Conversation.Kind.GROUP:
+        raise ValidationFailed(_("This is not a group."), code="not_group")
+    _admin_check(conversation, user)
+    name = _group_name_clean(name)
+    enforcement_assert_can_post(user=user)
+    enforcement_check_text(
+        user=user,
+        text=name,
+        field="dm",
+        error_field="name",
+        target=conversation,
+        block_categories={"redirect"},
+    )
+    with transaction.atomic():
+        group = _group_locked(conversation)
+        _admin_check(group, user)  # still an admin, under the group's lock
+        if group.name == name:
+            return group
+        key = activity_key_now()
+        seq = _next_seq(group.pk, key)
+        Conversation.objects.filter(pk=group.pk).update(name=name)
+        message = Message.objects.create(
+            conversation=group,
+            seq=seq,
+            sender=user,
+            client_id=f"system:{secrets.token_hex(12)}",
+            text=name,
+            system="renamed",
+        )
+        Participant.objects.filter(conversation=group).update(activity_key=key)
+        Participant.objects.filter(conversation=group, user=user).update(
+            last_read_seq=Greatest(F("last_read_seq"), seq)
+        )
+        _forget_badges(_others(group, user))
+        message_id = message.pk
+        transaction.on_commit(lambda: _deliver(message_id))
+    conversation.name = name
+    return conversation
+
+
 def group_member_remove(*, user: User, conversation: Conversation, member: User) -> None:
     """Remove ``member`` from a group (admins only; removing oneself is leaving). From then on the group answers
     them 404 and they receive nothing of it."""
@@ -755,6 +821,14 @@ def group_leave(*, user: User, conversation: Conversation) -> None:
                 Participant.objects.filter(pk=first.pk).update(role=Participant.Role.ADMIN)
         conversation_id, user_id = group.pk, user.pk
         transaction.on_commit(lambda: _members_changed(conversation_id=conversation_id, removed=[user_id]))
+
+
+def resume_rate_check(*, user: User) -> None:
+    """Count one catching-up read (a socket's ``?after=`` or ``resume``, a history page): 429 ``rate_limited``
+    past ``messages:resume:account`` (``core.ratelimit.RATES``), per person."""
+    from meadow.core.ratelimit import rate_limit_hit
+
+    rate_limit_hit(scope="messages:resume:account", key=str(user.pk))
 
 
 # --- realtime tickets ------------------------------------------------------------------------------------------
@@ -1056,20 +1130,22 @@ def conversation_report(*, user: User, conversation: Conversation, reason: str, 
     _participant(conversation, user)
     other_ids = _others(conversation, user)
     other = User.objects.filter(pk__in=other_ids).first()
-    body = "\n".join(
-        reversed(
-            list(
-                Message.objects.filter(
-                    conversation=conversation, sender_id__in=other_ids, withdrawn_at__isnull=True
-                )
-                .exclude(text="")
-                .order_by("-seq")
-                .values_list("text", flat=True)[:MODERATOR_MESSAGES]
-            )
+    covered = list(
+        Message.objects.filter(
+            conversation=conversation, sender_id__in=other_ids, withdrawn_at__isnull=True, system=""
         )
+        .order_by("-seq")
+        .values_list("seq", "text")[:MODERATOR_MESSAGES]
     )
+    body = "\n".join(t for _s, t in reversed(covered) if t)
     return report_create_for(
-        reporter=user, obj=conversation, account=other, reason=reason, text=text, body=body
+        reporter=user,
+        obj=conversation,
+        account=other,
+        reason=reason,
+        text=text,
+        body=body,
+        covers=sorted(s for s, _t in covered),
     )
 
 
@@ -1103,6 +1179,47 @@ def conversation_moderator_open(
         data={"messages": [m.seq for m in items][:1] + [m.seq for m in items][-1:], "count": len(items)},
     )
     return conversation, items
+
+
+def reported_messages_withdraw(*, obj, item, moderator, selected=None) -> dict[str, Any]:
+    """A moderator's ``remove`` on a reported conversation (registered with enforcement's
+    ``register_content_remover``; runs in the decision's transaction): withdraw, for everyone, the messages the
+    moderator ``selected`` (seqs among its last 50, what the moderators' view shows), else those the report
+    covered (the reported account's latest 50 at the time of the report) — the text, card and images are erased
+    and every participant's page shows "message withdrawn" at once. A reported message (the target itself) is
+    withdrawn alone. Returns the seqs withdrawn, for the audit log."""
+    if isinstance(obj, Message):
+        conversation_id, seqs = obj.conversation_id, [obj.seq]
+    else:
+        conversation_id = obj.pk
+        if selected:
+            latest = Message.objects.filter(conversation_id=conversation_id).order_by("-seq")
+            shown = set(latest.values_list("seq", flat=True)[:MODERATOR_MESSAGES])
+            seqs = sorted(shown.intersection(selected))
+        else:
+            seqs = sorted((item.findings or {}).get("messages") or [])
+    rows = Message.objects.filter(conversation_id=conversation_id, seq__in=seqs, withdrawn_at__isnull=True)
+    targets = list(rows.select_related("sender"))
+    now = timezone.now()
+    Message.objects.filter(pk__in=[m.pk for m in targets]).update(withdrawn_at=now, text="", card=None)
+    images = MessageImage.objects.filter(message_id__in=[m.pk for m in targets])
+    names = list(images.values_list("file", flat=True))
+    images.delete()
+    user_ids = list(
+        Participant.objects.filter(conversation_id=conversation_id).values_list("user_id", flat=True)
+    )
+    events = []
+    for message in targets:
+        message.withdrawn_at, message.text, message.card = now, "", None
+        events.append(message_data(message))
+
+    def after() -> None:
+        images_delete(names)
+        for data in events:
+            event_send(user_ids=user_ids, event={"type": "withdrawn", "message": data})
+
+    transaction.on_commit(after)
+    return {"conversation": conversation_id, "withdrawn": [m.seq for m in targets], "count": len(targets)}
 
 
 def _a_message_reported(conversation: Conversation) -> bool:

@@ -41,5 +41,6 @@ def message_data(message: Message) -> dict[str, Any]:
             for i in message.images.all()
         ],
         "withdrawn": withdrawn,
+        "system": message.system or None,
         "created_at": message.created_at.isoformat(),
     }

@@ -318,6 +318,7 @@ def team_inbox(request: HttpRequest, handle: str) -> HttpResponse:
         "box": box,
         "assigned_to": request.user if mine else None,
         "direct_only": True,
+        "team_member": request.user,
     }
     try:
         page = selectors.conversations_for_user(cursor=request.GET.get("cursor"), **kwargs)
@@ -479,6 +480,19 @@ def group_add(request: HttpRequest, conversation_id: int) -> HttpResponse:
         )
     except DomainError as exc:
         flash.error(request, str(exc.message))
+    return _back(conversation_id)
+
+
+@login_required
+@require_POST
+def group_rename(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    found = selectors.conversation_get_for_participant(user=request.user, conversation_id=conversation_id)
+    _run(
+        request,
+        lambda: services.group_rename(
+            user=request.user, conversation=found, name=request.POST.get("name", "")[:500]
+        ),
+    )
     return _back(conversation_id)
 
 

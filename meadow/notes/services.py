@@ -33,7 +33,7 @@ from meadow.core.errors import NotFound, PermissionDenied, ValidationFailed
 from meadow.core.metrics import NOTES_PUBLISHED, count_on_commit
 from meadow.core.outbox import outbox_record
 from meadow.core.tasks import enqueue, task_by_name
-from meadow.core.text import visible_length
+from meadow.core.text import refuse_spoofing, visible_length
 from meadow.notes import media
 from meadow.notes.events import NOTE_CREATED, NOTE_DELETED, NOTE_UPDATED
 from meadow.notes.models import (
@@ -81,7 +81,7 @@ UNSET: Any = _Unset()
 
 # --- validation -------------------------------------------------------------------------------------------------
 def note_validate_text(*, title: str, body: str) -> tuple[str, str]:
-    title = (title or "").strip()
+    title = refuse_spoofing((title or "").strip(), field="title")
     body = (body or "").strip()
     if visible_length(title) > TITLE_MAX:
         raise ValidationFailed(

@@ -20,7 +20,7 @@ from meadow.core.http import (
     responses,
     token_or_session,
 )
-from meadow.core.schema import Limits, Text
+from meadow.core.schema import Limits, SafeText, Text
 from meadow.notes import selectors
 from meadow.notes.api import NoteOut, _own_note, note_out
 from meadow.notes.models import ALT_MAX, BODY_MAX, HASHTAG_PATTERN, LOCATION_NAME_MAX, TITLE_MAX
@@ -41,7 +41,7 @@ Longitude = Annotated[float, Field(ge=-180, le=180)]
 
 
 class NoteForm(Schema):
-    title: Annotated[Text, Limits(max_length=TITLE_MAX)] = ""
+    title: Annotated[SafeText, Limits(max_length=TITLE_MAX)] = ""
     body: Annotated[Text, Limits(max_length=BODY_MAX)] = ""
     hashtags: list[HashtagIn] = Field(default_factory=list, max_length=64)
     visibility: VisibilityIn = "public"
@@ -109,7 +109,7 @@ LAT_LNG_TOGETHER = {
 class NotePatch(Schema):
     model_config = ConfigDict(json_schema_extra=LAT_LNG_TOGETHER)
 
-    title: Annotated[Text, Limits(max_length=TITLE_MAX)] | None = None
+    title: Annotated[SafeText, Limits(max_length=TITLE_MAX)] | None = None
     body: Annotated[Text, Limits(max_length=BODY_MAX)] | None = None
     hashtags: list[HashtagIn] | None = Field(default=None, max_length=64)
     visibility: VisibilityIn | None = None

@@ -211,6 +211,12 @@ STATE_REFUSALS: dict[str, Refusal] = {
     "POST /api/v1/moderation/campaigns/{campaign_id}/decision": Refusal(
         "400", ("reason_required",), "a rejection needs a non-blank reason"
     ),
+    "PATCH /api/v1/conversations/groups/{conversation_id}": Refusal(
+        "400",
+        ("not_group", "moderation_blocked"),
+        "not_group: the conversation is a direct one; moderation_blocked: the new name is refused by the"
+        " moderation engine, as a new group's name",
+    ),
 }
 
 

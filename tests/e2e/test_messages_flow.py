@@ -64,12 +64,19 @@ def asgi_server(live_server, sqlite_waits_for_locks):
     import uvicorn
 
     from meadow.asgi import application
+    from meadow.messaging.consumers import WS_MAX_SIZE
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     config = uvicorn.Config(
-        application, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="auto"
+        application,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        ws="auto",
+        ws_max_size=WS_MAX_SIZE,  # as the Procfiles set it
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
@@ -375,3 +382,32 @@ def test_offline_a_send_fails_keeps_its_text_and_a_retry_stores_it_once(asgi_ser
     expect(page.get_by_test_id("dm-row")).to_have_count(1)
     page.go_back()
     expect(page.get_by_test_id("dm-message").locator(".dm-bubble")).to_have_text(["明天见 👋"])
+
+
+def test_an_admin_renames_a_group_and_a_member_sees_it_live_in_their_language(browser, asgi_server, page):
+    from meadow.accounts.models import Follow as FollowModel
+    from meadow.messaging import services
+
+    admin = UserFactory(display_name="Alice Tan")
+    b, c = UserFactory(display_name="Bob Lee"), UserFactory()
+    for p in (b, c):
+        FollowModel.objects.create(follower=p, followee=admin)
+    group = services.group_create(user=admin, members=[b, c], name="Hiking club")
+    context_b, page_b = person(browser, asgi_server, page.viewport_size, b.handle, "ms")
+    page_b.goto(f"{asgi_server.url}/messages/{group.pk}/")
+    live(page_b)
+    expect(page_b.get_by_test_id("dm-group-rename")).to_have_count(0)  # not an admin
+    sign_in(page, asgi_server, admin.handle, "en")
+    page.goto(f"{asgi_server.url}/messages/{group.pk}/")
+    page.get_by_test_id("dm-members").locator("summary").click()
+    page.get_by_test_id("dm-group-rename-input").fill("Trail team")
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_test_id("dm-group-rename").click()
+    expect(page.get_by_test_id("dm-group-name")).to_contain_text("Trail team")
+    expect(page.get_by_test_id("dm-system")).to_have_text("Alice Tan renamed the group to “Trail team”")
+    # the member's open page follows at once, in Malay
+    expect(page_b.get_by_test_id("dm-group-name")).to_contain_text("Trail team")
+    expect(page_b.get_by_test_id("dm-system")).to_have_text(
+        "Alice Tan menukar nama kumpulan kepada “Trail team”"
+    )
+    context_b.close()

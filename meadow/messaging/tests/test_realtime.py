@@ -213,7 +213,7 @@ def test_a_recipient_with_no_socket_open_gets_one_notification():
 
 def test_bad_frames_are_answered_and_the_socket_stays_open():
     """Not JSON, a binary frame: an ``error`` event, and the socket still answers (the default decoder raised,
-    which closed it with a server error). A frame past FRAME_MAX closes it with 1009, unread."""
+    which closed it with a server error). A frame past FRAME_MAX is refused unread with ``frame_too_large``."""
     from meadow.asgi import application
     from meadow.messaging.consumers import FRAME_MAX
 
@@ -233,15 +233,17 @@ def test_bad_frames_are_answered_and_the_socket_stays_open():
         await s.send_input(
             {"type": "websocket.receive", "text": json.dumps({"type": "ping", "pad": "x" * FRAME_MAX})}
         )
-        closed = await s.receive_output(5)
+        too_large = await s.receive_json()
+        await s.send_json({"type": "ping"})
+        pong_after = await s.receive_json()
         await s.close()
-        return bad_json, bad_frame, pong, closed
+        return bad_json, bad_frame, pong, (too_large, pong_after)
 
     bad_json, bad_frame, pong, closed = asyncio.run(scenario())
     assert bad_json == {"type": "error", "code": "bad_json"}
     assert bad_frame == {"type": "error", "code": "bad_frame"}
     assert pong == {"type": "pong"}
-    assert closed["type"] == "websocket.close" and closed["code"] == 1009
+    assert closed == ({"type": "error", "code": "frame_too_large", "max": FRAME_MAX}, {"type": "pong"})
 
 
 def test_typing_in_a_loop_reaches_the_other_person_once_a_second():

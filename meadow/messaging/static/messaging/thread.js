@@ -92,7 +92,9 @@
   let typingTimer = null;
   document.addEventListener("meadow:dm", (e) => {
     const d = e.detail;
-    if ((d.type === "message" || d.type === "withdrawn") && d.message.conversation === id) {
+    if (d.type === "message" && d.message.conversation === id && d.message.system) {
+      location.reload(); // a system line (the group renamed): the header and the translated line come from the page
+    } else if ((d.type === "message" || d.type === "withdrawn") && d.message.conversation === id) {
       bubble(d.message); scrollDown();
       if (d.type === "message" && d.message.sender.handle !== me) { typing.hidden = true; markRead(); }
       showSeen();
