@@ -94,7 +94,7 @@ class CampaignCreatedOut(Schema):
     status: str
 
 
-class DayOut(Schema):
+class AdDayOut(Schema):
     day: date
     impressions: int
     clicks: int
@@ -121,10 +121,10 @@ class CampaignOut(Schema):
     ends_at: datetime | None
     targeting: dict[str, Any]
     review_reason: str
-    days: list[DayOut]
+    days: list[AdDayOut]
 
 
-class DecisionIn(Schema):
+class CampaignDecisionIn(Schema):
     decision: Literal["approve", "reject"]
     reason: Annotated[Text, Limits(max_length=1000)] = ""
 
@@ -236,7 +236,7 @@ def campaign_resume(request: HttpRequest, campaign_id: PathId):
     response=responses({200: CampaignCreatedOut}),
     auth=token_or_session,
 )
-def campaign_decision(request: HttpRequest, campaign_id: PathId, payload: DecisionIn):
+def campaign_decision(request: HttpRequest, campaign_id: PathId, payload: CampaignDecisionIn):
     """A moderator approves or rejects (reason required) a campaign in review. 404 for accounts that are not
     moderators; 409 ``already_decided``."""
     campaign = services.campaign_decide(

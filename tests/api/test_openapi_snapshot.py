@@ -69,8 +69,12 @@ def test_no_two_api_schemas_share_a_name():
         if "tests" in path.parts or "migrations" in path.parts:
             continue
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            # a Schema, or a class built on another schema (``DayOut(NumbersOut)``: an ads ``DayOut`` once
+            # replaced the creator centre's, and its stats answers failed their own schema)
             if isinstance(node, ast.ClassDef) and any(
-                getattr(b, "id", getattr(b, "attr", "")) == "Schema" for b in node.bases
+                getattr(b, "id", getattr(b, "attr", "")) == "Schema"
+                or getattr(b, "id", "").endswith(("Out", "In"))
+                for b in node.bases
             ):
                 where[node.name].append(str(path.relative_to(root)))
     assert {name: files for name, files in where.items() if len(files) > 1} == {}
