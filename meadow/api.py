@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from meadow.accounts.api import auth_router, me_router, token_sign_in_hooks_set, users_router
 from meadow.accounts.services import token_authenticate
-from meadow.ads.api import discover_ads_insert
+from meadow.ads.api import discover_ads_insert, search_ads_insert
 from meadow.ads.api import router as ads_router
 from meadow.business.api import router as business_router
 from meadow.core.http import api_build
@@ -27,6 +27,7 @@ from meadow.privacy.api import router as privacy_router
 from meadow.privacy.services import account_deletion_cancel_on_login
 from meadow.publishing.api import notes_routes_add
 from meadow.search.api import router as search_router
+from meadow.search.api import search_hook_add
 from meadow.store.api import router as store_router
 
 api = api_build(
@@ -40,6 +41,7 @@ api = api_build(
 )
 token_sign_in_hooks_set(account_deletion_cancel_on_login)  # signing in cancels a scheduled account deletion
 discover_hook_add(discover_ads_insert)  # Spotlight ads take their slots in Discover (meadow.ads)
+search_hook_add(search_ads_insert)  # and in a page of note results
 notes_routes_add(notes_router)  # publish and edit (meadow.publishing) share the notes router's paths
 
 # The order of the routers is the order of the operations in the OpenAPI document (docs/api/openapi.json).

@@ -256,32 +256,35 @@ def click(request: HttpRequest, payload: ClickIn):
     return {"charged": charged, "amount": amount}
 
 
-def discover_ads_insert(request: HttpRequest, viewer: Any, items: list[dict]) -> list[dict]:
-    """Put Spotlight ads into a Discover page at the configured positions (``services.slot_positions``): each is
+def _ads_insert(
+    request: HttpRequest, viewer: Any, items: list[dict], *, surface: str, query: str = ""
+) -> list[dict]:
+    """Put Spotlight ads into a page of note cards at the configured positions (``services.page_ads``): each is
     the campaign's note card with a ``sponsored`` block; a position past the page's end stays empty."""
     from meadow.notes.api import note_out
 
-    # A slot counts when the page reaches it (the k-th ad goes at index position − 1, after k − 1 ads before it).
-    positions = [
-        p for k, p in enumerate(services.slot_positions("discover")) if items and p - 1 <= len(items) + k
-    ]
-    if not positions:
-        return items
-    present = {card.get("id") for card in items}
-    served = services.ads_serve(
-        reader_user=viewer,
-        surface="discover",
-        slots=len(positions),
-        notes_only=True,
-        exclude_notes=[i for i in present if isinstance(i, int)],
-    )
+    present = [card["id"] for card in items if isinstance(card.get("id"), int)]
     out = list(items)
-    for position, ad in zip(positions, served, strict=False):
+    for position, ad in services.page_ads(
+        reader_user=viewer, surface=surface, count=len(items), present=present, query=query
+    ):
         card = note_out(request, ad.campaign.note)
-        card["impression_token"] = ""
-        card["reasons"] = [{"kind": "sponsored", "detail": str(ad.campaign.pk)}]
-        card["pool_level"] = 0
-        card["distance_km"] = None
+        if surface == "discover":  # the feed card's own fields (FeedCardOut)
+            card["impression_token"] = ""
+            card["reasons"] = [{"kind": "sponsored", "detail": str(ad.campaign.pk)}]
+            card["pool_level"] = 0
+            card["distance_km"] = None
         card["sponsored"] = ad.as_dict()
         out.insert(position - 1, card)
     return out
+
+
+def discover_ads_insert(request: HttpRequest, viewer: Any, items: list[dict]) -> list[dict]:
+    """Spotlight ads in a page of Discover (``MEADOW_ADS_DISCOVER_SLOTS``)."""
+    return _ads_insert(request, viewer, items, surface="discover")
+
+
+def search_ads_insert(request: HttpRequest, viewer: Any, query: str, items: list[dict]) -> list[dict]:
+    """Spotlight ads in a page of note results (``MEADOW_ADS_SEARCH_SLOTS``): keyword campaigns whose words are in
+    the query, and campaigns without keywords whose other targeting matches."""
+    return _ads_insert(request, viewer, items, surface="search", query=query)

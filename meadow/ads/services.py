@@ -627,9 +627,7 @@ def targeting_match(
         if reader.gender != targeting["gender"]:
             return None
         why.append(_("your gender"))
-    if not why:
-        why.append(_("it is shown to everyone"))
-    return why
+    return why  # empty: the campaign targets no one in particular
 
 
 @dataclass(frozen=True)
@@ -697,11 +695,11 @@ def ads_serve(
         .select_related("account", "note", "product__shop")
     )
     if notes_only:  # feeds and search list notes: a product creative is served where products are listed
-        from meadow.notes.models import Note
+        from meadow.notes.selectors import notes_public
 
-        rows = rows.filter(
-            note__status=Note.Status.PUBLISHED, note__visibility=Note.Visibility.PUBLIC
-        ).exclude(note__id__in=exclude_notes or ())
+        # only a note any feed may show anyone: published, ready, public, of a public active account, and not
+        # limited (限流) or held for review since the campaign was approved
+        rows = rows.filter(note__in=notes_public().values("pk")).exclude(note__id__in=exclude_notes or ())
     spent_today = dict(
         CampaignDay.objects.filter(day=today, campaign__in=rows).values_list("campaign_id", "spent")
     )
@@ -757,8 +755,67 @@ def ads_serve(
             day = _day_row(campaign, today)
             CampaignDay.objects.filter(pk=day.pk).update(impressions=F("impressions") + 1)
         token = impression_token(impression)
-        text = _("You see this ad because of %(reasons)s.") % {"reasons": "; ".join(whys[campaign.pk])}
+        reasons = whys[campaign.pk]
+        if reasons:
+            text = _("You see this ad because of %(reasons)s.") % {"reasons": "; ".join(reasons)}
+        else:
+            text = _("This ad is not targeted: anyone may see it.")
         out.append(Sponsored(campaign=campaign, impression=impression, token=token, why=text))
+    return out
+
+
+def page_ads(
+    *,
+    reader_user: User | None,
+    surface: str,
+    count: int,
+    present: Iterable[int] = (),
+    query: str = "",
+) -> list[tuple[int, Sponsored]]:
+    """The ads of one page of ``count`` notes on ``surface``, as ``(1-based position, ad)`` in position order:
+    a slot counts when the page reaches it (the k-th ad goes at index position − 1, after the k − 1 ads before
+    it), a position past the page's end stays empty, and a note already on the page is never its own ad."""
+    positions = [p for k, p in enumerate(slot_positions(surface)) if count and p - 1 <= count + k]
+    if not positions:
+        return []
+    served = ads_serve(
+        reader_user=reader_user,
+        surface=surface,
+        slots=len(positions),
+        query=query,
+        notes_only=True,
+        exclude_notes=list(present),
+    )
+    return list(zip(positions, served, strict=False))
+
+
+def sponsored_notes_insert(
+    *, viewer: User | None, notes: list[Any], surface: str, query: str = ""
+) -> list[Any]:
+    """The web grid's page with its ads: each is the campaign's note, hydrated like any card (author, images,
+    the viewer's like), carrying ``sponsored`` (label, why, click token) and no impression token of its own."""
+    from meadow.engagement.selectors import notes_annotate_viewer
+    from meadow.notes.models import Note
+    from meadow.notes.selectors import notes_with_relations
+
+    ads = page_ads(
+        reader_user=viewer, surface=surface, count=len(notes), present=[n.pk for n in notes], query=query
+    )
+    if not ads:
+        return notes
+    ids = [ad.campaign.note_id for _, ad in ads]
+    found: dict[int, Any] = {  # Any: the card's extra attributes (sponsored, feed_reasons) are set below
+        n.pk: n for n in notes_with_relations(notes_annotate_viewer(Note.objects.filter(pk__in=ids), viewer))
+    }
+    out = list(notes)
+    for position, ad in ads:
+        note = found.get(ad.campaign.note_id or 0)
+        if note is None:
+            continue
+        note.sponsored = ad.as_dict()
+        note.feed_reasons = []
+        note.impression_token = ""
+        out.insert(position - 1, note)
     return out
 
 

@@ -22,7 +22,7 @@ from meadow.distribution import cards, selectors
 from meadow.distribution.services import impressions_from_tokens, pools_record_impressions
 from meadow.engagement.api import SourceIn
 from meadow.engagement.services import IMPRESSIONS_MAX, impressions_record
-from meadow.notes.api import NoteOut, note_out
+from meadow.notes.api import NoteOut, SponsoredOut, note_out
 from meadow.notes.selectors import note_get_for_viewer
 
 # The feeds' own cursors (a ranked session and an offset; an offset): opaque ``next_cursor`` tokens too.
@@ -41,13 +41,6 @@ class ReasonOut(Schema):
 
 class WhyReasonOut(ReasonOut):
     text: str
-
-
-class SponsoredOut(Schema):
-    campaign: int
-    label: str
-    why: str
-    token: str  # POST /ads/clicks {"token"} when the reader opens it
 
 
 class FeedCardOut(NoteOut):

@@ -107,6 +107,16 @@ class NoteOut(Schema):
     updated_at: datetime
 
 
+class SponsoredOut(Schema):
+    """The block a Spotlight ad's card carries in Discover and search (meadow.ads fills it): the label in the
+    reader's language, why this reader sees it, and the click token."""
+
+    campaign: int
+    label: str
+    why: str
+    token: str  # POST /ads/clicks {"token"} when the reader opens it
+
+
 class NotePage(Schema):
     items: list[NoteOut]
     next_cursor: str | None

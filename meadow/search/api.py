@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from django.http import HttpRequest
@@ -13,7 +14,7 @@ from meadow.accounts.models import User
 from meadow.core.http import optional_auth, responses, token_or_session
 from meadow.core.pagination import PageLimit
 from meadow.core.schema import NON_BLANK_PATTERN, Limits
-from meadow.notes.api import NoteOut, note_out
+from meadow.notes.api import NoteOut, SponsoredOut, note_out
 from meadow.search import selectors, services
 from meadow.search.backends import CURSOR_PATTERN
 
@@ -43,10 +44,16 @@ class SearchNoticeOut(Schema):
     message: str
 
 
+class SearchNoteOut(NoteOut):
+    sponsored: SponsoredOut | None = (
+        None  # only on an ad (a Spotlight campaign's note), never on a found note
+    )
+
+
 class SearchOut(Schema):
     type: Literal["notes", "users", "hashtags", "products"]
     query: str
-    items: list[NoteOut | UserOut | SearchHashtagHitOut | SearchProductHitOut]
+    items: list[SearchNoteOut | UserOut | SearchHashtagHitOut | SearchProductHitOut]
     next_cursor: str | None
     notice: SearchNoticeOut | None
 
@@ -76,6 +83,17 @@ class SearchRecentOut(Schema):
     items: list[str]
 
 
+# The HTTP layer (meadow.api) registers what adds sponsored notes to a page of note results (meadow.ads, a higher
+# app): relevance stays free of ads, and this app does not import the one that sells them.
+SearchHook = Callable[[HttpRequest, "User | None", str, list[dict]], list[dict]]
+_search_hooks: list[SearchHook] = []
+
+
+def search_hook_add(hook: SearchHook) -> None:
+    if hook not in _search_hooks:
+        _search_hooks.append(hook)
+
+
 def _viewer(request: HttpRequest) -> User | None:
     user = getattr(request, "user", None)
     return user if user is not None and user.is_authenticated else None
@@ -103,7 +121,9 @@ def search(
     saves), people, topics or products. Text is segmented (jieba) and normalised like moderation (case, width,
     traditional → simplified), so 臺灣 finds 台湾. Only content anyone may see is found; an adult query
     answers no items and a ``notice`` (code ``sensitive_query``). Pages are capped at 1,000 results.
-    ``type=products`` answers an empty list until the store registers its product search."""
+    ``type=products`` answers an empty list until the store registers its product search. Spotlight ads whose
+    keywords match the query may take the fixed slots of a page of notes (3, 13, 23 by default), each with a
+    ``sponsored`` block (label, why, click token)."""
     viewer = _viewer(request)
     filters = selectors.search_filters(sort=sort, kind=kind, time_range=time, location=location)
     result = selectors.search_run(q=q, type=type, viewer=viewer, filters=filters, cursor=cursor, limit=limit)
@@ -115,6 +135,9 @@ def search(
         )
     if result.type == "notes":
         items = [note_out(request, n) for n in result.items]
+        if result.notice is None:
+            for hook in _search_hooks:
+                items = hook(request, viewer, q, items)
     elif result.type == "users":
         items = [user_out(request, u) for u in result.items]
     elif result.type == "hashtags":

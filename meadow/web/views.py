@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from meadow.accounts import selectors as account_selectors
+from meadow.ads.services import sponsored_notes_insert
 from meadow.notes import selectors as note_selectors
 from meadow.notes.views import render_grid
 
@@ -37,6 +38,7 @@ def home(request: HttpRequest) -> HttpResponse:
             )
         else:
             page = feeds.feed_discover(viewer=viewer, cursor=cursor)
+            page["items"] = sponsored_notes_insert(viewer=viewer, notes=page["items"], surface="discover")
     except DomainError:  # a stale or edited cursor, a point off the map: start again from the top
         page = {"items": [], "next_cursor": None}
     context = {
@@ -104,12 +106,13 @@ def search(request: HttpRequest) -> HttpResponse:
             # a person's name typed in the Notes tab: say that People has matches
             context["people_count"] = search_selectors.search_people_count(q=q, viewer=viewer)
         if tab == "notes" and result is not None and result.notice is None:
-            page = {"items": result.items, "next_cursor": result.next_cursor}
+            items = sponsored_notes_insert(viewer=viewer, notes=list(result.items), surface="search", query=q)
+            page = {"items": items, "next_cursor": result.next_cursor}
             if cursor and (request.htmx or get.get("fragment")):
                 return render(
                     request,
                     "web/_search_cards.html",
-                    {**context, "notes": result.items, "next_cursor": result.next_cursor},
+                    {**context, "notes": items, "next_cursor": result.next_cursor},
                 )
             return render_grid(request, page, template="web/search.html", context=context)
     else:

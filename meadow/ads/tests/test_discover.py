@@ -37,7 +37,7 @@ def test_discover_serves_a_labelled_ad_at_its_slot_and_charges_a_click_once(api_
     ad = items[2]
     assert ad["id"] == campaign.note_id
     assert ad["sponsored"]["label"] == "Sponsored" and ad["sponsored"]["campaign"] == campaign.pk
-    assert "because of" in ad["sponsored"]["why"]
+    assert ad["sponsored"]["why"] == "This ad is not targeted: anyone may see it."  # untargeted
     assert sum(flags) == 1  # one campaign, once per page
     assert post(api, "/api/v1/ads/clicks", {"token": ad["sponsored"]["token"]}).json() == {
         "charged": True,

@@ -26,7 +26,7 @@ def test_served_ad_carries_a_token_and_a_click_charges_once(advertiser, api_for)
     served = ads_serve(reader_user=reader, surface="discover", slots=1)
     assert [s.campaign.pk for s in served] == [campaign.pk]
     block = served[0].as_dict()
-    assert block["label"] == "Sponsored" and "shown to everyone" in block["why"]
+    assert block["label"] == "Sponsored" and block["why"] == "This ad is not targeted: anyone may see it."
     api = api_for(reader)
     first = post(api, "/api/v1/ads/clicks", {"token": block["token"]})
     assert first.status_code == 200 and first.json() == {

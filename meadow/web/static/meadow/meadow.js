@@ -271,6 +271,16 @@ document.addEventListener("click", async (event) => {
   document.addEventListener("DOMContentLoaded", () => { observeCards(document); initSheets(document); });
   new MutationObserver(() => initSheets(document)).observe(document.documentElement, { childList: true, subtree: true });
 
+  // A click on a Spotlight ad (its cover, title or author) is charged once: the signed token names the impression,
+  // and the server charges a token once whatever the browser sends. Capture phase: before the sheet opens.
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("a");
+    const ad = link && link.closest(".note-card[data-ad-token]");
+    if (!ad) return;
+    const token = ad.dataset.adToken; delete ad.dataset.adToken;
+    post("/api/v1/ads/clicks", { token });
+  }, true);
+
   document.addEventListener("click", async (event) => {
     const heart = event.target.closest("[data-card-like]");
     if (heart) {
