@@ -30,7 +30,13 @@ _KEEP_FORMAT = {"\u200c", "\u200d"}
 # (``core.schema.SafeText``) state exactly what ``refuse_spoofing`` refuses. Not among them: the joiners emoji
 # and several scripts need (ZWJ, ZWNJ), the marks right-to-left text needs (LRM, RLM, ALM), variation selectors
 # and the tag characters of flag emoji.
-SPOOFING_CLASS = r"\u202A-\u202E\u2066-\u2069\u200B\u2060-\u2064\u206A-\u206F\uFEFF\uFFF9-\uFFFB"
+# Also refused: the blank look-alikes, which render as nothing (or as a space) yet are no whitespace, so a name made
+# of them passed "not blank": the soft hyphen (U+00AD), the combining grapheme joiner (U+034F), the Hangul fillers
+# (U+115F, U+1160, U+3164, U+FFA0), the Mongolian vowel separator (U+180E) and the braille blank (U+2800).
+SPOOFING_CLASS = (
+    r"\u202A-\u202E\u2066-\u2069\u200B\u2060-\u2064\u206A-\u206F\uFEFF\uFFF9-\uFFFB"
+    r"\u00AD\u034F\u115F\u1160\u180E\u2800\u3164\uFFA0"
+)
 _SPOOFING = regex.compile(f"[{SPOOFING_CLASS}]")
 
 

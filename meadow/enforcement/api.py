@@ -112,6 +112,21 @@ def _voided(v: Violation) -> bool:
         return False
 
 
+def _evidence_image(ev: dict[str, Any]) -> str | None:
+    """The evidence's image as a URL the account's owner can open. A moderator's or a detector's evidence may
+    carry a URL; an image scan's carries the note image's id with its stored ``file`` (``moderation._scan_image``),
+    which is turned into that file's URL (an id alone is no address, and a number broke the answer's schema)."""
+    image = ev.get("image")
+    if isinstance(image, str):
+        return image or None
+    name = ev.get("file")
+    if image is None or not isinstance(name, str) or not name:
+        return None
+    from django.core.files.storage import default_storage
+
+    return default_storage.url(name)
+
+
 def violation_out(v: Violation) -> dict[str, Any]:
     ev = v.evidence or {}
     appeal = _appeal_of(v)
@@ -127,7 +142,7 @@ def violation_out(v: Violation) -> dict[str, Any]:
             "text": ev.get("text"),
             "field": ev.get("field"),
             "hits": [hit_for_reader(h) for h in ev.get("hits") or []],  # names and advice for the reader
-            "image": ev.get("image"),
+            "image": _evidence_image(ev),
             "reason": ev.get("reason") or None,
         },
         "created_at": v.created_at,

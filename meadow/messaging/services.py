@@ -7,7 +7,8 @@ mute — and the realtime ticket. Rules (PRODUCT.md §8, issue #19):
 * "Who may message me" (everyone / people I follow / nobody) is checked when a conversation is opened (403
   ``not_allowed``); a block either way refuses opening and sending (403 ``blocked``) and hides the
   conversation from the blocked person.
-* New accounts open at most ``MEADOW_MESSAGE_REQUESTS_PER_DAY`` requests a day (a conditional UPDATE).
+* New accounts open at most ``MEADOW_MESSAGE_REQUESTS_PER_DAY`` requests a day (a conditional UPDATE); each
+  stranger (someone who does not follow them) they put in a group, at creation or later, counts as one.
 * Every message passes the moderation engine with field ``dm`` and the sender's account kind before it is
   stored: ``block`` refuses it (400 ``moderation_blocked`` with the findings); in a request, any redirect hit
   refuses it whatever the table says; ``review`` stores and delivers it, held in the review queue like a
@@ -97,16 +98,17 @@ def _is_new_account(user: User) -> bool:
     return user.date_joined > timezone.now() - timedelta(days=settings.MEADOW_MESSAGE_NEW_ACCOUNT_DAYS)
 
 
-def _request_allowance_take(user: User) -> None:
-    """Count one request opened today by a new account; 429 ``request_limit`` past the daily limit (a
-    conditional UPDATE, so two opens at once cannot both take the last one)."""
-    if not _is_new_account(user):
+def _request_allowance_take(user: User, count: int = 1) -> None:
+    """Count ``count`` requests opened today by a new account (a conversation with a stranger, or each stranger put
+    in a group); 429 ``request_limit`` past the daily limit (a conditional UPDATE, so two opens at once cannot both
+    take the last one, and a group never takes part of what it needs)."""
+    if count <= 0 or not _is_new_account(user):
         return
     today = timezone.now().date()
     limit = settings.MEADOW_MESSAGE_REQUESTS_PER_DAY
     RequestAllowance.objects.bulk_create([RequestAllowance(user=user, day=today)], ignore_conflicts=True)
-    taken = RequestAllowance.objects.filter(user=user, day=today, opened__lt=limit).update(
-        opened=F("opened") + 1
+    taken = RequestAllowance.objects.filter(user=user, day=today, opened__lte=limit - count).update(
+        opened=F("opened") + count
     )
     if not taken:
         error = PermissionDenied(
@@ -661,8 +663,8 @@ def group_create(*, user: User, members: list[User], name: str) -> Conversation:
     )
     now = timezone.now()
     with transaction.atomic():
-        if any(requests.values()):
-            _request_allowance_take(user)  # a group with strangers counts as one request opened
+        # every stranger put in a group is a request opened: a group is no way around the daily limit
+        _request_allowance_take(user, count=sum(requests.values()))
         key = activity_key_now()
         conversation = Conversation.objects.create(
             pair_key=f"g:{secrets.token_hex(16)}",
@@ -728,6 +730,7 @@ def group_members_add(*, user: User, conversation: Conversation, members: list[U
             )
             for pk, m in new.items()
         }
+        _request_allowance_take(user, count=sum(requests.values()))
         Participant.objects.bulk_create(
             [
                 Participant(

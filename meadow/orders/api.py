@@ -214,6 +214,16 @@ class RefundRequestOut(Schema):
     decided_at: datetime | None
 
 
+class OrderRefundOut(Schema):
+    """Money given back for the order, whoever started it: a cancellation, an after-sales refund, a payment that
+    arrived after the order was cancelled or expired, or a second payment for a paid order."""
+
+    amount: str
+    reason: Literal["cancelled", "refund_request", "late_payment", "duplicate_payment"]
+    status: Literal["pending", "succeeded", "failed"]
+    created_at: datetime
+
+
 class OrderOut(Schema):
     id: int
     status: str
@@ -232,6 +242,7 @@ class OrderOut(Schema):
     cancel_reason: str
     needs_review: bool
     refund_request: RefundRequestOut | None
+    refunds: list[OrderRefundOut]
     created_at: datetime
     paid_at: datetime | None
     shipped_at: datetime | None
@@ -312,6 +323,10 @@ class PaymentOut(Schema):
     currency: str
     redirect_url: str
     orders: list[int]
+    refunded: str = Field(
+        description="What has been given back from this payment (MYR), e.g. for an order cancelled before the"
+        " capture landed: a captured payment's status stays succeeded, its refunds are counted here"
+    )
 
 
 class WebhookOut(Schema):
@@ -365,6 +380,10 @@ def _order(o: Order) -> dict:
             "created_at": latest.created_at,
             "decided_at": latest.decided_at,
         },
+        "refunds": [
+            {"amount": str(r.amount), "reason": r.reason, "status": r.status, "created_at": r.created_at}
+            for r in o.refunds.all()
+        ],
         "created_at": o.created_at,
         "paid_at": o.paid_at,
         "shipped_at": o.shipped_at,
@@ -415,6 +434,12 @@ def _payment(p: Payment) -> dict:
         "currency": p.currency,
         "redirect_url": p.redirect_url,
         "orders": sorted(p.orders.values_list("pk", flat=True)),
+        "refunded": str(
+            sum(
+                (r.amount for r in p.refunds.all() if r.status != "failed"),
+                start=services.Decimal("0.00"),
+            )
+        ),
     }
 
 

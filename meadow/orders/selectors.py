@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from meadow.accounts.models import User
 from meadow.core.errors import NotFound
-from meadow.orders.models import Address, CartItem, Order, OrderLine, Payment, RefundRequest
+from meadow.orders.models import Address, CartItem, Order, OrderLine, Payment, Refund, RefundRequest
 
 S = Order.Status
 REVENUE_STATUSES = (S.PAID, S.SHIPPED, S.DELIVERED, S.COMPLETED)
@@ -69,6 +69,7 @@ def _orders() -> QuerySet[Order]:
         .prefetch_related(
             Prefetch("lines", queryset=OrderLine.objects.order_by("pk")),
             Prefetch("refund_requests", queryset=RefundRequest.objects.order_by("-pk")),
+            Prefetch("refunds", queryset=Refund.objects.order_by("pk")),
         )
         .all()
     )

@@ -43,6 +43,27 @@ def test_status_shows_sanctions_and_violations_with_spans(offender, api_for):
     assert v["rule"] == "redirect:薇信" and v["evidence"]["hits"][0]["match"] == "薇信" and v["can_appeal"]
 
 
+def test_status_answers_an_image_scans_violation_with_the_images_address(api_for, client):
+    """An image scan's evidence names the note image by id with its stored file (``moderation._scan_image``); the
+    status answer gave that number where its schema says a string: 500 for the account from then on."""
+    user = UserFactory()
+    services.violation_record(
+        account=user,
+        type="content",
+        category="redirect",
+        rule="ocr:redirect",
+        evidence={"image": 670, "position": 0, "file": "notes/2026/12/abc.webp", "text": "wechat abc12345",
+                  "field": "image"},
+    )  # fmt: skip
+    r = api_for(user).get("/api/v1/me/status")
+    assert r.status_code == 200
+    [v] = r.json()["violations"]
+    assert v["evidence"]["image"].endswith("/notes/2026/12/abc.webp")
+    client.force_login(user)
+    page = client.get("/me/status/")
+    assert page.status_code == 200 and 'src="/media/notes/2026/12/abc.webp"' in page.content.decode()
+
+
 def test_status_needs_sign_in(anon):
     assert anon.get("/api/v1/me/status").status_code == 401
 

@@ -201,6 +201,8 @@ def test_refused_dm_images_are_blocked_attempts_and_reach_a_violation_like_texts
 
 # --- 4. invisible formatting characters ------------------------------------------------------------------------------
 SPOOFS = ["\u202e", "\u202a", "\u2066", "\u2069", "\u200b", "\ufeff", "\u2060"]
+# blank look-alikes: a group name of nothing but Hangul fillers or braille blanks rendered as no name at all
+SPOOFS += ["\u3164", "\u2800", "\u115f", "\u1160", "\uffa0", "\u00ad", "\u034f", "\u180e"]
 
 
 @pytest.mark.parametrize("char", SPOOFS)

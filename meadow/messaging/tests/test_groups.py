@@ -268,3 +268,38 @@ def test_the_group_size_setting_is_checked_at_startup(settings, value, ok):
     else:
         with pytest.raises(SystemCheckError, match="MEADOW_MESSAGE_GROUP_MAX"):
             call_command("check")
+
+
+def test_each_stranger_put_in_a_group_counts_against_a_new_accounts_daily_requests(api_for, settings):
+    """A group of strangers was one request whatever its size, and adding strangers later took none: a new
+    account reached 48 strangers in three groups within seconds (the attack pass of 2026-12-07)."""
+    settings.MEADOW_MESSAGE_REQUESTS_PER_DAY = 4
+    newcomer, friend = UserFactory(), UserFactory()
+    follow(friend, newcomer)
+    strangers = [UserFactory() for _ in range(6)]
+    too_many = make_group(api_for, newcomer, [friend, *strangers[:5]])  # 5 strangers > 4 a day
+    assert too_many.status_code == 429 and too_many.json()["error"]["code"] == "request_limit"
+    assert not Conversation.objects.filter(kind="group").exists()
+    made = make_group(api_for, newcomer, [friend, *strangers[:3]])  # 3 strangers: 3 of the 4
+    assert made.status_code == 201
+    group = made.json()["id"]
+    add = api_for(newcomer).post(
+        f"/api/v1/conversations/{group}/members",
+        {"with": [s.handle for s in strangers[3:5]]},
+        content_type=JSON,
+    )
+    assert add.status_code == 429 and add.json()["error"]["code"] == "request_limit"  # 2 more > the 1 left
+    assert Participant.objects.filter(conversation_id=group).count() == 5  # nobody was added
+    add = api_for(newcomer).post(
+        f"/api/v1/conversations/{group}/members", {"with": [strangers[3].handle]}, content_type=JSON
+    )
+    assert add.status_code == 200
+    # the limit is spent: no direct request either, while a follower can still be added
+    direct = api_for(newcomer).post("/api/v1/conversations", {"with": strangers[5].handle}, content_type=JSON)
+    assert direct.status_code == 429
+    fan = UserFactory()
+    follow(fan, newcomer)
+    add = api_for(newcomer).post(
+        f"/api/v1/conversations/{group}/members", {"with": [fan.handle]}, content_type=JSON
+    )
+    assert add.status_code == 200

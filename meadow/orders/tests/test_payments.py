@@ -257,6 +257,13 @@ def test_payment_that_arrives_after_expiry_is_refunded(
         assert deliver(webhooks[1]) == "duplicate"
     assert Refund.objects.count() == 1
     assert SandboxIntent.objects.get(intent_id=payment["intent"]).refunded == Decimal("25.00")
+    # the buyer sees it: the order lists the refund, the payment says what came back (the capture succeeded)
+    seen = buyer_api.get(f"/api/v1/orders/{order['id']}").json()
+    assert [(r["amount"], r["reason"], r["status"]) for r in seen["refunds"]] == [
+        ("25.00", "late_payment", "succeeded")
+    ]
+    paid = buyer_api.get(f"/api/v1/payments/{payment['id']}").json()
+    assert (paid["status"], paid["amount"], paid["refunded"]) == ("succeeded", "25.00", "25.00")
 
 
 def test_payment_start_is_idempotent_and_private(buyer_api, api_for, other_user, sku):
