@@ -109,6 +109,7 @@ class Config:
         default_factory=lambda: {
             "signup_burst": 1.0,
             "device_farm": 2.0,
+            "device_farm_weak": 1.0,  # a client that presented no device id: its User-Agent on its network
             "single_creator": 1.0,
             "lockstep": 3.0,
             "lockstep_strong": 4.0,
@@ -199,9 +200,16 @@ def detect_signups(signups: Iterable[SignupRow], config: Config) -> Signals:
     window = timedelta(seconds=config.device_window_seconds)
     for device, rows in by_device.items():
         for group in _bursts(rows, window=window, minimum=config.device_min):
-            evidence = {"device": device[:8], "accounts": len(group), "first": group[0].at.isoformat()}
+            weak = device.startswith("~")  # no device id presented: the User-Agent on the network stands in
+            evidence = {
+                "device": device[:8],
+                "accounts": len(group),
+                "first": group[0].at.isoformat(),
+                "fingerprint": "agent_on_network" if weak else "device_id",
+            }
+            weight = config.weights["device_farm_weak" if weak else "device_farm"]
             for row in group:
-                _add(out, row.user_id, "device_farm", config.weights["device_farm"], evidence)
+                _add(out, row.user_id, "device_farm", weight, evidence)
     return out
 
 
