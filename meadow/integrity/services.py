@@ -106,6 +106,9 @@ def detect(
         detectors.detect_exposure(events, follows, config, exposures=exposures),
         detectors.detect_churn(follows, config),
         detectors.detect_templates(comments, config),
+        detectors.detect_scripted(
+            events, follows, config, exposures=exposures, joined={r.user_id: r.at for r in signups}
+        ),
     )
     staff = set(User.objects.filter(is_staff=True).values_list("pk", flat=True))
     flagged = {u for u, s in signals.items() if u not in staff and detectors.is_flagged(s, config)}
