@@ -180,15 +180,15 @@ def signup(request: HttpRequest, payload: SignupIn, response: HttpResponse):
 
 
 def _access_record(request: HttpRequest, response: HttpResponse, user: User, *, kind: str, ip: str) -> None:
-    """The network and device of a sign-up or sign-in (the integrity checks' sign-up velocity). A client without
-    the first-party device cookie gets one (a random id, nothing else), so one device signing up many accounts
-    shows as one device."""
-    device = request.COOKIES.get(services.DEVICE_COOKIE, "")[:64]
+    """The network and device of a sign-up or sign-in (the integrity checks' sign-up velocity). The device is
+    the ``X-Meadow-Device`` header the apps send, else the first-party device cookie. A client presenting
+    neither is recorded by its User-Agent on its network (``services.access_record``) and is given the cookie
+    (a random id, nothing else) for next time, so a browser signing up many accounts shows as one device."""
+    device = services.device_id_of(request)
     if not device:
-        device = secrets.token_urlsafe(16)
         response.set_cookie(
             services.DEVICE_COOKIE,
-            device,
+            secrets.token_urlsafe(16),
             max_age=2 * 365 * 86400,
             httponly=True,
             samesite="Lax",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import re
 import secrets
 import unicodedata
 from collections.abc import Callable
@@ -691,6 +692,17 @@ def block_delete(*, blocker: User, blocked: User) -> None:
 
 # --- where accounts sign up and sign in from (integrity checks) ---------------------------------------------------
 DEVICE_COOKIE = "meadow_device"
+# The device identifier the official apps send with every request (an install id, nothing else): an API client
+# that signs in with a bearer token keeps no cookie jar, so the cookie alone would never see its device.
+DEVICE_HEADER = "HTTP_X_MEADOW_DEVICE"
+_DEVICE_ID = re.compile(r"[^A-Za-z0-9._:-]")
+
+
+def device_id_of(request) -> str:
+    """The device a request says it comes from: the ``X-Meadow-Device`` header (apps), else the first-party
+    ``meadow_device`` cookie (browsers); "" when it presents neither. At most 64 characters, no odd bytes."""
+    raw = request.META.get(DEVICE_HEADER, "") or request.COOKIES.get(DEVICE_COOKIE, "")
+    return _DEVICE_ID.sub("", str(raw))[:64]
 
 
 def network_prefix(ip: str | None) -> str:
@@ -712,14 +724,25 @@ def _digest(*parts: str) -> str:
 def access_record(
     *, user: User, kind: str, ip: str | None, user_agent: str = "", device_cookie: str = ""
 ) -> AccessRecord:
-    """Record the network (prefix only) and device fingerprint of a sign-up or a sign-in."""
+    """Record the network (prefix only) and device fingerprint of a sign-up or a sign-in.
+
+    ``device_cookie`` is the identifier the client presented (``device_id_of``: the apps' header or the
+    browser's cookie). A client that presents none is fingerprinted by its User-Agent *on its network* — a
+    weaker fingerprint, marked with a leading ``~`` (a User-Agent alone is shared by thousands of phones, but
+    several sign-ups of one User-Agent from one /24 within a day are worth a look)."""
     agent = (user_agent or "")[:512]
+    network = network_prefix(ip)
+    if device_cookie:
+        device = _digest(agent, device_cookie[:64])
+    elif agent and network:
+        device = "~" + _digest("agent-on-network", agent, network)[:31]
+    else:
+        device = ""
     return AccessRecord.objects.create(
         user=user,
         kind=kind if kind in AccessRecord.Kind.values else AccessRecord.Kind.LOGIN,
-        network=network_prefix(ip),
-        # without the device cookie there is no device: a User-Agent alone is shared by thousands of phones
-        device=_digest(agent, device_cookie[:64]) if device_cookie else "",
+        network=network,
+        device=device,
         agent=_digest(agent) if agent else "",
     )
 
@@ -735,5 +758,5 @@ def access_record_on_login(sender, request, user, **kwargs) -> None:
         kind=AccessRecord.Kind.SIGNUP if first else AccessRecord.Kind.LOGIN,
         ip=client_ip(request),
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
-        device_cookie=request.COOKIES.get(DEVICE_COOKIE, ""),
+        device_cookie=device_id_of(request),
     )

@@ -26,6 +26,12 @@ class DistributionConfig(AppConfig):
         )
         register_consumer("distribution.pool_enter", topics=[NOTE_CREATED, NOTE_UPDATED], handle=_pool_enter)
 
+        from meadow.distribution.services import pools_recheck_held
+        from meadow.integrity.services import hold_hooks_set
+
+        # integrity sits below distribution: a note promoted on signals it holds is judged again (and demoted)
+        hold_hooks_set(pools_recheck_held)
+
 
 def _pool_enter(event) -> None:
     """A note that goes out (published at once, or a draft published) enters traffic pool 1."""

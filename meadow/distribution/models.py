@@ -81,6 +81,7 @@ class PoolTransition(models.Model):
         HOLD = "hold", _("Held")
         STOP = "stop", _("Stopped")
         EXCLUDE = "exclude", _("Excluded")
+        DEMOTE = "demote", _("Demoted")  # signals it was promoted on were held out (fake engagement)
 
     note = models.ForeignKey("notes.Note", on_delete=models.CASCADE, related_name="+")
     at = models.DateTimeField(default=timezone.now)

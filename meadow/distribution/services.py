@@ -294,6 +294,125 @@ def pools_evaluate(*, note_ids: Iterable[int], now: datetime | None = None) -> d
     return counts
 
 
+# A held signal, as integrity hands it over: (when it happened, score, interactions, reads).
+HeldEvent = tuple[datetime, float, int, int]
+
+
+def _sums(events: Iterable[HeldEvent]) -> tuple[float, int, int]:
+    score, interactions, reads = 0.0, 0, 0
+    for _at, s, i, r in events:
+        score, interactions, reads = score + s, interactions + i, reads + r
+    return score, interactions, reads
+
+
+def pools_recheck_held(*, held: dict[int, list[HeldEvent]], now: datetime | None = None) -> dict[str, int]:
+    """Signals were held out of counting (integrity: fake engagement). A note promoted on them is judged again:
+    for each promotion into its current level (and below, while it keeps failing), the level it was promoted
+    from is evaluated on the numbers its ``PoolTransition`` recorded minus the held signals of that level. If it
+    no longer qualifies the note is demoted to the highest level it still earned and starts that level afresh
+    (a ``demote`` transition); if it still qualifies, its current level's base numbers lose what was held before
+    it entered the level, so the held signals count neither way. Called by integrity's scan in its transaction
+    (the hook is set in ``DistributionConfig.ready``). Returns ``{"demoted", "kept"}``."""
+    counts = {"demoted": 0, "kept": 0}
+    ids = sorted(n for n, rows in held.items() if rows)
+    if not ids:
+        return counts
+    now = now or timezone.now()
+    config = pool_config()
+    sizes = pool_sizes()
+    window = timedelta(hours=config.window_hours)
+    pools = list(
+        NotePool.objects.select_for_update()
+        .filter(note_id__in=ids, status=NotePool.Status.ACTIVE, level__gte=2)
+        .order_by("note_id")
+    )
+    if not pools:
+        return counts
+    steps: dict[int, list[PoolTransition]] = {}
+    for step in PoolTransition.objects.filter(
+        note_id__in=[p.note_id for p in pools],
+        outcome__in=[
+            PoolTransition.Outcome.ENTER,
+            PoolTransition.Outcome.PROMOTE,
+            PoolTransition.Outcome.DEMOTE,
+        ],
+    ).order_by("at", "id"):
+        steps.setdefault(step.note_id, []).append(step)
+    snaps = _snapshots([p.note_id for p in pools])
+    history: list[PoolTransition] = []
+    for pool in pools:
+        events = held[pool.note_id]
+        before = [e for e in events if e[0] < pool.level_entered_at]
+        if not before:
+            continue
+        trail = steps.get(pool.note_id, [])
+        level, stats = pool.level, None
+        while level >= 2:
+            # the promotion into ``level`` (the latest step that reached it) and when the level below began
+            idx = next(
+                (i for i in range(len(trail) - 1, -1, -1)
+                 if trail[i].outcome == PoolTransition.Outcome.PROMOTE and trail[i].to_level == level),
+                None,
+            )  # fmt: skip
+            if idx is None:
+                break
+            promo = trail[idx]
+            began = next(
+                (trail[i].at for i in range(idx - 1, -1, -1) if trail[i].to_level == level - 1),
+                pool.entered_at,
+            )
+            score, interactions, reads = _sums(e for e in before if began <= e[0] < promo.at)
+            if not (score or interactions or reads):
+                break
+            n = promo.impressions
+            recorded_reads = round(promo.ctr * n)
+            completions = None
+            if promo.completion_rate is not None:
+                completions = round(promo.completion_rate * recorded_reads)
+            net = LevelStats(
+                impressions=n,
+                reads=max(recorded_reads - reads, 0),
+                interactions=max(round(promo.interaction_rate * n) - interactions, 0),
+                score=promo.score_per_impression * n - score,
+                completions=completions,
+            )
+            found = evaluate(
+                level=level - 1, stats=net, sizes=sizes, holds=0, window_elapsed=True, config=config
+            )
+            if found is not None and found.outcome == "promote":
+                break
+            level, stats = level - 1, net
+        if stats is None:  # still earned its level: what was held before it entered it leaves the base too
+            score, interactions, reads = _sums(before)
+            NotePool.objects.filter(pk=pool.pk).update(
+                base_score=pool.base_score - score,
+                base_interactions=max(pool.base_interactions - interactions, 0),
+                base_reads=max(pool.base_reads - reads, 0),
+            )
+            counts["kept"] += 1
+            continue
+        snap = snaps.get(pool.note_id, {})
+        history.append(_transition(pool, at=now, decision=Decision("demote", level, "held"), stats=stats))
+        NotePool.objects.filter(pk=pool.pk).update(
+            level=level,
+            holds=0,
+            base_impressions=pool.impressions,
+            base_reads=snap.get("reads", 0),
+            base_interactions=snap.get("interactions", 0),
+            base_completions=snap.get("completions", 0),
+            base_score=snap.get("score", 0.0),
+            due_impressions=pool.impressions + sizes[level - 1][0],
+            level_entered_at=now,
+            next_evaluation_at=now + window,
+            evaluated_at=now,
+        )
+        counts["demoted"] += 1
+    PoolTransition.objects.bulk_create(history)
+    if counts["demoted"]:
+        count_on_commit(POOL_EVALUATIONS, counts["demoted"], outcome="demote")
+    return counts
+
+
 def pools_evaluate_due(*, now: datetime | None = None, limit: int | None = None) -> dict[str, int]:
     """Evaluate the notes whose evaluation is due, oldest first, one batch (the beat task calls this every
     minute; at scale several workers can run it: rows are locked and re-checked)."""

@@ -19,7 +19,10 @@ Signals (issue #21):
   again, or reads come faster than anyone can read;
 - ``follow_churn``: follow then unfollow of the same accounts, repeatedly;
 - ``comment_template``: near-duplicate comments (MinHash over character 3-grams, Jaccard checked) written by
-  several accounts on one creator's notes (a stock phrase used across creators is not a template).
+  several accounts on one creator's notes (a stock phrase used across creators is not a template);
+- ``no_feed`` / ``single_minded``: an account acting like a script — acts with no feed card ever shown, or an
+  established account that opens only one creator's notes and acts on every one (weak alone) — and
+  ``coordinated``: several accounts of one such pattern pointing at the same creator (``detect_scripted``).
 """
 
 from __future__ import annotations
@@ -103,12 +106,17 @@ class Config:
     template_min_accounts: int = 3
     template_strong_accounts: int = 5
     template_focus: float = 0.8  # the share of a template's comments on one creator's notes
+    scripted_min_acts: int = 2  # acts an account needs before its pattern says anything
+    single_minded_shown_others: int = 3  # creators shown (impressions) but never opened, for single_minded
+    single_minded_min_age_days: int = 7  # a newer account devoted to one creator is a new fan
+    ring_min_accounts: int = 4  # scripted accounts pointing at one creator: a coordinated ring
     flag_score: float = 4.0
     very_strong: float = 4.0
     weights: dict[str, float] = field(
         default_factory=lambda: {
             "signup_burst": 1.0,
             "device_farm": 2.0,
+            "device_farm_weak": 1.0,  # a client that presented no device id: its User-Agent on its network
             "single_creator": 1.0,
             "lockstep": 3.0,
             "lockstep_strong": 4.0,
@@ -119,6 +127,9 @@ class Config:
             "follow_churn_strong": 4.0,
             "comment_template": 1.5,
             "comment_template_strong": 2.0,
+            "no_feed": 1.5,
+            "single_minded": 1.5,
+            "coordinated": 3.0,
         }
     )
 
@@ -145,6 +156,9 @@ SIGNAL_CATEGORY = {
     "impossible_read": "fake_traffic",
     "follow_churn": "fake_engagement",
     "comment_template": "fake_engagement",
+    "no_feed": "fake_engagement",
+    "single_minded": "fake_engagement",
+    "coordinated": "fake_engagement",
 }
 
 Signals = dict[int, list[dict[str, Any]]]
@@ -199,9 +213,16 @@ def detect_signups(signups: Iterable[SignupRow], config: Config) -> Signals:
     window = timedelta(seconds=config.device_window_seconds)
     for device, rows in by_device.items():
         for group in _bursts(rows, window=window, minimum=config.device_min):
-            evidence = {"device": device[:8], "accounts": len(group), "first": group[0].at.isoformat()}
+            weak = device.startswith("~")  # no device id presented: the User-Agent on the network stands in
+            evidence = {
+                "device": device[:8],
+                "accounts": len(group),
+                "first": group[0].at.isoformat(),
+                "fingerprint": "agent_on_network" if weak else "device_id",
+            }
+            weight = config.weights["device_farm_weak" if weak else "device_farm"]
             for row in group:
-                _add(out, row.user_id, "device_farm", config.weights["device_farm"], evidence)
+                _add(out, row.user_id, "device_farm", weight, evidence)
     return out
 
 
@@ -406,6 +427,102 @@ def detect_churn(follows: Iterable[FollowRow], config: Config) -> Signals:
                 config.weights["follow_churn_strong" if strong else "follow_churn"],
                 {"follows": follows_made[user_id], "withdrawn": count},
             )
+    return out
+
+
+# --- scripted accounts and the rings they form -------------------------------------------------------------------
+def detect_scripted(
+    events: Sequence[Event],
+    follows: Iterable[FollowRow],
+    config: Config,
+    *,
+    exposures: Sequence[Event] = (),
+    joined: dict[int, datetime] | None = None,
+) -> Signals:
+    """Accounts that act like a script rather than a reader, and the rings they form around one creator.
+
+    - ``no_feed``: ``scripted_min_acts`` or more acts (likes, saves, comments, follows) and not one card shown
+      in a feed in the window — every act came by a direct link or a profile (weak alone: some people only
+      open links friends send);
+    - ``single_minded``: every note the account opened and everything it acted on is one creator's, it acted
+      on every note it opened (and never opened one more often than it acted), and it was shown notes of
+      ``single_minded_shown_others`` other creators that it never opened (weak alone: a light user with one
+      favourite). Only for an established account — one that signed up ``single_minded_min_age_days`` or more
+      before its first act (``joined``: the sign-ups in the window; an account without one is older): a new
+      account devoted to one creator is what a creator's new fans look like;
+    - ``coordinated``: ``ring_min_accounts`` or more accounts of the *same* pattern pointing at the same
+      creator (the one a single-minded account is devoted to; any creator a no-feed account acted on) — one
+      account like that is a habit, several on one creator are an order being filled.
+    """
+    joined = joined or {}
+    min_age = timedelta(days=config.single_minded_min_age_days)
+    first_act: dict[int, datetime] = {}
+    shown: dict[int, set[int]] = defaultdict(set)  # user -> creators shown in a feed
+    opened: dict[int, dict[int, int]] = defaultdict(dict)  # user -> note -> creator
+    acted_notes: dict[int, set[int]] = defaultdict(set)
+    reads: Counter[int] = Counter()
+    note_acts: Counter[int] = Counter()
+    creators: dict[int, Counter[int]] = defaultdict(Counter)  # user -> creator -> acts
+    for e in exposures:
+        if e.kind == "impression":
+            shown[e.user_id].add(e.author_id)
+    for e in events:
+        if e.kind == "impression":
+            shown[e.user_id].add(e.author_id)
+        elif e.kind == "read":
+            opened[e.user_id][e.note_id] = e.author_id
+            reads[e.user_id] += 1
+        elif e.kind in ACTS and e.kind != "completion":
+            acted_notes[e.user_id].add(e.note_id)
+            note_acts[e.user_id] += 1
+            first_act.setdefault(e.user_id, e.at)
+            creators[e.user_id][e.author_id] += 1
+    for f in follows:
+        if f.kind == "follow":
+            creators[f.follower_id][f.followee_id] += 1
+    out: Signals = defaultdict(list)
+    ring: dict[tuple[str, int], set[int]] = defaultdict(set)  # (pattern, creator) -> accounts
+    for user_id, counter in creators.items():
+        acts = sum(counter.values())
+        if acts < config.scripted_min_acts:
+            continue
+        if not shown[user_id]:
+            _add(out, user_id, "no_feed", config.weights["no_feed"], {"acts": acts, "impressions": 0})
+            for creator in counter:
+                ring[("no_feed", creator)].add(user_id)
+        read_creators = set(opened[user_id].values())
+        if (
+            len(counter) == 1
+            and read_creators <= set(counter)
+            and opened[user_id]
+            and set(opened[user_id]) <= acted_notes[user_id]
+            and reads[user_id] <= note_acts[user_id]  # never opened a note again without acting
+            and (
+                user_id not in joined or first_act.get(user_id, joined[user_id]) - joined[user_id] >= min_age
+            )
+        ):
+            (creator,) = counter
+            others = len(shown[user_id] - {creator})
+            if others >= config.single_minded_shown_others:
+                _add(
+                    out,
+                    user_id,
+                    "single_minded",
+                    config.weights["single_minded"],
+                    {
+                        "creator_id": creator,
+                        "acts": acts,
+                        "opened": len(opened[user_id]),
+                        "shown_others": others,
+                    },
+                )
+                ring[("single_minded", creator)].add(user_id)
+    for (pattern, creator), members in ring.items():
+        if len(members) < config.ring_min_accounts:
+            continue
+        evidence = {"creator_id": creator, "accounts": len(members), "pattern": pattern}
+        for user_id in members:
+            _add(out, user_id, "coordinated", config.weights["coordinated"], evidence)
     return out
 
 

@@ -13,6 +13,7 @@ count them. It is idempotent (an event is held once; a case per account stays op
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,6 +33,17 @@ from meadow.integrity.models import Case, Category, HeldSignal
 
 # Impressions weigh nothing and are not a reader's act: they are never held.
 NOT_HELD = frozenset({Signal.IMPRESSION})
+
+
+# What holding signals means to the apps above integrity (distribution judges a note promoted on them again):
+# each hook is called with ``held={note_id: [(at, score, interactions, reads), ...]}`` and ``now=``, inside the
+# scan's transaction. Set by ``DistributionConfig.ready``.
+_ON_HOLD: list[Callable[..., Any]] = []
+
+
+def hold_hooks_set(*hooks: Callable[..., Any]) -> None:
+    """The functions ``scan`` calls with the signals it has just held (``held=``, ``now=``)."""
+    _ON_HOLD[:] = list(hooks)
 
 
 def integrity_enabled() -> bool:
@@ -94,6 +106,9 @@ def detect(
         detectors.detect_exposure(events, follows, config, exposures=exposures),
         detectors.detect_churn(follows, config),
         detectors.detect_templates(comments, config),
+        detectors.detect_scripted(
+            events, follows, config, exposures=exposures, joined={r.user_id: r.at for r in signups}
+        ),
     )
     staff = set(User.objects.filter(is_staff=True).values_list("pk", flat=True))
     flagged = {u for u, s in signals.items() if u not in staff and detectors.is_flagged(s, config)}
@@ -163,12 +178,14 @@ def _hold(*, cases: list[Case], now: datetime) -> int:
         EngagementEvent.objects.filter(user_id__in=list(by_account), created_at__lte=now)
         .exclude(kind__in=NOT_HELD)
         .exclude(pk__in=already)
-        .values_list("pk", "user_id", "note_id", "kind", "weight")
+        .values_list("pk", "user_id", "note_id", "kind", "weight", "created_at")
     )
     held: list[HeldSignal] = []
     deltas: dict[int, list[float]] = defaultdict(lambda: [0.0, 0, 0])
-    for event_id, user_id, note_id, kind, weight in rows.iterator(chunk_size=5000):
+    per_note: dict[int, list[tuple[datetime, float, int, int]]] = defaultdict(list)
+    for event_id, user_id, note_id, kind, weight, at in rows.iterator(chunk_size=5000):
         score, interactions, reads = event_effect(kind=kind, weight=weight)
+        per_note[note_id].append((at, score, interactions, reads))
         case = by_account[user_id]
         category = Category.FAKE_TRAFFIC if kind == Signal.READ else case.category
         held.append(
@@ -190,6 +207,8 @@ def _hold(*, cases: list[Case], now: datetime) -> int:
         total[2] += reads
     HeldSignal.objects.bulk_create(held, batch_size=1000)
     note_stats_withhold(deltas={n: (d[0], int(d[1]), int(d[2])) for n, d in deltas.items()})
+    for on_hold in _ON_HOLD:  # distribution: a note promoted on what is now held is judged again
+        on_hold(held=dict(per_note), now=now)
     return len(held)
 
 

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-Outcome = Literal["enter", "promote", "hold", "stop", "exclude"]
+Outcome = Literal["enter", "promote", "hold", "stop", "exclude", "demote"]
 
 DEFAULT_LADDER: tuple[tuple[int, int], ...] = (
     (200, 500),

@@ -202,3 +202,52 @@ def test_a_slow_drip_of_blind_likes_for_one_creator_is_flagged_but_a_new_fan_is_
     )
     assert detectors.is_flagged(signals[1], CONFIG)
     assert names(signals, 2) == {"single_creator"} and not detectors.is_flagged(signals[2], CONFIG)
+
+
+def _session(user: int, creator: int, note: int, start: float, *, others=(61, 62, 63)) -> list[Event]:
+    """Four cards shown (three by other creators), the target opened, read a while, liked."""
+    shown = [Event(user, 900 + o, o, "impression", at(start)) for o in others]
+    shown.append(Event(user, note, creator, "impression", at(start)))
+    return [
+        *shown,
+        Event(user, note, creator, "read", at(start + 5)),
+        Event(user, note, creator, "like", at(start + 35)),
+    ]
+
+
+def test_rings_of_scripted_accounts_around_one_creator():
+    day = 86400
+    # a slow drip: established accounts, one like a day, each after a feed card and a human read, always of
+    # creator 50's notes and nothing else they were shown
+    drip = range(1, 6)
+    events = [e for u in drip for d in range(3) for e in _session(u, 50, 10 + d, d * day + u * 3000)]
+    # a like ring: new accounts that open the notes by direct link and like them, no feed at all
+    ring = range(20, 26)
+    events += [e for u in ring for n in (30, 31) for e in (Event(u, n, 51, "read", at(n * 60 + u)),
+                                                           Event(u, n, 51, "like", at(n * 60 + u + 2)))]  # fmt: skip
+    # new fans of creator 50 (signed up today) behave like the drip: new accounts, so a habit, not an order
+    fans = range(40, 46)
+    events += [e for u in fans for d in range(2) for e in _session(u, 50, 10 + d, d * day + u * 700)]
+    # two established readers devoted to creator 52: a habit, not a ring
+    events += [e for u in (70, 71) for d in range(3) for e in _session(u, 52, 80 + d, d * day + u * 60)]
+    joined = {u: at(-30 * day) for u in drip} | {u: at(-3600) for u in [*ring, *fans]}
+    found = detectors.detect_scripted(events, [], CONFIG, joined=joined)
+    for u in drip:
+        assert names(found, u) == {"single_minded", "coordinated"}
+        assert detectors.is_flagged(found[u], CONFIG)
+    for u in ring:
+        assert names(found, u) == {"no_feed", "coordinated"} and detectors.is_flagged(found[u], CONFIG)
+    assert not any(found.get(u) for u in fans)
+    assert names(found, 70) == {"single_minded"} and not detectors.is_flagged(found[70], CONFIG)
+    ring_evidence = next(s for s in found[20] if s["signal"] == "coordinated")["evidence"]
+    assert ring_evidence == {"creator_id": 51, "accounts": 6, "pattern": "no_feed"}
+
+
+def test_a_reader_who_opens_a_note_again_or_reads_elsewhere_is_not_single_minded():
+    day = 86400
+    events = [e for u in range(1, 6) for d in range(3) for e in _session(u, 50, 10 + d, d * day + u * 3000)]
+    events.append(Event(1, 10, 50, "read", at(3 * day)))  # opened a liked note again, did nothing
+    events += [Event(2, 99, 61, "read", at(3 * day))]  # opened another creator's note
+    found = detectors.detect_scripted(events, [], CONFIG)
+    assert "single_minded" not in names(found, 1) and "single_minded" not in names(found, 2)
+    assert names(found, 3) == {"single_minded"}  # three left: below a ring
