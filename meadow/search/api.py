@@ -49,6 +49,9 @@ class SearchOut(Schema):
     items: list[NoteOut | UserOut | SearchHashtagHitOut | SearchProductHitOut]
     next_cursor: str | None
     notice: SearchNoticeOut | None
+    # A person's name typed in the notes tab: on a first notes page with no notes, how many people match (the
+    # People tab, ``type=users``; at most 99), so that the answer points there; null otherwise.
+    people_count: int | None = None
 
 
 class SearchSuggestUserOut(Schema):
@@ -103,7 +106,9 @@ def search(
     saves), people, topics or products. Text is segmented (jieba) and normalised like moderation (case, width,
     traditional → simplified), so 臺灣 finds 台湾. Only content anyone may see is found; an adult query
     answers no items and a ``notice`` (code ``sensitive_query``). Pages are capped at 1,000 results.
-    ``type=products`` answers an empty list until the store registers its product search."""
+    ``type=products`` answers an empty list until the store registers its product search. A first page of notes
+    that finds none says in ``people_count`` how many people match (a name typed in the notes tab: see
+    ``type=users``)."""
     viewer = _viewer(request)
     filters = selectors.search_filters(sort=sort, kind=kind, time_range=time, location=location)
     result = selectors.search_run(q=q, type=type, viewer=viewer, filters=filters, cursor=cursor, limit=limit)
@@ -121,12 +126,16 @@ def search(
         items = [_hashtag(h) for h in result.items]
     else:
         items = list(result.items)
+    people_count = None
+    if result.type == "notes" and result.notice is None and not items and not cursor:
+        people_count = selectors.search_people_count(q=q, viewer=viewer)
     return {
         "type": result.type,
         "query": result.query,
         "items": items,
         "next_cursor": result.next_cursor,
         "notice": result.notice,
+        "people_count": people_count,
     }
 
 
