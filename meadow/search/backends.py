@@ -607,20 +607,25 @@ class PostgresBackend(_OrmBackend):
 # RUM orders the matches by their distance to this origin (``static_rank <=> origin``, ascending): far above every
 # static rank (≈ 240 in 2026, ≈ 1,340 in 2300) and small enough that a double still tells ranks a second apart.
 RUM_ORIGIN = 1e5
-RUM_INDEX = "search_notedoc_tsv_rum"  # created by migration search/0004 where the extension is available
+RUM_INDEX = "search_notedoc_tsv_rum"  # created by ``meadow search_rum`` (``meadow.search.rum``)
 RUM_SECONDS = 300.0
 _rum_indexes: dict[str, tuple[float, bool]] = {}
 
 
 class RumBackend(PostgresBackend):
-    """PostgreSQL with the RUM index (migration ``search/0004``): ``tsv rum_tsvector_addon_ops`` with
+    """PostgreSQL with the RUM index (``meadow search_rum``), opt-in (``MEADOW_SEARCH_RUM``): ``tsv rum_tsvector_addon_ops`` with
     ``static_rank`` attached and the posting lists ordered by it (``order_by_attach``). The index hands over the
     matches in static-rank order (``ORDER BY static_rank <=> origin``), so a statement reads a bounded number of
     index entries — the best ``m`` matches by static rank — instead of intersecting whole posting lists with a
     btree range. The same threshold algorithm as the GIN path, over chunks instead of estimated bands: each
     chunk is the next ``m`` matches (48·k, then four times more each), scored, safety-filtered, merged; it stops
     as soon as the ``k``-th best is out of reach of every match below the chunk (or the matches run out). The
-    answer is exactly the GIN path's (tests compare both with a brute force)."""
+    answer is exactly the GIN path's (tests compare both with a brute force).
+
+    Measured (bench/RESULTS.md "GIN against RUM"): RUM 1.3 does not stop early here — for ``ORDER BY addon <=> x``
+    it collects every match from the posting lists and sorts them (272,395 for "kopi" at 1,000,000 notes, spilling
+    past ``work_mem``), so a chunk costs as much as ranking every match; slower than the GIN bands, hence off by
+    default."""
 
     engine = "rum"
 
@@ -717,7 +722,7 @@ class RumBackend(PostgresBackend):
 def rum_in_use() -> bool:
     """Whether the default database has the RUM search index (and ``MEADOW_SEARCH_RUM`` allows it): cached per
     database for five minutes, like the statistics."""
-    if connection.vendor != "postgresql" or not getattr(settings, "MEADOW_SEARCH_RUM", True):
+    if connection.vendor != "postgresql" or not getattr(settings, "MEADOW_SEARCH_RUM", False):
         return False
     key = connection.settings_dict["NAME"]
     found = _rum_indexes.get(key)

@@ -1,6 +1,6 @@
 """The RUM extension for search on PostgreSQL: whether the server offers it, and creating the extension and the
-index (the same statements as migration ``search/0004``, for a server that gained the extension later:
-``meadow search_rum``). See ``meadow.search.backends.RumBackend`` for how search uses it."""
+index (``meadow search_rum``; migration ``search/0004`` creates only the extension). See
+``meadow.search.backends.RumBackend`` for how search uses it (opt-in: ``MEADOW_SEARCH_RUM``)."""
 
 from __future__ import annotations
 

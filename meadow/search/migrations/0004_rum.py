@@ -1,20 +1,13 @@
-"""The RUM index for search on PostgreSQL (``meadow.search.backends.RumBackend``), where the server offers the
-extension (Debian's ``postgresql-15-rum``; see docs/operations.md "Search on PostgreSQL"): ``tsv`` with
-``static_rank`` attached and each posting list ordered by it, so that the matches come out of the index in
-static-rank order. Without the extension nothing happens and search keeps the GIN path (``meadow check`` warns,
-``meadow.W002``); installing it later and running ``meadow search_rum`` creates the same index. SQLite: nothing
+"""The RUM extension for search on PostgreSQL, where the server offers it (Debian's ``postgresql-15-rum``; see
+docs/operations.md "Search on PostgreSQL"): created so that ``meadow search_rum`` can later build the RUM index
+without a superuser. The index itself is not built here: search uses it only when ``MEADOW_SEARCH_RUM`` is on,
+which is off by default (at a million notes RUM 1.3 was slower than the GIN path; bench/RESULTS.md), and it is
+as large as the table. Without the extension, or without the right to create it, nothing happens. SQLite: nothing
 (the embedded default keeps FTS5)."""
 
 from django.db import DatabaseError, migrations, transaction
 
-# Frozen copies of meadow.search.rum's statements at the time of this migration.
 AVAILABLE = "SELECT 1 FROM pg_available_extensions WHERE name = 'rum'"
-EXTENSION = "CREATE EXTENSION IF NOT EXISTS rum"
-INDEX = (
-    "CREATE INDEX IF NOT EXISTS search_notedoc_tsv_rum ON search_notedoc "
-    "USING rum (tsv rum_tsvector_addon_ops, static_rank) "
-    "WITH (attach = 'static_rank', to = 'tsv', order_by_attach = 't')"
-)
 
 
 def forward(apps, schema_editor):
@@ -26,18 +19,14 @@ def forward(apps, schema_editor):
             return
     try:
         with transaction.atomic(using=schema_editor.connection.alias):
-            schema_editor.execute(EXTENSION)
-    except DatabaseError:  # offered but not ours to create (not a superuser): the GIN path, and a warning
+            schema_editor.execute("CREATE EXTENSION IF NOT EXISTS rum")
+    except (
+        DatabaseError
+    ):  # offered but not ours to create (not a superuser): `meadow search_rum` says so later
         return
-    schema_editor.execute(INDEX)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("DROP INDEX IF EXISTS search_notedoc_tsv_rum")
 
 
 class Migration(migrations.Migration):
     dependencies = [("search", "0003_static_rank")]
 
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [migrations.RunPython(forward, migrations.RunPython.noop)]

@@ -1,8 +1,7 @@
 """Search through the RUM index on PostgreSQL (``RumBackend``: matches read from the index in static-rank order,
 chunk by chunk) gives exactly what ranking every match gives, as the GIN path does; ``meadow check`` warns when
-PostgreSQL search has no RUM index; ``meadow search_rum`` creates it. The ranking behaviour tests in
-test_search.py run on the RUM path too whenever the suite runs on PostgreSQL with the extension (``.ci/run``
-installs it)."""
+``MEADOW_SEARCH_RUM`` is on and PostgreSQL has no RUM index; ``meadow search_rum`` creates it. The RUM path is
+opt-in (off by default: slower than the GIN bands at a million notes, bench/RESULTS.md)."""
 
 from __future__ import annotations
 
@@ -32,17 +31,29 @@ def _rum_offered() -> bool:
 
 @pytest.fixture
 def rum(settings):
-    """PostgreSQL with the RUM index (the migration made it wherever the server offers the extension)."""
+    """PostgreSQL with the RUM index (made here as `meadow search_rum` makes it; gone with the test's transaction)
+    and the setting on."""
     if connection.vendor != "postgresql":
         pytest.skip("RUM is a PostgreSQL index; the embedded default searches with FTS5 (test_search.py)")
     if not _rum_offered():
         pytest.skip(
             "this PostgreSQL server does not offer rum (Debian: postgresql-15-rum; .ci/run installs it)"
         )
+    from meadow.search.rum import rum_create
+
+    rum_create()
     settings.MEADOW_SEARCH_RUM = True
     backends._rum_indexes.clear()
     yield
     backends._rum_indexes.clear()
+
+
+def test_rum_is_off_by_default(settings):
+    # Off unless asked for: measured slower than the GIN path at a million notes (bench/RESULTS.md); no warning.
+    settings.MEADOW_SEARCH_RUM = False
+    backends._rum_indexes.clear()
+    assert search_backend().engine in ("fts5", "gin")
+    assert check_rum() == []
 
 
 @pytest.fixture
