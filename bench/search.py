@@ -6,7 +6,11 @@ by side in one run, at growing index sizes. Two raw comparators: *raw* is the pl
 SQL the same way (the same slices through GIN ∧ the ``static_rank`` btree, the same score and stopping rule)
 without the safety filters and the ORM.
 
-    .venv/bin/python bench/search.py [--notes 100000] [--steps 10000,100000] [--rounds 3] [--write]
+    .venv/bin/python bench/search.py [--notes 100000] [--steps 10000,100000] [--rounds 3] [--write] [--engines]
+
+``--engines`` measures instead the GIN path against the RUM path (``RumBackend``; the script builds the RUM
+index as ``meadow search_rum`` does if it is missing), top 10 through the service, interleaved, and checks that
+both answer the same ids.
 
 A scratch database ``meadow_bench_search`` (``MEADOW_BENCH_SEARCH_DB``) is created on ``MEADOW_BENCH_POSTGRES``
 (default postgresql://postgres@127.0.0.1:5432) and dropped afterwards (``--keep`` keeps it; ``--seed-only --keep``
@@ -281,6 +285,88 @@ def measure(queries: list[str], rounds: int) -> dict:
     }
 
 
+def measure_engines(queries: list[str], rounds: int, limit: int = 10) -> dict:
+    """GIN against RUM on the same database, interleaved query by query: ``SearchBackend.search`` (parse, safety
+    filters, exact top-k, one page of ``limit`` ids) through ``PostgresBackend`` with the RUM index (created here
+    if missing) dropped inside
+    a transaction that is rolled back (so the planner cannot use it: the GIN path as a server without RUM runs
+    it) and through ``RumBackend``. Also checks that both answer the same ids."""
+    from django.db import connection, transaction
+
+    from meadow.search import backends
+    from meadow.search.analysis import parse_query
+    from meadow.search.backends import RUM_INDEX, PostgresBackend, RumBackend, SearchFilters
+    from meadow.search.rum import rum_create
+    from meadow.search.selectors import searchable_notes
+
+    rum_create()  # the RUM index, if this database has none yet (IF NOT EXISTS)
+    backends._histograms.clear()
+    parsed = {q: parse_query(q) for q in queries}
+    chunks: list[int] = []
+    original_chunk = RumBackend.ranked_chunk
+
+    def counting_chunk(self, *args, **kw):
+        chunks[-1] += 1
+        return original_chunk(self, *args, **kw)
+
+    RumBackend.ranked_chunk = counting_chunk  # type: ignore[method-assign]
+
+    def gin(q: str) -> tuple[float, list[int]]:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP INDEX {RUM_INDEX}")
+            t0 = time.perf_counter()
+            page = PostgresBackend().search(
+                parsed[q], SearchFilters(), None, notes=searchable_notes(viewer=None), limit=limit
+            )
+            elapsed = time.perf_counter() - t0
+            transaction.set_rollback(True)
+        return elapsed, page.ids
+
+    def rum(q: str) -> tuple[float, list[int]]:
+        chunks.append(0)
+        t0 = time.perf_counter()
+        page = RumBackend().search(
+            parsed[q], SearchFilters(), None, notes=searchable_notes(viewer=None), limit=limit
+        )
+        return time.perf_counter() - t0, page.ids
+
+    for q in queries:  # warm caches once
+        gin(q), rum(q)
+    chunks.clear()
+    timings: dict[str, list[float]] = {"gin": [], "rum": []}
+    by_words: dict[int, dict[str, list[float]]] = {}
+    differ = set()
+    for _ in range(rounds):
+        for q in queries:
+            (g, gin_ids), (r, rum_ids) = gin(q), rum(q)
+            timings["gin"].append(g)
+            timings["rum"].append(r)
+            words = by_words.setdefault(len(parsed[q].terms), {"gin": [], "rum": []})
+            words["gin"].append(g)
+            words["rum"].append(r)
+            if gin_ids != rum_ids:
+                differ.add(q)
+    RumBackend.ranked_chunk = original_chunk  # type: ignore[method-assign]
+
+    def stats(values: list[float]) -> dict:
+        ordered = sorted(values)
+        return {
+            "p50_ms": statistics.median(ordered) * 1000,
+            "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
+            "max_ms": ordered[-1] * 1000,
+            "qps": len(ordered) / sum(ordered),
+        }
+
+    return {
+        **{name: stats(values) for name, values in timings.items()},
+        "by_words": {n: {e: stats(v) for e, v in d.items()} for n, d in sorted(by_words.items())},
+        "differ": sorted(differ),
+        "chunks_mean": statistics.mean(chunks) if chunks else 0,
+        "chunks_max": max(chunks, default=0),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -295,6 +381,11 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="append the results to bench/RESULTS.md")
     parser.add_argument(
         "--seed-only", action="store_true", help="seed (with --keep: for a later --reuse), no runs"
+    )
+    parser.add_argument(
+        "--engines",
+        action="store_true",
+        help="GIN against RUM (top 10 through the service, interleaved) instead of the raw/service columns",
     )
     args = parser.parse_args()
     steps = sorted({int(s) for s in args.steps.split(",") if s.strip()} | {args.notes})
@@ -324,6 +415,23 @@ def main() -> None:
             seconds = seed(size)
             if args.seed_only:
                 print(f"{size:>9,} notes seeded in {seconds:.0f}s")
+                continue
+            if args.engines:
+                e = measure_engines(queries, args.rounds)
+                print(
+                    f"{size:>9,} notes, top 10 through the service, {len(queries)} queries x {args.rounds} rounds: "
+                    f"GIN p50 {e['gin']['p50_ms']:.1f} ms p99 {e['gin']['p99_ms']:.1f} ms max "
+                    f"{e['gin']['max_ms']:.1f} ms {e['gin']['qps']:.3g} q/s | RUM p50 {e['rum']['p50_ms']:.1f} ms "
+                    f"p99 {e['rum']['p99_ms']:.1f} ms max {e['rum']['max_ms']:.1f} ms {e['rum']['qps']:.3g} q/s "
+                    f"({e['rum']['qps'] / e['gin']['qps']:.2f}x GIN's throughput) | RUM statements per search mean "
+                    f"{e['chunks_mean']:.2f} max {e['chunks_max']} | answers differ for {len(e['differ'])} "
+                    f"queries {e['differ'][:5]}"
+                )
+                for words, d in e["by_words"].items():
+                    print(
+                        f"    {words} word(s): GIN p50 {d['gin']['p50_ms']:.1f} / p99 {d['gin']['p99_ms']:.1f} ms, "
+                        f"RUM p50 {d['rum']['p50_ms']:.1f} / p99 {d['rum']['p99_ms']:.1f} ms"
+                    )
                 continue
             result = measure(queries, args.rounds)
             rows.append((size, seconds, result))

@@ -477,6 +477,9 @@ MEADOW_FEED_SOURCE_SECONDS = int(env("MEADOW_FEED_SOURCE_SECONDS", "30"))
 MEADOW_NEARBY_RADIUS_KM = float(env("MEADOW_NEARBY_RADIUS_KM", "10"))
 # relevance search ranks every match at once up to this many (estimated) matches, band by band above
 MEADOW_SEARCH_EXHAUSTIVE_MATCHES = int(env("MEADOW_SEARCH_EXHAUSTIVE_MATCHES", "4000"))
+# PostgreSQL: rank through the RUM index (`meadow search_rum` creates it). Off by default: at 1,000,000 notes RUM
+# 1.3 sorts every match of a query and was slower than the GIN bands (bench/RESULTS.md "GIN against RUM").
+MEADOW_SEARCH_RUM = env_bool("MEADOW_SEARCH_RUM", False)
 
 # Orders and payments (docs/operations.md): how long an unpaid order holds its stock, the payment provider, and
 # the sandbox provider's webhook signing secret (derived from SECRET_KEY when unset) and replay window.

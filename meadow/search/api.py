@@ -56,6 +56,9 @@ class SearchOut(Schema):
     items: list[SearchNoteOut | UserOut | SearchHashtagHitOut | SearchProductHitOut]
     next_cursor: str | None
     notice: SearchNoticeOut | None
+    # A person's name typed in the notes tab: on a first notes page with no notes, how many people match (the
+    # People tab, ``type=users``; at most 99), so that the answer points there; null otherwise.
+    people_count: int | None = None
 
 
 class SearchSuggestUserOut(Schema):
@@ -123,7 +126,8 @@ def search(
     answers no items and a ``notice`` (code ``sensitive_query``). Pages are capped at 1,000 results.
     ``type=products`` answers an empty list until the store registers its product search. Spotlight ads whose
     keywords match the query may take the fixed slots of a page of notes (3, 13, 23 by default), each with a
-    ``sponsored`` block (label, why, click token)."""
+    ``sponsored`` block (label, why, click token). A first page of notes that finds none says in
+    ``people_count`` how many people match (a name typed in the notes tab: see ``type=users``)."""
     viewer = _viewer(request)
     filters = selectors.search_filters(sort=sort, kind=kind, time_range=time, location=location)
     result = selectors.search_run(q=q, type=type, viewer=viewer, filters=filters, cursor=cursor, limit=limit)
@@ -144,12 +148,16 @@ def search(
         items = [_hashtag(h) for h in result.items]
     else:
         items = list(result.items)
+    people_count = None
+    if result.type == "notes" and result.notice is None and not items and not cursor:
+        people_count = selectors.search_people_count(q=q, viewer=viewer)
     return {
         "type": result.type,
         "query": result.query,
         "items": items,
         "next_cursor": result.next_cursor,
         "notice": result.notice,
+        "people_count": people_count,
     }
 
 

@@ -11,6 +11,7 @@ class SearchConfig(AppConfig):
     def ready(self) -> None:
         from meadow.core.outbox import register_consumer
         from meadow.notes.events import NOTE_CREATED, NOTE_DELETED, NOTE_UPDATED
+        from meadow.search import checks  # noqa: F401 - registers the RUM check
 
         register_consumer(
             "search.notes", topics=[NOTE_CREATED, NOTE_UPDATED, NOTE_DELETED], handle=_note_changed

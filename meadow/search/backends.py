@@ -196,6 +196,7 @@ class _OrmBackend:
     per static-rank band for a popular one."""
 
     vendor = ""
+    engine = ""  # fts5, gin or rum
     relevance_half = 1.0
     materialized = "MATERIALIZED"  # the matches are computed once (PostgreSQL ≥ 12, SQLite ≥ 3.35)
     least = "MIN"
@@ -237,9 +238,9 @@ class _OrmBackend:
         """``qs`` narrowed to the notes matching ``query``."""
         raise NotImplementedError
 
-    def _matches_sql(self, query: ParsedQuery) -> tuple[str, list]:
-        """SQL selecting ``note_id, r, s`` (raw text relevance, static rank) of every match, with the
-        ``search_notedoc`` row aliased ``d`` so that conditions can be added with ``AND``."""
+    def _matches_sql(self, query: ParsedQuery, *, columns: str = "") -> tuple[str, list]:
+        """SQL selecting ``note_id, r, s`` (raw text relevance, static rank) of every match (then ``columns``),
+        with the ``search_notedoc`` row aliased ``d`` so that conditions can be added with ``AND``."""
         raise NotImplementedError
 
     def estimate_matches(self, query: ParsedQuery) -> tuple[float, float]:
@@ -337,11 +338,15 @@ class _OrmBackend:
             ).timestamp()
         allowed = _apply_filters(notes, SearchFilters(kind=filters.kind, location=filters.location), now=now)
         safe = _safe_sql(allowed)  # compiled once for every slice
+        return [note_id for note_id, _score in self._top(query, k, safe=safe, since=since)[offset:]]
+
+    def _top(self, query: ParsedQuery, k: int, *, safe: tuple[str, tuple], since: float | None):
+        """The exact best ``k`` (note id, score) that pass ``safe``: static-rank bands (``top_k``)."""
 
         def rank(floor: float | None, ceiling: float | None, pool: int | None):
             return self.ranked(query, safe, since=since, floor=floor, ceiling=ceiling, limit=k, pool=pool)
 
-        return [note_id for note_id, _score in self.top_k(query, k, rank)[offset:]]
+        return self.top_k(query, k, rank)
 
     def top_k(self, query: ParsedQuery, k: int, rank) -> list[tuple[int, float]]:
         """The threshold algorithm over static-rank slices: ``rank(floor, ceiling, pool)`` answers the best ``k``
@@ -456,6 +461,7 @@ class Fts5Backend(_OrmBackend):
     """SQLite FTS5 over ``search_note_fts`` (external content ``search_notedoc``, tokenize ``unicode61``)."""
 
     vendor = "sqlite"
+    engine = "fts5"
     relevance_half = 5.0
 
     def _match(self, qs: QuerySet[Note], query: ParsedQuery) -> QuerySet[Note]:
@@ -464,7 +470,7 @@ class Fts5Backend(_OrmBackend):
         )
         return qs.filter(id__in=matching)
 
-    def _matches_sql(self, query: ParsedQuery) -> tuple[str, list]:
+    def _matches_sql(self, query: ParsedQuery, *, columns: str = "") -> tuple[str, list]:
         # Tags are ranked on their own, capped: FTS5's bm25 sums the weighted term counts of all columns before
         # saturating them (k1 = 1.2), so with tags in the same call a weight of 5 counts nearly as much as the
         # title's 10, and the tags' shortness then lifts a tag-only note above a longer title (issue #23).
@@ -480,7 +486,7 @@ class Fts5Backend(_OrmBackend):
         return (
             "SELECT f.rowid AS note_id, -bm25(search_note_fts, 10.0, 0.0, 1.0) "
             "+ MIN(-bm25(search_note_fts, 0.0, 1.0, 0.0), %s) AS r, "
-            f"d.static_rank - {exact} AS s "
+            f"d.static_rank - {exact} AS s{columns} "
             "FROM search_note_fts f INNER JOIN search_notedoc d ON d.note_id = f.rowid "
             "WHERE search_note_fts MATCH %s",
             params,
@@ -506,6 +512,7 @@ class PostgresBackend(_OrmBackend):
     """PostgreSQL full text: ``tsv @@ to_tsquery('simple', …)`` on the GIN-indexed ``search_notedoc.tsv``."""
 
     vendor = "postgresql"
+    engine = "gin"
     relevance_half = 0.5
     least = "LEAST"
     greatest = "GREATEST"
@@ -519,7 +526,7 @@ class PostgresBackend(_OrmBackend):
         )
         return qs.filter(id__in=matching)
 
-    def _matches_sql(self, query: ParsedQuery) -> tuple[str, list]:
+    def _matches_sql(self, query: ParsedQuery, *, columns: str = "") -> tuple[str, list]:
         # Title (A, 1.0) and body (D, 0.1) as ts_rank_cd weighs them; tags (B, 0.4) on their own, capped at r½:
         # several covers in a compound hashtag (吉隆坡 美食 吉隆坡美食) otherwise reach the relevance cap of a
         # title match (issue #23).
@@ -532,7 +539,7 @@ class PostgresBackend(_OrmBackend):
         return (
             "SELECT d.note_id, CAST(ts_rank_cd('{0.1, 0, 0, 1}', d.tsv, q) "
             "+ LEAST(ts_rank_cd('{0, 0, 0.4, 0}', d.tsv, q), %s) AS DOUBLE PRECISION) AS r, "
-            f"d.static_rank - {exact} AS s "
+            f"d.static_rank - {exact} AS s{columns} "
             "FROM search_notedoc d, to_tsquery('simple', %s) q WHERE d.tsv @@ q",
             params,
         )
@@ -597,11 +604,148 @@ class PostgresBackend(_OrmBackend):
         return stats[1] if stats else None
 
 
+# RUM orders the matches by their distance to this origin (``static_rank <=> origin``, ascending): far above every
+# static rank (≈ 240 in 2026, ≈ 1,340 in 2300) and small enough that a double still tells ranks a second apart.
+RUM_ORIGIN = 1e5
+RUM_INDEX = "search_notedoc_tsv_rum"  # created by ``meadow search_rum`` (``meadow.search.rum``)
+RUM_SECONDS = 300.0
+_rum_indexes: dict[str, tuple[float, bool]] = {}
+
+
+class RumBackend(PostgresBackend):
+    """PostgreSQL with the RUM index (``meadow search_rum``), opt-in (``MEADOW_SEARCH_RUM``): ``tsv rum_tsvector_addon_ops`` with
+    ``static_rank`` attached and the posting lists ordered by it (``order_by_attach``). The index hands over the
+    matches in static-rank order (``ORDER BY static_rank <=> origin``), so a statement reads a bounded number of
+    index entries — the best ``m`` matches by static rank — instead of intersecting whole posting lists with a
+    btree range. The same threshold algorithm as the GIN path, over chunks instead of estimated bands: each
+    chunk is the next ``m`` matches (48·k, then four times more each), scored, safety-filtered, merged; it stops
+    as soon as the ``k``-th best is out of reach of every match below the chunk (or the matches run out). The
+    answer is exactly the GIN path's (tests compare both with a brute force).
+
+    Measured (bench/RESULTS.md "GIN against RUM"): RUM 1.3 does not stop early here — for ``ORDER BY addon <=> x``
+    it collects every match from the posting lists and sorts them (272,395 for "kopi" at 1,000,000 notes, spilling
+    past ``work_mem``), so a chunk costs as much as ranking every match; slower than the GIN bands, hence off by
+    default."""
+
+    engine = "rum"
+
+    def _top(self, query: ParsedQuery, k: int, *, safe: tuple[str, tuple], since: float | None):
+        best: list[tuple[int, float]] = []
+        ceiling: float | None = None  # the chunk takes matches with static_rank <= ceiling
+        chunk = BAND_MATCHES_PER_RESULT * k
+        while True:
+            rows, cut, full, floor = self.ranked_chunk(
+                query,
+                safe,
+                since=since,
+                ceiling=ceiling,
+                chunk=chunk,
+                limit=k,
+                pool=POOL_FACTOR * k + POOL_EXTRA,
+            )
+            if len(rows) < k and cut:  # the safety filters removed too many of the best: all of the chunk
+                rows, _cut, full, floor = self.ranked_chunk(
+                    query, safe, since=since, ceiling=ceiling, chunk=chunk, limit=k, pool=None
+                )
+            best = sorted([*best, *rows], key=lambda r: (-r[1], -r[0]))[:k]
+            if not full or floor is None:  # every match at or below the ceiling was read
+                return best
+            if floor == ceiling:  # the whole chunk shares one static rank: rank everything below at once
+                rows, _cut, _full, _floor = self.ranked_chunk(
+                    query, safe, since=since, ceiling=ceiling, chunk=None, limit=k, pool=None
+                )
+                return sorted([*best, *rows], key=lambda r: (-r[1], -r[0]))[:k]
+            # The chunk kept the matches above its lowest static rank (``floor``); the next starts there. Every
+            # match not yet ranked has static_rank <= floor, so it scores at most text_bound + floor.
+            if len(best) == k and best[-1][1] > self.text_bound + floor:
+                return best
+            ceiling, chunk = floor, chunk * BAND_GROWTH
+
+    def ranked_chunk(
+        self,
+        query: ParsedQuery,
+        allowed: tuple[str, tuple],
+        *,
+        since: float | None,
+        ceiling: float | None,
+        chunk: int | None,
+        limit: int,
+        pool: int | None,
+    ) -> tuple[list[tuple[int, float]], bool, bool, float | None]:
+        """One statement: the best ``chunk`` matches by static rank (at most ``ceiling``; all if ``chunk`` is
+        ``None``) straight from the RUM index; if there were ``chunk`` of them, those at the lowest static rank
+        read (``floor``) are left to the next chunk, which starts there — ties are never split. The rest is
+        ``ranked``: scored, the best ``pool`` safety-filtered. Returns the best ``limit`` (note id, score) that
+        pass, whether the pool was cut, whether the chunk was full, and its floor."""
+        match_sql, params = self._matches_sql(query, columns=", d.static_rank AS sr")
+        if ceiling is not None:
+            match_sql += " AND d.static_rank <= %s"
+            params.append(ceiling)
+        if since is not None:
+            match_sql += " AND d.published_ts >= %s"
+            params.append(since)
+        if chunk is not None:
+            match_sql += " ORDER BY d.static_rank <=> %s LIMIT %s"
+            params += [RUM_ORIGIN, chunk]
+        safe_sql, safe_params = allowed
+        capped = "LEAST(c.r, %s)"
+        cap = self.relevance_cap
+        params += [chunk if chunk is not None else 2**62, cap, self.relevance_half, cap]
+        cut = ""
+        if pool is not None:
+            cut = " ORDER BY score DESC, c.note_id DESC LIMIT %s"
+            params.append(pool)
+        sql = (
+            f"WITH search_read AS MATERIALIZED ({match_sql}), "
+            "search_edge AS MATERIALIZED (SELECT COUNT(*) AS n, MIN(sr) AS floor FROM search_read), "
+            "search_matches AS MATERIALIZED (SELECT c.* FROM search_read c, search_edge e "
+            "WHERE e.n < %s OR c.sr > e.floor), "
+            "search_pool AS MATERIALIZED (SELECT c.note_id, "
+            f"2.0 * LN(GREATEST({capped} / (%s + {capped}), 1e-300)) + c.s AS score "
+            f"FROM search_matches c{cut}) "
+            "SELECT * FROM (SELECT p.note_id, p.score FROM search_pool p "
+            f"INNER JOIN ({safe_sql}) n ON n.id = p.note_id "
+            "ORDER BY p.score DESC, p.note_id DESC LIMIT %s) ranked "
+            "UNION ALL SELECT -1, CAST(COUNT(*) AS DOUBLE PRECISION) FROM search_pool "
+            "UNION ALL SELECT -2, CAST(n AS DOUBLE PRECISION) FROM search_edge "
+            "UNION ALL SELECT -3, floor FROM search_edge"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, *safe_params, limit])
+            found = cursor.fetchall()
+        rows = sorted(((r[0], r[1]) for r in found if r[0] > 0), key=lambda r: (-r[1], -r[0]))
+        meta = {r[0]: r[1] for r in found if r[0] < 0}
+        full = chunk is not None and meta[-2] >= chunk
+        return rows, pool is not None and meta[-1] >= pool, full, meta[-3]
+
+
+def rum_in_use() -> bool:
+    """Whether the default database has the RUM search index (and ``MEADOW_SEARCH_RUM`` allows it): cached per
+    database for five minutes, like the statistics."""
+    if connection.vendor != "postgresql" or not getattr(settings, "MEADOW_SEARCH_RUM", False):
+        return False
+    key = connection.settings_dict["NAME"]
+    found = _rum_indexes.get(key)
+    if found is not None and time.monotonic() - found[0] < RUM_SECONDS:
+        return found[1]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = %s)",
+            [RUM_INDEX],
+        )
+        present = bool(cursor.fetchone()[0])
+    _rum_indexes[key] = (time.monotonic(), present)
+    return present
+
+
 _BACKENDS: dict[str, type[_OrmBackend]] = {"sqlite": Fts5Backend, "postgresql": PostgresBackend}
 
 
 def search_backend() -> SearchBackend:
-    """The backend for the default database."""
+    """The backend for the default database: FTS5 on SQLite; on PostgreSQL the RUM path where its index exists
+    (``rum_in_use``), else the GIN path."""
+    if rum_in_use():
+        return RumBackend()
     try:
         return _BACKENDS[connection.vendor]()
     except KeyError as exc:  # pragma: no cover - Meadow runs on SQLite or PostgreSQL only

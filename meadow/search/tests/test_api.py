@@ -177,3 +177,17 @@ def test_search_page_recent_for_signed_in(client):
     client.force_login(user)
     client.get("/search/", {"q": "rojak"})
     assert "rojak" in client.get("/search/").content.decode()
+
+
+def test_a_name_in_the_notes_tab_points_at_people(anon):
+    # Issue #22: a person's name typed in the notes tab found nothing without pointing at People.
+    UserFactory(handle="aminah_k", display_name="Aminah Karim")
+    UserFactory(handle="aminah_travels", display_name="Aminah")
+    make_note(title="Nasi lemak")
+    body = anon.get(URL, {"q": "Aminah"}).json()
+    assert body["items"] == [] and body["people_count"] == 2
+    people = anon.get(URL, {"q": "Aminah", "type": "users"}).json()
+    assert len(people["items"]) == body["people_count"]
+    # notes found, or nobody by that name: no hint
+    assert anon.get(URL, {"q": "nasi"}).json()["people_count"] is None
+    assert anon.get(URL, {"q": "rendang"}).json()["people_count"] == 0

@@ -609,6 +609,7 @@ def banded(settings, monkeypatch):
     from meadow.search import backends
 
     settings.MEADOW_SEARCH_EXHAUSTIVE_MATCHES = 0
+    settings.MEADOW_SEARCH_RUM = False  # the GIN path's bands (test_rum.py tests the RUM path's chunks)
     backends._histograms.clear()
 
     def exact_count(self, query):  # a planner that knows (a tiny unanalysed table has no statistics)
