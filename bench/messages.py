@@ -439,7 +439,29 @@ class RawRedis:
             await (self.publishers.get_nowait()).aclose()
 
 
-async def measure(args: argparse.Namespace, port: int, pairs: list[dict]) -> dict:
+def cpu_seconds(server_pid: int, database: str) -> tuple[float, float]:
+    """CPU seconds (user + system) used so far by the server's processes (its process group: uvicorn's
+    supervisor and workers) and by the PostgreSQL backends connected to the bench's database (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    web = db = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        used = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        if int(fields[2]) == server_pid:  # pgrp
+            web += used
+        elif cmdline.startswith("postgres:") and f" {database} " in f" {cmdline} ":
+            db += used
+    return web, db
+
+
+async def measure(args: argparse.Namespace, port: int, pairs: list[dict], server_pid: int) -> dict:
     meadow = MeadowTagged(port, pairs, args.concurrency, args.via)
     await meadow.open()
     await asyncio.sleep(1.0)
@@ -465,9 +487,14 @@ async def measure(args: argparse.Namespace, port: int, pairs: list[dict]) -> dic
     ):
         for label, system in (("meadow", meadow), ("redis", raw)):
             await asyncio.sleep(1.0)
+            before = cpu_seconds(server_pid, args.database)
             results[(phase, label)] = await run_phase(
                 system, count=count, rate=rate, concurrency=args.concurrency, timeout=args.timeout
             )
+            if label == "meadow":  # where a message's time goes: the web processes' CPU and PostgreSQL's
+                after = cpu_seconds(server_pid, args.database)
+                results[(phase, label)]["web_cpu_ms"] = (after[0] - before[0]) * 1000 / count
+                results[(phase, label)]["db_cpu_ms"] = (after[1] - before[1]) * 1000 / count
             print(f"  {phase:10} {label:6} {results[(phase, label)]}", flush=True)
     results["closed"] = meadow.closed
     await meadow.close()
@@ -526,7 +553,7 @@ def main() -> None:
     server = start_server(args, env, port, data_dir / "web.log")
     try:
         load = os.getloadavg()
-        results = asyncio.run(measure(args, port, pairs))
+        results = asyncio.run(measure(args, port, pairs, server.pid))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -551,6 +578,11 @@ def main() -> None:
             f"{name + ' p99 (ms)':28}{m['p99']:14.1f}{r['p99']:14.1f}{m['p99'] / r['p99'] if r['p99'] else 0:9.1f}x"
         )
         print(f"{name + ' delivered':28}{m['delivered']:>9}/{m['sent']:<4}{r['delivered']:>9}/{r['sent']:<4}")
+    for phase in ("throughput", "steady"):
+        m = results[(phase, "meadow")]
+        print(
+            f"{phase + ' CPU per message (ms)':28}web {m['web_cpu_ms']:.1f}, PostgreSQL {m['db_cpu_ms']:.1f}"
+        )
     print(f"send errors (Meadow, both phases): {results[('steady', 'meadow')]['errors']}")
     print(f"sockets the server closed during the run: {results['closed']}")
     if results["closed"] or results[("steady", "meadow")]["errors"]:

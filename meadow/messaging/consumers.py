@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -53,6 +54,8 @@ FRAME_MAX = 16 * 1024  # characters; the largest a client sends (a resume of 50 
 WS_MAX_SIZE = 64 * 1024  # bytes: uvicorn's --ws-max-size in the Procfiles (a test checks they agree)
 TYPING_EVERY = 1.0  # seconds
 SEQ_MAX = 2**63 - 1
+SEND_THREADS = 4  # sends stored at once per web process (a database connection each, within the pool of 10)
+_SENDS = ThreadPoolExecutor(max_workers=SEND_THREADS, thread_name_prefix="meadow-dm-send")
 
 
 def _seq(value: Any) -> int | None:
@@ -210,9 +213,19 @@ class MessagesConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "resumed"})
 
     # --- database work, off the event loop ---------------------------------------------------------------------
-    @database_sync_to_async
-    def _store(self, content: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[int, dict[str, Any]]]]:
-        """A ``send`` frame through ``services.message_send``: the sender's ``ack`` and the events to deliver."""
+    async def _store(
+        self, content: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[tuple[int, dict[str, Any]]]]:
+        """A ``send`` frame through ``services.message_send``: the sender's ``ack`` and the events to deliver.
+        Not on the process's one thread-sensitive thread (where every other consumer's database work and every
+        sync view wait their turn): a send spends most of its time waiting for PostgreSQL, so sends from
+        different sockets overlap in a small pool of threads, each with its own connection. One socket's frames
+        are still handled one after the other (its messages keep their order)."""
+        return await database_sync_to_async(self._store_sync, thread_sensitive=False, executor=_SENDS)(
+            content
+        )
+
+    def _store_sync(self, content: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[int, dict[str, Any]]]]:
         from django.utils import translation
 
         from meadow.messaging.events import events_deferred
@@ -328,7 +341,6 @@ def _send_ack(user: Any, content: dict[str, Any]) -> dict[str, Any]:
     error body, its findings labelled in the active language."""
     from django.http import Http404
 
-    from meadow.accounts.models import User
     from meadow.core.errors import DomainError, ValidationFailed
     from meadow.messaging.selectors import participant_get
     from meadow.messaging.services import message_send
@@ -344,10 +356,10 @@ def _send_ack(user: Any, content: dict[str, Any]) -> dict[str, Any]:
     try:
         if isinstance(conversation_id, bool) or not isinstance(conversation_id, int) or conversation_id < 1:
             raise Http404
-        sender = User.objects.filter(pk=user.pk, is_active=True).first()
-        if sender is None:
-            raise Http404
-        participant = participant_get(user=sender, conversation_id=conversation_id)
+        participant = participant_get(user=user, conversation_id=conversation_id, fresh_user=True)
+        sender = (
+            participant.user
+        )  # read again with the participant: deactivated since the socket opened → 404
         if not isinstance(client_id, str) or "\x00" in client_id:
             raise ValidationFailed(_refusal("client_id"), field="client_id")
         if not isinstance(text, str) or "\x00" in text:
