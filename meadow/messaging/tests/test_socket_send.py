@@ -281,3 +281,53 @@ def test_a_deactivated_account_cannot_send_on_a_socket_it_opened_before():
     ack = run(scenario)
     assert ack["error"]["code"] == "not_found"
     assert not Message.objects.exists()
+
+
+def test_a_store_that_fails_is_answered_server_error_and_commits_nothing(monkeypatch):
+    """The database going away mid-send: the sender hears ``server_error`` (the page posts it again over HTTP with
+    the same client_id), the socket stays open, and nothing was stored or delivered."""
+    from django.db import OperationalError
+
+    from meadow.asgi import application
+
+    a, b, conversation = friends()
+    ca, cb = cookie_for(a), cookie_for(b)
+
+    def gone(**kwargs):
+        raise OperationalError("the database went away")
+
+    async def scenario():
+        sa = Socket(application, "/ws/messages/", cookie=ca)
+        sb = Socket(application, "/ws/messages/", cookie=cb)
+        assert await sa.connect() and await sb.connect()
+        await sb.next_of("unread")
+        with monkeypatch.context() as patch:
+            patch.setattr(services, "message_send", gone)
+            await sa.send_json(frame(conversation.pk, "f1", "will it?"))
+            failed = await sa.next_of("ack", ACK_WAIT)
+        nothing = await sb.receive_nothing(timeout=0.5)
+        await sa.send_json(frame(conversation.pk, "f1", "will it?"))  # the retry, once it is back
+        stored = await sa.next_of("ack", ACK_WAIT)
+        await sa.close()
+        await sb.close()
+        return failed, nothing, stored
+
+    failed, nothing, stored = run(scenario)
+    assert failed["error"]["code"] == "server_error" and "message" not in failed
+    assert nothing is True
+    assert stored["created"] is True and stored["message"]["seq"] == 1
+    assert Message.objects.count() == 1
+
+
+def test_events_deferred_collects_instead_of_sending(monkeypatch):
+    """Inside ``events_deferred`` the services' after-commit events are collected for the consumer to send on its
+    own loop; outside it they go to the channel layer as before."""
+    from meadow.messaging import events
+
+    hops: list = []
+    monkeypatch.setattr(events, "async_to_sync", lambda fn: lambda pairs: hops.append(pairs))
+    with events.events_deferred() as collected:
+        events.event_send(user_ids=[1, 2], event={"type": "typing"})
+    assert collected == [(1, {"type": "typing"}), (2, {"type": "typing"})] and hops == []
+    events.event_send(user_ids=[3], event={"type": "typing"})
+    assert hops == [[(3, {"type": "typing"})]]
