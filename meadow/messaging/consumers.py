@@ -351,15 +351,16 @@ def _send_ack(user: Any, content: dict[str, Any]) -> dict[str, Any]:
     ack: dict[str, Any] = {
         "type": "ack",
         "client_id": client_id if isinstance(client_id, str) else None,
-        "conversation": conversation_id if isinstance(conversation_id, int) else None,
+        "conversation": conversation_id
+        if isinstance(conversation_id, int) and not isinstance(conversation_id, bool)
+        else None,
     }
     try:
         if isinstance(conversation_id, bool) or not isinstance(conversation_id, int) or conversation_id < 1:
             raise Http404
         participant = participant_get(user=user, conversation_id=conversation_id, fresh_user=True)
-        sender = (
-            participant.user
-        )  # read again with the participant: deactivated since the socket opened → 404
+        # the sender, read again with their place: an account deactivated since the socket opened is 404
+        sender = participant.user
         if not isinstance(client_id, str) or "\x00" in client_id:
             raise ValidationFailed(_refusal("client_id"), field="client_id")
         if not isinstance(text, str) or "\x00" in text:
@@ -383,7 +384,8 @@ def _send_ack(user: Any, content: dict[str, Any]) -> dict[str, Any]:
             body["moderation"] = moderation_for_reader(moderation)
         return body
     except Exception:
-        # the database went away, a bug: nothing committed; the page sends it again over HTTP (same client_id)
+        # the database went away, a bug: the page sends it again over HTTP with the same client_id (nothing was
+        # committed, or the retry finds what was and answers it)
         logger.exception("a message sent over the socket failed (conversation %s)", ack["conversation"])
         return {**ack, "error": {"code": "server_error", "message": str(_unavailable()), "field": None}}
     return {**ack, "created": created, "message": _for_reader(message, sender)}
