@@ -233,7 +233,11 @@ def find_spelled_phones(view: str) -> list[Detection]:
         plus = run.startswith("+")
         digits, evasive = _spelled_digits(run)
         n = len(digits)
-        if not (valid_phone(digits, plus) or (evasive and 8 <= n <= 12)) or _counting(digits):
+        if not (valid_phone(digits, plus) or (evasive and 8 <= n <= 12)):
+            continue
+        # Counting is no number — unless it starts at zero and has a phone number's shape: "zero one two … nine"
+        # is 012-345 6789, a Malaysian mobile (nobody counts from zero); the attack pass of 2026-12-07 sent it.
+        if _counting(digits) and not (digits.startswith("0") and valid_phone(digits, plus)):
             continue
         s, e = m.start(), m.end()
         if NOT_PHONE_BEFORE.search(view, max(0, s - 14), s) or _looks_like_date(run):

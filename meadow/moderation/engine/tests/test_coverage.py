@@ -43,6 +43,18 @@ def test_phone_numbers_written_as_words_and_numerals_map_back_to_the_original(te
 
 
 @pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("call zero one two three four five six seven eight nine", "zero one two three four five six seven eight nine"),
+        ("kosong satu dua tiga empat lima enam tujuh lapan sembilan", "kosong satu dua tiga empat lima enam tujuh lapan sembilan"),
+    ],
+)  # fmt: skip
+def test_a_run_that_counts_up_from_zero_is_a_mobile_number(text: str, span: str) -> None:
+    """Counting is exempt (一二三…, "satu dua tiga"), but 0-1-2-…-9 is 012-345 6789, a Malaysian mobile number."""
+    assert phone_hits(text, field="dm") == [span]
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "周一至周六9:00-19:00营业",
