@@ -13,6 +13,7 @@ import os
 import zlib
 from typing import NamedTuple
 
+import jsonschema_rs
 import pytest
 import schemathesis
 from django.core import signals
@@ -24,6 +25,10 @@ from PIL import Image
 from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.config import SchemathesisConfig
 from schemathesis.config._operations import OperationsConfig
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.generation import GenerationMode
+from schemathesis.generation.meta import ComponentInfo, CoveragePhaseData
+from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from conftest import bearer_client
 from meadow.accounts.models import Follow, User
@@ -267,6 +272,97 @@ def _expected_refusals() -> OperationsConfig:
     ).projects.default.operations
 
 
+# Two generator bugs of schemathesis 4.32.5, worked around here narrowly (each with a test below that shows what
+# it changes and what it leaves alone); neither skips an operation or a check.
+#
+# 1. A lone part for an array of files. For a multipart property that is an array of files with an ``encoding``
+#    whose media types have a registered strategy (``images``: image/jpeg, …), both the coverage phase ("Multipart
+#    body with custom encoding") and the generation phase put ONE value in the body, not a list; the serializer
+#    then sends that lone value as a part without a filename, which every server (Django included) reads as a
+#    text field, not a file: 'images: This field is required.' for a case labelled positive. One part named
+#    ``images`` is exactly how a one-item array travels in multipart, so the wire fix is to send the lone value as
+#    the one item it is (with the filename every other item gets). Only a non-list value of an array-of-files
+#    property changes; the case's body and labels are untouched.
+
+
+def _is_file(schema: object) -> bool:
+    return isinstance(schema, dict) and (
+        schema.get("format") == "binary" or schema.get("contentMediaType") == "application/octet-stream"
+    )
+
+
+def file_array_properties(operation, media_type: str) -> set[str]:
+    """The form properties of ``operation``'s ``media_type`` body that are arrays of files."""
+    body = operation.get_body_for_media_type(media_type)
+    properties = body.form_properties if body is not None else {}
+    return {
+        name
+        for name, prop in properties.items()
+        if isinstance(prop, dict) and prop.get("type") == "array" and _is_file(prop.get("items"))
+    }
+
+
+def lone_file_parts_as_lists(operation, form_data: dict, media_type: str) -> dict:
+    """``form_data`` with each lone value of an array-of-files property as a one-item list."""
+    arrays = file_array_properties(operation, media_type)
+    return {
+        name: [value] if name in arrays and not isinstance(value, list) else value
+        for name, value in form_data.items()
+    }
+
+
+_prepare_multipart = OpenApiSchema.prepare_multipart
+
+
+def _prepare_multipart_lone_files_fixed(self, form_data, operation, media_type, selected_content_types=None):
+    form_data = lone_file_parts_as_lists(operation, form_data, media_type)
+    return _prepare_multipart(self, form_data, operation, media_type, selected_content_types)
+
+
+OpenApiSchema.prepare_multipart = _prepare_multipart_lone_files_fixed  # type: ignore[method-assign]
+
+# 2. Placeholders labelled positive. The coverage phase's "Multipart body with custom encoding" step fills every
+#    required form field that has no media-type strategy with an empty placeholder ("" for text) whatever its
+#    schema says, labels that body positive, and makes it the template body of the operation's other positive
+#    coverage cases too (a boundary value of a path parameter, say): ``company_name: ""`` or ``client_id: ""``
+#    where the schema's pattern refuses blank. Schemathesis relabels an edited case by validating it, but cannot
+#    validate a body that holds bytes, so the label stays wrong. ``placeholder_label_fixed`` does that validation
+#    for the placeholders alone: a positive coverage-phase multipart case whose required field is "" where that
+#    field's own schema refuses "" is negative (so negative_data_rejection checks that the server refuses it). A
+#    positive case the coverage phase generated from the schema never holds such a value, so nothing else changes:
+#    other phases, other media types, and a "" the schema allows keep their label.
+def refused_placeholders(case) -> list[str]:
+    """The required fields of a positive coverage-phase multipart case that hold "" where their own schema
+    refuses "" (the placeholders of the "Multipart body with custom encoding" step, see above)."""
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive or not isinstance(case.body, dict):
+        return []
+    if not isinstance(meta.phase.data, CoveragePhaseData) or case.media_type != "multipart/form-data":
+        return []
+    body = case.operation.get_body_for_media_type(case.media_type)
+    if body is None or not body.definition.get("encoding"):
+        return []
+    properties = body.form_properties
+    encoded = case.multipart_content_types or {}
+    refused = []
+    for name in (body.resolved_schema or {}).get("required", []):
+        value = case.body.get(name)
+        if name in encoded or value != "" or not isinstance(properties.get(name), dict):
+            continue
+        if not jsonschema_rs.validator_for(properties[name]).is_valid(value):
+            refused.append(name)
+    return refused
+
+
+def placeholder_label_fixed(case) -> list[str]:
+    """Label ``case`` negative if it carries placeholders its schema refuses (see above); returns their names."""
+    refused = refused_placeholders(case)
+    if refused:
+        case.meta.components[ParameterLocation.BODY] = ComponentInfo(mode=GenerationMode.NEGATIVE)
+        case.meta.generation.mode = GenerationMode.NEGATIVE
+    return refused
+
+
 full_schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
 # Set after loading: given to the loader, the ``[[operations]]`` entries also become its operation filter, which
 # then admits every operation whatever ``include()`` says.
@@ -359,39 +455,7 @@ DATA_CHECKS = ("positive_data_acceptance", "negative_data_rejection")
 # address rules, latitude with longitude and the refusal's reason are now stated in the schema (issue #15).
 _IMAGE = "multipart upload: the server reads a real image; the schema says only a binary file"
 _ONE_OF = "a rule between fields (one of two required, or both or neither) that the schema does not state"
-KNOWN_GAPS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "POST /api/v1/notes": (f"{_IMAGE}; {_ONE_OF}: images or one video, not both", DATA_CHECKS),
-    # Found by refusal_has_its_code (2026-12-07): 400s with a code no state refusal names, so data the schema
-    # allows; every other check, positive_data_acceptance included, still runs for these operations.
-    # The schema now states 1 to MAX_PRODUCT_IMAGES parts (minItems/maxItems; test_schema_limits). Still seen:
-    # a positive case whose one ``images`` part carries no filename (schemathesis adds a filename only to the
-    # items of a generated list, not to a lone value it sends for the array), which Django reads as a form field,
-    # not a file, so Ninja answers 'images: This field is required.'.
-    # Seen once (2026-12-07, a clean clone's full SQLite run, worker gw0) and not reproduced alone, after its
-    # neighbours or on PostgreSQL: an order-dependent 400 whose code was not read. Only the code check is skipped.
-    "PATCH /api/v1/notes/{note_id}": (
-        "an order-dependent refusal seen once in the full suite; its code not yet read",
-        ("refusal_has_its_code",),
-    ),
-    "POST /api/v1/products/{product_id}/images": (
-        "400 invalid 'images: This field is required.': an images part sent without a filename is no file to"
-        " Django",
-        ("refusal_has_its_code",),
-    ),
-    # The licence's bytes are a state refusal now (bad_file, bad_file_type: STATE_REFUSALS), so negative_data_rejection
-    # and positive_data_acceptance run again (2026-12-07). Still seen: a positive case whose form fields arrive
-    # empty (company_name: "This field is required."), cause not read yet (the schema's pattern refuses blank).
-    "POST /api/v1/business/verification": (
-        "400 invalid 'company_name: This field is required.': a positive case's form fields arrive empty",
-        ("refusal_has_its_code",),
-    ),
-    # Media types, 1 to MEADOW_MESSAGE_IMAGES_MAX parts and the scanner's refusal are now stated (2026-12-07); the
-    # same filename-less part (the server answers invalid, "Text cannot contain NUL characters.", a form field).
-    "POST /api/v1/conversations/{conversation_id}/messages/images": (
-        "400 invalid: an images part sent without a filename is no file to Django",
-        ("refusal_has_its_code",),
-    ),
-}
+KNOWN_GAPS: dict[str, tuple[str, tuple[str, ...]]] = {}
 
 
 def test_known_gaps_name_real_operations_and_checks():
@@ -518,6 +582,7 @@ def test_api_contract(case, caller, world):
     schema allows is accepted (positive_data_acceptance) while data it refuses is refused
     (negative_data_rejection). An operation in KNOWN_GAPS skips only the checks listed there."""
     _with_existing_ids(case, world["ids"])
+    placeholder_label_fixed(case)
     gap = KNOWN_GAPS.get(case.operation.label)
     skipped = set(gap[1]) if gap else set()
     checks = [check for check in ALL_CHECKS if check.__name__ not in skipped]
