@@ -518,7 +518,9 @@ def test_note_media_location_and_product_ids_are_stated(openapi, api_for, user):
 
     client = api_for(user)
     before = Note.objects.count()
-    huge = client.post("/api/v1/notes", {"title": "Big id", "images": [jpeg("a.jpg")], "products": [str(10**27)]})
+    huge = client.post(
+        "/api/v1/notes", {"title": "Big id", "images": [jpeg("a.jpg")], "products": [str(10**27)]}
+    )
     assert huge.status_code == 400, huge.content
     assert Note.objects.count() == before
     note = NoteFactory(author=user)
