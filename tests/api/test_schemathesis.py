@@ -507,7 +507,17 @@ DATA_CHECKS = ("positive_data_acceptance", "negative_data_rejection")
 # address rules, latitude with longitude and the refusal's reason are now stated in the schema (issue #15).
 _IMAGE = "multipart upload: the server reads a real image; the schema says only a binary file"
 _ONE_OF = "a rule between fields (one of two required, or both or neither) that the schema does not state"
-KNOWN_GAPS: dict[str, tuple[str, tuple[str, ...]]] = {}
+KNOWN_GAPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    # Found 2026-12-07 (PostgreSQL run, 20 examples): a hashtag whose letters include a code point unassigned in
+    # the server's Unicode tables (U+20F4, U+20FE) matches HASHTAG_PATTERN for the generator and jsonschema_rs
+    # (\p{M} from a newer Unicode) but not for the server's ``regex``, which answers 400 bad_hashtag. The fix
+    # belongs in the pattern (not depend on the Unicode version); until then only the code check is skipped
+    # (positive_data_acceptance and every other check still run; the media rules are stated and checked).
+    "POST /api/v1/notes": (
+        "bad_hashtag for code points the server's Unicode tables do not assign (pattern vs. Unicode version)",
+        ("refusal_has_its_code",),
+    ),
+}
 
 
 def test_known_gaps_name_real_operations_and_checks():
