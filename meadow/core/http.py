@@ -289,7 +289,17 @@ def _document_extra_properties(schema: dict) -> None:
             if isinstance(operation, dict):
                 content = operation.get("requestBody", {}).get("content", {})
                 for media_type, media in content.items():
-                    visit(media.get("schema"), media_type == "application/json")
+                    body = media.get("schema")
+                    visit(body, media_type == "application/json")
+                    if (
+                        media_type != "application/json"
+                        and isinstance(body, dict)
+                        and "additionalProperties" not in body
+                    ):
+                        # A form's fields reach the same NUL check (``parse_querydict``): an unnamed field is
+                        # ignored, but not with a NUL in its name or its value.
+                        body["propertyNames"] = {"pattern": NO_NUL_PATTERN}
+                        body["additionalProperties"] = _nul_free_extra()
                 for parameter in operation.get("parameters", []):
                     if parameter.get("in") == "query":
                         visit(parameter.get("schema"), False)

@@ -20,10 +20,11 @@ from meadow.core.http import (
     responses,
     token_or_session,
 )
-from meadow.core.schema import Limits, SafeText, Text
+from meadow.core.images import ACCEPTED_MEDIA_TYPES
+from meadow.core.schema import JSONId, Limits, SafeText, Text
 from meadow.notes import selectors
 from meadow.notes.api import NoteOut, _own_note, note_out
-from meadow.notes.models import ALT_MAX, BODY_MAX, HASHTAG_PATTERN, LOCATION_NAME_MAX, TITLE_MAX
+from meadow.notes.models import ALT_MAX, BODY_MAX, HASHTAG_PATTERN, IMAGES_MAX, LOCATION_NAME_MAX, TITLE_MAX
 from meadow.publishing import services
 
 VisibilityIn = Literal["public", "followers", "private"]
@@ -38,6 +39,36 @@ class PublishedNoteOut(NoteOut):
 HashtagIn = Annotated[str, Limits(pattern=HASHTAG_PATTERN)]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
+# A product to tag: an id the database can hold (a larger one would overflow it; it answers as unknown would).
+ProductId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+# The media a note is published with, as ``note_publish`` reads them: 1 to IMAGES_MAX ``images``, or one ``video``
+# (MP4 or MOV, read from its content) with an optional ``cover``, never both kinds; each image part one of the
+# image types the pipeline reads. Latitude and longitude come together.
+VIDEO_MEDIA_TYPES = ("video/mp4", "video/quicktime")
+NOTE_MEDIA_OPENAPI = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "properties": {"images": {"minItems": 1, "maxItems": IMAGES_MAX}},
+                    "oneOf": [
+                        {
+                            "required": ["images"],
+                            "not": {"anyOf": [{"required": ["video"]}, {"required": ["cover"]}]},
+                        },
+                        {"required": ["video"], "not": {"required": ["images"]}},
+                    ],
+                    "dependentRequired": {"latitude": ["longitude"], "longitude": ["latitude"]},
+                },
+                "encoding": {
+                    "images": {"contentType": ", ".join(ACCEPTED_MEDIA_TYPES)},
+                    "cover": {"contentType": ", ".join(ACCEPTED_MEDIA_TYPES)},
+                    "video": {"contentType": ", ".join(VIDEO_MEDIA_TYPES)},
+                },
+            }
+        }
+    }
+}
 
 
 class NoteForm(Schema):
@@ -47,10 +78,11 @@ class NoteForm(Schema):
     visibility: VisibilityIn = "public"
     content_type: ContentTypeIn = "daily_life"
     location_name: Annotated[Text, Limits(max_length=LOCATION_NAME_MAX)] = ""
-    latitude: Latitude | None = None
-    longitude: Longitude | None = None
+    # A form cannot send null: a number, or the field left out (then None; the service checks the pair).
+    latitude: Latitude = None  # type: ignore[assignment]
+    longitude: Longitude = None  # type: ignore[assignment]
     draft: bool = False
-    products: list[int] = Field(
+    products: list[ProductId] = Field(
         default_factory=list, max_length=20, description="On-sale products to tag (≤5)"
     )
     alts: list[Annotated[Text, Limits(max_length=ALT_MAX)]] = Field(
@@ -118,7 +150,7 @@ class NotePatch(Schema):
     latitude: Latitude | None = None
     longitude: Longitude | None = None
     publish: StrictBool = Field(default=False, description="Publish a draft")
-    products: list[int] | None = Field(default=None, max_length=20, description="Replace the product tags")
+    products: list[JSONId] | None = Field(default=None, max_length=20, description="Replace the product tags")
 
 
 def note_patch(request: HttpRequest, note_id: int, payload: NotePatch):
@@ -150,6 +182,7 @@ def notes_routes_add(router: Router) -> None:
         auth=token_or_session,
         operation_id="meadow_notes_api_note_create",
         tags=["notes"],
+        openapi_extra=NOTE_MEDIA_OPENAPI,
     )(note_create)
     router.patch(
         "/notes/{note_id}",

@@ -485,3 +485,44 @@ def test_a_licence_that_is_not_its_format_is_a_state_refusal(api_for, user, priv
     blank = client.post(url, {**FORM, "company_name": " ", "licence": SimpleUploadedFile("l.pdf", b"%%EOF")})
     assert blank.status_code == 400
     assert refusal_code_problem(label, positive=True, status_code=400, body=blank.content) is not None
+
+
+@pytest.mark.django_db
+def test_note_media_location_and_product_ids_are_stated(openapi, api_for, user):
+    """POST /notes states what ``note_publish`` takes: 1 to IMAGES_MAX ``images`` of the image types or one
+    ``video`` (MP4/MOV) with an optional ``cover``, never both kinds; latitude and longitude together, as numbers
+    (a form cannot send null); product ids an id column holds. Before, a 28-digit product id reached the
+    database (an overflow on SQLite) and the schema let images and a video through together."""
+    import jsonschema_rs
+
+    from meadow.notes.models import IMAGES_MAX, Note
+    from meadow.notes.tests.factories import NoteFactory, jpeg
+
+    form = _operation_body(openapi, "/api/v1/notes", "post", "multipart/form-data")
+    schema = form["schema"]
+    assert form["encoding"]["video"]["contentType"] == "video/mp4, video/quicktime"
+    assert form["encoding"]["images"]["contentType"] == form["encoding"]["cover"]["contentType"]
+    images = schema["properties"]["images"]
+    assert (images["minItems"], images["maxItems"]) == (1, IMAGES_MAX)
+    assert schema["properties"]["latitude"]["type"] == "number"
+    validator = jsonschema_rs.validator_for({**schema, "components": openapi["components"]})
+    assert validator.is_valid({"images": [""]}) and validator.is_valid({"video": "", "cover": ""})
+    assert not validator.is_valid({"images": [""], "video": ""})
+    assert not validator.is_valid({"images": [""], "cover": ""})
+    assert not validator.is_valid({"title": "no media"})
+    assert not validator.is_valid({"images": [""], "latitude": 3.1})
+    assert not validator.is_valid({"images": [""], "products": [10**27]})
+    assert not validator.is_valid({"images": [""], "\x00": "x"})
+    patch_items = openapi["components"]["schemas"]["NotePatch"]["properties"]["products"]["anyOf"][0]["items"]
+    assert patch_items["maximum"] == 2**63 - 1
+
+    client = api_for(user)
+    before = Note.objects.count()
+    huge = client.post(
+        "/api/v1/notes", {"title": "Big id", "images": [jpeg("a.jpg")], "products": [str(10**27)]}
+    )
+    assert huge.status_code == 400, huge.content
+    assert Note.objects.count() == before
+    note = NoteFactory(author=user)
+    edited = client.patch(f"/api/v1/notes/{note.pk}", {"products": [10**27]}, "application/json")
+    assert edited.status_code == 400, edited.content

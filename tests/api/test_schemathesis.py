@@ -10,9 +10,12 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
+import tempfile
 import zlib
 from typing import NamedTuple
 
+import jsonschema_rs
 import pytest
 import schemathesis
 from django.core import signals
@@ -24,12 +27,27 @@ from PIL import Image
 from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.config import SchemathesisConfig
 from schemathesis.config._operations import OperationsConfig
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.generation import GenerationMode
+from schemathesis.generation.meta import (
+    CaseMetadata,
+    ComponentInfo,
+    CoveragePhaseData,
+    CoverageScenario,
+    FuzzingPhaseData,
+    GenerationInfo,
+    PhaseInfo,
+    TestPhase,
+)
+from schemathesis.specs.openapi.schemas import OpenApiSchema
+from schemathesis.transport.serialization import Binary
 
 from conftest import bearer_client
 from meadow.accounts.models import Follow, User
 from meadow.accounts.services import _token_create
 from meadow.core.pagination import encode_cursor
 from meadow.distribution.selectors import discover_cursor_encode, nearby_cursor_encode
+from meadow.notes.media import ffmpeg_exe
 from meadow.search.backends import MAX_RESULTS, Cursor, cursor_encode
 from tests.factories import UserFactory
 
@@ -103,6 +121,19 @@ STATE_REFUSALS: dict[str, Refusal] = {
         "400",
         ("wrong_password", "required", "bad_code"),
         "the re-confirmation must be the account's own password, or its SMS code when it has no password",
+    ),
+    "POST /api/v1/notes": Refusal(
+        "400",
+        (
+            "moderation_blocked",
+            "product_unavailable",
+            "too_many_products",
+            "too_many_hashtags",
+            "too_many_alts",
+        ),
+        "as for PATCH /notes/{note_id} (the text passes moderation; tagged products exist and may be tagged, at most"
+        " MAX_TAGS_PER_NOTE distinct ones; at most 10 topics with the body's #tags); too_many_alts: at most one"
+        " description per image (one for a video), a count between two fields no JSON Schema keyword compares",
     ),
     "PATCH /api/v1/notes/{note_id}": Refusal(
         "400",
@@ -267,6 +298,104 @@ def _expected_refusals() -> OperationsConfig:
     ).projects.default.operations
 
 
+# Two generator bugs of schemathesis 4.32.5, worked around here narrowly (each with a test below that shows what
+# it changes and what it leaves alone); neither skips an operation or a check.
+#
+MULTIPART = "multipart/form-data"
+
+# 1. A lone part for an array of files. For a multipart property that is an array of files with an ``encoding``
+#    whose media types have a registered strategy (``images``: image/jpeg, …), both the coverage phase ("Multipart
+#    body with custom encoding") and the generation phase put ONE value in the body, not a list; the serializer
+#    then sends that lone value as a part without a filename, which every server (Django included) reads as a
+#    text field, not a file: 'images: This field is required.' for a case labelled positive. One part named
+#    ``images`` is exactly how a one-item array travels in multipart, so the wire fix is to send the lone value as
+#    the one item it is (with the filename every other item gets). Only a non-list value of an array-of-files
+#    property changes; the case's body and labels are untouched.
+
+
+def _is_file(schema: object) -> bool:
+    return isinstance(schema, dict) and (
+        schema.get("format") == "binary" or schema.get("contentMediaType") == "application/octet-stream"
+    )
+
+
+def file_array_properties(operation, media_type: str) -> set[str]:
+    """The form properties of ``operation``'s ``media_type`` body that are arrays of files."""
+    body = operation.get_body_for_media_type(media_type)
+    properties = body.form_properties if body is not None else {}
+    return {
+        name
+        for name, prop in properties.items()
+        if isinstance(prop, dict) and prop.get("type") == "array" and _is_file(prop.get("items"))
+    }
+
+
+def lone_file_parts_as_lists(operation, form_data: dict, media_type: str) -> dict:
+    """``form_data`` with each lone value of an array-of-files property as a one-item list."""
+    arrays = file_array_properties(operation, media_type)
+    return {
+        name: [value] if name in arrays and not isinstance(value, list) else value
+        for name, value in form_data.items()
+    }
+
+
+_prepare_multipart = OpenApiSchema.prepare_multipart
+
+
+def _prepare_multipart_lone_files_fixed(self, form_data, operation, media_type, selected_content_types=None):
+    form_data = lone_file_parts_as_lists(operation, form_data, media_type)
+    return _prepare_multipart(self, form_data, operation, media_type, selected_content_types)
+
+
+OpenApiSchema.prepare_multipart = _prepare_multipart_lone_files_fixed  # type: ignore[method-assign]
+
+
+# 2. Bodies the schema refuses, labelled positive. The coverage phase's "Multipart body with custom encoding" step
+#    puts a generated value in EVERY property that has an encoding with a registered strategy, and an empty
+#    placeholder ("" for text) in every other required property, whatever the schema says; it labels that body
+#    positive and makes it the template body of the operation's other positive coverage cases too (a boundary
+#    value of a path parameter, say). So: ``company_name: ""`` where the schema's pattern refuses blank, or a
+#    note with ``images`` AND ``video`` where the schema says one of them (oneOf). Schemathesis relabels an edited
+#    case by validating it, but never validates a body that holds bytes, so the label stays wrong.
+#    ``body_label_fixed`` does that validation: for a positive coverage-phase multipart case, the body as it goes
+#    on the wire (a lone value of an array of files as its one item, see 1.) with each file's bytes replaced by a
+#    string (what ``format: binary`` is) is validated against the body's schema; if the schema refuses it, the
+#    case is negative (so negative_data_rejection checks that the server refuses it). A body the schema allows,
+#    and every case of the other phases (their bodies follow the schema), keep their label.
+
+
+def _file_stand_ins(value):
+    if isinstance(value, bytes | Binary):
+        return ""
+    if isinstance(value, list):
+        return [_file_stand_ins(item) for item in value]
+    return value
+
+
+def refused_body(case) -> bool:
+    """Whether ``case`` is a positive coverage-phase multipart case whose body its schema refuses."""
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive or not isinstance(case.body, dict):
+        return False
+    if not isinstance(meta.phase.data, CoveragePhaseData) or case.media_type != MULTIPART:
+        return False
+    body = case.operation.get_body_for_media_type(case.media_type)
+    if body is None or not body.definition.get("encoding"):
+        return False
+    wire = lone_file_parts_as_lists(case.operation, case.body, case.media_type)
+    stand_in = {name: _file_stand_ins(value) for name, value in wire.items()}
+    return not jsonschema_rs.validator_for(body.validation_schema).is_valid(stand_in)
+
+
+def body_label_fixed(case) -> bool:
+    """Label ``case`` negative if its body is one the schema refuses (see above); whether it did."""
+    if not refused_body(case):
+        return False
+    case.meta.components[ParameterLocation.BODY] = ComponentInfo(mode=GenerationMode.NEGATIVE)
+    case.meta.generation.mode = GenerationMode.NEGATIVE
+    return True
+
+
 full_schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
 # Set after loading: given to the loader, the ``[[operations]]`` entries also become its operation filter, which
 # then admits every operation whatever ``include()`` says.
@@ -333,6 +462,25 @@ def _pdf(text: str) -> bytes:
     return out.getvalue()
 
 
+def _mp4(seconds: int, size: str) -> bytes:
+    """A real, short MP4 (ffmpeg's test pattern) made with the ffmpeg imageio-ffmpeg ships, as the notes tests do."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "clip.mp4")
+        subprocess.run(
+            [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+             f"testsrc=size={size}:rate=5:duration={seconds}", "-pix_fmt", "yuv420p", "-c:v", "mpeg4", path],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )  # fmt: skip
+        with open(path, "rb") as clip:
+            return clip.read()
+
+
+# Video parts (POST /notes ``video``: video/mp4, video/quicktime): positive cases send one of two real clips, made
+# once per test process (ffmpeg per example would cost more than the request); the server probes the content.
+_CLIPS = [_mp4(1, "64x48"), _mp4(2, "48x64")]
+schemathesis.openapi.media_type("video/mp4", st.sampled_from(_CLIPS))
 schemathesis.openapi.media_type("application/pdf", st.from_regex(r"\A[A-Za-z0-9 ]{0,40}\Z").map(_pdf))
 ALL_CHECKS = (
     CHECKS.get_all()
@@ -360,35 +508,13 @@ DATA_CHECKS = ("positive_data_acceptance", "negative_data_rejection")
 _IMAGE = "multipart upload: the server reads a real image; the schema says only a binary file"
 _ONE_OF = "a rule between fields (one of two required, or both or neither) that the schema does not state"
 KNOWN_GAPS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "POST /api/v1/notes": (f"{_IMAGE}; {_ONE_OF}: images or one video, not both", DATA_CHECKS),
-    # Found by refusal_has_its_code (2026-12-07): 400s with a code no state refusal names, so data the schema
-    # allows; every other check, positive_data_acceptance included, still runs for these operations.
-    # The schema now states 1 to MAX_PRODUCT_IMAGES parts (minItems/maxItems; test_schema_limits). Still seen:
-    # a positive case whose one ``images`` part carries no filename (schemathesis adds a filename only to the
-    # items of a generated list, not to a lone value it sends for the array), which Django reads as a form field,
-    # not a file, so Ninja answers 'images: This field is required.'.
-    # Seen once (2026-12-07, a clean clone's full SQLite run, worker gw0) and not reproduced alone, after its
-    # neighbours or on PostgreSQL: an order-dependent 400 whose code was not read. Only the code check is skipped.
-    "PATCH /api/v1/notes/{note_id}": (
-        "an order-dependent refusal seen once in the full suite; its code not yet read",
-        ("refusal_has_its_code",),
-    ),
-    "POST /api/v1/products/{product_id}/images": (
-        "400 invalid 'images: This field is required.': an images part sent without a filename is no file to"
-        " Django",
-        ("refusal_has_its_code",),
-    ),
-    # The licence's bytes are a state refusal now (bad_file, bad_file_type: STATE_REFUSALS), so negative_data_rejection
-    # and positive_data_acceptance run again (2026-12-07). Still seen: a positive case whose form fields arrive
-    # empty (company_name: "This field is required."), cause not read yet (the schema's pattern refuses blank).
-    "POST /api/v1/business/verification": (
-        "400 invalid 'company_name: This field is required.': a positive case's form fields arrive empty",
-        ("refusal_has_its_code",),
-    ),
-    # Media types, 1 to MEADOW_MESSAGE_IMAGES_MAX parts and the scanner's refusal are now stated (2026-12-07); the
-    # same filename-less part (the server answers invalid, "Text cannot contain NUL characters.", a form field).
-    "POST /api/v1/conversations/{conversation_id}/messages/images": (
-        "400 invalid: an images part sent without a filename is no file to Django",
+    # Found 2026-12-07 (PostgreSQL run, 20 examples): a hashtag whose letters include a code point unassigned in
+    # the server's Unicode tables (U+20F4, U+20FE) matches HASHTAG_PATTERN for the generator and jsonschema_rs
+    # (\p{M} from a newer Unicode) but not for the server's ``regex``, which answers 400 bad_hashtag. The fix
+    # belongs in the pattern (not depend on the Unicode version); until then only the code check is skipped
+    # (positive_data_acceptance and every other check still run; the media rules are stated and checked).
+    "POST /api/v1/notes": (
+        "bad_hashtag for code points the server's Unicode tables do not assign (pattern vs. Unicode version)",
         ("refusal_has_its_code",),
     ),
 }
@@ -436,6 +562,97 @@ def test_a_state_refusal_must_carry_one_of_its_codes(graph, anon):
     assert refusal_code_problem(follow, positive=False, status_code=400, body=wrong.content) is None
     assert refusal_code_problem(follow, positive=True, status_code=409, body=wrong.content) is None
     assert refusal_code_problem("GET /api/v1/me", positive=True, status_code=400, body=wrong.content) is None
+
+
+def test_only_a_lone_value_of_an_array_of_files_becomes_a_list():
+    """Workaround 1 touches a non-list value of an array-of-files property only: a list stays as it is, and so do
+    a single-file property (the licence), text fields and an array of text (a note's hashtags)."""
+    images = _operation("POST", "/api/v1/products/{product_id}/images")
+    assert file_array_properties(images, MULTIPART) == {"images"}
+    assert lone_file_parts_as_lists(images, {"images": b"jpeg"}, MULTIPART) == {"images": [b"jpeg"]}
+    assert lone_file_parts_as_lists(images, {"images": [b"a", b"b"]}, MULTIPART) == {"images": [b"a", b"b"]}
+    licence = _operation("POST", "/api/v1/business/verification")
+    assert file_array_properties(licence, MULTIPART) == set()
+    form = {"licence": b"%PDF", "company_name": "Ken Sdn Bhd"}
+    assert lone_file_parts_as_lists(licence, form, MULTIPART) == form
+    note = _operation("POST", "/api/v1/notes")
+    assert "hashtags" not in file_array_properties(note, MULTIPART)
+    assert lone_file_parts_as_lists(note, {"hashtags": "tea"}, MULTIPART) == {"hashtags": "tea"}
+
+
+def test_a_lone_image_part_arrives_as_a_file(world):
+    """What schemathesis generates for ``images`` (one value, not a list) reaches Django as one uploaded file with
+    a filename, so a positive case is accepted (before the workaround: 400 'images: This field is required.')."""
+    from meadow.store.models import ProductImage
+
+    product_id = world["ids"]["product_id"][0]
+    jpeg = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(jpeg, "JPEG")
+    case = _operation("POST", "/api/v1/products/{product_id}/images").Case(
+        path_parameters={"product_id": product_id},
+        body={"images": jpeg.getvalue()},
+        media_type=MULTIPART,
+        multipart_content_types={"images": "image/jpeg"},
+    )
+    owner = world["users"]["owner"]
+    before = ProductImage.objects.filter(product_id=product_id).count()
+    response = case.call(headers={"Authorization": f"Bearer {_token_create(user=owner)}"})
+    assert response.status_code == 200, response.text
+    assert ProductImage.objects.filter(product_id=product_id).count() == before + 1
+
+
+def _labelled(operation, body: dict, *, phase: PhaseInfo, content_types: dict[str, str]):
+    meta = CaseMetadata(
+        generation=GenerationInfo(time=0.0, mode=GenerationMode.POSITIVE),
+        components={ParameterLocation.BODY: ComponentInfo(mode=GenerationMode.POSITIVE)},
+        phase=phase,
+    )
+    return operation.Case(body=body, media_type=MULTIPART, multipart_content_types=content_types, _meta=meta)
+
+
+def test_only_coverage_bodies_the_schema_refuses_turn_a_case_negative():
+    """Workaround 2: a positive coverage case whose body the schema refuses (the step's "" placeholders where a
+    pattern refuses blank; a note with images and a video) is negative; the same body from another phase, a body
+    with real values, a "" the schema allows and a lone image for an array of images are left positive."""
+    verification = _operation("POST", "/api/v1/business/verification")
+    coverage = PhaseInfo.coverage(CoverageScenario.EXAMPLE_VALUE, "Multipart body with custom encoding")
+    pdf = {"licence": "application/pdf"}
+    placeholders = {
+        "company_name": "",
+        "registration_number": "",
+        "category": "",
+        "contact_name": "",
+        "licence": _pdf("x"),
+    }
+    case = _labelled(verification, placeholders, phase=coverage, content_types=pdf)
+    assert body_label_fixed(case)
+    assert case.meta.generation.mode.is_negative
+    assert case.meta.components[ParameterLocation.BODY].mode.is_negative
+
+    fuzzing = PhaseInfo(
+        name=TestPhase.FUZZING,
+        data=FuzzingPhaseData(description=None, parameter=None, parameter_location=None, location=None),
+    )
+    case = _labelled(verification, placeholders, phase=fuzzing, content_types=pdf)
+    assert not body_label_fixed(case) and case.meta.generation.mode.is_positive
+
+    real = {**placeholders, "company_name": "Ken", "registration_number": "2024", "category": "food"}
+    case = _labelled(verification, {**real, "contact_name": "Ken"}, phase=coverage, content_types=pdf)
+    assert not body_label_fixed(case) and case.meta.generation.mode.is_positive
+
+    # ``text`` may be empty (its pattern allows ""); one image for the array of images is one item.
+    message = _operation("POST", "/api/v1/conversations/{conversation_id}/messages/images")
+    body = {"images": b"jpeg", "client_id": "c1", "text": ""}
+    case = _labelled(message, body, phase=coverage, content_types={"images": "image/jpeg"})
+    assert not body_label_fixed(case) and case.meta.generation.mode.is_positive
+
+    note = _operation("POST", "/api/v1/notes")
+    both = {"images": b"jpeg", "video": _CLIPS[0], "cover": b"png"}
+    media = {"images": "image/jpeg", "video": "video/mp4", "cover": "image/png"}
+    case = _labelled(note, both, phase=coverage, content_types=media)
+    assert body_label_fixed(case) and case.meta.generation.mode.is_negative
+    case = _labelled(note, {"video": _CLIPS[0], "cover": b"png"}, phase=coverage, content_types=media)
+    assert not body_label_fixed(case) and case.meta.generation.mode.is_positive
 
 
 @pytest.fixture
@@ -518,6 +735,7 @@ def test_api_contract(case, caller, world):
     schema allows is accepted (positive_data_acceptance) while data it refuses is refused
     (negative_data_rejection). An operation in KNOWN_GAPS skips only the checks listed there."""
     _with_existing_ids(case, world["ids"])
+    body_label_fixed(case)
     gap = KNOWN_GAPS.get(case.operation.label)
     skipped = set(gap[1]) if gap else set()
     checks = [check for check in ALL_CHECKS if check.__name__ not in skipped]
