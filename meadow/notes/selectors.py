@@ -383,6 +383,22 @@ def notes_following(
     return _page(_exclude_blocked(qs, viewer), cursor=cursor, limit=limit, viewer=viewer, feed=True)
 
 
+def notes_following_visible(*, viewer: User) -> QuerySet[Note]:
+    """What the Following feed may show the viewer, as a queryset without order or annotations: the notes of
+    the accounts the viewer follows now that the viewer may see (followers-only ones too), not limited or
+    held, no block either way, not "not interested" — the filter of :func:`notes_following`. Distribution's
+    precomputed Following feed reads note ids from its store and passes them through this, so an unfollow, a
+    block, a limit, a removal or a note made private acts on the next page."""
+    followed = Follow.objects.filter(follower=viewer, status=Follow.Status.ACTIVE).values("followee_id")
+    qs = visible_in_distribution(Note.objects.filter(author_id__in=followed).filter(_visible_q(viewer)))
+    return _hook(_ENGAGEMENT, "exclude_not_interested")(_exclude_blocked(qs, viewer), viewer)
+
+
+def notes_hydrate(qs: QuerySet[Note], *, viewer: User | None) -> list[Note]:
+    """The notes of ``qs`` with the note shape's relations and the viewer's liked/saved (newest first)."""
+    return list(notes_with_relations(_engagement(qs, viewer)).order_by("-id"))
+
+
 def notes_nearby(
     *, viewer: User | None, place: str, cursor: str | None = None, limit: int | None = None
 ) -> dict[str, Any]:
