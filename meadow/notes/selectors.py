@@ -132,9 +132,12 @@ def note_visible_to(*, note: Note, viewer: User | None) -> bool:
     return True
 
 
-def note_get_for_viewer(*, viewer: User | None, note_id: int) -> Note:
-    """The note as ``viewer`` may see it, with everything the note shape needs; 404 if missing or hidden."""
-    note = notes_with_relations(_engagement(Note.objects.filter(pk=note_id), viewer)).first()
+def note_get_for_viewer(*, viewer: User | None, note_id: int, hydrate: bool = True) -> Note:
+    """The note as ``viewer`` may see it, with everything the note shape needs; 404 if missing or hidden.
+    ``hydrate=False``: only the note, its author and the viewer's liked/saved (one query: for an action on
+    the note that does not answer with its shape, as a like)."""
+    qs = _engagement(Note.objects.filter(pk=note_id), viewer)
+    note = (notes_with_relations(qs) if hydrate else qs.select_related("author")).first()
     if note is None or not note_visible_to(note=note, viewer=viewer):
         raise Http404
     return note
