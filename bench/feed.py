@@ -6,7 +6,8 @@ uvicorn server (2 workers by default) in one run, under 16 concurrent clients; p
                                    [--workers 2] [--db-pool 0] [--write]
 
 The data is ``meadow demo --users 10000 --notes 200000`` in the PostgreSQL database ``meadow_bench_feed`` on
-``MEADOW_BENCH_POSTGRES`` (default postgresql://postgres@127.0.0.1:5432), kept between runs (seeding takes a few
+``MEADOW_BENCH_POSTGRES`` (default postgresql://postgres@127.0.0.1:5432; ``MEADOW_BENCH_FEED_DB`` names another
+database, ``MEADOW_BENCH_PORT`` another port, so that two checkouts can bench side by side), kept between runs (seeding takes a few
 minutes; ``--reseed`` starts over). On top of the demo data the script puts the notes of the last 7 days in
 traffic pools (levels 1–4), gives each of the 16 readers an interest profile (3 picked categories and learned
 hashtag weights) and 300 past impressions, and an API token. The cache is Redis (``MEADOW_BENCH_REDIS``, default
@@ -39,8 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = os.environ.get("MEADOW_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("MEADOW_BENCH_REDIS", "redis://127.0.0.1:6379/7")
-PG_DB = "meadow_bench_feed"
-PORT = 8131
+PG_DB = os.environ.get("MEADOW_BENCH_FEED_DB", "meadow_bench_feed")
+PORT = int(os.environ.get("MEADOW_BENCH_PORT", "8131"))
 
 
 def _env() -> dict[str, str]:
@@ -48,11 +49,11 @@ def _env() -> dict[str, str]:
     env.update(
         DATABASE_URL=f"{PG_SERVER}/{PG_DB}",
         REDIS_URL=REDIS,
-        MEADOW_CACHE_PREFIX="benchfeed",
+        MEADOW_CACHE_PREFIX=f"benchfeed-{PG_DB}",
         MEADOW_DEBUG="0",
         MEADOW_RATE_LIMITS="off",
-        MEADOW_DATA_DIR="/tmp/meadow_bench_feed",
-        MEADOW_MEDIA_ROOT="/tmp/meadow_bench_feed/media",
+        MEADOW_DATA_DIR=f"/tmp/{PG_DB}",
+        MEADOW_MEDIA_ROOT=f"/tmp/{PG_DB}/media",
         DJANGO_SETTINGS_MODULE="meadow.settings",
     )
     return env
@@ -284,6 +285,8 @@ def main() -> None:
         f"{'  of which first pages':<28} {'':>8} {d['first_p50']:>8.1f} {d['first_p99']:>8.1f}"
         f"   ({d['first_n']} requests)",
         "",
+        f"Following throughput / trivial: {f['rps'] / t['rps']:.0%}   (goal ≥ 60 %)",
+        f"Following p99 / trivial p99: {f['p99'] / t['p99']:.2f}×   (goal ≤ 2×)",
         f"Discover throughput / trivial: {d['rps'] / t['rps']:.0%}   (goal ≥ 30 %)",
         f"Discover p99 / Following p99: {d['p99'] / f['p99']:.2f}×   (goal ≤ 3×)",
         f"Discover p99: {d['p99']:.0f} ms   (goal < 150 ms)",

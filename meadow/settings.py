@@ -474,6 +474,13 @@ MEADOW_FEED_SESSION_SECONDS = int(env("MEADOW_FEED_SESSION_SECONDS", "1800"))
 # The shared part of a feed card (meadow/distribution/cards.py) and the global candidate lists (sources.py).
 MEADOW_FEED_CARD_SECONDS = int(env("MEADOW_FEED_CARD_SECONDS", "600"))
 MEADOW_FEED_SOURCE_SECONDS = int(env("MEADOW_FEED_SOURCE_SECONDS", "30"))
+# Following is precomputed (fan-out on write, distribution/following.py): each reader's newest
+# MEADOW_FOLLOWING_CAP note ids, kept only for readers who read it within MEADOW_FOLLOWING_ACTIVE_DAYS (others are
+# rebuilt on return). Redis sorted sets when REDIS_URL is set, else two tables; MEADOW_FOLLOWING_STORE=db|redis
+# overrides the choice.
+MEADOW_FOLLOWING_CAP = int(env("MEADOW_FOLLOWING_CAP", "800"))
+MEADOW_FOLLOWING_ACTIVE_DAYS = int(env("MEADOW_FOLLOWING_ACTIVE_DAYS", "14"))
+MEADOW_FOLLOWING_STORE = env("MEADOW_FOLLOWING_STORE", "redis" if REDIS_URL else "db")
 MEADOW_NEARBY_RADIUS_KM = float(env("MEADOW_NEARBY_RADIUS_KM", "10"))
 # relevance search ranks every match at once up to this many (estimated) matches, band by band above
 MEADOW_SEARCH_EXHAUSTIVE_MATCHES = int(env("MEADOW_SEARCH_EXHAUSTIVE_MATCHES", "4000"))

@@ -152,6 +152,26 @@ class _DrainAfterCommit:
         current_app.tasks[DRAIN_TASK].apply_async(kwargs={"topics": sorted(self.batch.topics)})
 
 
+def outbox_consumed(consumer: str, row_id: int) -> bool:
+    """Inside the caller's transaction: whether ``consumer`` has handled row ``row_id`` of its log. A drain of
+    that consumer in progress is waited for (PostgreSQL: the cursor row ``FOR SHARE``; SQLite: one writer at a
+    time), so the answer holds until the caller commits — the owner of a log may then undo a row's effects
+    itself if they were applied, or just delete the row if they were not (the consumer will never see it)."""
+    table = OutboxCursor._meta.db_table
+    lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT position, gaps FROM {table} WHERE consumer = %s{lock}", [consumer])
+        found = cursor.fetchone()
+    if found is None:
+        return False
+    position, gaps = found
+    if isinstance(gaps, str):  # SQLite hands JSON back as text through a raw cursor
+        import json
+
+        gaps = json.loads(gaps or "{}")
+    return row_id <= int(position) and str(row_id) not in (gaps or {})
+
+
 def outbox_kick(log: type[models.Model]) -> None:
     """The owner of ``log`` wrote a row (in the caller's transaction): have that log's consumers run after the
     commit. No query (a drain that finds nothing new costs a few, on the worker)."""

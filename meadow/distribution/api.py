@@ -19,11 +19,12 @@ from meadow.core.http import json_response, optional_auth, responses
 from meadow.core.pagination import PageCursor, PageLimit
 from meadow.core.schema import JSONId, Limits, Text
 from meadow.distribution import cards, selectors
+from meadow.distribution.following import following_page
 from meadow.distribution.services import impressions_from_tokens, pools_record_impressions
 from meadow.engagement.api import SourceIn
 from meadow.engagement.services import IMPRESSIONS_MAX, impressions_record
 from meadow.notes.api import NoteOut, SponsoredOut, note_out
-from meadow.notes.selectors import note_get_for_viewer
+from meadow.notes.selectors import note_get_for_viewer, notes_following_visible
 
 # The feeds' own cursors (a ranked session and an offset; an offset): opaque ``next_cursor`` tokens too.
 DiscoverCursor = (
@@ -124,7 +125,29 @@ def _render(request: HttpRequest, data: dict) -> HttpResponse:
 @router.get("/feed/following", response=responses({200: FeedPage}), auth=optional_auth)
 def following(request: HttpRequest, cursor: PageCursor = None, limit: PageLimit = None):
     """The newest notes of the accounts you follow (empty when signed out)."""
-    return _page(request, selectors.feed_following(viewer=_viewer(request), cursor=cursor, limit=limit))
+    viewer = _viewer(request)
+    page = None
+    # The precomputed feed's ids, then one live query for the cards (distribution/following.py).
+    if viewer is not None:
+        visible = notes_following_visible(viewer=viewer)
+        authors: dict[int, int] = {}
+
+        def fetch(entries: list[tuple[int, int]]) -> list[dict]:
+            authors.update(entries)
+            ids = [n for n, _a in entries]
+            return cards.feed_cards(request, viewer=viewer, ids=ids, visible=visible, followers=True)
+
+        def older(c: str | None, n: int) -> dict:
+            return _page(request, selectors.feed_following_notes(viewer=viewer, cursor=c, limit=n))
+
+        page = following_page(
+            viewer=viewer, cursor=cursor, limit=limit, fetch=fetch, key=lambda card: card["id"], older=older
+        )
+        if page is not None:
+            fresh = [c for c in page["items"] if "impression_token" not in c]
+            selectors.following_cards_decorate(viewer=viewer, cards=fresh, authors=authors)
+            return _render(request, page)
+    return _page(request, selectors.feed_following_notes(viewer=viewer, cursor=cursor, limit=limit))
 
 
 @router.get("/feed/nearby", response=responses({200: FeedPage}), auth=optional_auth)

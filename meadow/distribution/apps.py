@@ -9,11 +9,11 @@ class DistributionConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from meadow.accounts.services import FOLLOW_CREATED
+        from meadow.accounts.services import FOLLOW_ACTIVATED, FOLLOW_CREATED
         from meadow.core.outbox import register_consumer, register_log_consumer
         from meadow.distribution import reactions
         from meadow.engagement.models import EngagementEvent
-        from meadow.notes.events import NOTE_CREATED, NOTE_UPDATED
+        from meadow.notes.events import NOTE_CREATED, NOTE_DELETED, NOTE_UPDATED
 
         register_consumer(
             "distribution.interests_follow", topics=[FOLLOW_CREATED], handle=reactions.interests_follow
@@ -25,6 +25,16 @@ class DistributionConfig(AppConfig):
             handle=reactions.interests_engagement,
         )
         register_consumer("distribution.pool_enter", topics=[NOTE_CREATED, NOTE_UPDATED], handle=_pool_enter)
+        # Following is filled on write (distribution/following.py): a note going out, edited or deleted,
+        # and a follow activated, queue the fan-out.
+        register_consumer(
+            "distribution.following_notes",
+            topics=[NOTE_CREATED, NOTE_UPDATED, NOTE_DELETED],
+            handle=reactions.following_note,
+        )
+        register_consumer(
+            "distribution.following_follows", topics=[FOLLOW_ACTIVATED], handle=reactions.following_follow
+        )
 
         from meadow.distribution.services import pools_recheck_held
         from meadow.integrity.services import hold_hooks_set

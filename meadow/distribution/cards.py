@@ -139,12 +139,14 @@ def feed_cards(
     ids: Sequence[int],
     visible: QuerySet[Note],
     checked: bool = False,
+    followers: bool = False,
 ) -> list[dict[str, Any]]:
     """The cards (note shape) of the notes of ``ids`` that ``visible`` still holds, in that order: one live
     query, one cache read, and the hydration of the cards not cached yet (module docstring). ``checked``: the
     caller passed every note of ``ids`` through ``visible`` in this same request (Discover's first page: its
     candidates were just read through it), so the live query reads only counts, author and the reader's
-    state."""
+    state. ``followers``: followers-only notes may be shown too (Following; ``visible`` decides)."""
+    shown = (Note.Visibility.PUBLIC, Note.Visibility.FOLLOWERS) if followers else (Note.Visibility.PUBLIC,)
     live = page_live(viewer, ids, Note.objects.all() if checked else visible)
     if not live:
         return []
@@ -161,7 +163,7 @@ def feed_cards(
             for n in notes_with_relations(Note.objects.filter(pk__in=missing))
             if n.status == Note.Status.PUBLISHED  # changed since the live query a moment ago: not shown
             and n.media_state == Note.MediaState.READY
-            and n.visibility == Note.Visibility.PUBLIC
+            and n.visibility in shown
         ]
         fresh = _shared_cards(request, notes)
         shared.update(fresh)

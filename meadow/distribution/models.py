@@ -102,3 +102,43 @@ class PoolTransition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.outcome} {self.from_level}→{self.to_level} for {self.note_id}"
+
+
+class FollowingFeed(models.Model):
+    """A reader's precomputed Following feed on the embedded default (``distribution/following.py``; at scale
+    it lives in Redis): when the reader last read it (readers inactive for ``MEADOW_FOLLOWING_ACTIVE_DAYS`` get
+    no fan-out and their feed is rebuilt on return) and whether older notes were cut off at the cap (then a
+    page past the stored ones is read from the notes themselves)."""
+
+    reader = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    active_at = models.DateTimeField()
+    truncated = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("Following feed")
+        verbose_name_plural = _("Following feeds")
+
+    def __str__(self) -> str:
+        return f"following feed of {self.reader_id}"
+
+
+class FollowingFeedEntry(models.Model):
+    """One note in a reader's precomputed Following feed (newest first by note id). No foreign key to the
+    note: an entry only proposes, every page re-checks visibility live, and a task removes what went away."""
+
+    reader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    note_id = models.BigIntegerField()
+    author_id = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("Following feed entry")
+        verbose_name_plural = _("Following feed entries")
+        constraints = [
+            models.UniqueConstraint(fields=["reader", "note_id"], name="following_entry_unique"),
+        ]
+        indexes = [models.Index(fields=["note_id"], name="following_entry_note")]
+
+    def __str__(self) -> str:
+        return f"{self.note_id} for {self.reader_id}"

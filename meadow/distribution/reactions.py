@@ -24,3 +24,29 @@ def interests_engagement(event: EngagementEvent) -> None:
 def interests_follow(event: OutboxEvent) -> None:
     """A follow teaches the followee's categories to the follower's interest profile."""
     interests_learn_follow(user_id=event.payload["follower_id"], followee_id=event.payload["followee_id"])
+
+
+def following_note(event: OutboxEvent) -> None:
+    """A note went out (fan out), was edited while published (fan out again: idempotent, or retract if it is
+    no longer for followers) or deleted (retract) — in a task, off the request."""
+    from meadow.core.tasks import enqueue
+    from meadow.distribution.tasks import following_fan_out, following_retract
+    from meadow.notes.events import NOTE_DELETED
+
+    note_id = event.payload["note_id"]
+    if event.topic == NOTE_DELETED:
+        enqueue(following_retract, note_id=note_id)
+    elif event.payload.get("published"):  # created published, or edited (a draft published) while out
+        enqueue(following_fan_out, note_id=note_id)
+
+
+def following_follow(event: OutboxEvent) -> None:
+    """A follow was activated: the followee's notes join the follower's live Following feed (a task)."""
+    from meadow.core.tasks import enqueue
+    from meadow.distribution.tasks import following_merge
+
+    enqueue(
+        following_merge,
+        follower_id=event.payload["follower_id"],
+        followee_id=event.payload["followee_id"],
+    )

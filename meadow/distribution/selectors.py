@@ -406,19 +406,62 @@ def feed_discover(
 def feed_following(
     *, viewer: User | None, cursor: str | None = None, limit: int | None = None
 ) -> dict[str, Any]:
-    """The Following feed: the newest notes of the accounts the reader follows (the notes app's selector),
-    with impression tokens and the follow reason."""
-    from meadow.notes.selectors import notes_following
+    """The Following feed: the newest notes of the accounts the reader follows, read from the reader's
+    precomputed feed (``distribution/following.py``) through the live visibility filter, with impression
+    tokens and the follow reason."""
+    from meadow.distribution.following import following_page
+    from meadow.notes.selectors import notes_following, notes_following_visible, notes_hydrate
 
     with timed(FEED_SECONDS, feed="following"):
-        page = notes_following(viewer=viewer, cursor=cursor, limit=limit)
-        reader_id = viewer.pk if _signed_in(viewer) else None
-        for note in page["items"]:
-            note.feed_reasons = [("follow", str(note.author_id))]
-            note.feed_level = 0
-            note.impression_token = impression_token(reader_id=reader_id, note_id=note.pk, source="following")
-        _remember_why(viewer, {n.pk: n.feed_reasons for n in page["items"]})
+        page = None
+        if _signed_in(viewer):
+            visible = notes_following_visible(viewer=viewer)
+            page = following_page(
+                viewer=viewer,
+                cursor=cursor,
+                limit=limit,
+                fetch=lambda ids: notes_hydrate(visible.filter(pk__in=[n for n, _a in ids]), viewer=viewer),
+                key=lambda note: note.pk,
+                older=lambda c, n: notes_following(viewer=viewer, cursor=c, limit=n),
+            )
+        if page is None:
+            page = notes_following(viewer=viewer, cursor=cursor, limit=limit)
+        _following_decorate(viewer, page)
     return page
+
+
+def feed_following_notes(
+    *, viewer: User | None, cursor: str | None = None, limit: int | None = None
+) -> dict[str, Any]:
+    """Following read from the notes themselves (the query it ran on every request before it was
+    precomputed): past the stored ids of a feed cut off at the cap, and when the store cannot be read."""
+    from meadow.notes.selectors import notes_following
+
+    page = notes_following(viewer=viewer, cursor=cursor, limit=limit)
+    _following_decorate(viewer, page)
+    return page
+
+
+def _following_decorate(viewer: User | None, page: dict[str, Any]) -> None:
+    reader_id = viewer.pk if _signed_in(viewer) else None
+    for note in page["items"]:
+        note.feed_reasons = [("follow", str(note.author_id))]
+        note.feed_level = 0
+        note.impression_token = impression_token(reader_id=reader_id, note_id=note.pk, source="following")
+    _remember_why(viewer, {n.pk: n.feed_reasons for n in page["items"]})
+
+
+def following_cards_decorate(*, viewer: User, cards: list[dict[str, Any]], authors: dict[int, int]) -> None:
+    """Following's feed fields on cards made by ``cards.feed_cards`` (``authors``: note id → author id)."""
+    for card in cards:
+        reasons = [("follow", str(authors[card["id"]]))]
+        card["impression_token"] = impression_token(
+            reader_id=viewer.pk, note_id=card["id"], source="following"
+        )
+        card["reasons"] = [{"kind": k, "detail": d} for k, d in reasons]
+        card["pool_level"] = 0
+        card["distance_km"] = None
+    _remember_why(viewer, {c["id"]: [("follow", str(authors[c["id"]]))] for c in cards})
 
 
 def _distance_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:

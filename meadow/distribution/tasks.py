@@ -45,3 +45,27 @@ def cf_model_retrain() -> dict[str, object]:
     from meadow.distribution.cf_store import cf_model_train
 
     return cf_model_train()
+
+
+@shared_task(name="meadow.distribution.tasks.following_fan_out")
+def following_fan_out(note_id: int) -> int:
+    """A note went out or was edited: into (or out of) its author's active followers' Following feeds."""
+    from meadow.distribution.following import following_fan_out as fan_out
+
+    return fan_out(note_id=note_id)
+
+
+@shared_task(name="meadow.distribution.tasks.following_retract")
+def following_retract(note_id: int) -> int:
+    """A note was deleted: out of the Following feeds."""
+    from meadow.distribution.following import following_retract as retract
+
+    return retract(note_id=note_id)
+
+
+@shared_task(name="meadow.distribution.tasks.following_merge")
+def following_merge(follower_id: int, followee_id: int) -> int:
+    """A follow was activated: the followee's newest notes join the follower's live Following feed."""
+    from meadow.distribution.following import following_merge as merge
+
+    return merge(follower_id=follower_id, followee_id=followee_id)

@@ -168,7 +168,11 @@ def _person(request: HttpRequest, user: User) -> dict:
 
 
 def _engagement_out(request: HttpRequest, note: Note, board: int | None = None) -> dict:
-    fresh = Note.objects.only("like_count", "save_count", "comment_count", "share_count").get(pk=note.pk)
+    fresh = (  # a like's UPDATE returned them
+        note
+        if getattr(note, "counts_fresh", False)
+        else Note.objects.only("like_count", "save_count", "comment_count", "share_count").get(pk=note.pk)
+    )
     state = selectors.viewer_state(viewer=_viewer(request), note=note)
     return {
         "note": note.pk,
@@ -227,7 +231,7 @@ def board_out(request: HttpRequest, board: Board) -> dict:
 @router.post("/notes/{note_id}/like", response=responses({200: NoteEngagementOut}), auth=token_or_session)
 def like(request: HttpRequest, note_id: int, source: SourceIn = "direct"):
     """Like a note (idempotent: liking twice is one like)."""
-    note = note_get_for_viewer(viewer=request.user, note_id=note_id)
+    note = note_get_for_viewer(viewer=request.user, note_id=note_id, hydrate=False)
     services.note_like(user=request.user, note=note, source=source)
     note.viewer_liked = True
     return _engagement_out(request, note)

@@ -9,11 +9,15 @@ class EngagementConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from meadow.core.outbox import register_log_consumer
+        from meadow.engagement import reactions
+        from meadow.engagement.models import Like
         from meadow.engagement.selectors import (
             notes_annotate_viewer,
             notes_exclude_not_interested,
             viewer_state,
         )
+        from meadow.engagement.services import LIKES_CONSUMER
         from meadow.notes.selectors import notes_engagement_set
 
         # Notes sits below engagement: its reads carry the viewer's likes and saves (and leave out what they
@@ -23,3 +27,5 @@ class EngagementConfig(AppConfig):
             exclude_not_interested=notes_exclude_not_interested,
             viewer_state=viewer_state,
         )
+        # A like's event, score and author total are recorded after its commit, from the like row itself.
+        register_log_consumer(LIKES_CONSUMER, log=Like.objects.all(), handle=reactions.likes)

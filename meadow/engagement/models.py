@@ -85,9 +85,14 @@ class Board(models.Model):
 
 
 class Like(models.Model):
+    """A like, once per reader and note. It is also a log (``meadow.core.outbox``): the like request writes only
+    this row and the note's counter; the consumer ``engagement.likes`` then records the event, the note's score
+    and the author's total from it (``source``: where the like came from, for the event)."""
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="likes")
     created_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.DIRECT)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "note"], name="like_once")]

@@ -19,14 +19,15 @@ import secrets
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from meadow.accounts.models import Follow, User
 from meadow.accounts.selectors import is_blocked_between
 from meadow.core.errors import Conflict, PermissionDenied, ValidationFailed
-from meadow.core.outbox import outbox_kick
+from meadow.core.outbox import outbox_consumed, outbox_kick
 from meadow.core.text import visible_length
 from meadow.engagement.models import (
     BOARD_NAME_MAX,
@@ -139,26 +140,64 @@ def _assert_can_comment(user: User) -> None:
 
 
 # --- likes --------------------------------------------------------------------------------------------------------
+LIKES_CONSUMER = "engagement.likes"  # the consumer of the likes log (registered in EngagementConfig.ready)
+
+
 def note_like(*, user: User, note: Note, source: str = Source.DIRECT) -> bool:
     """Like a note once. Returns True if this call created the like. The caller has checked visibility with
-    ``note_get_for_viewer``."""
-    with transaction.atomic():
-        created = _insert_once(Like, user=user, note=note) is not None
+    ``note_get_for_viewer``.
+
+    What people do most costs one INSERT (the like, once: the unique constraint decides, no savepoint) and one
+    UPDATE of the note's counter, in one transaction; :attr:`Note.counts` (``like_count``) is then returned
+    by :func:`note_like_counts` without another read. The event (interest learning and notifications read it),
+    the note's score and the author's total follow from the like row after the commit (:func:`like_recorded`,
+    the consumer ``engagement.likes`` of the likes log)."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    table = Like._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (user_id, note_id, source, created_at) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (user_id, note_id) DO NOTHING RETURNING id",
+            [user.pk, note.pk, source_clean(source), now],
+        )
+        created = cursor.fetchone() is not None
         if created:
-            _note_add(note, like_count=1)
-            _record(user=user, note=note, kind=Signal.LIKE, source=source)
-            _author_received(note, 1)  # the author is told (notifications read the like from the log)
+            cursor.execute(
+                f"UPDATE {Note._meta.db_table} SET like_count = like_count + 1 WHERE id = %s "
+                "RETURNING like_count, save_count, comment_count, share_count",
+                [note.pk],
+            )
+            counts = cursor.fetchone()
+            if counts is not None:
+                note.like_count, note.save_count, note.comment_count, note.share_count = counts
+                note.counts_fresh = True  # type: ignore[attr-defined]
+            outbox_kick(Like)
     return created
 
 
+def like_recorded(like: Like) -> None:
+    """After the commit of a like (the consumer ``engagement.likes``, in order, once): its event, the note's
+    score and the author's total — what the like request used to write itself."""
+    author_id = Note.objects.filter(pk=like.note_id).values_list("author_id", flat=True).first()
+    if author_id is None:
+        return
+    note = Note(pk=like.note_id, author_id=author_id)
+    _record(user=User(pk=like.user_id), note=note, kind=Signal.LIKE, source=like.source)
+    _author_received(note, 1)  # the author is told (notifications read the like from the event log)
+
+
 def note_unlike(*, user: User, note: Note, source: str = Source.DIRECT) -> bool:
-    """Withdraw a like. Returns True if a like was removed (idempotent)."""
+    """Withdraw a like. Returns True if a like was removed (idempotent). If the like's own effects were
+    recorded (``like_recorded`` ran), they are undone here (an ``unlike`` event, the score, the author's total);
+    if not, deleting the row is enough: the consumer never sees it."""
     with transaction.atomic():
-        removed, _rows = Like.objects.filter(user=user, note=note).delete()
+        pk = Like.objects.filter(user=user, note=note).values_list("pk", flat=True).first()
+        removed = Like.objects.filter(pk=pk).delete()[0] if pk is not None else 0
         if removed:
             _note_add(note, like_count=-1)
-            _record(user=user, note=note, kind=Signal.UNLIKE, source=source)
-            _author_received(note, -1)
+            if outbox_consumed(LIKES_CONSUMER, pk):  # type: ignore[arg-type]
+                _record(user=user, note=note, kind=Signal.UNLIKE, source=source)
+                _author_received(note, -1)
     return bool(removed)
 
 

@@ -132,9 +132,12 @@ def note_visible_to(*, note: Note, viewer: User | None) -> bool:
     return True
 
 
-def note_get_for_viewer(*, viewer: User | None, note_id: int) -> Note:
-    """The note as ``viewer`` may see it, with everything the note shape needs; 404 if missing or hidden."""
-    note = notes_with_relations(_engagement(Note.objects.filter(pk=note_id), viewer)).first()
+def note_get_for_viewer(*, viewer: User | None, note_id: int, hydrate: bool = True) -> Note:
+    """The note as ``viewer`` may see it, with everything the note shape needs; 404 if missing or hidden.
+    ``hydrate=False``: only the note, its author and the viewer's liked/saved (one query: for an action on
+    the note that does not answer with its shape, as a like)."""
+    qs = _engagement(Note.objects.filter(pk=note_id), viewer)
+    note = (notes_with_relations(qs) if hydrate else qs.select_related("author")).first()
     if note is None or not note_visible_to(note=note, viewer=viewer):
         raise Http404
     return note
@@ -381,6 +384,22 @@ def notes_following(
     followed = Follow.objects.filter(follower=viewer, status=Follow.Status.ACTIVE).values("followee_id")
     qs = visible_in_distribution(Note.objects.filter(author_id__in=followed).filter(_visible_q(viewer)))
     return _page(_exclude_blocked(qs, viewer), cursor=cursor, limit=limit, viewer=viewer, feed=True)
+
+
+def notes_following_visible(*, viewer: User) -> QuerySet[Note]:
+    """What the Following feed may show the viewer, as a queryset without order or annotations: the notes of
+    the accounts the viewer follows now that the viewer may see (followers-only ones too), not limited or
+    held, no block either way, not "not interested" — the filter of :func:`notes_following`. Distribution's
+    precomputed Following feed reads note ids from its store and passes them through this, so an unfollow, a
+    block, a limit, a removal or a note made private acts on the next page."""
+    followed = Follow.objects.filter(follower=viewer, status=Follow.Status.ACTIVE).values("followee_id")
+    qs = visible_in_distribution(Note.objects.filter(author_id__in=followed).filter(_visible_q(viewer)))
+    return _hook(_ENGAGEMENT, "exclude_not_interested")(_exclude_blocked(qs, viewer), viewer)
+
+
+def notes_hydrate(qs: QuerySet[Note], *, viewer: User | None) -> list[Note]:
+    """The notes of ``qs`` with the note shape's relations and the viewer's liked/saved (newest first)."""
+    return list(notes_with_relations(_engagement(qs, viewer)).order_by("-id"))
 
 
 def notes_nearby(

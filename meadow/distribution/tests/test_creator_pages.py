@@ -12,7 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from meadow.core.outbox import outbox_drain
 from meadow.engagement import services as engagement
+from meadow.engagement.services import LIKES_CONSUMER
 from meadow.notes.tests.factories import NoteFactory
 from tests.factories import UserFactory
 
@@ -27,6 +29,7 @@ def note(user):
     engagement.impressions_record(viewer=None, note_ids=[note.pk], source="search")
     engagement.note_read(viewer=reader, note=note, source="discover")
     engagement.note_like(user=reader, note=note, source="discover")
+    outbox_drain(consumer=LIKES_CONSUMER)  # a like's event follows its commit
     engagement.note_save(user=reader, note=note, source="discover")
     return note
 

@@ -11,9 +11,11 @@ from django.utils import timezone
 
 from meadow.accounts.models import Follow
 from meadow.core.errors import ValidationFailed
+from meadow.core.outbox import outbox_drain
 from meadow.distribution import creator
 from meadow.engagement import services as engagement
 from meadow.engagement.models import EngagementEvent
+from meadow.engagement.services import LIKES_CONSUMER
 from meadow.notes.models import Note
 from meadow.notes.tests.factories import NoteFactory
 from tests.factories import UserFactory
@@ -70,6 +72,7 @@ def test_note_numbers_follow_the_real_engagement_services(user):
     engagement.note_read(viewer=readers[2], note=note, source="following")
     engagement.note_like(user=readers[0], note=note, source="discover")
     engagement.note_like(user=readers[1], note=note, source="discover")
+    outbox_drain(consumer=LIKES_CONSUMER)  # a like's event follows its commit
     engagement.note_unlike(user=readers[1], note=note, source="discover")  # net one like
     engagement.note_save(user=readers[0], note=note, source="discover")
     engagement.comment_create(
@@ -220,6 +223,7 @@ def test_notes_list_has_running_totals_newest_first_without_drafts_or_deleted():
     NoteFactory(author=author, status=Note.Status.REMOVED, deleted_at=timezone.now())
     engagement.impressions_record(viewer=None, note_ids=[old.pk, new.pk])
     engagement.note_like(user=UserFactory(), note=old)
+    outbox_drain(consumer=LIKES_CONSUMER)  # a like's event follows its commit
     _climb(old)
     page = creator.creator_notes(account=author)
     assert [row["note"].pk for row in page["items"]] == [new.pk, old.pk]

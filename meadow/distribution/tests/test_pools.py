@@ -9,11 +9,13 @@ import pytest
 from django.utils import timezone
 
 from meadow.accounts.models import User
+from meadow.core.outbox import outbox_drain
 from meadow.distribution import selectors, services
 from meadow.distribution.conf import pool_sizes
 from meadow.distribution.models import NotePool, PoolTransition
 from meadow.enforcement.models import Sanction
 from meadow.engagement import services as engagement
+from meadow.engagement.services import LIKES_CONSUMER
 from meadow.notes.models import Note
 from meadow.notes.tests.factories import NoteFactory
 from tests.factories import UserFactory
@@ -40,6 +42,7 @@ def _show(
             engagement.note_read(viewer=reader, note=note, source="discover")
         if like_every and i % like_every == 0:
             engagement.note_like(user=reader, note=note, source="discover")
+            outbox_drain(consumer=LIKES_CONSUMER)  # a like's event follows its commit
     return start + count
 
 

@@ -22,10 +22,13 @@ def _event_sum(note) -> float:
     return EngagementEvent.objects.filter(note=note).aggregate(s=Sum("weight"))["s"] or 0.0
 
 
-def test_liking_twice_is_one_like_and_unlike_reverses(api_for, user, note):
+def test_liking_twice_is_one_like_and_unlike_reverses(
+    api_for, user, note, django_capture_on_commit_callbacks
+):
     api = api_for(user)
     for _ in range(2):
-        r = api.post(f"/api/v1/notes/{note.pk}/like?source=discover")
+        with django_capture_on_commit_callbacks(execute=True):  # the like's event etc. follow its commit
+            r = api.post(f"/api/v1/notes/{note.pk}/like?source=discover")
         assert r.status_code == 200, r.content
     assert r.json()["liked"] is True and r.json()["counts"]["likes"] == 1
     note.refresh_from_db()

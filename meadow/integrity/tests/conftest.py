@@ -7,6 +7,8 @@ import pytest
 import time_machine
 from django.test import Client
 
+from meadow.core.outbox import outbox_drain
+from meadow.engagement.services import LIKES_CONSUMER
 from meadow.notes.tests.factories import NoteFactory
 from tests.factories import UserFactory
 
@@ -63,6 +65,8 @@ class Actor:
 
     def like(self, note) -> None:
         self.post(f"/api/v1/notes/{note.pk}/like")
+        # The like's event follows its commit (the likes log's consumer; the test's transaction never commits).
+        outbox_drain(consumer=LIKES_CONSUMER)
 
     def follow(self, user) -> None:
         self.post(f"/api/v1/users/{user.handle}/follow")
