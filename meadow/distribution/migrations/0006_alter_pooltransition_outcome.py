@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("distribution", "0003_merge_20261207_0108"),
+        ("distribution", "0005_following_cursors"),
     ]
 
     operations = [
