@@ -10,11 +10,13 @@ import pytest
 from django.utils import timezone
 
 from meadow.accounts.models import User
+from meadow.core.outbox import outbox_drain
 from meadow.distribution import services as pools
 from meadow.distribution.conf import pool_sizes
 from meadow.distribution.models import NotePool, PoolTransition
 from meadow.distribution.selectors import note_pool_history, note_pool_level
 from meadow.engagement import services as engagement
+from meadow.engagement.services import LIKES_CONSUMER
 from meadow.integrity import services
 from meadow.integrity.models import Case
 from meadow.notes.models import Note
@@ -35,6 +37,7 @@ def _engage(note: Note, people: list[User]) -> None:
         pools.pools_record_impressions(note_ids=[note.pk])
         engagement.note_read(viewer=person, note=note, source="discover")
         engagement.note_like(user=person, note=note, source="discover")
+    outbox_drain(consumer=LIKES_CONSUMER)  # a like's event and score follow its commit (the likes consumer)
 
 
 def _hold(people: list[User]) -> None:
@@ -71,6 +74,7 @@ def test_a_note_that_still_qualifies_keeps_its_level(readers):
     _engage(note, readers[:3])
     fake = readers[3]
     engagement.note_like(user=fake, note=note, source="discover")  # one bought like, no read
+    outbox_drain(consumer=LIKES_CONSUMER)
     assert pools.pools_evaluate_due() == {"promote": 1}
     before = NotePool.objects.get(pk=note.pk)
     _hold([fake])
