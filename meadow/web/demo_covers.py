@@ -16,6 +16,7 @@ import random
 import shutil
 import subprocess
 import unicodedata
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -155,6 +156,25 @@ def wrap(text: str, *, width: float, measure) -> list[str]:
     return lines
 
 
+TITLE_SIZES = (96, 84, 74, 66, 58, 50, 44, 38)
+
+
+def title_layout(
+    text: str, *, width: float, measure_at: Callable[[int, str], float], max_lines: int = 5
+) -> tuple[int, list[str]]:
+    """The largest of ``TITLE_SIZES`` at which the title fits in ``max_lines`` lines without cutting a word
+    (``measure_at(size, s)`` is the width of ``s`` at that size): a long Malay or English word such as
+    "apartment" shrinks the title rather than breaking as "apartmen/t". At the smallest size a word wider than
+    the line is still cut (``wrap``), since nothing smaller is readable."""
+    words = [t.rstrip() for t in _tokens(text) if t.strip()]
+    px, lines = TITLE_SIZES[-1], [text]
+    for px in TITLE_SIZES:
+        lines = wrap(text, width=width, measure=lambda s, p=px: measure_at(p, s))
+        if len(lines) <= max_lines and all(measure_at(px, w) <= width for w in words):
+            break
+    return px, lines
+
+
 def _readable(text: str, font: CoverFont) -> str:
     if font.cjk or not any(_is_cjk(ch) for ch in text):
         return text
@@ -174,12 +194,11 @@ def draw_text_cover(
     draw = ImageDraw.Draw(img)
     margin = int(w * 0.11)
     text = _readable(title, font)
-    # the largest size at which the title fits in five lines
-    for px in (96, 84, 74, 66, 58, 50, 44, 38):
-        big = font.get(px)
-        lines = wrap(text, width=w - 2 * margin, measure=lambda s, f=big: draw.textlength(s, font=f))
-        if len(lines) <= 5:
-            break
+    # the largest size at which the title fits in five lines with no word cut
+    px, lines = title_layout(
+        text, width=w - 2 * margin, measure_at=lambda size, s: draw.textlength(s, font=font.get(size))
+    )
+    big = font.get(px)
     line_h = int(px * 1.3)
     top = max(margin + px, (h - 140 - len(lines) * line_h) // 2)  # centred above the topics, never cut
     draw.rectangle([margin, top - int(px * 0.6), margin + int(px * 0.9), top - int(px * 0.45)], fill=ink)

@@ -87,6 +87,21 @@ def test_wrapping_breaks_cjk_anywhere_latin_at_spaces_and_keeps_punctuation():
     ]
 
 
+def test_a_cover_title_shrinks_rather_than_cutting_a_word():
+    """The attack pass saw "apartmen/t" and "menabun/g" on Discover's covers: the first size that fit in five
+    lines was taken even when a word had to be cut."""
+    text = "Tips cari apartment murah dekat KL"
+    measure_at = lambda px, s: len(s) * px / 10  # noqa: E731  a character is a tenth of the size wide
+    px, lines = demo_covers.title_layout(text, width=60, measure_at=measure_at)
+    assert px == 66  # "apartment" (9 characters) fits at 66 (59.4), not at 74 (66.6)
+    assert " ".join(lines).split() == text.split()  # every word whole, in order
+    # a word no size fits is still cut at the smallest size rather than overflowing
+    px, lines = demo_covers.title_layout(
+        "Supercalifragilisticexpialidocious", width=60, measure_at=measure_at
+    )
+    assert px == demo_covers.TITLE_SIZES[-1] and len(lines) > 1
+
+
 def test_the_cover_font_draws_chinese():
     font = demo_covers.cjk_font()
     assert font.cjk, "no CJK font: install fonts-noto-cjk (CI does)"
