@@ -96,6 +96,23 @@ class Participant(models.Model):
         return f"{self.user_id} in {self.conversation_id}"
 
 
+class GroupDeparture(models.Model):
+    """Someone left a group: whoever adds them back, they find it in Requests again (reading quietly until they
+    accept), so leaving is not undone without their consent."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    left_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "user"], name="group_departure_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} left {self.conversation_id}"
+
+
 class Message(models.Model):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     seq = models.BigIntegerField()

@@ -18,7 +18,8 @@ mute — and the realtime ticket. Rules (PRODUCT.md §8, issue #19):
   person adding them refuses the invitee (403 ``blocked`` / ``not_allowed``, naming them); a block between two
   members hides nothing of the group and stops nobody writing in it (it stops direct messages between them); an invitee who does not follow the adder finds the
   group in their Requests box. The creator is the admin; admins add and remove members, anyone may leave (the
-  earliest member becomes admin when the last admin leaves). A removed or departed member's ``Participant`` row is
+  earliest member becomes admin when the last admin leaves; someone who left and is added back finds the group
+  in Requests again, whoever adds them). A removed or departed member's ``Participant`` row is
   deleted, so every read and write answers them 404 from then on. New members see the messages sent after they
   joined.
 * **Images** (``messaging/media.py``): re-encoded by the notes pipeline and scanned (QR redirect, explicit
@@ -61,6 +62,7 @@ from meadow.messaging.media import ImageRefused, images_delete, images_prepare, 
 from meadow.messaging.models import (
     AwayMessage,
     Conversation,
+    GroupDeparture,
     Message,
     MessageImage,
     Participant,
@@ -730,6 +732,11 @@ def group_members_add(*, user: User, conversation: Conversation, members: list[U
             )
             for pk, m in new.items()
         }
+        # someone who left this group comes back only through Requests: leaving is undone by their consent alone
+        for pk in GroupDeparture.objects.filter(conversation=group, user_id__in=list(new)).values_list(
+            "user_id", flat=True
+        ):
+            requests[pk] = True
         _request_allowance_take(user, count=sum(requests.values()))
         Participant.objects.bulk_create(
             [
@@ -817,6 +824,9 @@ def group_leave(*, user: User, conversation: Conversation) -> None:
         group = _group_locked(conversation)
         me = _participant(group, user)
         me.delete()
+        GroupDeparture.objects.update_or_create(
+            conversation=group, user=user, defaults={"left_at": timezone.now()}
+        )
         remaining = Participant.objects.filter(conversation=group).order_by("joined_at", "pk")
         if not remaining.filter(role=Participant.Role.ADMIN).exists():
             first = remaining.first()

@@ -303,3 +303,28 @@ def test_each_stranger_put_in_a_group_counts_against_a_new_accounts_daily_reques
         f"/api/v1/conversations/{group}/members", {"with": [fan.handle]}, content_type=JSON
     )
     assert add.status_code == 200
+
+
+def test_someone_who_left_comes_back_only_through_requests(api_for, crew):
+    """Leaving was undone at once: an admin added the person straight back into their inbox (attack pass)."""
+    creator, (b, c, _d) = crew
+    group = make_group(api_for, creator, [b, c]).json()["id"]
+    assert Participant.objects.get(conversation_id=group, user=c).state == "inbox"  # c follows the creator
+    assert api_for(c).post(f"/api/v1/conversations/{group}/leave").status_code == 204
+    back = api_for(creator).post(
+        f"/api/v1/conversations/{group}/members", {"with": [c.handle]}, content_type=JSON
+    )
+    assert back.status_code == 200
+    assert Participant.objects.get(conversation_id=group, user=c).state == "request"
+    assert send(api_for, creator, group, "welcome back?", "wb1").status_code == 201
+    boxes = {
+        box: [item["id"] for item in api_for(c).get(f"/api/v1/conversations?box={box}").json()["items"]]
+        for box in ("inbox", "requests")
+    }
+    assert boxes == {"inbox": [], "requests": [group]}
+    # accepting brings it back to the inbox; someone removed by an admin (not a departure) is not affected
+    assert api_for(c).post(f"/api/v1/conversations/{group}/accept").status_code == 200
+    assert Participant.objects.get(conversation_id=group, user=c).state == "inbox"
+    assert api_for(creator).delete(f"/api/v1/conversations/{group}/members/{b.handle}").status_code == 204
+    api_for(creator).post(f"/api/v1/conversations/{group}/members", {"with": [b.handle]}, content_type=JSON)
+    assert Participant.objects.get(conversation_id=group, user=b).state == "inbox"
