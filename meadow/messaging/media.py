@@ -1,8 +1,9 @@
 """Images in messages, through the notes media pipeline: each upload is decoded and re-encoded by
 ``notes.media.image_process`` (content-checked type, size and pixel limits, upright, no EXIF/GPS, at most 1440 px
 wide) and the result is scanned *before* anything is stored or delivered, with the checks the note scan runs
-(``moderation.images``): a QR code leading off Meadow (``redirect``) or an explicit image (``adult``, NudeNet at
-``MEADOW_NSFW_THRESHOLD``) refuses the whole message with 400 ``image_refused`` and the reason. Accepted images go
+(``moderation.images``): a QR code leading off Meadow or contact details written in the picture (OCR, then the
+engine with field ``dm``: ``redirect``) or an explicit image (``adult``, NudeNet at ``MEADOW_NSFW_THRESHOLD``)
+refuses the whole message with 400 ``image_refused`` and the reason. Accepted images go
 to the private storage (``STORAGES["private"]``, outside MEDIA_ROOT) and are streamed to participants only."""
 
 from __future__ import annotations
@@ -61,6 +62,18 @@ def _qr_leaves_meadow(img: Image.Image) -> bool:
     return False
 
 
+def _text_leaves_meadow(img: Image.Image) -> bool:
+    """Contact details or a way off Meadow written in the picture (a phone number, a handle on another platform,
+    a link): the text the image shows (OCR, as for note images) goes through the engine with field ``dm``."""
+    from meadow.moderation.services import moderation_check
+
+    found = scan.read_text(img)
+    if not found.text:
+        return False
+    result = moderation_check(text=found.text[:2000], field="dm")
+    return any(hit.category == "redirect" for hit in result.hits)
+
+
 def _explicit(img: Image.Image) -> bool:
     threshold = float(getattr(settings, "MEADOW_NSFW_THRESHOLD", 0.6))
     return scan.explicit_verdict(scan.explicit_detector().detect(img), threshold=threshold).flagged
@@ -74,7 +87,8 @@ def image_scan(data: bytes, *, position: int) -> None:
         img = scan.downscale(scan.to_rgb(opened), scan.SCAN_MAX_SIDE)
     if scan.is_flat(img):
         return
-    for reason, check in (("redirect", _qr_leaves_meadow), ("adult", _explicit)):
+    checks = (("redirect", _qr_leaves_meadow), ("adult", _explicit), ("redirect_text", _text_leaves_meadow))
+    for reason, check in checks:
         try:
             flagged = check(img)
         except Exception:
@@ -85,13 +99,18 @@ def image_scan(data: bytes, *, position: int) -> None:
                 code="image_unchecked",
             ) from None
         if flagged:
-            message = (
-                _("This image was not sent: it contains a QR code that leads off Meadow.")
-                if reason == "redirect"
-                else _("This image was not sent: it looks like explicit content.")
-            )
+            message = {
+                "redirect": _("This image was not sent: it contains a QR code that leads off Meadow."),
+                "adult": _("This image was not sent: it looks like explicit content."),
+                "redirect_text": _(
+                    "This image was not sent: it shows contact details or a way to reach someone off Meadow."
+                ),
+            }[reason]
             raise ImageRefused(
-                message, reason=reason, position=position, digest=hashlib.sha256(data).hexdigest()
+                message,
+                reason="adult" if reason == "adult" else "redirect",
+                position=position,
+                digest=hashlib.sha256(data).hexdigest(),
             )
 
 

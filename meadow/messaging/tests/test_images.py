@@ -116,6 +116,21 @@ def test_a_qr_code_leading_off_meadow_is_refused_and_nothing_is_stored(api_for, 
     assert api_for(b).get("/api/v1/conversations").json()["items"] == []
 
 
+def test_contact_details_written_in_the_picture_are_refused(api_for, pair, private_media):
+    """The attack pass sent a picture reading "WhatsApp 012-345 6789" to a stranger: delivered, while the same
+    picture in a note was caught by OCR. The words in a DM image now go through the engine (field dm) first."""
+    a, _b, conversation = pair
+    card = imagegen.encode(imagegen.text("WhatsApp 012-345 6789"))
+    refused = post_images(api_for(a), conversation.pk, [card], text="details here")
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert error["code"] == "image_refused" and "contact details" in error["message"]
+    assert not Message.objects.exists() and stored_files(private_media) == []
+    # words that lead nowhere pass
+    fine = imagegen.encode(imagegen.text("Happy birthday Mei!"))
+    assert post_images(api_for(a), conversation.pk, [fine], client_id="ok1").status_code == 201
+
+
 class _Detector:
     """NudeNet's output for an explicit photo (the policy and threshold are Meadow's, run for real)."""
 
