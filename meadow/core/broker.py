@@ -36,6 +36,7 @@ from kombu.transport import TRANSPORT_ALIASES
 from kombu.transport import sqlalchemy as kombu_sqla
 from kombu.utils.encoding import bytes_to_str
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 log = logging.getLogger("meadow.broker")
 SCHEME = "sqlack"
@@ -76,6 +77,19 @@ class Channel(kombu_sqla.Channel):
     @property
     def engine(self) -> Any:
         return self._open()[0]
+
+    def _get_or_create(self, queue: str) -> Any:
+        """kombu's get-or-create of a queue row, safe across processes: its lock is per process, so the worker
+        and beat starting together both inserted the same queue and one died of ``UNIQUE constraint failed:
+        kombu_queue.name``. The loser now reads the row the winner made."""
+        try:
+            return super()._get_or_create(queue)
+        except IntegrityError:
+            self.session.rollback()
+            found = self.session.query(self.queue_cls).filter(self.queue_cls.name == queue).first()
+            if found is None:
+                raise
+            return found
 
     def _queue_id(self, queue: str) -> int:
         if queue not in self._queue_ids:

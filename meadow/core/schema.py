@@ -31,7 +31,12 @@ END_OF_TEXT = r"(?![\s\S])"
 # No NUL character anywhere in the string (ECMA 262 and Python regex alike).
 NO_NUL_PATTERN = r"^[^\x00]*$"
 # ... and at least one character that is not whitespace: services strip() required text and refuse it empty.
-NON_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+# Python's strip() also takes the information separators U+001C–U+001F and NEL (U+0085), which ECMA 262's \s does
+# not, and ECMA's \s takes the BOM (U+FEFF), which Python's does not: none of them counts as the one visible
+# character, so every reader of the pattern (the schema's, pydantic's, the services') agrees ("\x1d" was taken
+# as a name by the schema and refused by the service as blank).
+BLANK_EXTRA = r"\x1c-\x1f\x85\ufeff"
+NON_BLANK_PATTERN = f"^[^\\x00]*[^\\s\\x00{BLANK_EXTRA}][^\\x00]*$"
 
 _KEYWORDS = {
     "max_length": "maxLength",
@@ -80,7 +85,9 @@ NonBlankText = Annotated[str, Limits(pattern=NON_BLANK_PATTERN)]
 # Text that people read as it is written (messages, group names, display names, note titles): no NUL and none of
 # the invisible spoofing controls ``core.text.refuse_spoofing`` refuses (400 ``invisible_characters``).
 SAFE_TEXT_PATTERN = f"^[^\\x00{SPOOFING_CLASS}]*$"
-SAFE_NON_BLANK_PATTERN = f"^[^\\x00{SPOOFING_CLASS}]*[^\\s\\x00{SPOOFING_CLASS}][^\\x00{SPOOFING_CLASS}]*$"
+SAFE_NON_BLANK_PATTERN = (
+    f"^[^\\x00{SPOOFING_CLASS}]*[^\\s\\x00{BLANK_EXTRA}{SPOOFING_CLASS}][^\\x00{SPOOFING_CLASS}]*$"
+)
 SafeText = Annotated[str, Limits(pattern=SAFE_TEXT_PATTERN)]
 SafeNonBlankText = Annotated[str, Limits(pattern=SAFE_NON_BLANK_PATTERN)]
 

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from meadow.accounts.models import User
 from meadow.core.http import json_response, optional_auth, responses
+from meadow.core.metrics import FEED_SECONDS, timed
 from meadow.core.pagination import PageCursor, PageLimit
 from meadow.core.schema import JSONId, Limits, Text
 from meadow.distribution import cards, selectors
@@ -125,6 +126,11 @@ def _render(request: HttpRequest, data: dict) -> HttpResponse:
 @router.get("/feed/following", response=responses({200: FeedPage}), auth=optional_auth)
 def following(request: HttpRequest, cursor: PageCursor = None, limit: PageLimit = None):
     """The newest notes of the accounts you follow (empty when signed out)."""
+    with timed(FEED_SECONDS, feed="following"):  # as Discover's page is (meadow_feed_seconds)
+        return _following(request, cursor, limit)
+
+
+def _following(request: HttpRequest, cursor: str | None, limit: int | None):
     viewer = _viewer(request)
     page = None
     # The precomputed feed's ids, then one live query for the cards (distribution/following.py).

@@ -189,3 +189,29 @@ def test_broker_prune_leaves_leased_messages_alone(settings, tmp_path):
             )
         assert broker_prune() == 1
         assert [(shown, version) for _, shown, version in rows(channel)] == [(0, broker.LEASED)]
+
+
+def test_two_processes_declaring_the_same_queue_at_once_both_get_it(url, monkeypatch):
+    """The worker and beat start together and both create the queue row: kombu's lock is per process, so one
+    insert lost with ``UNIQUE constraint failed: kombu_queue.name`` and killed the worker (a clean-clone CI run).
+    Here the other process wins between this channel's look and its insert."""
+    with connect(url) as first, connect(url) as second:
+        made = first.default_channel._get_or_create("race")
+        channel = second.default_channel
+        query = type(channel.session).query
+        calls = {"n": 0}
+
+        class _Missing:  # this channel's two looks before inserting see no row (the other process's is racing)
+            def filter(self, *args, **kwargs):
+                return self
+
+            def first(self):
+                return None
+
+        def racing_query(session, *args, **kwargs):
+            calls["n"] += 1
+            return _Missing() if calls["n"] <= 2 else query(session, *args, **kwargs)
+
+        monkeypatch.setattr(type(channel.session), "query", racing_query)
+        got = channel._get_or_create("race")
+        assert got.id == made.id and calls["n"] == 3
