@@ -6,11 +6,6 @@ per second (one sync thread per uvicorn worker runs every view).
 
     .venv/bin/python bench/message_send_cost.py --sends 200
     .venv/bin/python bench/message_send_cost.py --sends 200 --profile 25    # and the top functions
-    .venv/bin/python bench/message_send_cost.py --sends 200 --via ws        # the socket's send path instead
-
-``--via ws`` measures what the messages consumer does for a ``send`` frame: the same service call
-(``consumers._send_ack`` in ``events_deferred``), the ack's JSON, and the collected events sent to the Redis
-channel layer on an event loop — no HTTP request, middleware or Ninja.
 
 CPU time (``time.process_time``) is this process's own, so it is far less disturbed by other load on the machine
 than wall time; both are printed. It uses its own PostgreSQL database (``--database``, re-created and migrated
@@ -20,9 +15,7 @@ unless ``--reuse``) and Redis db ``--redis`` (keys under its own prefix). Only 1
 from __future__ import annotations
 
 import argparse
-import asyncio
 import cProfile
-import json
 import os
 import pstats
 import statistics
@@ -47,9 +40,6 @@ def main() -> None:
     parser.add_argument("--database", default="meadow_bench_send_cost")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
     parser.add_argument("--reuse", action="store_true", help="keep the database (skip re-creating it)")
-    parser.add_argument(
-        "--via", choices=("http", "ws"), default="http", help="the HTTP API or the socket's path"
-    )
     args = parser.parse_args()
     for url in (args.postgres, args.redis):
         if "127.0.0.1" not in url and "localhost" not in url:
@@ -109,31 +99,7 @@ def main() -> None:
     path = f"/api/v1/conversations/{conversation.pk}/messages"
     text = "bench message, a little text like a real one 你好 #"
 
-    loop = asyncio.new_event_loop()
-
-    def send_ws(n: int) -> None:
-        from django.utils import translation
-
-        from meadow.messaging.consumers import _send_ack
-        from meadow.messaging.events import events_deferred, events_send_async
-
-        frame = {
-            "type": "send",
-            "conversation": conversation.pk,
-            "client_id": f"c-{run}-{n}",
-            "text": f"{text}{n}",
-        }
-        with translation.override("en"), events_deferred() as events:
-            ack = _send_ack(a, frame)
-        json.dumps(ack)
-        if not ack.get("created"):
-            raise SystemExit(f"send {n}: {ack}")
-        loop.run_until_complete(events_send_async(events))
-
     def send(n: int) -> None:
-        if args.via == "ws":
-            send_ws(n)
-            return
         answer = client.post(
             path, {"text": f"{text}{n}", "client_id": f"c-{run}-{n}"}, content_type="application/json"
         )

@@ -1,7 +1,5 @@
-"""Messages end to end on the scale profile (issue #19): N connected WebSocket clients, messages sent over the
-sender's open socket (a ``send`` frame, answered by an ``ack``; ``--via http``: through ``POST
-/api/v1/conversations/{id}/messages`` instead) and received on the recipient's socket, beside raw Redis pub/sub of
-the same payloads in the same run.
+"""Messages end to end on the scale profile (issue #19): N connected WebSocket clients, messages sent through the
+API and received on the recipient's socket, beside raw Redis pub/sub of the same payloads in the same run.
 
     .venv/bin/python bench/messages.py                     # 200 clients, uvicorn --workers 2, PostgreSQL + Redis
     .venv/bin/python bench/messages.py --clients 200 --burst 1000 --rate 50 --seconds 20 --workers 2
@@ -13,11 +11,10 @@ tasks inline) and connects every account's ``/ws/messages/`` socket (a realtime 
 for Meadow and then for raw Redis pub/sub (one subscriber connection per client, ``PUBLISH`` of the same JSON
 the socket delivered to the recipient's channel):
 
-* **throughput**: ``burst`` messages sent with ``concurrency`` in flight (each waits for its ack, or its HTTP
-  answer over keep-alive connections); messages per second from the first send to the last receipt at the
-  recipients;
-* **steady**: ``rate`` messages a second for ``seconds``; delivery latency from the start of the send (the frame
-  or the API call: store, moderation, commit) to the recipient's socket receiving it, p50 / p99.
+* **throughput**: ``burst`` messages sent with ``concurrency`` in flight (keep-alive HTTP connections); messages
+  per second from the first send to the last receipt at the recipients;
+* **steady**: ``rate`` messages a second for ``seconds``; delivery latency from the start of the send (the API
+  call: store, moderation, commit) to the recipient's socket receiving it, p50 / p99.
 
 Like for like: the raw side holds as many subscriber connections as Meadow holds sockets (``clients``), and both
 sides are driven by the same loop in this process, with the same concurrency and rate. Meadow also sends each
@@ -221,12 +218,10 @@ class Http:
 
 # --- the two systems under the same load ---------------------------------------------------------------------
 class Meadow:
-    name = "Meadow (socket or API → PostgreSQL → Redis layer → socket)"
+    name = "Meadow (API → PostgreSQL → Redis layer → socket)"
 
-    def __init__(self, port: int, pairs: list[dict], concurrency: int, via: str = "ws") -> None:
-        self.port, self.pairs, self.via = port, pairs, via
-        self.by_token: dict = {}  # each account's open socket (a sender sends its frames on it)
-        self.acks: dict[str, asyncio.Future] = {}  # client_id → the ack it waits for
+    def __init__(self, port: int, pairs: list[dict], concurrency: int) -> None:
+        self.port, self.pairs = port, pairs
         self.pool: asyncio.Queue[Http] = asyncio.Queue()
         for _ in range(concurrency):
             self.pool.put_nowait(Http(port))
@@ -252,7 +247,6 @@ class Meadow:
                 ping_interval=None,  # an overloaded machine answers pings late; a closed socket is counted below
             )
             self.sockets.append(ws)
-            self.by_token[token] = ws
             self.listeners.append(asyncio.create_task(self._listen(ws, recipient=token)))
 
         tokens = [p[k] for p in self.pairs for k in ("a", "b")]
@@ -265,9 +259,6 @@ class Meadow:
 
     async def send(self, n: int, text: str) -> None:
         pair = self.pairs[n % len(self.pairs)]
-        if self.via == "ws":
-            await self._send_ws(pair, n, text)
-            return
         http = await self.pool.get()
         try:
             status, _ = await http.request(
@@ -283,29 +274,6 @@ class Meadow:
             self.pool.put_nowait(http)
         if status != 201:
             self.errors += 1
-
-    async def _send_ws(self, pair: dict, n: int, text: str) -> None:
-        """A ``send`` frame on the sender's own socket; done when its ack arrives (an ack that is no stored
-        message, or none within 60 s, is a send error)."""
-        client_id = f"b-{uuid.uuid4().hex[:8]}-{n}"[:64]
-        waiter = asyncio.get_running_loop().create_future()
-        self.acks[client_id] = waiter
-        frame = {"type": "send", "conversation": pair["conversation"], "client_id": client_id, "text": text}
-        try:
-            await self.by_token[pair["a"]].send(json.dumps(frame))
-            ack = await asyncio.wait_for(waiter, 60)
-        except Exception:  # the socket closed, or no ack in time
-            ack = {}
-        finally:
-            self.acks.pop(client_id, None)
-        if not ack.get("created"):
-            self.errors += 1
-
-    def _acked(self, raw: str) -> None:
-        event = json.loads(raw)
-        waiter = self.acks.get(event.get("client_id") or "")
-        if waiter is not None and not waiter.done():
-            waiter.set_result(event)
 
     async def close(self) -> None:
         for ws in self.sockets:
@@ -363,8 +331,6 @@ class MeadowTagged(Meadow):
         try:
             async for raw in ws:
                 if not is_recipient:
-                    if raw.startswith('{"type": "ack"'):
-                        self._acked(raw)
                     continue
                 event = json.loads(raw)
                 if event["type"] == "message":
@@ -439,30 +405,8 @@ class RawRedis:
             await (self.publishers.get_nowait()).aclose()
 
 
-def cpu_seconds(server_pid: int, database: str) -> tuple[float, float]:
-    """CPU seconds (user + system) used so far by the server's processes (its process group: uvicorn's
-    supervisor and workers) and by the PostgreSQL backends connected to the bench's database (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    web = db = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        used = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-        if int(fields[2]) == server_pid:  # pgrp
-            web += used
-        elif cmdline.startswith("postgres:") and f" {database} " in f" {cmdline} ":
-            db += used
-    return web, db
-
-
-async def measure(args: argparse.Namespace, port: int, pairs: list[dict], server_pid: int) -> dict:
-    meadow = MeadowTagged(port, pairs, args.concurrency, args.via)
+async def measure(args: argparse.Namespace, port: int, pairs: list[dict]) -> dict:
+    meadow = MeadowTagged(port, pairs, args.concurrency)
     await meadow.open()
     await asyncio.sleep(1.0)
     # one message first: the payload the raw side publishes is exactly what a socket received
@@ -487,14 +431,9 @@ async def measure(args: argparse.Namespace, port: int, pairs: list[dict], server
     ):
         for label, system in (("meadow", meadow), ("redis", raw)):
             await asyncio.sleep(1.0)
-            before = cpu_seconds(server_pid, args.database)
             results[(phase, label)] = await run_phase(
                 system, count=count, rate=rate, concurrency=args.concurrency, timeout=args.timeout
             )
-            if label == "meadow":  # where a message's time goes: the web processes' CPU and PostgreSQL's
-                after = cpu_seconds(server_pid, args.database)
-                results[(phase, label)]["web_cpu_ms"] = (after[0] - before[0]) * 1000 / count
-                results[(phase, label)]["db_cpu_ms"] = (after[1] - before[1]) * 1000 / count
             print(f"  {phase:10} {label:6} {results[(phase, label)]}", flush=True)
     results["closed"] = meadow.closed
     await meadow.close()
@@ -510,12 +449,6 @@ def main() -> None:
         "--clients", type=int, default=200, help="connected WebSocket clients (pairs: half send)"
     )
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
-    parser.add_argument(
-        "--via",
-        choices=("ws", "http"),
-        default="ws",
-        help="send over the sender's open socket (default) or through the HTTP API",
-    )
     parser.add_argument("--burst", type=int, default=1000, help="messages in the throughput phase")
     parser.add_argument(
         "--concurrency", type=int, default=16, help="messages in flight in the throughput phase"
@@ -544,8 +477,7 @@ def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="meadow-bench-messages-"))
     env = server_env(args, data_dir)
     print(
-        f"database {args.database}, Redis {args.redis}, {args.clients} clients, uvicorn --workers {args.workers},"
-        f" sends via {args.via}"
+        f"database {args.database}, Redis {args.redis}, {args.clients} clients, uvicorn --workers {args.workers}"
     )
     prepare_database(args, env)
     pairs = make_accounts(args, env)
@@ -553,7 +485,7 @@ def main() -> None:
     server = start_server(args, env, port, data_dir / "web.log")
     try:
         load = os.getloadavg()
-        results = asyncio.run(measure(args, port, pairs, server.pid))
+        results = asyncio.run(measure(args, port, pairs))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -578,11 +510,6 @@ def main() -> None:
             f"{name + ' p99 (ms)':28}{m['p99']:14.1f}{r['p99']:14.1f}{m['p99'] / r['p99'] if r['p99'] else 0:9.1f}x"
         )
         print(f"{name + ' delivered':28}{m['delivered']:>9}/{m['sent']:<4}{r['delivered']:>9}/{r['sent']:<4}")
-    for phase in ("throughput", "steady"):
-        m = results[(phase, "meadow")]
-        print(
-            f"{phase + ' CPU per message (ms)':28}web {m['web_cpu_ms']:.1f}, PostgreSQL {m['db_cpu_ms']:.1f}"
-        )
     print(f"send errors (Meadow, both phases): {results[('steady', 'meadow')]['errors']}")
     print(f"sockets the server closed during the run: {results['closed']}")
     if results["closed"] or results[("steady", "meadow")]["errors"]:

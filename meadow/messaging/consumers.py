@@ -19,34 +19,19 @@ a gap (another process delivered a later message first, or the socket joined whi
 preceded by the missing ones, read from the database. A reconnecting client that names its last seen ``seq``
 at connect time — ``/ws/messages/?after=<conversation id>:<seq>,…`` — therefore receives every message it missed
 and then the live ones, each once and in ``seq`` order, whatever is being sent meanwhile. (The ``resume`` event
-sent after connecting loses and doubles nothing either, but a live message may overtake it.)
-
-Sending over the socket (issue #19): ``{"type": "send", "conversation": id, "client_id": "…", "text": "…",
-"card"?: {"type", "id"}}`` runs the very service the HTTP API runs (``services.message_send``: moderation with
-field ``dm``, blocks, requests, client_id idempotency, the seq in the insert's transaction, the enforcement ladder
-on refusals) in one short database call, without HTTP, middleware or Ninja. The sender is answered with
-``{"type": "ack", "client_id", "conversation", "created": bool, "message": {…}}`` (``created`` false for a
-``client_id`` already used: the stored message again), or ``{"type": "ack", "client_id", "conversation", "error":
-{"code", "message", "field"}}`` — the HTTP API's error body, with ``"moderation": {"verdict", "hits"}`` for
-``moderation_blocked``; a conversation that is not the person's is ``not_found`` and nothing of it leaks. The
-events the send causes (the message to every participant, the badges) are collected while the service runs and
-sent after its commit on this event loop."""
+sent after connecting loses and doubles nothing either, but a live message may overtake it.)"""
 
 from __future__ import annotations
 
 import json
-import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from meadow.messaging.events import events_send_async, user_group
-
-logger = logging.getLogger(__name__)
+from meadow.messaging.events import user_group
 
 RESUME_MAX_CONVERSATIONS = 50
 RESUME_MAX_MESSAGES = 500
@@ -54,8 +39,6 @@ FRAME_MAX = 16 * 1024  # characters; the largest a client sends (a resume of 50 
 WS_MAX_SIZE = 64 * 1024  # bytes: uvicorn's --ws-max-size in the Procfiles (a test checks they agree)
 TYPING_EVERY = 1.0  # seconds
 SEQ_MAX = 2**63 - 1
-SEND_THREADS = 4  # sends stored at once per web process (a database connection each, within the pool of 10)
-_SENDS = ThreadPoolExecutor(max_workers=SEND_THREADS, thread_name_prefix="meadow-dm-send")
 
 
 def _seq(value: Any) -> int | None:
@@ -166,11 +149,6 @@ class MessagesConsumer(AsyncJsonWebsocketConsumer):
                     c: s for c, s in ((_seq(k), _seq(v)) for k, v in after.items()) if c and s is not None
                 }
             await self._send_resumed(events, asked, tell_done=True)
-        elif kind == "send":
-            ack, events = await self._store(content)
-            # the delivery first (what the readers wait for), then the sender's answer
-            await events_send_async(events)
-            await self.send_json(ack)
         elif kind == "ping":
             await self.send_json({"type": "pong"})
 
@@ -213,49 +191,6 @@ class MessagesConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "resumed"})
 
     # --- database work, off the event loop ---------------------------------------------------------------------
-    async def _store(
-        self, content: dict[str, Any]
-    ) -> tuple[dict[str, Any], list[tuple[int, dict[str, Any]]]]:
-        """A ``send`` frame through ``services.message_send``: the sender's ``ack`` and the events to deliver.
-        Not on the process's one thread-sensitive thread (where every other consumer's database work and every
-        sync view wait their turn): a send spends most of its time waiting for PostgreSQL, so sends from
-        different sockets overlap in a small pool of threads, each with its own connection. One socket's frames
-        are still handled one after the other (its messages keep their order)."""
-        return await database_sync_to_async(self._store_sync, thread_sensitive=False, executor=_SENDS)(
-            content
-        )
-
-    def _store_sync(self, content: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[int, dict[str, Any]]]]:
-        from django.utils import translation
-
-        from meadow.messaging.events import events_deferred
-
-        with translation.override(self._language()), events_deferred() as events:
-            ack = _send_ack(self.user, content)
-        return ack, events
-
-    def _language(self) -> str:
-        """The language of this person's answers: the page's language cookie, their account's, their browser's
-        (as the pages choose it), else the site's default."""
-        from django.conf import settings
-        from django.utils import translation
-        from django.utils.translation.trans_real import parse_accept_lang_header
-
-        headers = dict(self.scope.get("headers") or [])
-        accept = headers.get(b"accept-language", b"").decode("latin-1")
-        candidates = [
-            (self.scope.get("cookies") or {}).get(settings.LANGUAGE_COOKIE_NAME),
-            getattr(self.user, "language", ""),
-            *(code for code, _q in parse_accept_lang_header(accept)),
-        ]
-        for code in candidates:
-            if code and code != "*":
-                try:
-                    return translation.get_supported_language_variant(code)
-                except LookupError:
-                    continue
-        return settings.LANGUAGE_CODE
-
     @database_sync_to_async
     def _redeem(self, ticket: str):
         from meadow.messaging.services import realtime_ticket_redeem
@@ -333,80 +268,6 @@ class MessagesConsumer(AsyncJsonWebsocketConsumer):
                 if cursor is None:
                     break
         return events
-
-
-def _send_ack(user: Any, content: dict[str, Any]) -> dict[str, Any]:
-    """Store one ``send`` frame's message as ``user`` (read again: an account deactivated or changed since the
-    socket opened is seen as the HTTP API would see it) and answer the ``ack``; every refusal is the HTTP API's
-    error body, its findings labelled in the active language."""
-    from django.http import Http404
-
-    from meadow.core.errors import DomainError, ValidationFailed
-    from meadow.messaging.selectors import participant_get
-    from meadow.messaging.services import message_send
-    from meadow.moderation.labels import moderation_for_reader
-
-    conversation_id, client_id = content.get("conversation"), content.get("client_id")
-    text, card = content.get("text", ""), content.get("card")
-    ack: dict[str, Any] = {
-        "type": "ack",
-        "client_id": client_id if isinstance(client_id, str) else None,
-        "conversation": conversation_id
-        if isinstance(conversation_id, int) and not isinstance(conversation_id, bool)
-        else None,
-    }
-    try:
-        if isinstance(conversation_id, bool) or not isinstance(conversation_id, int) or conversation_id < 1:
-            raise Http404
-        participant = participant_get(user=user, conversation_id=conversation_id, fresh_user=True)
-        # the sender, read again with their place: an account deactivated since the socket opened is 404
-        sender = participant.user
-        if not isinstance(client_id, str) or "\x00" in client_id:
-            raise ValidationFailed(_refusal("client_id"), field="client_id")
-        if not isinstance(text, str) or "\x00" in text:
-            raise ValidationFailed(_refusal("text"), field="text")
-        if card is not None and not isinstance(card, dict):
-            raise ValidationFailed(_refusal("card"), field="card")
-        message, created = message_send(
-            sender=sender,
-            conversation=participant.conversation,
-            participant=participant,
-            text=text,
-            client_id=client_id,
-            card=card,
-        )
-    except Http404:
-        return {**ack, "error": {"code": "not_found", "message": str(_not_found()), "field": None}}
-    except DomainError as exc:
-        body = {**ack, **exc.as_dict()}
-        moderation = getattr(exc, "moderation", None)
-        if moderation is not None:
-            body["moderation"] = moderation_for_reader(moderation)
-        return body
-    except Exception:
-        # the database went away, a bug: the page sends it again over HTTP with the same client_id (nothing was
-        # committed, or the retry finds what was and answers it)
-        logger.exception("a message sent over the socket failed (conversation %s)", ack["conversation"])
-        return {**ack, "error": {"code": "server_error", "message": str(_unavailable()), "field": None}}
-    return {**ack, "created": created, "message": _for_reader(message, sender)}
-
-
-def _refusal(field: str) -> str:
-    from django.utils.translation import gettext
-
-    return gettext("%(field)s: this value is not valid.") % {"field": field}
-
-
-def _unavailable() -> str:
-    from django.utils.translation import gettext
-
-    return gettext("The service is briefly unavailable. Please try again in a few seconds.")
-
-
-def _not_found() -> str:
-    from django.utils.translation import gettext
-
-    return gettext("Not found.")
 
 
 class _Sent:

@@ -6,21 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
 from asgiref.sync import async_to_sync
 
 logger = logging.getLogger(__name__)
-
-# While set (``events_deferred``), ``events_send`` appends here instead of sending: the messages socket's own send
-# runs the service in a worker thread and then sends the collected events on its event loop (no ``async_to_sync``
-# hop back to the loop it came from).
-_deferred: ContextVar[list[tuple[int, dict[str, Any]]] | None] = ContextVar(
-    "meadow_events_deferred", default=None
-)
 
 
 def user_group(user_id: int) -> str:
@@ -39,47 +29,24 @@ def events_send(pairs: list[tuple[int, dict[str, Any]]]) -> None:
     person): a message's delivery and badges cost one ``async_to_sync`` instead of one per person and event."""
     if not pairs:
         return
-    deferred = _deferred.get()
-    if deferred is not None:
-        deferred.extend(pairs)  # sent by the caller of ``events_deferred``, on its event loop
-        return
-    try:
-        async_to_sync(events_send_async)(pairs)
-    except Exception:
-        logger.warning("message delivery failed for %s", sorted({u for u, _e in pairs}), exc_info=True)
-
-
-async def events_send_async(pairs: list[tuple[int, dict[str, Any]]]) -> None:
-    """``events_send`` on the event loop: ``group_send`` concurrently per person, in order for each person. A
-    delivery that fails is logged, never raised (the message is stored; a reconnecting client resumes)."""
-    if not pairs:
-        return
     try:
         from channels.layers import get_channel_layer
 
         layer = get_channel_layer()
         if layer is None:
             return
-        by_user: dict[int, list[dict[str, Any]]] = {}
-        for user_id, event in pairs:
-            by_user.setdefault(user_id, []).append(event)
 
-        async def for_user(user_id: int, events: list[dict[str, Any]]) -> None:
-            for event in events:  # one person's events keep their order
-                await layer.group_send(user_group(user_id), {"type": "messaging.event", "event": event})
+        async def send_all() -> None:
+            by_user: dict[int, list[dict[str, Any]]] = {}
+            for user_id, event in pairs:
+                by_user.setdefault(user_id, []).append(event)
 
-        await asyncio.gather(*(for_user(u, e) for u, e in by_user.items()))
+            async def for_user(user_id: int, events: list[dict[str, Any]]) -> None:
+                for event in events:  # one person's events keep their order
+                    await layer.group_send(user_group(user_id), {"type": "messaging.event", "event": event})
+
+            await asyncio.gather(*(for_user(u, e) for u, e in by_user.items()))
+
+        async_to_sync(send_all)()
     except Exception:
         logger.warning("message delivery failed for %s", sorted({u for u, _e in pairs}), exc_info=True)
-
-
-@contextmanager
-def events_deferred() -> Iterator[list[tuple[int, dict[str, Any]]]]:
-    """Collect the events ``events_send`` would send inside this block (in this thread's context) into the list
-    it yields; the caller sends them with ``events_send_async`` once it is back on its event loop."""
-    collected: list[tuple[int, dict[str, Any]]] = []
-    token = _deferred.set(collected)
-    try:
-        yield collected
-    finally:
-        _deferred.reset(token)

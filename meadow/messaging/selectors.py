@@ -73,20 +73,18 @@ def _blocked_with_customer(member: User) -> Exists:
     )
 
 
-def participant_get(*, user: User, conversation_id: int, fresh_user: bool = False) -> Participant:
+def participant_get(*, user: User, conversation_id: int) -> Participant:
     """``user``'s place in the conversation, with the conversation and the other person; 404 when ``user`` is
-    not in it, or the other person blocked them (the conversation disappears for the blocked person).
-    ``fresh_user``: ``participant.user`` is read in the same query (the messages socket's sends: an account
-    loaded when the socket opened is read again, deactivated → 404)."""
+    not in it, or the other person blocked them (the conversation disappears for the blocked person)."""
     if user is None or not user.is_authenticated:
         raise Http404
     found = (
         Participant.objects.filter(user=user, conversation_id=conversation_id)
-        .select_related("conversation", *(["user"] if fresh_user else []))
+        .select_related("conversation")
         .annotate(blocked_by_other=_blocked_by_other(user))
         .first()
     )
-    if found is None or found.blocked_by_other or (fresh_user and not found.user.is_active):
+    if found is None or found.blocked_by_other:
         raise Http404
     return found
 

@@ -581,27 +581,18 @@ def test_a_sockets_events_are_its_own_persons_only():
         for s in (sa, ss):
             await s.send_json({"type": "resume", "after": {str(conversation.pk): 0}})
             answer = [await s.receive_json(), await s.receive_json()]
-            # writing into it over the socket: refused as not found, nothing stored or delivered
-            await s.send_json(
-                {"type": "send", "conversation": conversation.pk, "client_id": "1", "text": "let me in"}
-            )
-            answer.append(await s.receive_json(30))
             nothing = await s.receive_nothing(timeout=0.5)
             heard.append((answer, nothing))
         for s in (sa, ss, sc):
             await s.close()
         return heard
 
-    heard = asyncio.run(scenario())
-    for answer, nothing in heard:
-        assert answer[:2] == [
+    for answer, nothing in asyncio.run(scenario()):
+        assert answer == [
             {"type": "error", "code": "not_found", "conversation": str(conversation.pk)},
             {"type": "resumed"},
         ]
-        assert answer[2]["type"] == "ack" and answer[2]["error"]["code"] == "not_found"
-        assert set(answer[2]) == {"type", "client_id", "conversation", "error"}
         assert nothing is True
-    assert list(Message.objects.filter(conversation=conversation).values_list("seq", flat=True)) == [1]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,5 +1,4 @@
-// One open conversation: sends over the messages socket when it is open, else through the API (a client_id per
-// message, so a retry never doubles it, whichever way it goes), shows
+// One open conversation: sends through the API (a client_id per message, so a retry never doubles it), shows
 // messages arriving live, "Seen", "typing…", and the moderation finding when a message is refused. Without this
 // module the send box is a plain form post.
 (() => {
@@ -204,18 +203,13 @@
           body: JSON.stringify({ text, client_id: clientId }),
         });
       };
-      const sent = (message) => {
-        pending = null; error.hidden = true; input.value = ""; if (attach) attach.value = ""; showPreview();
-        bubble(message); scrollDown(); showSeen();
-      };
       try {
-        // over the open socket first (no HTTP request); no socket, or no answer in time: over HTTP, same client_id
-        const ack = files.length ? null : await window.MeadowMessages?.sendMessage({ conversation: id, client_id: clientId, text });
-        if (ack && ack.message) { sent(ack.message); return; }
-        if (ack && ack.error && ack.error.code !== "server_error") { pending = null; showError(ack); return; }
         let r; try { r = await post(); } catch { r = await post(); } // the same client_id: a retry never doubles
         const body = await r.json().catch(() => null);
-        if (r.ok) sent(body);
+        if (r.ok) {
+          pending = null; error.hidden = true; input.value = ""; if (attach) attach.value = ""; showPreview();
+          bubble(body); scrollDown(); showSeen();
+        }
         else { if (r.status < 500) pending = null; showError(body); }
       } catch { showError(null); } finally { sending = false; button.disabled = false; input.focus(); }
     });
